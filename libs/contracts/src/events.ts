@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { identityEventSchemas, type IdentityEvent } from './identity-events';
+import { keyEventSchemas, type KeyEvent } from './key-events';
+
+export type DomainEvent = KeyEvent | IdentityEvent;
+export type DomainEventType = DomainEvent['type'];
+
+const schemas: Record<string, z.ZodType> = { ...keyEventSchemas, ...identityEventSchemas };
+
+export const isKnownEventType = (type: string): type is DomainEventType => Object.hasOwn(schemas, type);
+
+/**
+ * Validates an event read from the log. An unknown type or bad data throws: a projection treats that as a
+ * poison event and halts (fails closed) instead of skipping it.
+ */
+export function parseDomainEvent(type: string, data: unknown): DomainEvent {
+  const schema = schemas[type];
+  if (!schema) throw new Error(`unknown event type ${JSON.stringify(type)}`);
+  return { type, data: schema.parse(data) } as DomainEvent;
+}

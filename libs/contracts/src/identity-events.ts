@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { credentialKind, isoTime, projectRole, userKind } from './primitives';
+
+/**
+ * Events written by the identity service (topic tollgate.identity.v1).
+ * Streams: `user-<userId>`, `project-<projectId>`, `deployment-<deploymentId>`, `external-access-policy`.
+ */
+export const userCreated = z.strictObject({
+  userId: z.string(),
+  name: z.string().min(1).max(200),
+  kind: userKind,
+  admin: z.boolean(),
+  email: z.string().nullable(),
+  /** External users: the IdP connector and the IdP's `sub`, shared by sign-in, webhooks and SCIM. */
+  idp: z.string().optional(),
+  externalSubject: z.string().optional(),
+  createdAt: isoTime,
+});
+
+export const userDeactivated = z.strictObject({
+  userId: z.string(),
+  deactivatedAt: isoTime,
+});
+
+/** The user's whole current group set (replaces the previous one), as of `refreshedAt`. */
+export const groupsRefreshed = z.strictObject({
+  userId: z.string(),
+  groups: z.array(z.string()),
+  refreshedAt: isoTime,
+});
+
+export const projectCreated = z.strictObject({
+  projectId: z.string(),
+  name: z.string(),
+  ownerId: z.string(),
+  createdAt: isoTime,
+});
+
+export const collaboratorSet = z.strictObject({
+  projectId: z.string(),
+  userId: z.string(),
+  role: projectRole,
+});
+
+export const collaboratorRemoved = z.strictObject({
+  projectId: z.string(),
+  userId: z.string(),
+});
+
+/** Full state of a deployment; `DeploymentUpdated` carries the full new state too, so consumers replace. */
+export const deploymentState = z.strictObject({
+  deploymentId: z.string(),
+  projectId: z.string(),
+  name: z.string(),
+  hosts: z.array(z.string()),
+  pathPrefixes: z.array(z.string()),
+  authentication: z.boolean(),
+  credentialKinds: z.array(credentialKind),
+  grantedGroups: z.array(z.string()),
+  environment: z.string().nullable(),
+});
+
+export const externalAccessPolicyChanged = z.strictObject({
+  requireExternalUserLoginAfterHours: z.number().int().min(-1).max(87600),
+});
+
+export const identityEventSchemas = {
+  UserCreated: userCreated,
+  UserDeactivated: userDeactivated,
+  GroupsRefreshed: groupsRefreshed,
+  ProjectCreated: projectCreated,
+  CollaboratorSet: collaboratorSet,
+  CollaboratorRemoved: collaboratorRemoved,
+  DeploymentCreated: deploymentState,
+  DeploymentUpdated: deploymentState,
+  ExternalAccessPolicyChanged: externalAccessPolicyChanged,
+} as const;
+
+export type UserCreated = z.infer<typeof userCreated>;
+export type UserDeactivated = z.infer<typeof userDeactivated>;
+export type GroupsRefreshed = z.infer<typeof groupsRefreshed>;
+export type ProjectCreated = z.infer<typeof projectCreated>;
+export type CollaboratorSet = z.infer<typeof collaboratorSet>;
+export type CollaboratorRemoved = z.infer<typeof collaboratorRemoved>;
+export type DeploymentState = z.infer<typeof deploymentState>;
+export type ExternalAccessPolicyChanged = z.infer<typeof externalAccessPolicyChanged>;
+
+export type IdentityEvent =
+  | { type: 'UserCreated'; data: UserCreated }
+  | { type: 'UserDeactivated'; data: UserDeactivated }
+  | { type: 'GroupsRefreshed'; data: GroupsRefreshed }
+  | { type: 'ProjectCreated'; data: ProjectCreated }
+  | { type: 'CollaboratorSet'; data: CollaboratorSet }
+  | { type: 'CollaboratorRemoved'; data: CollaboratorRemoved }
+  | { type: 'DeploymentCreated'; data: DeploymentState }
+  | { type: 'DeploymentUpdated'; data: DeploymentState }
+  | { type: 'ExternalAccessPolicyChanged'; data: ExternalAccessPolicyChanged };
+
+export const userStream = (userId: string): string => `user-${userId}`;
+export const projectStream = (projectId: string): string => `project-${projectId}`;
+export const deploymentStream = (deploymentId: string): string => `deployment-${deploymentId}`;
+export const EXTERNAL_ACCESS_POLICY_STREAM = 'external-access-policy';

@@ -1,0 +1,5 @@
+export * from './topics';
+export * from './primitives';
+export * from './key-events';
+export * from './identity-events';
+export * from './events';

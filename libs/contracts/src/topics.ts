@@ -1,0 +1,7 @@
+/** Kafka topics (CONTRACT.md section 4). Keyed by stream id; retention unlimited. */
+export const KEYS_TOPIC = 'tollgate.keys.v1';
+export const IDENTITY_TOPIC = 'tollgate.identity.v1';
+
+/** The PostgreSQL schema each writer owns; its `events` table is the source of truth. */
+export const KEYS_SCHEMA = 'keys';
+export const IDENTITY_SCHEMA = 'identity';
