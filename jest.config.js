@@ -3,7 +3,9 @@
 //   *.integration-spec.ts  one module against real PostgreSQL and real Kafka
 //   test/e2e/*.e2e-spec.ts the running product over HTTP/gRPC
 // Jest runs in native ESM mode because NestJS 12 ships ES modules only.
+const rootDir = new URL('.', import.meta.url).pathname;
 const common = {
+  rootDir,
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { swcrc: true }] },
   moduleNameMapper: { '^@tollgate/([a-z-]+)$': '<rootDir>/libs/$1/src' },
@@ -11,6 +13,7 @@ const common = {
 };
 
 export default {
+  rootDir,
   testTimeout: 30000,
   // Starts one Kafka broker and one PostgreSQL for the whole run, unless only unit tests run.
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
