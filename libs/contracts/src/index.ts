@@ -3,3 +3,4 @@ export * from './primitives';
 export * from './key-events';
 export * from './identity-events';
 export * from './events';
+export * from './api-errors';

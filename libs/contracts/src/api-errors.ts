@@ -1,0 +1,55 @@
+/**
+ * Error codes of the management and IdP APIs (CONTRACT.md section 3) and their HTTP statuses.
+ * Domain code throws `ApiError`; one exception filter turns it into `{ error: { code, message, details? } }`.
+ */
+export const API_ERROR_STATUS = {
+  'malformed-json': 400,
+  'validation-failed': 400,
+  unauthenticated: 401,
+  'key-scope-invalid': 401,
+  'token-invalid': 401,
+  'token-expired': 401,
+  'issuer-untrusted': 401,
+  'audience-mismatch': 401,
+  'webhook-signature-invalid': 401,
+  'webhook-timestamp-invalid': 401,
+  forbidden: 403,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  conflict: 409,
+  'version-conflict': 412,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'key-lifetime-exceeds-policy': 422,
+  'idempotency-key-reused': 422,
+  'group-overage-unsupported': 422,
+  'rate-limited': 429,
+  'internal-error': 500,
+  unavailable: 503,
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+
+export interface ApiErrorDetail {
+  field?: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: ApiErrorDetail[],
+    /** Extra response headers, e.g. `Retry-After` or `WWW-Authenticate`. */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return API_ERROR_STATUS[this.code];
+  }
+}
+
+export const notFound = (what = 'resource'): ApiError => new ApiError('not-found', `${what} not found`);

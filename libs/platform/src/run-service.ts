@@ -1,0 +1,103 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigError, loadConfig, type TollgateConfig } from '@tollgate/config';
+import { startEmbeddedPostgres } from '@tollgate/database';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { HealthModule } from './health';
+import { createHttpApp } from './http-app';
+import { createLogger } from './logger';
+import { createMetricsRegistry, MetricsModule } from './metrics';
+import { CONFIG, DATABASE_URL, LOGGER } from './tokens';
+
+/** What every service module is built from. */
+export interface ServiceContext {
+  config: TollgateConfig;
+  logger: Logger;
+  metrics: Registry;
+  databaseUrl: string;
+}
+
+export interface ServiceDefinition {
+  /** e.g. `tollgate` (embedded, all services), `keys`, `identity`, `authz`. */
+  name: string;
+  openApiTitle?: string;
+  /** The feature modules this process hosts. */
+  modules(context: ServiceContext): DynamicModule[] | Promise<DynamicModule[]>;
+  /** Lines printed once the process listens (URL, OpenAPI, the bootstrap credential…). */
+  banner?(app: NestFastifyApplication, context: ServiceContext): Promise<string[]> | string[];
+}
+
+/** The module that gives every feature module the shared providers (config, logger, metrics, health). */
+export function coreModule(context: ServiceContext, features: DynamicModule[]): DynamicModule {
+  @Module({})
+  class TollgateRootModule {}
+  return {
+    module: TollgateRootModule,
+    global: true,
+    imports: [MetricsModule.forRoot(context.metrics), HealthModule, ...features],
+    providers: [
+      { provide: CONFIG, useValue: context.config },
+      { provide: LOGGER, useValue: context.logger },
+      { provide: DATABASE_URL, useValue: context.databaseUrl },
+    ],
+    exports: [CONFIG, LOGGER, DATABASE_URL],
+  };
+}
+
+/**
+ * Starts one Tollgate process: validated configuration (exit 1 naming the field when invalid), JSON logs,
+ * PostgreSQL (embedded under TOLLGATE_DATA_DIR when DATABASE_URL is unset), the HTTP app, graceful stop.
+ */
+export async function runService(definition: ServiceDefinition, env = process.env): Promise<void> {
+  let config: TollgateConfig;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tollgate: invalid configuration\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel).child({ service: definition.name });
+  const metrics = createMetricsRegistry();
+  const stops: (() => Promise<void>)[] = [];
+  let app: NestFastifyApplication | undefined;
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'stopping');
+    await app?.close().catch((err: unknown) => logger.error({ err }, 'error while closing the app'));
+    for (const s of stops.reverse()) await s().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+    logger.flush();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const pg = await startEmbeddedPostgres({ dataDir: config.dataDir });
+      stops.push(() => pg.stop());
+      databaseUrl = pg.url;
+      logger.info({ port: pg.port, dataDir: config.dataDir }, 'embedded PostgreSQL started');
+    }
+    const context: ServiceContext = { config, logger, metrics, databaseUrl };
+    const root = coreModule(context, await definition.modules(context));
+    app = await createHttpApp(root, { logger, metrics, openApiTitle: definition.openApiTitle });
+    await app.listen(config.http.port, config.http.host);
+    const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
+    const lines = [
+      `Tollgate ${definition.name} listening on ${url}`,
+      ...(definition.openApiTitle ? [`OpenAPI: ${url}/docs (JSON: ${url}/docs-json)`] : []),
+      ...((await definition.banner?.(app, context)) ?? []),
+    ];
+    // Human-facing banner on stderr: stdout carries only JSON log lines.
+    process.stderr.write(`${lines.join('\n')}\n`);
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    logger.flush();
+    process.exit(1);
+  }
+}
