@@ -1,0 +1,36 @@
+// Public API of @tollgate/event-store. No NestJS imports in this library.
+export * from './types';
+export * from './errors';
+export {
+  type Decider,
+  type DomainEvent,
+  type HandleCommandOptions,
+  type HandleCommandResult,
+  handleCommand,
+  fold,
+  commandFingerprint,
+} from './decider';
+export { createEventStoreMigrations } from './migrations';
+export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
+export { Relay, type RelayOptions, type RelayHooks, type RelayState } from './relay';
+export {
+  type LogSource,
+  type LogItem,
+  type LogEventItem,
+  type LogHeartbeatItem,
+  type LogBatchHandler,
+  type Offsets,
+  type PartitionKey,
+  HEARTBEAT_TYPE,
+} from './log-source';
+export { KafkaLogSource, type KafkaLogSourceOptions } from './kafka-log-source';
+export { PostgresLogSource, type PostgresLogSourceOptions } from './postgres-log-source';
+export {
+  ProjectionRunner,
+  type Projection,
+  type ProjectionPosition,
+  type ProjectionHealth,
+  type ProjectionStats,
+  type ProjectionRunnerOptions,
+} from './projection-runner';
+export { InMemoryEventStore, InMemoryLog } from './in-memory';
