@@ -27,6 +27,17 @@ export interface HttpAppOptions {
   openApiTitle?: string;
 }
 
+/** The Fastify adapter every service (and every test app) uses. */
+export function createFastifyAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    logger: false,
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestId(req.headers['x-request-id']),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+  });
+}
+
 /**
  * Builds the Fastify-backed Nest application every Tollgate service uses: 1 MiB JSON bodies only (other
  * media types are 415), a request id per request, one error shape, HTTP metrics, and the OpenAPI document.
@@ -35,13 +46,7 @@ export async function createHttpApp(
   rootModule: Type<unknown> | DynamicModule,
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
-    logger: false,
-    requestIdHeader: false,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestId(req.headers['x-request-id']),
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
-  });
+  const adapter = createFastifyAdapter();
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     logger: new PinoNestLogger(options.logger.child({ component: 'nest' })),
     bufferLogs: false,
