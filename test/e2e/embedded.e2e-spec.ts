@@ -1,0 +1,52 @@
+import { runToExit, startProduct, type ProductProcess } from './product-process';
+
+describe('npm start: the embedded stack', () => {
+  let product: ProductProcess;
+
+  beforeAll(async () => {
+    product = await startProduct('tollgate');
+  }, 120_000);
+
+  afterAll(async () => {
+    await product?.stop();
+  });
+
+  it('is live and ready on its port, on an embedded PostgreSQL', async () => {
+    expect((await fetch(`${product.url}/health/live`)).status).toBe(200);
+    const ready = await fetch(`${product.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(product.stdout()).toContain('"msg":"embedded PostgreSQL started"');
+  });
+
+  it('prints its URL and the OpenAPI address, and serves the OpenAPI document', async () => {
+    expect(product.stderr()).toContain(`listening on ${product.url}`);
+    expect(product.stderr()).toContain(`OpenAPI: ${product.url}/docs`);
+    const doc = (await (await fetch(`${product.url}/docs-json`)).json()) as { openapi: string };
+    expect(doc.openapi).toMatch(/^3\./);
+  });
+
+  it('exports Prometheus metrics', async () => {
+    const text = await (await fetch(`${product.url}/metrics`)).text();
+    expect(text).toContain('tollgate_http_request_duration_seconds');
+  });
+
+  it('writes only JSON lines on stdout', () => {
+    const lines = product.stdout().split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
+
+describe('start-up with bad configuration', () => {
+  it.each([
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ TOLLGATE_MAX_STALENESS_MS: '-5' }, /TOLLGATE_MAX_STALENESS_MS/],
+    [{ TOLLGATE_CONFIG: '/nonexistent/tollgate.yaml' }, /TOLLGATE_CONFIG/],
+  ])('exits 1 naming the field for %j', async (env, field) => {
+    const result = await runToExit('tollgate', env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/invalid configuration/);
+    expect(result.stderr).toMatch(field);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
