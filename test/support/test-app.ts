@@ -52,7 +52,7 @@ export async function startTestApp(
     createFastifyAdapter(),
     { logger: false },
   );
-  configureHttpApp(app, { logger, metrics, openApiTitle: 'Tollgate' });
+  configureHttpApp(app, { logger, metrics, openApiTitle: 'Tollgate', openApiUi: false });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
   return {

@@ -28,7 +28,9 @@ const STATUS_CODES: Record<number, ApiErrorCode> = {
 /** Turns anything thrown into `{ error: { code, message, details? } }`. Never a stack trace to a client. */
 export function toApiError(exception: unknown): ApiError {
   if (exception instanceof ApiError) return exception;
-  const code = (exception as { code?: unknown })?.code;
+  // Nest wraps Fastify's body-parser errors in an HttpException whose `cause` keeps Fastify's code.
+  const fastifyError = exception instanceof HttpException ? exception.cause : exception;
+  const code = (fastifyError as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && FASTIFY_CODES[code]) {
     const apiCode = FASTIFY_CODES[code];
     const message =

@@ -45,7 +45,7 @@ describe('the HTTP app every service uses', () => {
     const root = coreModule({ config, logger, metrics, databaseUrl: 'postgres://unused' }, [{ module: WidgetModule }]);
     const moduleRef = await Test.createTestingModule({ imports: [root] }).compile();
     app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), { logger: false });
-    configureHttpApp(app, { logger, metrics, openApiTitle: 'Test' });
+    configureHttpApp(app, { logger, metrics, openApiTitle: 'Test', openApiUi: false });
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });

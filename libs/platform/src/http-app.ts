@@ -25,6 +25,11 @@ export interface HttpAppOptions {
   metrics: Registry;
   /** OpenAPI document title; `/docs` (UI) and `/docs-json` are served when set. */
   openApiTitle?: string;
+  /**
+   * Serve the Swagger UI assets at `/docs` (default true). Tests turn it off: the UI's static-file plugin
+   * cannot be loaded inside Jest's ESM sandbox; the JSON document is served either way.
+   */
+  openApiUi?: boolean;
 }
 
 /** The Fastify adapter every service (and every test app) uses. */
@@ -78,10 +83,10 @@ export function configureHttpApp(app: NestFastifyApplication, options: HttpAppOp
   });
   app.useGlobalFilters(new ApiErrorFilter(options.logger.child({ component: 'http' })));
   app.enableShutdownHooks();
-  if (options.openApiTitle) mountOpenApi(app, options.openApiTitle);
+  if (options.openApiTitle) mountOpenApi(app, options.openApiTitle, options.openApiUi ?? true);
 }
 
-function mountOpenApi(app: INestApplication, title: string): void {
+function mountOpenApi(app: INestApplication, title: string, ui: boolean): void {
   const config = new DocumentBuilder()
     .setTitle(title)
     .setDescription(
@@ -91,5 +96,5 @@ function mountOpenApi(app: INestApplication, title: string): void {
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Management key (tgm_…), service token, trusted JWT or the bootstrap admin credential' })
     .build();
   const document = SwaggerModule.createDocument(app, config);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'], ui });
 }
