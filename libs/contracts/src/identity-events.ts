@@ -100,3 +100,19 @@ export const userStream = (userId: string): string => `user-${userId}`;
 export const projectStream = (projectId: string): string => `project-${projectId}`;
 export const deploymentStream = (deploymentId: string): string => `deployment-${deploymentId}`;
 export const EXTERNAL_ACCESS_POLICY_STREAM = 'external-access-policy';
+
+/**
+ * The identity service signs the service tokens it issues at IdP sign-in (scope `any`) with its own Ed25519
+ * key. It publishes the public key on the identity log, on this stream, as a `SigningKeyPublished` event: the
+ * same type and data schema as the keys service's (`signingKeyPublished` in key-events.ts, same meaning),
+ * so a consumer that learns signing keys by event type (the access model, the JWKS) learns both. Stream
+ * ids are unique across stores, hence not `signing-keys`.
+ */
+export const IDENTITY_SIGNING_KEYS_STREAM = 'identity-signing-keys';
+
+/**
+ * Event-store metadata of identity events: `actor` is the caller's user id (`usr_…`), `idp:<connectorId>`
+ * for changes an identity provider made, or `system`; `channel` says how the change came in.
+ */
+export const IDENTITY_EVENT_CHANNELS = ['rest', 'oidc', 'webhook', 'scim', 'system'] as const;
+export type IdentityEventChannel = (typeof IDENTITY_EVENT_CHANNELS)[number];
