@@ -1,15 +1,52 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import type { ServiceContext } from '@tollgate/platform';
+import { type DynamicModule, Inject, Injectable, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { IssuerRegistry, type IssuerConfig } from '@tollgate/authn';
+import { CALLER_AUTHENTICATOR, ReadinessChecks, type ServiceContext } from '@tollgate/platform';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { AccessModel } from './access-model';
+import { AccessModelCallerAuthenticator, createModelTokenVerifier } from './caller-authenticator';
+import { createFreshness, type Freshness } from './freshness';
+import { AccessModelRuntime, type AccessModelRuntimeOptions } from './runtime';
+import { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';
 
-export interface AccessModelModuleOptions {
-  /** Save a snapshot this often when events were applied since the last one (default 60 000 ms). */
-  snapshotIntervalMs?: number;
-  /** …or as soon as this many events were applied since the last one (default 50 000). */
-  snapshotEveryEvents?: number;
-  /** Snapshots kept per replica (default 2). */
-  snapshotsKept?: number;
-  /** Load the latest snapshot at start (default true). */
-  loadSnapshot?: boolean;
+export type AccessModelModuleOptions = AccessModelRuntimeOptions;
+
+const ISSUERS = Symbol('ACCESS_MODEL_ISSUERS');
+
+/** Starts the runtime after the module graph is built; registers readiness; stops everything on shutdown. */
+@Injectable()
+class AccessModelLifecycle implements OnModuleInit, OnModuleDestroy {
+  constructor(
+    @Inject(ACCESS_MODEL_RUNTIME) private readonly runtime: AccessModelRuntime,
+    @Inject(FRESHNESS) private readonly freshness: Freshness,
+    @Inject(ISSUERS) private readonly issuers: IssuerRegistry,
+    private readonly readiness: ReadinessChecks,
+  ) {}
+
+  onModuleInit(): void {
+    this.readiness.register('access-model', () => {
+      const now = Date.now();
+      const status = this.runtime.status();
+      return {
+        ready: this.freshness.isFresh(now),
+        detail: {
+          phase: status.phase,
+          projection: status.health?.status ?? 'not-started',
+          watermarkAgeMs: this.freshness.watermarkAgeMs(now),
+          maxStalenessMs: this.freshness.maxStalenessMs,
+          ...(status.health?.reason ? { reason: status.health.reason } : {}),
+          ...(status.lastError ? { lastError: status.lastError } : {}),
+        },
+      };
+    });
+    this.issuers.start();
+    // In the background: the application starts even while the writers' tables or Kafka are not there yet.
+    this.runtime.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.issuers.stop();
+    await this.runtime.stop();
+  }
 }
 
 /**
@@ -19,7 +56,101 @@ export interface AccessModelModuleOptions {
  */
 @Module({})
 export class AccessModelModule {
-  static forRoot(_context: ServiceContext, _options: AccessModelModuleOptions = {}): DynamicModule {
-    throw new Error('not implemented');
+  static forRoot(context: ServiceContext, options: AccessModelModuleOptions = {}): DynamicModule {
+    const model = new AccessModel();
+    const runtime = new AccessModelRuntime(model, context, options);
+    const freshness = createFreshness(runtime, { maxStalenessMs: context.config.maxStalenessMs });
+    const issuers = new IssuerRegistry(context.config.trustedIssuers as IssuerConfig[], {
+      onJwksError: (issuer, err) => context.logger.warn({ issuer, err: err.message }, 'trusted issuer JWKS refresh failed'),
+    });
+    const authenticator = new AccessModelCallerAuthenticator({
+      model,
+      verifier: createModelTokenVerifier(model, { issuers }),
+      bootstrapAdminKey: context.config.bootstrapAdminKey,
+      freshness,
+    });
+    registerMetrics(context.metrics, model, runtime, freshness);
+    return {
+      module: AccessModelModule,
+      global: true,
+      providers: [
+        { provide: ACCESS_MODEL, useValue: model },
+        { provide: ACCESS_MODEL_RUNTIME, useValue: runtime },
+        { provide: FRESHNESS, useValue: freshness },
+        { provide: CALLER_AUTHENTICATOR, useValue: authenticator },
+        { provide: ISSUERS, useValue: issuers },
+        AccessModelLifecycle,
+      ],
+      exports: [ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS, CALLER_AUTHENTICATOR],
+    };
   }
+}
+
+/**
+ * The model's own metrics (the runner adds `tollgate_projection_*{projection="access-model"}`). Values are
+ * read at scrape time. Registered once per registry.
+ */
+function registerMetrics(registry: Registry, model: AccessModel, runtime: AccessModelRuntime, freshness: Freshness): void {
+  if (registry.getSingleMetric('tollgate_access_model_fresh')) return;
+  const registers = [registry];
+  new Gauge({
+    name: 'tollgate_access_model_watermark_age_seconds',
+    help: 'Now minus the access model watermark (it serves only within the staleness bound); absent before the first watermark',
+    registers,
+    collect() {
+      this.reset();
+      const age = freshness.watermarkAgeMs();
+      if (age !== null) this.set(age / 1000);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_access_model_fresh',
+    help: '1 when the access model is caught up within the staleness bound and not halted',
+    registers,
+    collect() {
+      this.set(freshness.isFresh() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_access_model_halted',
+    help: '1 when the access model stopped on a poison event (fail closed)',
+    registers,
+    collect() {
+      this.set(runtime.halted() ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'tollgate_access_model_applied_events_total',
+    help: 'Events applied to the access model by this process (a restored snapshot not included)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(model.counts().appliedEvents);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_access_model_entities',
+    help: 'Entities held by the access model',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const c = model.counts();
+      this.set({ kind: 'keys' }, c.keys);
+      this.set({ kind: 'revoked_keys' }, c.revokedKeys);
+      this.set({ kind: 'users' }, c.users);
+      this.set({ kind: 'projects' }, c.projects);
+      this.set({ kind: 'deployments' }, c.deployments);
+      this.set({ kind: 'signing_keys' }, c.signingKeys);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_access_model_snapshot_bytes',
+    help: 'Compressed size of the last snapshot this process saved',
+    registers,
+    collect() {
+      this.reset();
+      const last = runtime.status().lastSnapshot;
+      if (last) this.set(last.payloadBytes);
+    },
+  });
 }

@@ -26,8 +26,32 @@ export interface WatermarkSource {
 }
 
 export function createFreshness(
-  _source: WatermarkSource,
-  _options: { maxStalenessMs: number; now?: () => number; pollIntervalMs?: number },
+  source: WatermarkSource,
+  options: { maxStalenessMs: number; now?: () => number; pollIntervalMs?: number },
 ): Freshness {
-  throw new Error('not implemented');
+  const clock = options.now ?? Date.now;
+  const pollIntervalMs = options.pollIntervalMs ?? 20;
+  const { maxStalenessMs } = options;
+  return {
+    maxStalenessMs,
+    watermark: () => source.watermark(),
+    halted: () => source.halted(),
+    watermarkAgeMs(now = clock()) {
+      const watermark = source.watermark();
+      return watermark === null ? null : now - watermark;
+    },
+    isFresh(now = clock()) {
+      const watermark = source.watermark();
+      return watermark !== null && now - watermark <= maxStalenessMs && !source.halted();
+    },
+    async waitForWatermark(timestamp, timeoutMs) {
+      const deadline = clock() + timeoutMs;
+      for (;;) {
+        const watermark = source.watermark();
+        if (watermark !== null && watermark >= timestamp) return true;
+        if (source.halted() || clock() >= deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+      }
+    },
+  };
 }

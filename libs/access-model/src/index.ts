@@ -1,6 +1,13 @@
 // Public API of @tollgate/access-model: the in-memory projection the authorizer answers from and that every
 // management API authenticates callers with.
-export { AccessModel, keyState, type AccessModelOptions, type PublicJwkRecord } from './access-model';
+export {
+  AccessModel,
+  DEFAULT_EXTERNAL_ACCESS_POLICY,
+  DEFAULT_KEY_POLICY,
+  keyState,
+  type AccessModelOptions,
+  type PublicJwkRecord,
+} from './access-model';
 export type {
   AccessModelCounts,
   DeploymentRecord,
@@ -13,7 +20,7 @@ export type {
   SigningKeyRecord,
   UserRecord,
 } from './types';
-export { SNAPSHOT_FORMAT, type AccessModelSnapshot } from './snapshot';
+export { SNAPSHOT_FORMAT, SnapshotFormatError, type AccessModelSnapshot } from './snapshot';
 export { normalizeHost, normalizePath } from './routing';
 export { createFreshness, type Freshness, type WatermarkSource } from './freshness';
 export {
@@ -21,7 +28,13 @@ export {
   BOOTSTRAP_ADMIN_NAME,
   BOOTSTRAP_ADMIN_USER_ID,
   createModelTokenVerifier,
+  refusal,
+  WWW_AUTHENTICATE_INVALID,
+  WWW_AUTHENTICATE_NONE,
   type AccessModelCallerAuthenticatorOptions,
+  type CallerRefusal,
 } from './caller-authenticator';
 export { AccessModelModule, type AccessModelModuleOptions } from './access-model.module';
-export { ACCESS_MODEL, FRESHNESS } from './tokens';
+export { AccessModelRuntime, type AccessModelRuntimeOptions, type AccessModelStatus, type RuntimePhase } from './runtime';
+export { ACCESS_MODEL_SCHEMA, SnapshotStore, type SnapshotPayload, type StoredSnapshot } from './snapshot-store';
+export { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';

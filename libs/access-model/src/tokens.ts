@@ -1,3 +1,5 @@
 /** Injection tokens of the access-model module. `CALLER_AUTHENTICATOR` lives in `@tollgate/platform`. */
 export const ACCESS_MODEL = Symbol('ACCESS_MODEL');
 export const FRESHNESS = Symbol('ACCESS_MODEL_FRESHNESS');
+/** The `AccessModelRuntime` (status, position, snapshots) for ops endpoints and tests. */
+export const ACCESS_MODEL_RUNTIME = Symbol('ACCESS_MODEL_RUNTIME');

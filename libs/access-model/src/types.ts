@@ -1,3 +1,4 @@
+import type { PublicJwk } from '@tollgate/authn';
 import type { AccessKeySlot, CredentialKind, KeyRevoked, KeyScope, UserKind } from '@tollgate/contracts';
 
 export type KeyRevocationReasonValue = KeyRevoked['reason'];
@@ -88,7 +89,7 @@ export interface KeyPolicy {
 export interface SigningKeyRecord {
   readonly kid: string;
   /** Public JWK only (OKP/Ed25519). */
-  readonly publicJwk: Readonly<Record<string, unknown>>;
+  readonly publicJwk: PublicJwk;
   readonly activatesAt: number;
 }
 

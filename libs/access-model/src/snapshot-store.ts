@@ -1,0 +1,186 @@
+import { once } from 'node:events';
+import { promisify } from 'node:util';
+import { createGzip, gunzip } from 'node:zlib';
+import type { ProjectionPosition } from '@tollgate/event-store';
+import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import { SNAPSHOT_FORMAT, type AccessModelSnapshot } from './snapshot';
+
+/** The access model's own schema: snapshots only (it writes no events). */
+export const ACCESS_MODEL_SCHEMA = 'access_model';
+
+const gunzipAsync = promisify(gunzip);
+
+/** What one snapshot row holds: the model and the log position it reflects (taken in the same tick). */
+export interface SnapshotPayload {
+  position: ProjectionPosition;
+  model: AccessModelSnapshot;
+}
+
+export interface StoredSnapshot {
+  id: number;
+  replicaId: string;
+  takenAt: Date;
+  /** The log the offsets belong to, e.g. `pg:keys,identity` or `kafka:tollgate.keys.v1,tollgate.identity.v1`. */
+  source: string;
+  payload: SnapshotPayload;
+  payloadBytes: number;
+}
+
+export interface SaveSnapshotInput {
+  replicaId: string;
+  source: string;
+  takenAt: Date;
+  watermark: number | null;
+  payload: SnapshotPayload;
+  eventCount: number;
+  keyCount: number;
+}
+
+export class CreateAccessModelSnapshots1767225600001 implements MigrationInterface {
+  name = 'CreateAccessModelSnapshots1767225600001';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE SCHEMA IF NOT EXISTS "${ACCESS_MODEL_SCHEMA}"`);
+    // payload: gzip of the JSON { position, model }; offsets repeated as jsonb for operators.
+    await q.query(`
+      CREATE TABLE "${ACCESS_MODEL_SCHEMA}".snapshots (
+        id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        replica_id     text NOT NULL,
+        source         text NOT NULL,
+        format         text NOT NULL,
+        taken_at       timestamptz NOT NULL,
+        watermark      timestamptz,
+        offsets        jsonb NOT NULL,
+        event_count    bigint NOT NULL,
+        key_count      integer NOT NULL,
+        payload_bytes  integer NOT NULL,
+        payload        bytea NOT NULL
+      )`);
+    await q.query(`CREATE INDEX snapshots_source_format_idx ON "${ACCESS_MODEL_SCHEMA}".snapshots (source, format, id DESC)`);
+    await q.query(`CREATE INDEX snapshots_replica_idx ON "${ACCESS_MODEL_SCHEMA}".snapshots (replica_id, id DESC)`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS "${ACCESS_MODEL_SCHEMA}".snapshots`);
+  }
+}
+
+export const ACCESS_MODEL_MIGRATIONS = [CreateAccessModelSnapshots1767225600001];
+
+/** Snapshots of the access model in PostgreSQL (`access_model.snapshots`). */
+export class SnapshotStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The newest snapshot of this log source and format, from any replica (all fold the same log). */
+  async latest(source: string): Promise<StoredSnapshot | null> {
+    const rows: { id: string; replica_id: string; taken_at: Date; source: string; payload: Buffer }[] = await this.dataSource.query(
+      `SELECT id, replica_id, taken_at, source, payload FROM "${ACCESS_MODEL_SCHEMA}".snapshots
+        WHERE source = $1 AND format = $2 ORDER BY id DESC LIMIT 1`,
+      [source, SNAPSHOT_FORMAT],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const payload = await decodePayload(row.payload);
+    return { id: Number(row.id), replicaId: row.replica_id, takenAt: row.taken_at, source: row.source, payload, payloadBytes: row.payload.length };
+  }
+
+  /** Stores a snapshot and keeps only the newest `keep` of this replica. Returns its id and size. */
+  async save(input: SaveSnapshotInput, keep = 2): Promise<{ id: number; payloadBytes: number }> {
+    const payload = await encodePayload(input.payload);
+    const rows: { id: string }[] = await this.dataSource.query(
+      `INSERT INTO "${ACCESS_MODEL_SCHEMA}".snapshots
+         (replica_id, source, format, taken_at, watermark, offsets, event_count, key_count, payload_bytes, payload)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+      [
+        input.replicaId,
+        input.source,
+        input.payload.model.format,
+        input.takenAt,
+        input.watermark === null ? null : new Date(input.watermark),
+        JSON.stringify(input.payload.position.offsets),
+        input.eventCount,
+        input.keyCount,
+        payload.length,
+        payload,
+      ],
+    );
+    await this.dataSource.query(
+      `DELETE FROM "${ACCESS_MODEL_SCHEMA}".snapshots
+        WHERE replica_id = $1 AND id NOT IN (
+          SELECT id FROM "${ACCESS_MODEL_SCHEMA}".snapshots WHERE replica_id = $1 ORDER BY id DESC LIMIT $2)`,
+      [input.replicaId, keep],
+    );
+    return { id: Number(rows[0]!.id), payloadBytes: payload.length };
+  }
+}
+
+/** JSON of the payload, gzipped; large arrays and objects are written in slices, yielding between them. */
+export async function encodePayload(value: SnapshotPayload): Promise<Buffer> {
+  const gzip = createGzip({ level: 6 });
+  const chunks: Buffer[] = [];
+  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = once(gzip, 'end');
+  const out = new SlicedWriter(async (text) => {
+    if (!gzip.write(text)) await once(gzip, 'drain');
+  });
+  await writeJson(value, out);
+  await out.flush();
+  gzip.end();
+  await ended;
+  return Buffer.concat(chunks);
+}
+
+export async function decodePayload(buffer: Buffer): Promise<SnapshotPayload> {
+  const json = (await gunzipAsync(buffer)).toString('utf8');
+  return JSON.parse(json) as SnapshotPayload;
+}
+
+const SLICE = 2000;
+
+/** Collects JSON text and hands it on every `SLICE` pieces, yielding to the event loop in between. */
+class SlicedWriter {
+  private pieces: string[] = [];
+  constructor(private readonly sink: (text: string) => Promise<void>) {}
+  push(text: string): void {
+    this.pieces.push(text);
+  }
+  async maybeFlush(): Promise<void> {
+    if (this.pieces.length < SLICE) return;
+    await this.flush();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  async flush(): Promise<void> {
+    if (this.pieces.length === 0) return;
+    const text = this.pieces.join('');
+    this.pieces = [];
+    await this.sink(text);
+  }
+}
+
+async function writeJson(value: unknown, out: SlicedWriter): Promise<void> {
+  if (Array.isArray(value)) {
+    out.push('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(',');
+      const item: unknown = value[i];
+      if (item !== null && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length > SLICE) await writeJson(item, out);
+      else out.push(JSON.stringify(item) ?? 'null');
+      await out.maybeFlush();
+    }
+    out.push(']');
+    return;
+  }
+  if (value !== null && typeof value === 'object') {
+    out.push('{');
+    let first = true;
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined) continue;
+      out.push(`${first ? '' : ','}${JSON.stringify(k)}:`);
+      first = false;
+      if (v !== null && typeof v === 'object') await writeJson(v, out);
+      else out.push(JSON.stringify(v));
+      await out.maybeFlush();
+    }
+    out.push('}');
+    return;
+  }
+  out.push(JSON.stringify(value) ?? 'null');
+}
