@@ -17,7 +17,11 @@ describe('parseAuthorization', () => {
     ['no values', [], { type: 'none' }],
     ['Bearer inference key', `Bearer ${tgi}`, { type: 'key', kind: 'inference', key: tgi, scheme: 'bearer' }],
     ['ApiKey inference key', `ApiKey ${tgi}`, { type: 'key', kind: 'inference', key: tgi, scheme: 'apikey' }],
-    ['scheme case-insensitive: bearer', `bearer ${tgm}`, { type: 'key', kind: 'management', key: tgm, scheme: 'bearer' }],
+    [
+      'scheme case-insensitive: bearer',
+      `bearer ${tgm}`,
+      { type: 'key', kind: 'management', key: tgm, scheme: 'bearer' },
+    ],
     ['scheme case-insensitive: BEARER', `BEARER ${tgi}`, { type: 'key', kind: 'inference', scheme: 'bearer' }],
     ['scheme case-insensitive: aPiKeY', `aPiKeY ${tgi}`, { type: 'key', kind: 'inference', scheme: 'apikey' }],
     ['surrounding whitespace and several spaces', `  Bearer   ${tgi}  `, { type: 'key', key: tgi }],
@@ -26,11 +30,19 @@ describe('parseAuthorization', () => {
     ['access key under Bearer (kind by prefix)', `Bearer ${tga}`, { type: 'key', kind: 'access', key: tga }],
     ['JWT under Bearer', `Bearer ${jwt}`, { type: 'jwt', token: jwt }],
     ['JWT with empty signature is still a JWT (rejected by verification)', `Bearer ${unsignedJwt}`, { type: 'jwt' }],
-    ['JWT under ApiKey', `ApiKey ${jwt}`, { type: 'malformed', reason: 'credential-malformed', detail: 'not-a-key-or-jwt' }],
+    [
+      'JWT under ApiKey',
+      `ApiKey ${jwt}`,
+      { type: 'malformed', reason: 'credential-malformed', detail: 'not-a-key-or-jwt' },
+    ],
     ['bad checksum', `Bearer ${badKey}`, { type: 'malformed', reason: 'credential-malformed', detail: 'bad-key' }],
     ['Tollgate prefix, short', `Bearer tgi_abc`, { type: 'malformed', detail: 'bad-key' }],
     ['Tollgate prefix, bad alphabet', `ApiKey tga_${'-'.repeat(38)}`, { type: 'malformed', detail: 'bad-key' }],
-    ['random string under Bearer', 'Bearer some-opaque-token', { type: 'malformed', detail: 'not-a-key-or-jwt', opaque: 'some-opaque-token' }],
+    [
+      'random string under Bearer',
+      'Bearer some-opaque-token',
+      { type: 'malformed', detail: 'not-a-key-or-jwt', opaque: 'some-opaque-token' },
+    ],
     ['case matters in the key prefix', `Bearer TGI_${tgi.slice(4)}`, { type: 'malformed', detail: 'not-a-key-or-jwt' }],
     ['JWE (five parts)', 'Bearer a.b.c.d.e', { type: 'malformed', detail: 'not-a-key-or-jwt' }],
     ['two parts', 'Bearer a.b', { type: 'malformed', detail: 'not-a-key-or-jwt' }],
@@ -62,7 +74,11 @@ describe('parseAccessKey', () => {
     ['with surrounding spaces', ` ${tga} `, { type: 'key', key: tga }],
     ['an inference key is never an access key', tgi, { type: 'invalid', reason: 'access-key-invalid' }],
     ['a management key is never an access key', tgm, { type: 'invalid', reason: 'access-key-invalid' }],
-    ['bad checksum', `${tga.slice(0, -1)}${tga.endsWith('0') ? '1' : '0'}`, { type: 'malformed', reason: 'credential-malformed' }],
+    [
+      'bad checksum',
+      `${tga.slice(0, -1)}${tga.endsWith('0') ? '1' : '0'}`,
+      { type: 'malformed', reason: 'credential-malformed' },
+    ],
     ['not a key', 'hunter2', { type: 'malformed', reason: 'credential-malformed' }],
     ['with a scheme', `Bearer ${tga}`, { type: 'malformed', reason: 'credential-malformed' }],
     ['two values', [tga, tga], { type: 'malformed', reason: 'credential-malformed' }],
@@ -73,7 +89,11 @@ describe('parseAccessKey', () => {
 
 describe('extractCredentials', () => {
   it('nothing sent is missing', () => {
-    expect(extractCredentials({})).toEqual({ authorization: { type: 'none' }, accessKey: { type: 'none' }, missing: true });
+    expect(extractCredentials({})).toEqual({
+      authorization: { type: 'none' },
+      accessKey: { type: 'none' },
+      missing: true,
+    });
     expect(extractCredentials({ authorization: '', accessKey: '' }).missing).toBe(true);
   });
 

@@ -25,12 +25,7 @@ export type AuthorizationCredential =
   | { type: 'malformed'; reason: 'credential-malformed'; detail: MalformedDetail; opaque?: string };
 
 export type MalformedDetail =
-  | 'multiple-headers'
-  | 'too-long'
-  | 'no-credentials'
-  | 'unknown-scheme'
-  | 'bad-key'
-  | 'not-a-key-or-jwt';
+  'multiple-headers' | 'too-long' | 'no-credentials' | 'unknown-scheme' | 'bad-key' | 'not-a-key-or-jwt';
 
 /** What the model access key input carries. */
 export type AccessKeyCredential =

@@ -79,7 +79,14 @@ describe('key format', () => {
     // checksum = base62(crc32(prefix + random)), 6 digits, most significant first
     expect(keyChecksum(body)).toBe(encodeBase62Uint(crc32(body), 6));
     const key = body + keyChecksum(body);
-    expect(parseKey(key)).toEqual({ ok: true, kind: 'inference', prefix: 'tgi_', random, checksum: keyChecksum(body), key });
+    expect(parseKey(key)).toEqual({
+      ok: true,
+      kind: 'inference',
+      prefix: 'tgi_',
+      random,
+      checksum: keyChecksum(body),
+      key,
+    });
   });
 
   it('builds prefix + 32 random + checksum from the random source', () => {

@@ -67,9 +67,14 @@ export class IssuerRegistry {
     configs.forEach((c, i) => {
       const at = `${fieldPrefix}[${i}]`;
       if (typeof c.issuer !== 'string' || c.issuer === '') throw new IssuerConfigError(`${at}.issuer`, 'required');
-      if (c.issuer === SERVICE_TOKEN_ISSUER) throw new IssuerConfigError(`${at}.issuer`, `"${SERVICE_TOKEN_ISSUER}" is reserved`);
+      if (c.issuer === SERVICE_TOKEN_ISSUER)
+        throw new IssuerConfigError(`${at}.issuer`, `"${SERVICE_TOKEN_ISSUER}" is reserved`);
       if (this.byIssuer.has(c.issuer)) throw new IssuerConfigError(`${at}.issuer`, `duplicate issuer ${c.issuer}`);
-      if (!Array.isArray(c.audiences) || c.audiences.length === 0 || c.audiences.some((a) => typeof a !== 'string' || a === '')) {
+      if (
+        !Array.isArray(c.audiences) ||
+        c.audiences.length === 0 ||
+        c.audiences.some((a) => typeof a !== 'string' || a === '')
+      ) {
         throw new IssuerConfigError(`${at}.audiences`, 'at least one non-empty audience is required');
       }
       if (!Array.isArray(c.algorithms) || c.algorithms.length === 0) {
@@ -86,7 +91,8 @@ export class IssuerRegistry {
       if ((c.jwks === undefined) === (c.jwksUri === undefined)) {
         throw new IssuerConfigError(`${at}.jwks`, 'exactly one of jwks and jwksUri is required');
       }
-      if (c.jwksUri !== undefined && !isHttpUrl(c.jwksUri)) throw new IssuerConfigError(`${at}.jwksUri`, 'must be an http(s) URL');
+      if (c.jwksUri !== undefined && !isHttpUrl(c.jwksUri))
+        throw new IssuerConfigError(`${at}.jwksUri`, 'must be an http(s) URL');
       if (c.jwks !== undefined && !(typeof c.jwks === 'object' && c.jwks !== null && Array.isArray(c.jwks.keys))) {
         throw new IssuerConfigError(`${at}.jwks`, 'must be { keys: [...] }');
       }
@@ -95,7 +101,8 @@ export class IssuerRegistry {
         throw new IssuerConfigError(`${at}.clockToleranceSeconds`, 'must be a non-negative integer');
       }
       for (const f of ['subjectClaim', 'groupsClaim'] as const) {
-        if (c[f] !== undefined && (typeof c[f] !== 'string' || c[f] === '')) throw new IssuerConfigError(`${at}.${f}`, 'must be a non-empty string');
+        if (c[f] !== undefined && (typeof c[f] !== 'string' || c[f] === ''))
+          throw new IssuerConfigError(`${at}.${f}`, 'must be a non-empty string');
       }
       const jwks = new JwksCache({
         issuer: c.issuer,

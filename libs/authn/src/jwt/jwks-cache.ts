@@ -1,6 +1,13 @@
 import { importJWK } from 'jose';
 import { publicJwkFor } from './algorithms';
-import { systemClock, type Clock, type VerificationKey, type FetchLike, type JsonWebKeySet, type PublicJwk } from './types';
+import {
+  systemClock,
+  type Clock,
+  type VerificationKey,
+  type FetchLike,
+  type JsonWebKeySet,
+  type PublicJwk,
+} from './types';
 
 export interface JwksCacheOptions {
   /** The issuer (for error messages only). */

@@ -34,7 +34,10 @@ export interface TrustAnchor {
   /** The key for `kid` usable with `alg`, or undefined (the token is then invalid: fail closed). */
   getKey(kid: string, alg: string): Promise<VerificationKey | undefined>;
   /** Further checks of the verified claims (service tokens: scope, source, lifetime). */
-  checkClaims?(claims: Record<string, unknown>, kid: string): { ok: true; serviceToken?: ServiceTokenFacts } | { ok: false; detail: string };
+  checkClaims?(
+    claims: Record<string, unknown>,
+    kid: string,
+  ): { ok: true; serviceToken?: ServiceTokenFacts } | { ok: false; detail: string };
 }
 
 export function issuerAnchor(issuer: Issuer): TrustAnchor {
@@ -127,7 +130,8 @@ export async function verifyJwt(
 
   const aud = claims.aud;
   const auds = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a) => typeof a === 'string') : [];
-  if (!auds.some((a) => anchor.audiences.includes(a))) return fail('audience-mismatch', 'aud contains none of the audiences');
+  if (!auds.some((a) => anchor.audiences.includes(a)))
+    return fail('audience-mismatch', 'aud contains none of the audiences');
 
   const tolMs = anchor.clockToleranceSeconds * 1000;
   if (!isNumericDate(claims.exp)) return fail('token-invalid', 'exp missing');
@@ -144,7 +148,8 @@ export async function verifyJwt(
     issuedAt = claims.iat * 1000;
   }
   const subject = claims[anchor.subjectClaim];
-  if (typeof subject !== 'string' || subject === '') return fail('token-invalid', `${anchor.subjectClaim} claim missing`);
+  if (typeof subject !== 'string' || subject === '')
+    return fail('token-invalid', `${anchor.subjectClaim} claim missing`);
 
   let groups: string[] | undefined;
   if (anchor.groupsClaim !== undefined && claims[anchor.groupsClaim] !== undefined) {

@@ -23,7 +23,8 @@ export class VerifiedTokenCache {
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 100_000;
-    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1)
+      throw new RangeError('maxEntries must be a positive integer');
     this.now = options.now ?? systemClock;
   }
 
