@@ -1,0 +1,5 @@
+export { startEmbeddedPostgres } from './embedded-postgres';
+export type { EmbeddedPostgresHandle, EmbeddedPostgresOptions } from './embedded-postgres';
+export { createDataSource, runMigrations, revertLastMigration } from './data-source';
+export type { DataSourceSpec, EntityTarget, MigrationClass } from './data-source';
+export { databaseUrl, dropDatabase, ensureDatabase } from './ensure-database';
