@@ -106,15 +106,7 @@ async function ensureJars(log) {
   try {
     await run(
       'mvn',
-      [
-        '-q',
-        '-B',
-        'dependency:copy-dependencies',
-        `-DoutputDirectory=${staging}`,
-        '-DincludeScope=runtime',
-        '-f',
-        POM,
-      ],
+      ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime', '-f', POM],
       { cwd: KAFKA_DIR },
     );
     await writeFile(join(staging, STAMP), `${hash}\n`);
@@ -294,7 +286,9 @@ async function startBroker({ dir, log }) {
         const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
         const { code, signal } = await exited;
         clearTimeout(timer);
-        log(`kafka: broker stopped (${signal ?? `exit code ${code}`}) in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s`);
+        log(
+          `kafka: broker stopped (${signal ?? `exit code ${code}`}) in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s`,
+        );
       }
       process.removeListener('exit', killOnExit);
       await rm(home, { recursive: true, force: true });
@@ -336,9 +330,7 @@ async function waitUntilReady({ bootstrap, exited, deadline }) {
   let lastError = 'no answer yet';
   while (Date.now() < deadline) {
     if (processExit) {
-      throw new Error(
-        `Kafka broker exited during startup (${processExit.signal ?? `exit code ${processExit.code}`})`,
-      );
+      throw new Error(`Kafka broker exited during startup (${processExit.signal ?? `exit code ${processExit.code}`})`);
     }
     const admin = new Kafka({
       clientId: 'tollgate-local-kafka-probe',
@@ -360,7 +352,9 @@ async function waitUntilReady({ bootstrap, exited, deadline }) {
     }
     await new Promise((resolvePromise) => setTimeout(resolvePromise, 250));
   }
-  throw new Error(`Kafka broker at ${bootstrap} was not ready within ${READY_DEADLINE_MS / 1000} s (last: ${lastError})`);
+  throw new Error(
+    `Kafka broker at ${bootstrap} was not ready within ${READY_DEADLINE_MS / 1000} s (last: ${lastError})`,
+  );
 }
 
 /**
@@ -420,7 +414,9 @@ async function main() {
 
 const invokedDirectly = (() => {
   try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    return (
+      process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }

@@ -7,7 +7,11 @@ describe('needsInfrastructure', () => {
   it.each([
     ['a run of every project', [], true],
     ['unit only', ['--selectProjects', 'unit'], false],
-    ['unit only, with a path pattern swallowed by --selectProjects', ['--selectProjects', 'unit', 'libs/config'], false],
+    [
+      'unit only, with a path pattern swallowed by --selectProjects',
+      ['--selectProjects', 'unit', 'libs/config'],
+      false,
+    ],
     ['unit only, --selectProjects=unit', ['--selectProjects=unit', 'libs/config'], false],
     ['integration', ['--selectProjects', 'integration', '--maxWorkers=2', 'libs/database'], true],
     ['e2e', ['--selectProjects', 'e2e'], true],

@@ -3,13 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { databaseUrl, dropDatabase, ensureDatabase } from '@tollgate/database';
 
-const RUN_THROUGH = 'run integration tests with `npm run test:integration` (its global setup starts Kafka and PostgreSQL)';
+const RUN_THROUGH =
+  'run integration tests with `npm run test:integration` (its global setup starts Kafka and PostgreSQL)';
 
 /** The brokers of the run's Kafka (kafkajs `brokers`). */
 export function testKafkaBrokers(): string[] {
   const value = process.env.TOLLGATE_TEST_KAFKA_BROKERS?.trim();
   if (!value) throw new Error(`TOLLGATE_TEST_KAFKA_BROKERS is not set: ${RUN_THROUGH}`);
-  return value.split(',').map((broker) => broker.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
 }
 
 /** The URL of the run's PostgreSQL server (a maintenance database; create your own with createTestDatabase). */
@@ -82,7 +86,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -73,10 +73,7 @@ describe('migrations', () => {
       name: 'database-integration-spec',
     });
     try {
-      expect(await runMigrations(dataSource)).toEqual([
-        'CreateWidgets1764140000000',
-        'AddWidgetColour1764140000001',
-      ]);
+      expect(await runMigrations(dataSource)).toEqual(['CreateWidgets1764140000000', 'AddWidgetColour1764140000001']);
       expect(await tablesIn(db.url, schema)).toEqual(['migrations', 'widgets']);
       expect(await columnsOf(db.url, schema, 'widgets')).toEqual(['id', 'label', 'colour']);
       expect(await tablesIn(db.url, 'public')).toEqual([]);
@@ -204,11 +201,14 @@ describe('startEmbeddedPostgres', () => {
   });
 
   const asRoot = process.getuid?.() === 0;
-  (asRoot ? it : it.skip)('explains, as root, that the postgres OS user cannot enter a 0700 parent folder', async () => {
-    const closed = join(parent, 'closed');
-    await mkdir(closed, { mode: 0o700 });
-    await expect(startEmbeddedPostgres({ dataDir: join(closed, 'data') })).rejects.toThrow(
-      `PostgreSQL runs as the OS user "postgres", which cannot enter ${closed}`,
-    );
-  });
+  (asRoot ? it : it.skip)(
+    'explains, as root, that the postgres OS user cannot enter a 0700 parent folder',
+    async () => {
+      const closed = join(parent, 'closed');
+      await mkdir(closed, { mode: 0o700 });
+      await expect(startEmbeddedPostgres({ dataDir: join(closed, 'data') })).rejects.toThrow(
+        `PostgreSQL runs as the OS user "postgres", which cannot enter ${closed}`,
+      );
+    },
+  );
 });
