@@ -1,0 +1,471 @@
+import type { RecordedEvent } from '@tollgate/event-store';
+import { AccessModel, keyState } from './access-model';
+import { ev, iso, recorded, sha, T0 } from './testing';
+
+const HOUR = 3_600_000;
+const clock = () => T0 + 10 * HOUR;
+
+function modelOf(events: readonly RecordedEvent[], now: () => number = clock): AccessModel {
+  const model = new AccessModel({ now });
+  for (const e of events) model.apply(e);
+  return model;
+}
+
+/** All orderings of `items` (n! of them: keep n small). */
+function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield [...items];
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    for (const p of permutations(rest)) yield [items[i]!, ...p];
+  }
+}
+
+/** A seeded interleaving of streams that keeps each stream's own order (what a partitioned log delivers). */
+function interleave(streams: readonly RecordedEvent[][], seed: number): RecordedEvent[] {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const queues = streams.map((q) => [...q]);
+  const out: RecordedEvent[] = [];
+  while (queues.some((q) => q.length > 0)) {
+    const open = queues.filter((q) => q.length > 0);
+    out.push(open[Math.floor(rnd() * open.length)]!.shift()!);
+  }
+  return out;
+}
+
+interface Probe {
+  secrets?: string[];
+  keyIds?: string[];
+  userIds?: string[];
+  names?: string[];
+  roles?: [string, string][];
+  routes?: [string, string][];
+  deploymentIds?: string[];
+  slots?: [string, 'primary' | 'secondary'][];
+  kids?: string[];
+  eventIds?: string[];
+}
+
+const plain = (_key: string, value: unknown) => (value instanceof Set ? [...value].sort() : value);
+
+/** Everything a reader can ask the model about the probed entities, as one comparable string. */
+function answers(m: AccessModel, p: Probe): string {
+  const { appliedEvents: _ignored, ...counts } = m.counts();
+  return JSON.stringify(
+    {
+      keys: (p.secrets ?? []).map((s) => m.keyByHash(sha(s)) ?? null),
+      keysById: (p.keyIds ?? []).map((id) => m.keyById(id) ?? null),
+      users: (p.userIds ?? []).map((id) => m.user(id) ?? null),
+      byName: (p.names ?? []).map((n) => m.userByName(n)?.userId ?? null),
+      roles: (p.roles ?? []).map(([project, user]) => m.roleOf(project, user) ?? null),
+      routes: (p.routes ?? []).map(([host, path]) => m.routeDeployment(host, path)?.deploymentId ?? null),
+      deployments: (p.deploymentIds ?? []).map((id) => m.deploymentById(id) ?? null),
+      slots: (p.slots ?? []).map(([d, s]) => m.accessKey(d, s)?.keyId ?? null),
+      signingKeys: (p.kids ?? []).map((kid) => m.signingKey(kid) ?? null),
+      revocations: (p.eventIds ?? []).map((id) => m.revocationApplied(id) ?? null),
+      policy: m.policy(),
+      keyPolicy: m.keyPolicy(),
+      jwks: m.jwks(),
+      counts,
+    },
+    plain,
+  );
+}
+
+describe('AccessModel', () => {
+  describe('order independence', () => {
+    const keysAndUsers = [
+      ev.userKeyCreated('key_1', 'usr_1', 'secret-1'),
+      ev.keyRevoked('key_1', 'leaked'),
+      ev.userCreated('usr_1', 'alice', { kind: 'external', idp: 'corp', externalSubject: 'sub-1' }),
+      ev.groupsRefreshed('usr_1', 2, ['ml-team'], T0 + 2 * HOUR),
+      ev.groupsRefreshed('usr_1', 3, ['stale-group'], T0 + HOUR), // older refreshedAt: ignored whatever the order
+      ev.userDeactivated('usr_1', 4),
+      ev.userKeyCreated('key_2', 'usr_1', 'secret-2', { scope: 'inference' }),
+    ];
+    const keysAndUsersProbe: Probe = {
+      secrets: ['secret-1', 'secret-2'],
+      keyIds: ['key_1', 'key_2'],
+      userIds: ['usr_1'],
+      names: ['alice'],
+      eventIds: ['evt_key-key_1_2'],
+    };
+
+    it('gives the same answers for every permutation of key and user events', () => {
+      const expected = answers(modelOf(keysAndUsers), keysAndUsersProbe);
+      let n = 0;
+      for (const order of permutations(keysAndUsers)) {
+        expect(answers(modelOf(order), keysAndUsersProbe)).toBe(expected);
+        n++;
+      }
+      expect(n).toBe(5040);
+      const m = modelOf(keysAndUsers);
+      expect(m.keyByHash(sha('secret-1'))).toMatchObject({ revoked: true, revocationReason: 'leaked', revocationEventId: 'evt_key-key_1_2' });
+      expect(m.user('usr_1')).toMatchObject({ deactivated: true, groupsRefreshedAt: T0 + 2 * HOUR, idp: 'corp', externalSubject: 'sub-1' });
+      expect([...m.user('usr_1')!.groups]).toEqual(['ml-team']);
+    });
+
+    const directory = [
+      ev.deployment('dep_1', 1, { hosts: ['a.example.com'], pathPrefixes: ['/v1/a'] }),
+      ev.deployment('dep_1', 2, { hosts: ['b.example.com'], pathPrefixes: ['/v1/b'], grantedGroups: ['ml'] }),
+      ev.projectCreated('prj_1', 'usr_1'),
+      ev.collaboratorSet('prj_1', 2, 'usr_2', 'contributor'),
+      ev.collaboratorRemoved('prj_1', 3, 'usr_2'),
+      ev.externalAccessPolicy(1, 24),
+      ev.externalAccessPolicy(2, 0),
+    ];
+    const directoryProbe: Probe = {
+      roles: [['prj_1', 'usr_1'], ['prj_1', 'usr_2']],
+      routes: [['a.example.com', '/v1/a'], ['b.example.com', '/v1/b/x']],
+      deploymentIds: ['dep_1'],
+    };
+
+    it('gives the same answers for every permutation of project, deployment and policy events', () => {
+      const expected = answers(modelOf(directory), directoryProbe);
+      for (const order of permutations(directory)) expect(answers(modelOf(order), directoryProbe)).toBe(expected);
+      const m = modelOf(directory);
+      expect(m.routeDeployment('a.example.com', '/v1/a')).toBeUndefined();
+      expect(m.routeDeployment('b.example.com', '/v1/b/x')?.deploymentId).toBe('dep_1');
+      expect(m.roleOf('prj_1', 'usr_1')).toBe('owner');
+      expect(m.roleOf('prj_1', 'usr_2')).toBeUndefined();
+      expect(m.policy().requireExternalUserLoginAfterHours).toBe(0);
+    });
+
+    it('gives the same answers for interleavings of many streams (each stream in its own order)', () => {
+      const jwk = signingJwk();
+      const streams = [
+        [ev.userKeyCreated('key_1', 'usr_1', 'secret-1'), ev.keyRevoked('key_1')],
+        [ev.userKeyCreated('key_2', 'usr_2', 'secret-2')],
+        [ev.accessKeyCreated('key_a1', 'dep_1', 'primary', 'access-1', T0), ev.keyRevoked('key_a1', 'rotated')],
+        [ev.accessKeyCreated('key_a2', 'dep_1', 'primary', 'access-2', T0 + 1)],
+        [ev.userCreated('usr_1', 'alice'), ev.groupsRefreshed('usr_1', 2, ['g1'], T0 + HOUR), ev.userDeactivated('usr_1', 3)],
+        [ev.userCreated('usr_2', 'bob', { admin: true })],
+        [ev.projectCreated('prj_1', 'usr_1'), ev.collaboratorSet('prj_1', 2, 'usr_2', 'admin')],
+        [ev.deployment('dep_1', 1), ev.deployment('dep_1', 2, { hosts: ['Models.Example.com'], pathPrefixes: ['/v1', '/v2'] })],
+        [ev.deployment('dep_2', 1, { pathPrefixes: ['/v1/special'] })],
+        [ev.externalAccessPolicy(1, 48)],
+        [ev.keyPolicy(1, 30, 90), ev.keyPolicy(2, 30, null)],
+        [ev.signingKeyPublished(1, 'kid-1', jwk), ev.signingKeyPublished(2, 'kid-2', jwk), ev.signingKeyRetired(3, 'kid-1', T0)],
+      ];
+      const probe: Probe = {
+        secrets: ['secret-1', 'secret-2', 'access-1', 'access-2'],
+        userIds: ['usr_1', 'usr_2'],
+        names: ['alice', 'bob'],
+        roles: [['prj_1', 'usr_1'], ['prj_1', 'usr_2']],
+        routes: [['models.example.com', '/v1/x'], ['models.example.com:443', '/v1/special/y'], ['models.example.com', '/v3']],
+        deploymentIds: ['dep_1', 'dep_2'],
+        slots: [['dep_1', 'primary'], ['dep_1', 'secondary']],
+        kids: ['kid-1', 'kid-2'],
+        eventIds: ['evt_key-key_1_2', 'evt_key-key_a1_2'],
+      };
+      const expected = answers(modelOf(streams.flat()), probe);
+      for (let seed = 1; seed <= 300; seed++) expect(answers(modelOf(interleave(streams, seed)), probe)).toBe(expected);
+      for (let seed = 1; seed <= 100; seed++) {
+        // Even arbitrary orders (not only per-stream order) converge: the model keeps versions and tombstones.
+        const shuffled = interleave(streams.flat().map((e) => [e]), seed);
+        expect(answers(modelOf(shuffled), probe)).toBe(expected);
+      }
+      const m = modelOf(streams.flat());
+      expect(m.accessKey('dep_1', 'primary')?.keyId).toBe('key_a2');
+      expect(m.routeDeployment('models.example.com', '/v1/special/y')?.deploymentId).toBe('dep_2');
+      expect(m.routeDeployment('models.example.com', '/v3')).toBeUndefined();
+      expect(m.signingKey('kid-1')).toBeUndefined();
+      expect(m.jwks().keys.map((k) => k.kid)).toEqual(['kid-2']);
+      expect(m.keyPolicy()).toEqual({ defaultLifetimeDays: 30, maxLifetimeDays: null });
+    });
+  });
+
+  describe('tombstones', () => {
+    it('a KeyRevoked before its KeyCreated leaves a tombstone: the key is born revoked', () => {
+      const m = modelOf([ev.keyRevoked('key_1', 'admin', T0 + 5), ev.userKeyCreated('key_1', 'usr_1', 'secret-1')]);
+      const key = m.keyByHash(sha('secret-1'))!;
+      expect(key).toMatchObject({ keyId: 'key_1', revoked: true, revokedAt: T0 + 5, revocationReason: 'admin', revocationEventId: 'evt_key-key_1_2' });
+      expect(keyState(key, T0)).toBe('revoked');
+      expect(m.counts()).toMatchObject({ keys: 1, revokedKeys: 1 });
+    });
+
+    it('a revoked access key never becomes the slot key, whatever the order', () => {
+      const m = modelOf([ev.keyRevoked('key_a1', 'slot-revoked'), ev.accessKeyCreated('key_a1', 'dep_1', 'secondary', 'acc')]);
+      expect(m.accessKey('dep_1', 'secondary')).toBeUndefined();
+      expect(m.keyByHash(sha('acc'))?.revoked).toBe(true);
+    });
+
+    it('a UserDeactivated before UserCreated leaves the user deactivated', () => {
+      const m = modelOf([ev.userDeactivated('usr_1', 2, T0 + 7), ev.userCreated('usr_1', 'alice')]);
+      expect(m.user('usr_1')).toMatchObject({ deactivated: true, deactivatedAt: T0 + 7 });
+      expect(m.userByName('alice')?.deactivated).toBe(true);
+    });
+
+    it('the first revocation of a key is kept', () => {
+      const m = modelOf([
+        ev.userKeyCreated('key_1', 'usr_1', 's'),
+        ev.keyRevoked('key_1', 'user', T0 + 1),
+        recorded('key-key_1', 3, 'KeyRevoked', { keyId: 'key_1', reason: 'admin', revokedAt: iso(T0 + 2) }),
+      ]);
+      expect(m.keyById('key_1')).toMatchObject({ revokedAt: T0 + 1, revocationReason: 'user', revocationEventId: 'evt_key-key_1_2' });
+    });
+  });
+
+  describe('GroupsRefreshed', () => {
+    it('ignores a refresh older than the one held, in either order', () => {
+      const newer = ev.groupsRefreshed('usr_1', 2, ['new'], T0 + 2 * HOUR);
+      const older = ev.groupsRefreshed('usr_1', 3, ['old'], T0 + HOUR);
+      for (const order of [[newer, older], [older, newer]]) {
+        const m = modelOf([ev.userCreated('usr_1', 'alice'), ...order]);
+        expect([...m.user('usr_1')!.groups]).toEqual(['new']);
+        expect(m.user('usr_1')!.groupsRefreshedAt).toBe(T0 + 2 * HOUR);
+      }
+    });
+
+    it('replaces the whole set; on equal times the later stream version wins', () => {
+      const m = modelOf([
+        ev.userCreated('usr_1', 'alice'),
+        ev.groupsRefreshed('usr_1', 3, ['b', 'c'], T0 + HOUR),
+        ev.groupsRefreshed('usr_1', 2, ['a'], T0 + HOUR),
+      ]);
+      expect([...m.user('usr_1')!.groups].sort()).toEqual(['b', 'c']);
+    });
+
+    it('holds groups that arrive before the user', () => {
+      const m = modelOf([ev.groupsRefreshed('usr_1', 2, ['ML'], T0 + HOUR), ev.userCreated('usr_1', 'alice')]);
+      expect([...m.user('usr_1')!.groups]).toEqual(['ML']);
+      expect(m.user('usr_1')!.groups.has('ml')).toBe(false);
+    });
+  });
+
+  describe('routing', () => {
+    const m = modelOf([
+      ev.deployment('dep_root', 1, { hosts: ['models.example.com'], pathPrefixes: ['/'] }),
+      ev.deployment('dep_a', 1, { hosts: ['models.example.com'], pathPrefixes: ['/v1/a'] }),
+      ev.deployment('dep_ax', 1, { hosts: ['models.example.com'], pathPrefixes: ['/v1/a/x/'] }),
+      ev.deployment('dep_other', 1, { hosts: ['Other.Example.COM', '[::1]', '10.0.0.1'], pathPrefixes: ['/llm'] }),
+      ev.deployment('dep_nohost', 1, { hosts: [], pathPrefixes: ['/'] }),
+    ]);
+    const route = (host: string, path: string) => m.routeDeployment(host, path)?.deploymentId ?? null;
+
+    it('matches a prefix only at a path-segment boundary, longest first', () => {
+      expect(route('models.example.com', '/v1/a')).toBe('dep_a');
+      expect(route('models.example.com', '/v1/a/')).toBe('dep_a');
+      expect(route('models.example.com', '/v1/a/y')).toBe('dep_a');
+      expect(route('models.example.com', '/v1/ab')).toBe('dep_root');
+      expect(route('models.example.com', '/v1/a/x')).toBe('dep_ax');
+      expect(route('models.example.com', '/v1/a/x/predict')).toBe('dep_ax');
+      expect(route('models.example.com', '/v1/a/xy')).toBe('dep_a');
+      expect(route('models.example.com', '/')).toBe('dep_root');
+      expect(route('models.example.com', '')).toBe('dep_root');
+    });
+
+    it('compares hosts case-insensitively and without port', () => {
+      expect(route('MODELS.example.com:8443', '/v1/a')).toBe('dep_a');
+      expect(route('other.example.com', '/llm/chat')).toBe('dep_other');
+      expect(route('other.example.com:80', '/llm')).toBe('dep_other');
+      expect(route('[::1]:8080', '/llm')).toBe('dep_other');
+      expect(route('10.0.0.1:9000', '/llm')).toBe('dep_other');
+      expect(route('other.example.com', '/llmx')).toBeNull();
+      expect(route('unknown.example.com', '/')).toBeNull();
+    });
+
+    it('ignores the query string and resolves dot segments and repeated slashes', () => {
+      expect(route('models.example.com', '/v1/a?x=/v1/a/x')).toBe('dep_a');
+      expect(route('models.example.com', '/v1/a/x/../y')).toBe('dep_a');
+      expect(route('models.example.com', '/v1/a/%2e%2e/b')).toBe('dep_root');
+      expect(route('models.example.com', '//v1//a///x')).toBe('dep_ax');
+      expect(route('other.example.com', '/llm/../../llm')).toBe('dep_other');
+    });
+
+    it('moves routes when a deployment is updated, and resolves a contested prefix to the smallest id', () => {
+      const moved = modelOf([
+        ev.deployment('dep_b', 1, { hosts: ['h.example.com'], pathPrefixes: ['/p'] }),
+        ev.deployment('dep_a', 1, { hosts: ['h.example.com'], pathPrefixes: ['/p'] }),
+      ]);
+      expect(moved.routeDeployment('h.example.com', '/p')?.deploymentId).toBe('dep_a');
+      moved.apply(ev.deployment('dep_a', 2, { hosts: ['h.example.com'], pathPrefixes: ['/q'] }));
+      expect(moved.routeDeployment('h.example.com', '/p')?.deploymentId).toBe('dep_b');
+      expect(moved.routeDeployment('h.example.com', '/q/1')?.deploymentId).toBe('dep_a');
+      moved.apply(ev.deployment('dep_b', 2, { hosts: [], pathPrefixes: ['/p'] }));
+      expect(moved.routeDeployment('h.example.com', '/p')).toBeUndefined();
+      expect(moved.deploymentById('dep_b')?.hosts).toEqual([]);
+    });
+  });
+
+  describe('lookups', () => {
+    it('keeps keys by hash and id, with expiry', () => {
+      const m = modelOf([ev.userKeyCreated('key_1', 'usr_1', 's1', { expiresAt: iso(T0 + HOUR) }), ev.userKeyCreated('key_2', 'usr_1', 's2', { expiresAt: null })]);
+      const k1 = m.keyByHash(sha('s1'))!;
+      expect(k1).toMatchObject({ keyId: 'key_1', kind: 'user-key', userId: 'usr_1', scope: 'management', deploymentId: null, expiresAt: T0 + HOUR });
+      expect(keyState(k1, T0 + HOUR - 1)).toBe('valid');
+      expect(keyState(k1, T0 + HOUR)).toBe('expired');
+      expect(keyState(m.keyById('key_2')!, T0 + 1e12)).toBe('valid');
+      expect(m.keyByHash(sha('unknown'))).toBeUndefined();
+    });
+
+    it('rotates access-key slots', () => {
+      const m = modelOf([ev.accessKeyCreated('key_a1', 'dep_1', 'primary', 'a1', T0)]);
+      expect(m.accessKey('dep_1', 'primary')?.keyId).toBe('key_a1');
+      m.apply(ev.accessKeyCreated('key_a2', 'dep_1', 'primary', 'a2', T0 + 1));
+      m.apply(ev.keyRevoked('key_a1', 'rotated'));
+      expect(m.accessKey('dep_1', 'primary')?.keyId).toBe('key_a2');
+      expect(m.keyByHash(sha('a2'))).toMatchObject({ deploymentId: 'dep_1', slot: 'primary', userId: null, scope: null });
+      m.apply(ev.keyRevoked('key_a2', 'slot-revoked'));
+      expect(m.accessKey('dep_1', 'primary')).toBeUndefined();
+    });
+
+    it('has default policies', () => {
+      const m = new AccessModel();
+      expect(m.policy()).toEqual({ requireExternalUserLoginAfterHours: -1 });
+      expect(m.keyPolicy()).toEqual({ defaultLifetimeDays: 365, maxLifetimeDays: 365 });
+      expect(m.jwks()).toEqual({ keys: [] });
+    });
+
+    it('lists collaborators and projects', () => {
+      const m = modelOf([ev.projectCreated('prj_1', 'usr_1'), ev.collaboratorSet('prj_1', 2, 'usr_2', 'viewer'), ev.collaboratorSet('prj_1', 3, 'usr_1', 'admin')]);
+      expect([...m.collaborators('prj_1')]).toEqual([['usr_1', 'admin'], ['usr_2', 'viewer']]);
+      expect(m.project('prj_1')).toMatchObject({ ownerId: 'usr_1' });
+      expect(m.collaborators('prj_none').size).toBe(0);
+    });
+
+    it('removes a retired signing key from its retiredAt on', () => {
+      let now = T0;
+      const jwk = signingJwk();
+      const m = modelOf([ev.signingKeyPublished(1, 'kid-1', jwk), ev.signingKeyRetired(2, 'kid-1', T0 + HOUR)], () => now);
+      expect(m.signingKey('kid-1')).toMatchObject({ kid: 'kid-1', kty: 'OKP' });
+      expect(m.jwks().keys).toHaveLength(1);
+      now = T0 + HOUR;
+      expect(m.signingKey('kid-1')).toBeUndefined();
+      expect(m.jwks().keys).toHaveLength(0);
+    });
+  });
+
+  describe('revocation bookkeeping', () => {
+    it('records when each KeyRevoked was applied and tells listeners once', () => {
+      let now = T0 + 123;
+      const m = new AccessModel({ now: () => now });
+      const heard: [string, number, string | undefined][] = [];
+      const off = m.onRevocationApplied((eventId, at, key) => heard.push([eventId, at, key?.keyId]));
+      m.apply(ev.userKeyCreated('key_1', 'usr_1', 's'));
+      m.apply(ev.keyRevoked('key_1'));
+      now += 1000;
+      m.apply(ev.keyRevoked('key_1'));
+      m.apply(ev.keyRevoked('key_9'));
+      expect(m.revocationApplied('evt_key-key_1_2')).toBe(T0 + 123);
+      expect(m.revocationApplied('evt_key-key_9_2')).toBe(T0 + 1123);
+      expect(m.revocationApplied('evt_other')).toBeUndefined();
+      expect(heard).toEqual([['evt_key-key_1_2', T0 + 123, 'key_1'], ['evt_key-key_9_2', T0 + 1123, undefined]]);
+      off();
+      m.apply(recorded('key-key_1', 3, 'KeyRevoked', { keyId: 'key_1', reason: 'user', revokedAt: iso(T0) }));
+      expect(heard).toHaveLength(2);
+    });
+  });
+
+  describe('poison events (fail closed)', () => {
+    it('throws on an unknown type', () => {
+      expect(() => new AccessModel().apply(recorded('x-1', 1, 'KeyTeleported', {}))).toThrow(/unknown event type/);
+    });
+    it('throws on invalid data', () => {
+      expect(() => new AccessModel().apply(recorded('key-k', 1, 'KeyCreated', { keyId: 'k', kind: 'user-key' }))).toThrow();
+      expect(() => new AccessModel().apply(recorded('user-u', 1, 'UserCreated', { userId: 'u', name: 'a', kind: 'robot', admin: false, email: null, createdAt: iso(T0) }))).toThrow();
+    });
+    it('throws on a user key without owner or an access key without slot', () => {
+      expect(() => new AccessModel().apply(ev.userKeyCreated('k', 'u', 's', { userId: undefined }))).toThrow(/userId/);
+      const bad = ev.accessKeyCreated('k', 'dep', 'primary', 's');
+      delete (bad.data as { slot?: string }).slot;
+      expect(() => new AccessModel().apply(bad)).toThrow(/slot/);
+    });
+    it('ignores heartbeats should a source pass one', () => {
+      const m = new AccessModel();
+      m.apply(recorded('p', 1, 'Heartbeat', { watermark: 1 }));
+      expect(m.counts().appliedEvents).toBe(0);
+    });
+  });
+
+  describe('snapshots', () => {
+    const jwk = signingJwk();
+    const history = [
+      ev.userCreated('usr_1', 'alice', { kind: 'external', idp: 'corp', externalSubject: 's1', email: 'a@example.com' }),
+      ev.groupsRefreshed('usr_1', 2, ['g1', 'g2'], T0 + HOUR),
+      ev.userCreated('usr_2', 'bob', { admin: true, kind: 'machine' }),
+      ev.userDeactivated('usr_2', 2),
+      ev.userDeactivated('usr_3', 2), // pending: its UserCreated comes later
+      ev.groupsRefreshed('usr_3', 3, ['later'], T0 + HOUR),
+      ev.userKeyCreated('key_1', 'usr_1', 'k1'),
+      ev.userKeyCreated('key_2', 'usr_2', 'k2', { scope: 'inference', expiresAt: null }),
+      ev.keyRevoked('key_2', 'user-deactivated'),
+      ev.keyRevoked('key_9', 'leaked'), // tombstone
+      ev.accessKeyCreated('key_a1', 'dep_1', 'primary', 'a1'),
+      ev.accessKeyCreated('key_a2', 'dep_1', 'secondary', 'a2'),
+      ev.keyRevoked('key_a2', 'slot-revoked'),
+      ev.projectCreated('prj_1', 'usr_1'),
+      ev.collaboratorSet('prj_1', 2, 'usr_2', 'contributor'),
+      ev.collaboratorRemoved('prj_1', 3, 'usr_2'),
+      ev.deployment('dep_1', 1, { hosts: ['Models.example.com:443'], pathPrefixes: ['/v1', '/v2/x'], grantedGroups: ['g1'], environment: 'prod' }),
+      ev.deployment('dep_2', 1, { pathPrefixes: ['/v1/b'], credentialKinds: ['jwt'], authentication: false }),
+      ev.externalAccessPolicy(1, 12),
+      ev.keyPolicy(1, 10, 20),
+      ev.signingKeyPublished(1, 'kid-1', jwk),
+      ev.signingKeyPublished(2, 'kid-2', jwk, T0 + HOUR),
+      ev.signingKeyRetired(3, 'kid-1', T0 + 20 * HOUR),
+    ];
+    const later = [
+      ev.userCreated('usr_3', 'carol'),
+      ev.userKeyCreated('key_9', 'usr_3', 'k9'),
+      ev.groupsRefreshed('usr_1', 3, ['old'], T0), // older: ignored
+      ev.collaboratorSet('prj_1', 2, 'usr_2', 'owner'), // stale version: ignored
+      ev.deployment('dep_1', 2, { hosts: ['models.example.com'], pathPrefixes: ['/v3'] }),
+      ev.keyRevoked('key_1'),
+    ];
+    const probe: Probe = {
+      secrets: ['k1', 'k2', 'k9', 'a1', 'a2', 'none'],
+      keyIds: ['key_1', 'key_2', 'key_9', 'key_a1', 'key_a2'],
+      userIds: ['usr_1', 'usr_2', 'usr_3', 'usr_4'],
+      names: ['alice', 'bob', 'carol'],
+      roles: [['prj_1', 'usr_1'], ['prj_1', 'usr_2']],
+      routes: [['models.example.com', '/v1/b/c'], ['MODELS.example.com', '/v2/x/y'], ['models.example.com', '/v2/y'], ['models.example.com', '/v3']],
+      deploymentIds: ['dep_1', 'dep_2'],
+      slots: [['dep_1', 'primary'], ['dep_1', 'secondary']],
+      kids: ['kid-1', 'kid-2'],
+      eventIds: ['evt_key-key_2_2', 'evt_key-key_9_2', 'evt_key-key_a2_2', 'evt_key-key_1_2'],
+    };
+
+    it('round-trips through JSON with identical answers, before and after further events', () => {
+      const original = modelOf(history);
+      const json = JSON.stringify(original.snapshot());
+      const restored = AccessModel.restore(JSON.parse(json), { now: clock });
+      expect(answers(restored, probe)).toBe(answers(original, probe));
+      expect(restored.snapshot()).toEqual(original.snapshot());
+      for (const e of later) {
+        original.apply(e);
+        restored.apply(e);
+      }
+      expect(answers(restored, probe)).toBe(answers(original, probe));
+      expect(restored.keyByHash(sha('k9'))?.revoked).toBe(true);
+      expect(restored.user('usr_3')).toMatchObject({ deactivated: true, name: 'carol' });
+      expect(restored.routeDeployment('models.example.com', '/v3')?.deploymentId).toBe('dep_1');
+    });
+
+    it('is compact: tuples, base64 hashes, no object per key', () => {
+      const snap = modelOf(history).snapshot();
+      const k1 = snap.keys.find((k) => k[0] === 'key_1')!;
+      expect(k1).toEqual(['key_1', 0, Buffer.from(sha('k1'), 'hex').toString('base64'), 'usr_1', 1, T0 + 24 * HOUR, T0]);
+      expect(snap.keys.find((k) => k[0] === 'key_2')).toHaveLength(10);
+    });
+
+    it('refuses another format or a damaged snapshot, leaving the model empty', () => {
+      const snap = modelOf(history).snapshot();
+      expect(() => AccessModel.restore({ ...snap, format: 'tollgate.access-model/0' })).toThrow(/format/);
+      const damaged = JSON.parse(JSON.stringify(snap));
+      damaged.keys[0][2] = 'short';
+      const m = new AccessModel();
+      expect(() => m.loadSnapshot(damaged)).toThrow(/hash/);
+      expect(m.counts().keys).toBe(0);
+      expect(() => modelOf(history).loadSnapshot(snap)).toThrow(/empty/);
+    });
+  });
+});
+
+/** A public Ed25519 JWK (the model stores it as given; no crypto needed here). */
+function signingJwk(): Record<string, unknown> {
+  return { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', alg: 'EdDSA', use: 'sig' };
+}
