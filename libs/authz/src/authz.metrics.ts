@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The authorizer's Prometheus metrics, on the process registry (`METRICS_REGISTRY`). */
+export interface AuthzMetrics {
+  /** Decision latency by door (from the door's first byte of work to the decision). */
+  decisionSeconds: Histogram<'door'>;
+  /** Decisions by door, status and reason. */
+  decisions: Counter<'door' | 'status' | 'reason'>;
+  /** Commit (the event's `revokedAt`) to applied on this replica, per `KeyRevoked`. */
+  propagationSeconds: Histogram;
+}
+
+const existing = <T>(registry: Registry, name: string): T | undefined => registry.getSingleMetric(name) as T | undefined;
+
+/** Registers the metrics once per registry (several modules of one test process may share none). */
+export function authzMetrics(registry: Registry, watermarkAgeMs: () => number | null): AuthzMetrics {
+  const decisionSeconds =
+    existing<Histogram<'door'>>(registry, 'tollgate_authz_decision_duration_seconds') ??
+    new Histogram({
+      name: 'tollgate_authz_decision_duration_seconds',
+      help: 'Time to decide one check, by door',
+      labelNames: ['door'],
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
+      registers: [registry],
+    });
+  const decisions =
+    existing<Counter<'door' | 'status' | 'reason'>>(registry, 'tollgate_authz_decisions_total') ??
+    new Counter({
+      name: 'tollgate_authz_decisions_total',
+      help: 'Decisions by door, HTTP status and reason',
+      labelNames: ['door', 'status', 'reason'],
+      registers: [registry],
+    });
+  const propagationSeconds =
+    existing<Histogram>(registry, 'tollgate_authz_revocation_propagation_seconds') ??
+    new Histogram({
+      name: 'tollgate_authz_revocation_propagation_seconds',
+      help: 'Revocation committed (KeyRevoked revokedAt) to applied by this replica',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    });
+  if (!existing(registry, 'tollgate_authz_watermark_age_seconds')) {
+    new Gauge({
+      name: 'tollgate_authz_watermark_age_seconds',
+      help: 'now - watermark of the access model this authorizer answers from (-1 before the first watermark)',
+      registers: [registry],
+      collect() {
+        const age = watermarkAgeMs();
+        this.set(age === null ? -1 : age / 1000);
+      },
+    });
+  }
+  return { decisionSeconds, decisions, propagationSeconds };
+}

@@ -1,0 +1,292 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+
+/**
+ * Revocation confirmation: every authz replica says when it applied each `KeyRevoked`, so an operator (or
+ * the CLI after `DELETE /v1/keys/{id}`) can see the revocation enforced everywhere instead of trusting
+ * "eventually".
+ *
+ * Each replica publishes on its own topic (`tollgate.authz-confirmations.v1`, not a domain event log): one
+ * `applied` message per applied revocation, keyed by the event id, and a `heartbeat` per replica every
+ * `heartbeatMs` (keyed by `replica:<id>`; a `leaving` message on a clean stop) so the set of live replicas
+ * is known. Every replica reads the whole topic and can answer for all. Without Kafka (embedded mode) the
+ * one replica answers from its own model.
+ */
+export const CONFIRMATIONS_TOPIC = 'tollgate.authz-confirmations.v1';
+
+export type ConfirmationMessage =
+  | { type: 'applied'; eventId: string; keyId: string | null; replicaId: string; committedAt: number | null; appliedAt: number; lagMs: number | null }
+  | { type: 'heartbeat'; replicaId: string; at: number; startedAt: number }
+  | { type: 'leaving'; replicaId: string; at: number };
+
+export interface ReplicaApplication {
+  replicaId: string;
+  /** ISO 8601, or null until that replica applied it. */
+  appliedAt: string | null;
+  lagMs: number | null;
+}
+
+/** `GET /v1/revocations/{eventId}` (CONTRACT.md section 3). */
+export interface RevocationStatus {
+  eventId: string;
+  committedAt: string | null;
+  replicas: ReplicaApplication[];
+  /** Every live replica (this one included) has applied it. */
+  appliedByAll: boolean;
+}
+
+/** The part of the access model the confirmations read. */
+export interface RevocationSource {
+  revocationApplied(eventId: string): number | undefined;
+  onRevocationApplied(listener: (eventId: string, appliedAt: number, key: { keyId: string; revokedAt: number | null } | undefined) => void): () => void;
+}
+
+export interface RevocationConfirmationsOptions {
+  model: RevocationSource;
+  replicaId: string;
+  /** Deployed mode; undefined: embedded, this replica only. */
+  kafka?: { brokers: string[]; clientId: string };
+  topic?: string;
+  /** Replica heartbeat period (default 1000 ms). */
+  heartbeatMs?: number;
+  /** A replica is live while its last heartbeat is at most this old (default max(5 s, 5 heartbeats)). */
+  liveWindowMs?: number;
+  logger: Logger;
+  /** Called per applied revocation (commit → applied on this replica), e.g. for a histogram. */
+  onApplied?: (lagMs: number | null) => void;
+  now?: () => number;
+  /** Entries kept per map before the oldest are forgotten (default 200 000). */
+  maxEntries?: number;
+}
+
+interface LocalRevocation {
+  keyId: string | null;
+  committedAt: number | null;
+  appliedAt: number;
+}
+
+interface RemoteRevocation {
+  committedAt: number | null;
+  byReplica: Map<string, { appliedAt: number; lagMs: number | null }>;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export class RevocationConfirmations {
+  readonly topic: string;
+  private readonly now: () => number;
+  private readonly heartbeatMs: number;
+  private readonly liveWindowMs: number;
+  private readonly maxEntries: number;
+  private readonly startedAt: number;
+  private readonly local = new Map<string, LocalRevocation>();
+  private readonly remote = new Map<string, RemoteRevocation>();
+  private readonly replicas = new Map<string, { lastAt: number; leaving: boolean }>();
+  private readonly queue: ConfirmationMessage[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private kafka: Kafka | undefined;
+  private producer: Producer | undefined;
+  private consumer: Consumer | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private stopped = false;
+  private publishFailing = false;
+
+  constructor(private readonly options: RevocationConfirmationsOptions) {
+    this.topic = options.topic ?? CONFIRMATIONS_TOPIC;
+    this.now = options.now ?? Date.now;
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.liveWindowMs = options.liveWindowMs ?? Math.max(5000, 5 * this.heartbeatMs);
+    this.maxEntries = options.maxEntries ?? 200_000;
+    this.startedAt = this.now();
+  }
+
+  get replicaId(): string {
+    return this.options.replicaId;
+  }
+
+  /** Subscribes to the model; in deployed mode also connects, creates the topic if missing and starts reading it. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.options.model.onRevocationApplied((eventId, appliedAt, key) => this.applied(eventId, appliedAt, key));
+    const kafkaConfig = this.options.kafka;
+    if (!kafkaConfig) return;
+    this.kafka = new Kafka({
+      clientId: `${kafkaConfig.clientId}-authz-confirmations`,
+      brokers: kafkaConfig.brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8 },
+    });
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: this.topic, numPartitions: 3, configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }] }],
+      });
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 100 } });
+    await this.producer.connect();
+    this.consumer = this.kafka.consumer({
+      groupId: `tollgate-authz-confirmations-${this.options.replicaId}-${randomBytes(4).toString('hex')}`,
+      maxWaitTimeInMs: 50,
+      allowAutoTopicCreation: false,
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          if (!message.value) continue;
+          try {
+            this.receive(JSON.parse(message.value.toString('utf8')) as ConfirmationMessage);
+          } catch (error) {
+            this.options.logger.warn({ err: error, offset: message.offset }, 'authz: unreadable confirmation message skipped');
+          }
+        }
+      },
+    });
+    this.enqueue({ type: 'heartbeat', replicaId: this.options.replicaId, at: this.now(), startedAt: this.startedAt });
+    this.heartbeat = setInterval(
+      () => this.enqueue({ type: 'heartbeat', replicaId: this.options.replicaId, at: this.now(), startedAt: this.startedAt }),
+      this.heartbeatMs,
+    );
+    this.heartbeat.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.producer) {
+      this.queue.push({ type: 'leaving', replicaId: this.options.replicaId, at: this.now() });
+      await this.flushing?.catch(() => undefined);
+      // Best effort: with the broker gone, the live window ends this replica's membership anyway.
+      await Promise.race([this.sendQueued().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    }
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+
+  /** The confirmation status of a revocation, or undefined when no replica knows the event (404). */
+  status(eventId: string): RevocationStatus | undefined {
+    const self = this.options.replicaId;
+    const own = this.local.get(eventId);
+    const ownAppliedAt = this.options.model.revocationApplied(eventId) ?? own?.appliedAt;
+    const remote = this.remote.get(eventId);
+    if (ownAppliedAt === undefined && remote === undefined) return undefined;
+    const committedAt = own?.committedAt ?? remote?.committedAt ?? null;
+    const lag = (appliedAt: number) => (committedAt === null ? null : Math.max(0, appliedAt - committedAt));
+
+    const entries = new Map<string, ReplicaApplication>();
+    entries.set(self, {
+      replicaId: self,
+      appliedAt: iso(ownAppliedAt ?? null),
+      lagMs: ownAppliedAt === undefined ? null : lag(ownAppliedAt),
+    });
+    const live = this.liveReplicas();
+    for (const replicaId of live) {
+      if (!entries.has(replicaId)) entries.set(replicaId, { replicaId, appliedAt: null, lagMs: null });
+    }
+    for (const [replicaId, applied] of remote?.byReplica ?? []) {
+      if (replicaId === self) continue;
+      entries.set(replicaId, { replicaId, appliedAt: iso(applied.appliedAt), lagMs: applied.lagMs ?? lag(applied.appliedAt) });
+    }
+    const replicas = [...entries.values()].sort((a, b) => a.replicaId.localeCompare(b.replicaId));
+    const appliedByAll = [self, ...live].every((id) => entries.get(id)?.appliedAt != null);
+    return { eventId, committedAt: iso(committedAt), replicas, appliedByAll };
+  }
+
+  /** Replicas other than this one whose last heartbeat is within the live window. */
+  liveReplicas(): string[] {
+    const now = this.now();
+    const live: string[] = [];
+    for (const [replicaId, r] of this.replicas) {
+      if (replicaId !== this.options.replicaId && !r.leaving && now - r.lastAt <= this.liveWindowMs) live.push(replicaId);
+    }
+    return live.sort();
+  }
+
+  private applied(eventId: string, appliedAt: number, key: { keyId: string; revokedAt: number | null } | undefined): void {
+    const committedAt = key?.revokedAt ?? null;
+    const lagMs = committedAt === null ? null : Math.max(0, appliedAt - committedAt);
+    remember(this.local, eventId, { keyId: key?.keyId ?? null, committedAt, appliedAt }, this.maxEntries);
+    this.options.onApplied?.(lagMs);
+    if (this.producer && !this.stopped) {
+      this.enqueue({ type: 'applied', eventId, keyId: key?.keyId ?? null, replicaId: this.options.replicaId, committedAt, appliedAt, lagMs });
+    }
+  }
+
+  private receive(message: ConfirmationMessage): void {
+    if (message.type === 'applied') {
+      let entry = this.remote.get(message.eventId);
+      if (!entry) {
+        entry = { committedAt: message.committedAt, byReplica: new Map() };
+        remember(this.remote, message.eventId, entry, this.maxEntries);
+      }
+      entry.committedAt ??= message.committedAt;
+      if (!entry.byReplica.has(message.replicaId)) {
+        entry.byReplica.set(message.replicaId, { appliedAt: message.appliedAt, lagMs: message.lagMs });
+      }
+      this.seen(message.replicaId, undefined);
+    } else if (message.type === 'heartbeat') {
+      this.seen(message.replicaId, message.at);
+    } else if (message.type === 'leaving') {
+      const r = this.replicas.get(message.replicaId);
+      if (r && message.at >= r.lastAt) r.leaving = true;
+    }
+  }
+
+  private seen(replicaId: string, at: number | undefined): void {
+    const r = this.replicas.get(replicaId);
+    if (!r) {
+      if (at !== undefined) this.replicas.set(replicaId, { lastAt: at, leaving: false });
+      return;
+    }
+    if (at !== undefined && at > r.lastAt) {
+      r.lastAt = at;
+      r.leaving = false;
+    }
+  }
+
+  private enqueue(message: ConfirmationMessage): void {
+    if (this.queue.length >= this.maxEntries) this.queue.shift();
+    this.queue.push(message);
+    this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
+  }
+
+  /** Sends whatever is queued, one batch at a time; a failed batch stays queued and is retried. */
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0 && !this.stopped) {
+      try {
+        await this.sendQueued();
+        if (this.publishFailing) this.options.logger.info({ topic: this.topic }, 'authz: confirmations publishing again');
+        this.publishFailing = false;
+      } catch (error) {
+        if (!this.publishFailing) this.options.logger.warn({ err: error, topic: this.topic }, 'authz: cannot publish confirmations; retrying');
+        this.publishFailing = true;
+        await new Promise((resolve) => setTimeout(resolve, 500).unref());
+      }
+    }
+  }
+
+  private async sendQueued(): Promise<void> {
+    if (!this.producer || this.queue.length === 0) return;
+    const batch = this.queue.slice(0, 5000);
+    await this.producer.send({
+      topic: this.topic,
+      acks: 1,
+      messages: batch.map((m) => ({ key: m.type === 'applied' ? m.eventId : `replica:${m.replicaId}`, value: JSON.stringify(m) })),
+    });
+    this.queue.splice(0, batch.length);
+  }
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as string);
+}
