@@ -28,7 +28,10 @@ export const INSTALL_HINT = 'apt-get install -y openjdk-17-jre-headless maven';
 const IMPORT_RE = /^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;/gm;
 
 function stampValue() {
-  return createHash('sha256').update(readFileSync(POM)).update(`\n${ROOTS.join('\n')}\n`).digest('hex');
+  return createHash('sha256')
+    .update(readFileSync(POM))
+    .update(`\n${ROOTS.join('\n')}\n`)
+    .digest('hex');
 }
 
 function isFresh(folder, stamp) {
@@ -161,7 +164,9 @@ export async function ensureEnvoyProtos({ log = () => {} } = {}) {
 
 const invokedDirectly = (() => {
   try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    return (
+      process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }

@@ -10,7 +10,8 @@ export interface AuthzMetrics {
   propagationSeconds: Histogram;
 }
 
-const existing = <T>(registry: Registry, name: string): T | undefined => registry.getSingleMetric(name) as T | undefined;
+const existing = <T>(registry: Registry, name: string): T | undefined =>
+  registry.getSingleMetric(name) as T | undefined;
 
 /** Registers the metrics once per registry (several modules of one test process may share none). */
 export function authzMetrics(registry: Registry, watermarkAgeMs: () => number | null): AuthzMetrics {

@@ -17,7 +17,12 @@ export interface DecisionLogLine {
 }
 
 /** The log line of a decision: built from the decision's own fields only, so no secret can reach it. */
-export function decisionLogLine(door: Door, requestId: string, decision: DoorDecision, latencyUs: number): DecisionLogLine {
+export function decisionLogLine(
+  door: Door,
+  requestId: string,
+  decision: DoorDecision,
+  latencyUs: number,
+): DecisionLogLine {
   const line: DecisionLogLine = {
     requestId,
     door,

@@ -12,8 +12,14 @@ export const authorizeRequestSchema = z
     deployment: z.string().min(1).max(256).nullish(),
     host: z.string().min(1).max(1024).nullish(),
     path: z.string().max(8192).nullish(),
-    authorization: z.string().max(64 * 1024).nullish(),
-    accessKey: z.string().max(64 * 1024).nullish(),
+    authorization: z
+      .string()
+      .max(64 * 1024)
+      .nullish(),
+    accessKey: z
+      .string()
+      .max(64 * 1024)
+      .nullish(),
     method: z.string().max(32).nullish(),
   })
   .refine((body) => (body.deployment ?? body.host) != null, {

@@ -24,12 +24,31 @@ describe('pathOfUri', () => {
 describe('POST /v1/authorize input', () => {
   it('takes the body fields and drops the query string of the path', () => {
     expect(
-      authorizeInput({ host: 'm.example.com', path: '/v1/x?key=secret', authorization: `Bearer ${KEY}`, accessKey: 'tga_x', method: 'POST' }, false),
-    ).toEqual({ host: 'm.example.com', path: '/v1/x', authorization: `Bearer ${KEY}`, accessKey: 'tga_x', method: 'POST', explain: false });
+      authorizeInput(
+        {
+          host: 'm.example.com',
+          path: '/v1/x?key=secret',
+          authorization: `Bearer ${KEY}`,
+          accessKey: 'tga_x',
+          method: 'POST',
+        },
+        false,
+      ),
+    ).toEqual({
+      host: 'm.example.com',
+      path: '/v1/x',
+      authorization: `Bearer ${KEY}`,
+      accessKey: 'tga_x',
+      method: 'POST',
+      explain: false,
+    });
   });
 
   it('accepts a deployment id alone, and nulls as absent', () => {
-    expect(authorizeInput({ deployment: 'dep_1', authorization: null }, true)).toEqual({ deployment: 'dep_1', explain: true });
+    expect(authorizeInput({ deployment: 'dep_1', authorization: null }, true)).toEqual({
+      deployment: 'dep_1',
+      explain: true,
+    });
   });
 
   it.each([
@@ -70,23 +89,42 @@ describe('GET /v1/forward-auth input', () => {
         'x-model-access-key': 'tga_k',
         'x-forwarded-method': 'POST',
       }),
-    ).toEqual({ host: 'models.example.com', path: '/v1/chat', authorization: `Bearer ${KEY}`, accessKey: 'tga_k', method: 'POST' });
+    ).toEqual({
+      host: 'models.example.com',
+      path: '/v1/chat',
+      authorization: `Bearer ${KEY}`,
+      accessKey: 'tga_k',
+      method: 'POST',
+    });
   });
 
   it('falls back to Host and X-Forwarded-Uri, and to / without any URI', () => {
-    expect(forwardAuthInput({ host: 'm.example.com', 'x-forwarded-uri': '/a/b?x' })).toEqual({ host: 'm.example.com', path: '/a/b' });
+    expect(forwardAuthInput({ host: 'm.example.com', 'x-forwarded-uri': '/a/b?x' })).toEqual({
+      host: 'm.example.com',
+      path: '/a/b',
+    });
     expect(forwardAuthInput({ host: 'm.example.com' })).toEqual({ host: 'm.example.com', path: '/' });
   });
 
   it('sees a repeated Authorization header that Node would silently drop', () => {
-    const input = forwardAuthInput({ host: 'h', authorization: 'Bearer a' }, ['Host', 'h', 'Authorization', 'Bearer a', 'authorization', 'Bearer b']);
+    const input = forwardAuthInput({ host: 'h', authorization: 'Bearer a' }, [
+      'Host',
+      'h',
+      'Authorization',
+      'Bearer a',
+      'authorization',
+      'Bearer b',
+    ]);
     expect(input.authorization).toEqual(['Bearer a', 'Bearer b']);
   });
 });
 
 describe('forward-auth response', () => {
   it('answers an unknown deployment with 403, keeping the reason', () => {
-    const r = forwardAuthResponse({ allowed: false, status: 404, reason: 'deployment-unknown' }, { 'X-Ext-Auth-Reason': 'deployment-unknown' });
+    const r = forwardAuthResponse(
+      { allowed: false, status: 404, reason: 'deployment-unknown' },
+      { 'X-Ext-Auth-Reason': 'deployment-unknown' },
+    );
     expect(r.status).toBe(403);
     expect(r.body).toEqual({ allowed: false, status: 403, reason: 'deployment-unknown', message: expect.any(String) });
     expect(r.headers).toEqual({ 'X-Ext-Auth-Reason': 'deployment-unknown' });
@@ -103,14 +141,34 @@ describe('ext_authz mapping', () => {
   it('reads host, path (without query) and the lower-case credential headers', () => {
     expect(
       extAuthzInput(
-        request({ host: 'm.example.com', path: '/v1/x?key=1', method: 'POST', headers: { authorization: `ApiKey ${KEY}`, 'x-model-access-key': 'tga_k', ':authority': 'm.example.com' } }),
+        request({
+          host: 'm.example.com',
+          path: '/v1/x?key=1',
+          method: 'POST',
+          headers: { authorization: `ApiKey ${KEY}`, 'x-model-access-key': 'tga_k', ':authority': 'm.example.com' },
+        }),
       ),
-    ).toEqual({ host: 'm.example.com', path: '/v1/x', method: 'POST', authorization: `ApiKey ${KEY}`, accessKey: 'tga_k' });
+    ).toEqual({
+      host: 'm.example.com',
+      path: '/v1/x',
+      method: 'POST',
+      authorization: `ApiKey ${KEY}`,
+      accessKey: 'tga_k',
+    });
   });
 
   it('reads header_map when Envoy sends raw headers', () => {
     const input = extAuthzInput(
-      request({ host: 'h', path: '/', header_map: { headers: [{ key: 'authorization', raw_value: Buffer.from('Bearer x') }, { key: 'x-model-access-key', value: 'tga_k' }] } }),
+      request({
+        host: 'h',
+        path: '/',
+        header_map: {
+          headers: [
+            { key: 'authorization', raw_value: Buffer.from('Bearer x') },
+            { key: 'x-model-access-key', value: 'tga_k' },
+          ],
+        },
+      }),
     );
     expect(input).toMatchObject({ authorization: 'Bearer x', accessKey: 'tga_k' });
   });
@@ -136,11 +194,22 @@ describe('ext_authz mapping', () => {
     [404, RpcCode.NOT_FOUND],
     [503, RpcCode.UNAVAILABLE],
   ])('maps a %i decision to DeniedHttpResponse with that HttpStatusCode and rpc code %i', (status, code) => {
-    const response = extAuthzResponse({ allowed: false, status, reason: 'some-reason', message: 'why' }, { 'X-Ext-Auth-Reason': 'some-reason' });
+    const response = extAuthzResponse(
+      { allowed: false, status, reason: 'some-reason', message: 'why' },
+      { 'X-Ext-Auth-Reason': 'some-reason' },
+    );
     expect(response.ok_response).toBeUndefined();
     expect(response.status).toEqual({ code, message: 'some-reason' });
     expect(response.denied_response!.status).toEqual({ code: status });
-    expect(response.denied_response!.headers).toContainEqual({ header: { key: 'X-Ext-Auth-Reason', value: 'some-reason' }, append_action: 2 });
-    expect(JSON.parse(response.denied_response!.body)).toEqual({ allowed: false, status, reason: 'some-reason', message: 'why' });
+    expect(response.denied_response!.headers).toContainEqual({
+      header: { key: 'X-Ext-Auth-Reason', value: 'some-reason' },
+      append_action: 2,
+    });
+    expect(JSON.parse(response.denied_response!.body)).toEqual({
+      allowed: false,
+      status,
+      reason: 'some-reason',
+      message: 'why',
+    });
   });
 });

@@ -12,7 +12,8 @@ export interface Check<D extends DoorDecision = DoorDecision> {
   headers(decision: D): DecisionHeaders;
 }
 
-const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as { then?: unknown })?.then === 'function';
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
+  typeof (value as { then?: unknown })?.then === 'function';
 
 /**
  * The three doors over one check: each parses its request into a `CheckInput`, calls `check`, writes the
@@ -36,7 +37,11 @@ export class Doors<D extends DoorDecision = DoorDecision> {
   }
 
   /** `GET /v1/forward-auth`. */
-  forwardAuth(headers: IncomingHttpHeaders, rawHeaders: readonly string[] | undefined, requestId: string): ForwardAuthResponse | Promise<ForwardAuthResponse> {
+  forwardAuth(
+    headers: IncomingHttpHeaders,
+    rawHeaders: readonly string[] | undefined,
+    requestId: string,
+  ): ForwardAuthResponse | Promise<ForwardAuthResponse> {
     const started = process.hrtime.bigint();
     return this.then(this.checker.check(forwardAuthInput(headers, rawHeaders)), (decision) => {
       this.recorder.record('forward-auth', requestId, decision, started);

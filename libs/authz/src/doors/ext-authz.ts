@@ -81,7 +81,12 @@ export function requestHeaders(http: HttpRequestAttributes): Record<string, stri
   const out: Record<string, string | string[]> = {};
   for (const h of http.header_map?.headers ?? []) {
     const key = h.key.toLowerCase();
-    const value = h.value !== undefined && h.value !== '' ? h.value : h.raw_value ? Buffer.from(h.raw_value).toString('latin1') : '';
+    const value =
+      h.value !== undefined && h.value !== ''
+        ? h.value
+        : h.raw_value
+          ? Buffer.from(h.raw_value).toString('latin1')
+          : '';
     const prior = out[key];
     out[key] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
   }
@@ -97,7 +102,10 @@ export function extAuthzInput(request: CheckRequest): CheckInput {
   if (authorization !== undefined) input.authorization = authorization;
   const accessKey = headers['x-model-access-key'];
   if (accessKey !== undefined) input.accessKey = accessKey;
-  const host = http.host || (typeof headers[':authority'] === 'string' ? headers[':authority'] : undefined) || (typeof headers.host === 'string' ? headers.host : undefined);
+  const host =
+    http.host ||
+    (typeof headers[':authority'] === 'string' ? headers[':authority'] : undefined) ||
+    (typeof headers.host === 'string' ? headers.host : undefined);
   if (host) input.host = host;
   input.path = pathOfUri(http.path || (typeof headers[':path'] === 'string' ? headers[':path'] : undefined)) ?? '/';
   if (http.method) input.method = http.method;

@@ -60,7 +60,12 @@ export function forwardAuthResponse(decision: DoorDecision, headers: DecisionHea
   return {
     status,
     headers,
-    body: { allowed: decision.allowed, status, reason: decision.reason, message: decision.message ?? defaultMessage(decision) },
+    body: {
+      allowed: decision.allowed,
+      status,
+      reason: decision.reason,
+      message: decision.message ?? defaultMessage(decision),
+    },
   };
 }
 

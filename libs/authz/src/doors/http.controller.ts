@@ -52,7 +52,12 @@ export class ForwardAuthController {
       'Reads `Authorization`, `X-Model-Access-Key`, `X-Forwarded-Host` (else `Host`) and `X-Original-URI` (else `X-Forwarded-Uri`). ' +
       "Answers with the decision's status (200, 401, 403 or 503; an unknown deployment is 403) and headers.",
   })
-  @ApiJsonResponse(200, 'Allowed; `X-Auth-*` headers name the caller', undefined, { allowed: true, status: 200, reason: 'collaborator', message: 'allowed' })
+  @ApiJsonResponse(200, 'Allowed; `X-Auth-*` headers name the caller', undefined, {
+    allowed: true,
+    status: 200,
+    reason: 'collaborator',
+    message: 'allowed',
+  })
   @ApiJsonResponse(401, 'Not authenticated (`WWW-Authenticate`, `X-Ext-Auth-Reason`)')
   @ApiJsonResponse(403, 'Not authorized, or unknown deployment (`X-Ext-Auth-Reason`)')
   @ApiJsonResponse(503, 'authorizer-stale (`Retry-After`)')

@@ -16,7 +16,15 @@ import type { Logger } from 'pino';
 export const CONFIRMATIONS_TOPIC = 'tollgate.authz-confirmations.v1';
 
 export type ConfirmationMessage =
-  | { type: 'applied'; eventId: string; keyId: string | null; replicaId: string; committedAt: number | null; appliedAt: number; lagMs: number | null }
+  | {
+      type: 'applied';
+      eventId: string;
+      keyId: string | null;
+      replicaId: string;
+      committedAt: number | null;
+      appliedAt: number;
+      lagMs: number | null;
+    }
   | { type: 'heartbeat'; replicaId: string; at: number; startedAt: number }
   | { type: 'leaving'; replicaId: string; at: number };
 
@@ -39,7 +47,13 @@ export interface RevocationStatus {
 /** The part of the access model the confirmations read. */
 export interface RevocationSource {
   revocationApplied(eventId: string): number | undefined;
-  onRevocationApplied(listener: (eventId: string, appliedAt: number, key: { keyId: string; revokedAt: number | null } | undefined) => void): () => void;
+  onRevocationApplied(
+    listener: (
+      eventId: string,
+      appliedAt: number,
+      key: { keyId: string; revokedAt: number | null } | undefined,
+    ) => void,
+  ): () => void;
 }
 
 export interface RevocationConfirmationsOptions {
@@ -108,7 +122,9 @@ export class RevocationConfirmations {
 
   /** Subscribes to the model; in deployed mode also connects, creates the topic if missing and starts reading it. */
   async start(): Promise<void> {
-    this.unsubscribe = this.options.model.onRevocationApplied((eventId, appliedAt, key) => this.applied(eventId, appliedAt, key));
+    this.unsubscribe = this.options.model.onRevocationApplied((eventId, appliedAt, key) =>
+      this.applied(eventId, appliedAt, key),
+    );
     const kafkaConfig = this.options.kafka;
     if (!kafkaConfig) return;
     this.kafka = new Kafka({
@@ -122,12 +138,21 @@ export class RevocationConfirmations {
       await admin.connect();
       await admin.createTopics({
         waitForLeaders: true,
-        topics: [{ topic: this.topic, numPartitions: 3, configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }] }],
+        topics: [
+          {
+            topic: this.topic,
+            numPartitions: 3,
+            configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }],
+          },
+        ],
       });
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
-    this.producer = this.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 100 } });
+    this.producer = this.kafka.producer({
+      allowAutoTopicCreation: false,
+      retry: { retries: 3, initialRetryTime: 100 },
+    });
     await this.producer.connect();
     this.consumer = this.kafka.consumer({
       groupId: `tollgate-authz-confirmations-${this.options.replicaId}-${randomBytes(4).toString('hex')}`,
@@ -144,14 +169,23 @@ export class RevocationConfirmations {
           try {
             this.receive(JSON.parse(message.value.toString('utf8')) as ConfirmationMessage);
           } catch (error) {
-            this.options.logger.warn({ err: error, offset: message.offset }, 'authz: unreadable confirmation message skipped');
+            this.options.logger.warn(
+              { err: error, offset: message.offset },
+              'authz: unreadable confirmation message skipped',
+            );
           }
         }
       },
     });
     this.enqueue({ type: 'heartbeat', replicaId: this.options.replicaId, at: this.now(), startedAt: this.startedAt });
     this.heartbeat = setInterval(
-      () => this.enqueue({ type: 'heartbeat', replicaId: this.options.replicaId, at: this.now(), startedAt: this.startedAt }),
+      () =>
+        this.enqueue({
+          type: 'heartbeat',
+          replicaId: this.options.replicaId,
+          at: this.now(),
+          startedAt: this.startedAt,
+        }),
       this.heartbeatMs,
     );
     this.heartbeat.unref();
@@ -166,7 +200,10 @@ export class RevocationConfirmations {
       this.queue.push({ type: 'leaving', replicaId: this.options.replicaId, at: this.now() });
       await this.flushing?.catch(() => undefined);
       // Best effort: with the broker gone, the live window ends this replica's membership anyway.
-      await Promise.race([this.sendQueued().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      await Promise.race([
+        this.sendQueued().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+      ]);
     }
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
@@ -194,7 +231,11 @@ export class RevocationConfirmations {
     }
     for (const [replicaId, applied] of remote?.byReplica ?? []) {
       if (replicaId === self) continue;
-      entries.set(replicaId, { replicaId, appliedAt: iso(applied.appliedAt), lagMs: applied.lagMs ?? lag(applied.appliedAt) });
+      entries.set(replicaId, {
+        replicaId,
+        appliedAt: iso(applied.appliedAt),
+        lagMs: applied.lagMs ?? lag(applied.appliedAt),
+      });
     }
     const replicas = [...entries.values()].sort((a, b) => a.replicaId.localeCompare(b.replicaId));
     const appliedByAll = [self, ...live].every((id) => entries.get(id)?.appliedAt != null);
@@ -206,18 +247,31 @@ export class RevocationConfirmations {
     const now = this.now();
     const live: string[] = [];
     for (const [replicaId, r] of this.replicas) {
-      if (replicaId !== this.options.replicaId && !r.leaving && now - r.lastAt <= this.liveWindowMs) live.push(replicaId);
+      if (replicaId !== this.options.replicaId && !r.leaving && now - r.lastAt <= this.liveWindowMs)
+        live.push(replicaId);
     }
     return live.sort();
   }
 
-  private applied(eventId: string, appliedAt: number, key: { keyId: string; revokedAt: number | null } | undefined): void {
+  private applied(
+    eventId: string,
+    appliedAt: number,
+    key: { keyId: string; revokedAt: number | null } | undefined,
+  ): void {
     const committedAt = key?.revokedAt ?? null;
     const lagMs = committedAt === null ? null : Math.max(0, appliedAt - committedAt);
     remember(this.local, eventId, { keyId: key?.keyId ?? null, committedAt, appliedAt }, this.maxEntries);
     this.options.onApplied?.(lagMs);
     if (this.producer && !this.stopped) {
-      this.enqueue({ type: 'applied', eventId, keyId: key?.keyId ?? null, replicaId: this.options.replicaId, committedAt, appliedAt, lagMs });
+      this.enqueue({
+        type: 'applied',
+        eventId,
+        keyId: key?.keyId ?? null,
+        replicaId: this.options.replicaId,
+        committedAt,
+        appliedAt,
+        lagMs,
+      });
     }
   }
 
@@ -264,10 +318,12 @@ export class RevocationConfirmations {
     while (this.queue.length > 0 && !this.stopped) {
       try {
         await this.sendQueued();
-        if (this.publishFailing) this.options.logger.info({ topic: this.topic }, 'authz: confirmations publishing again');
+        if (this.publishFailing)
+          this.options.logger.info({ topic: this.topic }, 'authz: confirmations publishing again');
         this.publishFailing = false;
       } catch (error) {
-        if (!this.publishFailing) this.options.logger.warn({ err: error, topic: this.topic }, 'authz: cannot publish confirmations; retrying');
+        if (!this.publishFailing)
+          this.options.logger.warn({ err: error, topic: this.topic }, 'authz: cannot publish confirmations; retrying');
         this.publishFailing = true;
         await new Promise((resolve) => setTimeout(resolve, 500).unref());
       }
@@ -280,7 +336,10 @@ export class RevocationConfirmations {
     await this.producer.send({
       topic: this.topic,
       acks: 1,
-      messages: batch.map((m) => ({ key: m.type === 'applied' ? m.eventId : `replica:${m.replicaId}`, value: JSON.stringify(m) })),
+      messages: batch.map((m) => ({
+        key: m.type === 'applied' ? m.eventId : `replica:${m.replicaId}`,
+        value: JSON.stringify(m),
+      })),
     });
     this.queue.splice(0, batch.length);
   }
