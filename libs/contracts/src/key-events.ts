@@ -25,6 +25,7 @@ export const keyCreated = z.strictObject({
 });
 
 export const keyRevocationReason = z.enum(['user', 'admin', 'rotated', 'slot-revoked', 'user-deactivated', 'leaked']);
+export type KeyRevocationReason = z.infer<typeof keyRevocationReason>;
 
 export const keyRevoked = z.strictObject({
   keyId: z.string(),
