@@ -1,0 +1,49 @@
+import { DAY_MS, iso } from './time';
+import { invalidField, lifetimeExceedsPolicy, neverExpiringNotAllowed } from './errors';
+
+/** The key policy (CONTRACT section 3): default and maximum lifetime of user API keys, in days. */
+export interface KeyPolicy {
+  defaultLifetimeDays: number;
+  /** null: no maximum; only then may a key be created that never expires. */
+  maxLifetimeDays: number | null;
+}
+
+export const DEFAULT_KEY_POLICY: Readonly<KeyPolicy> = Object.freeze({ defaultLifetimeDays: 365, maxLifetimeDays: 365 });
+
+/**
+ * Upper bound of any lifetime, in days (100 years). A larger policy value or a later `expiresAt` is refused as
+ * absurd (400), which also keeps every computed date far inside what `Date` can represent.
+ */
+export const ABSOLUTE_MAX_LIFETIME_DAYS = 36_500;
+
+/** Checks the cross-field rule of a policy (field ranges are checked by the request schema). */
+export function validateKeyPolicy(policy: KeyPolicy): void {
+  if (policy.maxLifetimeDays !== null && policy.defaultLifetimeDays > policy.maxLifetimeDays) {
+    throw invalidField('defaultLifetimeDays', `must not exceed maxLifetimeDays (${policy.maxLifetimeDays})`);
+  }
+}
+
+/**
+ * The expiry of a new user key under `policy`, as epoch ms, or null for a key that never expires.
+ * - no `expiresAt` (undefined): now + the default lifetime;
+ * - `null`: never expires, allowed only when the policy has no maximum (else 422);
+ * - in the past (or now): 400; more than 100 years ahead: 400;
+ * - beyond now + the maximum lifetime: 422 `key-lifetime-exceeds-policy`, stating the maximum.
+ */
+export function resolveKeyExpiry(policy: KeyPolicy, requested: number | null | undefined, now: number): number | null {
+  if (requested === undefined) return now + policy.defaultLifetimeDays * DAY_MS;
+  if (requested === null) {
+    if (policy.maxLifetimeDays !== null) throw neverExpiringNotAllowed(policy.maxLifetimeDays);
+    return null;
+  }
+  if (!Number.isFinite(requested)) throw invalidField('expiresAt', 'must be a valid time');
+  if (requested <= now) throw invalidField('expiresAt', 'must be in the future');
+  if (requested > now + ABSOLUTE_MAX_LIFETIME_DAYS * DAY_MS) {
+    throw invalidField('expiresAt', `must be within ${ABSOLUTE_MAX_LIFETIME_DAYS} days from now`);
+  }
+  if (policy.maxLifetimeDays !== null) {
+    const latest = now + policy.maxLifetimeDays * DAY_MS;
+    if (requested > latest) throw lifetimeExceedsPolicy(policy.maxLifetimeDays, iso(latest));
+  }
+  return requested;
+}
