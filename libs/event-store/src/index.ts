@@ -11,7 +11,7 @@ export {
   commandFingerprint,
 } from './decider';
 export { createEventStoreMigrations } from './migrations';
-export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
+export { PostgresEventStore, type PostgresEventStoreOptions, eventsFingerprint } from './postgres-event-store';
 export { Relay, type RelayOptions, type RelayHooks, type RelayState } from './relay';
 export {
   type LogSource,
@@ -33,4 +33,5 @@ export {
   type ProjectionStats,
   type ProjectionRunnerOptions,
 } from './projection-runner';
-export { InMemoryEventStore, InMemoryLog } from './in-memory';
+export { InMemoryEventStore, InMemoryLog, InMemoryLogSource } from './in-memory';
+export { eventToMessage, decodeMessage, type HeartbeatData } from './envelope';

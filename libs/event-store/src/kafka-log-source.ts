@@ -1,6 +1,9 @@
-import type { Kafka } from 'kafkajs';
-import type { LogBatchHandler, LogSource, Offsets, PartitionKey } from './log-source';
-import type { Logger } from './types';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { decodeMessage } from './envelope';
+import { ulid } from './ids';
+import { ensureTopic } from './kafka-topics';
+import type { LogBatchHandler, LogItem, LogSource, Offsets, PartitionKey } from './log-source';
+import { consoleLogger, type Logger } from './types';
 
 export interface KafkaLogSourceOptions {
   kafka: Kafka;
@@ -9,22 +12,111 @@ export interface KafkaLogSourceOptions {
   groupIdPrefix?: string;
   /** Fetch long-poll (default 25 ms). */
   maxWaitTimeInMs?: number;
+  /** Partitions when a missing topic is created (default 6, as the relay). */
+  partitionsIfCreated?: number;
   logger?: Logger;
 }
 
-/** Reads all partitions of the topics from given offsets; decodes CloudEvents binary mode. */
+/**
+ * Reads all partitions of the topics from given offsets (Kafka offsets as decimal strings: the next
+ * offset to read). kafkajs has no manual assignment, so each instance joins a consumer group of its own
+ * (it gets every partition), and the given offsets are committed for that fresh group before it starts;
+ * partitions without an offset start at the beginning. Decodes CloudEvents binary mode.
+ */
 export class KafkaLogSource implements LogSource {
-  constructor(readonly options: KafkaLogSourceOptions) {}
-  async start(_from: Offsets, _handler: LogBatchHandler): Promise<void> {
-    throw new Error('not implemented');
+  private readonly logger: Logger;
+  private admin?: Admin;
+  private consumer?: Consumer;
+  private groupId?: string;
+  private known: PartitionKey[] = [];
+
+  constructor(readonly options: KafkaLogSourceOptions) {
+    this.logger = options.logger ?? consoleLogger;
   }
+
+  async start(from: Offsets, handler: LogBatchHandler): Promise<void> {
+    if (this.consumer) throw new Error('KafkaLogSource already started');
+    const { kafka, topics } = this.options;
+    const admin = kafka.admin();
+    this.admin = admin;
+    await admin.connect();
+    const groupId = `${this.options.groupIdPrefix ?? 'tollgate-reader'}-${ulid().toLowerCase()}`;
+    this.groupId = groupId;
+    const known: PartitionKey[] = [];
+    for (const topic of topics) {
+      const partitions = await ensureTopic(admin, topic, this.options.partitionsIfCreated ?? 6);
+      const stored = partitions
+        .filter((p) => from[`${topic}:${p}`] !== undefined)
+        .map((p) => ({ partition: p, offset: from[`${topic}:${p}`]! }));
+      if (stored.length > 0) await admin.setOffsets({ groupId, topic, partitions: stored });
+      for (const p of partitions) known.push(`${topic}:${p}`);
+    }
+    this.known = known;
+    const consumer = kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 25,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 100, retries: 10 },
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch, isStale }) => {
+        const items: LogItem[] = [];
+        const partition = `${batch.topic}:${batch.partition}`;
+        for (const message of batch.messages) {
+          if (isStale()) return; // a seek or rebalance made the rest obsolete
+          const offset = message.offset;
+          const next = (BigInt(offset) + 1n).toString();
+          let decoded;
+          try {
+            decoded = decodeMessage(message);
+          } catch (error) {
+            decoded = { kind: 'unknown' as const, reason: String((error as Error).message) };
+          }
+          if (decoded.kind === 'event') items.push({ kind: 'event', partition, offset, next, event: decoded.event });
+          else if (decoded.kind === 'heartbeat') {
+            items.push({ kind: 'heartbeat', partition, offset, next, watermark: decoded.watermark });
+          } else {
+            this.logger.error({ partition, offset, reason: decoded.reason }, 'kafka log source: foreign message ignored');
+          }
+        }
+        if (items.length > 0) await handler(items);
+      },
+    });
+  }
+
   partitions(): PartitionKey[] {
-    throw new Error('not implemented');
+    return [...this.known];
   }
-  async lag(_offsets: Offsets): Promise<number> {
-    throw new Error('not implemented');
+
+  async lag(offsets: Offsets): Promise<number> {
+    if (!this.admin) return 0;
+    let total = 0;
+    for (const topic of this.options.topics) {
+      for (const p of await this.admin.fetchTopicOffsets(topic)) {
+        const at = offsets[`${topic}:${p.partition}`];
+        const position = at !== undefined ? BigInt(at) : BigInt(p.low);
+        const behind = BigInt(p.high) - position;
+        if (behind > 0n) total += Number(behind);
+      }
+    }
+    return total;
   }
+
   async stop(): Promise<void> {
-    throw new Error('not implemented');
+    const consumer = this.consumer;
+    const admin = this.admin;
+    this.consumer = undefined;
+    this.admin = undefined;
+    await consumer?.disconnect().catch(() => undefined);
+    if (admin) {
+      // the group was this instance's alone
+      if (this.groupId) await admin.deleteGroups([this.groupId]).catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 }

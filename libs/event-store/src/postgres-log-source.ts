@@ -1,6 +1,16 @@
 import type { DataSource } from 'typeorm';
-import type { LogBatchHandler, LogSource, Offsets, PartitionKey } from './log-source';
-import type { Logger } from './types';
+import {
+  countAfter,
+  type Cursor,
+  cursorToString,
+  parseCursor,
+  readCommitted,
+  WatermarkTracker,
+} from './gap-safe-reader';
+import type { LogBatchHandler, LogItem, LogSource, Offsets, PartitionKey } from './log-source';
+import { type Borrowed, borrow, giveBack, rowToEvent, withClient } from './pg';
+import { storeTables, type StoreTables } from './schema';
+import { consoleLogger, type Logger } from './types';
 
 export interface PostgresLogSourceOptions {
   dataSource: DataSource;
@@ -14,19 +24,158 @@ export interface PostgresLogSourceOptions {
   logger?: Logger;
 }
 
-/** Embedded mode: tails events tables directly, gap-safe, with the relay's watermark rule. */
+interface Tail {
+  partition: PartitionKey;
+  t: StoreTables;
+  source: string;
+  cursor: Cursor;
+  tracker: WatermarkTracker;
+  lastBeat: number;
+}
+
+/**
+ * Embedded mode: tails events tables directly, with the relay's gap-safe read and watermark rule. Each
+ * store is one partition (`pg:<schema>`); offsets are `<tx_id>:<position>` cursors. A heartbeat is
+ * delivered (after the events it covers were handled) every `heartbeatIntervalMs`.
+ */
 export class PostgresLogSource implements LogSource {
-  constructor(readonly options: PostgresLogSourceOptions) {}
-  async start(_from: Offsets, _handler: LogBatchHandler): Promise<void> {
-    throw new Error('not implemented');
+  private readonly logger: Logger;
+  private readonly heartbeatIntervalMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private tails: Tail[] = [];
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private woken = false;
+  private conn?: Borrowed;
+
+  constructor(readonly options: PostgresLogSourceOptions) {
+    this.logger = options.logger ?? consoleLogger;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 250;
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.batchSize = options.batchSize ?? 1000;
+    for (const s of options.stores) storeTables(s.schema); // validate early
   }
+
+  async start(from: Offsets, handler: LogBatchHandler): Promise<void> {
+    if (this.running) throw new Error('PostgresLogSource already started');
+    this.tails = this.options.stores.map((s) => {
+      const partition = `pg:${s.schema}`;
+      return {
+        partition,
+        t: storeTables(s.schema),
+        source: s.source ?? `/tollgate/${s.schema}`,
+        cursor: parseCursor(from[partition]),
+        tracker: new WatermarkTracker(),
+        lastBeat: 0,
+      };
+    });
+    await this.connect();
+    this.running = true;
+    this.loop = this.run(handler);
+  }
+
   partitions(): PartitionKey[] {
-    throw new Error('not implemented');
+    return this.options.stores.map((s) => `pg:${s.schema}`);
   }
-  async lag(_offsets: Offsets): Promise<number> {
-    throw new Error('not implemented');
+
+  async lag(offsets: Offsets): Promise<number> {
+    return withClient(this.options.dataSource, async (client) => {
+      let total = 0;
+      for (const s of this.options.stores) {
+        total += await countAfter(client, storeTables(s.schema), parseCursor(offsets[`pg:${s.schema}`]));
+      }
+      return total;
+    });
   }
+
   async stop(): Promise<void> {
-    throw new Error('not implemented');
+    if (!this.running) return;
+    this.running = false;
+    this.woken = true;
+    this.wake?.();
+    await this.loop;
+    await this.disconnect();
+  }
+
+  private async connect(): Promise<void> {
+    const conn = await borrow(this.options.dataSource);
+    conn.client.on('notification', this.onNotification);
+    for (const tail of this.tails) await conn.client.query(`LISTEN ${tail.t.channel}`);
+    this.conn = conn;
+  }
+
+  private async disconnect(error?: unknown): Promise<void> {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (!conn) return;
+    conn.client.removeListener('notification', this.onNotification);
+    const clean = error === undefined && (await conn.client.query('UNLISTEN *').then(() => true, () => false));
+    await giveBack(conn, clean ? undefined : (error ?? new Error('connection unusable')));
+  }
+
+  private readonly onNotification = () => {
+    this.woken = true;
+    this.wake?.();
+  };
+
+  private async run(handler: LogBatchHandler): Promise<void> {
+    while (this.running) {
+      try {
+        if (!this.conn) await this.connect();
+        this.woken = false;
+        let drained = true;
+        let nextBeat = Infinity;
+        for (const tail of this.tails) {
+          if (!this.running) break;
+          if (!(await this.poll(tail, handler))) drained = false;
+          nextBeat = Math.min(nextBeat, tail.lastBeat + this.heartbeatIntervalMs);
+        }
+        if (!drained) continue;
+        await this.sleep(Math.max(1, Math.min(this.pollIntervalMs, nextBeat - Date.now())));
+      } catch (error) {
+        if (!this.running) break;
+        this.logger.error({ err: error }, 'postgres log source: error, reconnecting');
+        await this.disconnect(error);
+        await this.sleep(500);
+      }
+    }
+  }
+
+  /** Reads and delivers one batch of a store, then its heartbeat when due. Returns whether it drained. */
+  private async poll(tail: Tail, handler: LogBatchHandler): Promise<boolean> {
+    const read = await readCommitted(this.conn!.client, tail.t, tail.cursor, this.batchSize);
+    if (read.rows.length > 0) {
+      const items: LogItem[] = read.rows.map((row) => {
+        const token = cursorToString(row.cursor);
+        return { kind: 'event', partition: tail.partition, offset: token, next: token, event: rowToEvent(row, tail.source) };
+      });
+      await handler(items);
+      tail.cursor = read.rows[read.rows.length - 1]!.cursor;
+    }
+    const watermark = tail.tracker.observe(read.sample, read.drained);
+    const now = Date.now();
+    if (watermark !== null && now - tail.lastBeat >= this.heartbeatIntervalMs) {
+      const token = cursorToString(tail.cursor);
+      await handler([{ kind: 'heartbeat', partition: tail.partition, offset: token, next: token, watermark }]);
+      tail.lastBeat = now;
+    }
+    return read.drained;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
   }
 }

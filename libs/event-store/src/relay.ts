@@ -1,7 +1,20 @@
-import type { Kafka } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import type { Logger, RecordedEvent } from './types';
+import { eventToMessage, heartbeatMessage } from './envelope';
+import {
+  countAfter,
+  type Cursor,
+  readCommitted,
+  START,
+  WatermarkTracker,
+} from './gap-safe-reader';
+import { ulid } from './ids';
+import { ensureTopic } from './kafka-topics';
+import { eventStoreMetrics, type EventStoreMetrics } from './metrics';
+import { type Borrowed, borrow, giveBack, rowToEvent } from './pg';
+import { storeTables, type StoreTables } from './schema';
+import { consoleLogger, type Logger, type RecordedEvent } from './types';
 
 export interface RelayHooks {
   /** Called after a batch was acknowledged by Kafka and before the checkpoint is stored (fault injection). */
@@ -39,22 +52,203 @@ export type RelayState = 'stopped' | 'standby' | 'active' | 'failed';
 /**
  * Transactional outbox relay: one active per store (advisory lock on a dedicated connection), publishes
  * committed events gap-free, keyed by stream id, then checkpoints; heartbeats carry the watermark.
+ *
+ * Order of effects per batch: read (gap-safe) → publish (idempotent producer, acks=all) → checkpoint.
+ * A crash anywhere re-reads from the last checkpoint: duplicates, never gaps.
  */
 export class Relay {
-  constructor(readonly options: RelayOptions) {}
+  private readonly t: StoreTables;
+  private readonly source: string;
+  private readonly name: string;
+  private readonly logger: Logger;
+  private readonly metrics: EventStoreMetrics;
+  private readonly heartbeatIntervalMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private readonly standbyRetryMs: number;
+  private producer?: Producer;
+  private admin?: Admin;
+  private running = false;
+  private loop?: Promise<void>;
+  private current: RelayState = 'stopped';
+  private lastWatermark: number | null = null;
+  private wake?: () => void;
+  private woken = false;
+  private conn?: Borrowed;
+
+  constructor(readonly options: RelayOptions) {
+    this.t = storeTables(options.schema);
+    this.source = options.source ?? `/tollgate/${options.schema}`;
+    this.name = options.name ?? 'kafka';
+    this.logger = options.logger ?? consoleLogger;
+    this.metrics = eventStoreMetrics(options.registry);
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 250;
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.batchSize = options.batchSize ?? 500;
+    this.standbyRetryMs = options.standbyRetryMs ?? 500;
+  }
+
   /** Starts the loop (standby until the lock is taken). Resolves once the topic exists. */
   async start(): Promise<void> {
-    throw new Error('not implemented');
+    if (this.running) return;
+    const { kafka, topic } = this.options;
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    await ensureTopic(this.admin, topic, this.options.partitions ?? 6);
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    });
+    await this.producer.connect();
+    this.running = true;
+    this.current = 'standby';
+    this.metrics.relayLagProbes.set(this.options.schema, () =>
+      this.current === 'active' && this.lastWatermark !== null ? (Date.now() - this.lastWatermark) / 1000 : null,
+    );
+    this.loop = this.run();
   }
+
   /** Stops publishing and releases the lock. */
   async stop(): Promise<void> {
-    throw new Error('not implemented');
+    if (!this.running) return;
+    this.running = false;
+    this.woken = true;
+    this.wake?.();
+    await this.loop;
+    this.metrics.relayLagProbes.delete(this.options.schema);
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    this.current = 'stopped';
   }
+
   state(): RelayState {
-    throw new Error('not implemented');
+    return this.current;
   }
+
   /** The last watermark published in heartbeats (epoch ms), or null. */
   watermark(): number | null {
-    throw new Error('not implemented');
+    return this.lastWatermark;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        this.conn ??= await borrow(this.options.dataSource);
+        const { rows } = await this.conn.client.query<{ locked: boolean }>(
+          `SELECT pg_try_advisory_lock(('x' || substr(md5($1), 1, 16))::bit(64)::bigint) AS locked`,
+          [`tollgate.relay:${this.t.schema}:${this.name}`],
+        );
+        if (rows[0]!.locked) {
+          await this.active(this.conn);
+        } else {
+          this.current = 'standby';
+          await this.sleep(this.standbyRetryMs);
+        }
+      } catch (error) {
+        if (this.running) this.logger.error({ err: error, store: this.t.schema }, 'relay: error, back to standby');
+        this.current = this.running ? 'standby' : 'stopped';
+        this.metrics.relayActive.set({ store: this.t.schema }, 0);
+        await this.dropConnection(error);
+        if (this.running) await this.sleep(this.standbyRetryMs);
+      }
+    }
+    this.metrics.relayActive.set({ store: this.t.schema }, 0);
+    await this.dropConnection();
+  }
+
+  private async dropConnection(error?: unknown): Promise<void> {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (!conn) return;
+    if (error === undefined) {
+      // Clean stop: release the lock and the notifications before the connection goes back to the pool.
+      const cleaned = await conn.client.query('SELECT pg_advisory_unlock_all(); UNLISTEN *').then(
+        () => true,
+        () => false,
+      );
+      await giveBack(conn, cleaned ? undefined : new Error('relay connection unusable'));
+    } else {
+      // Unknown state (maybe broken): destroy it, which also releases a lock it may hold.
+      await giveBack(conn, error);
+    }
+  }
+
+  private async active(conn: Borrowed): Promise<void> {
+    const { client } = conn;
+    const store = this.t.schema;
+    this.logger.info({ store, topic: this.options.topic }, 'relay: active');
+    await client.query(`INSERT INTO ${this.t.checkpoints} (name) VALUES ($1) ON CONFLICT DO NOTHING`, [this.name]);
+    const cp = await client.query<{ tx_id: string; position: string }>(
+      `SELECT tx_id::text AS tx_id, position FROM ${this.t.checkpoints} WHERE name = $1`,
+      [this.name],
+    );
+    let cursor: Cursor = cp.rows[0] ? { txId: BigInt(cp.rows[0].tx_id), position: Number(cp.rows[0].position) } : START;
+    const partitions = await ensureTopic(this.admin!, this.options.topic, this.options.partitions ?? 6);
+    const onNotification = () => {
+      this.woken = true;
+      this.wake?.();
+    };
+    client.on('notification', onNotification);
+    await client.query(`LISTEN ${this.t.channel}`);
+    this.current = 'active';
+    this.metrics.relayActive.set({ store }, 1);
+    const tracker = new WatermarkTracker();
+    let lastBeat = 0;
+    try {
+      while (this.running) {
+        this.woken = false;
+        const read = await readCommitted(client, this.t, cursor, this.batchSize);
+        if (read.rows.length > 0) {
+          const events = read.rows.map((r) => rowToEvent(r, this.source));
+          await this.producer!.send({ topic: this.options.topic, acks: -1, messages: events.map(eventToMessage) });
+          await this.options.hooks?.afterPublish?.(events);
+          const next = read.rows[read.rows.length - 1]!.cursor;
+          await client.query(
+            `UPDATE ${this.t.checkpoints} SET tx_id = $2::text::xid8, position = $3, updated_at = now()
+             WHERE name = $1 AND (tx_id, position) < ($2::text::xid8, $3::bigint)`,
+            [this.name, next.txId.toString(), next.position],
+          );
+          cursor = next;
+          this.metrics.published.inc({ store }, events.length);
+        }
+        const watermark = tracker.observe(read.sample, read.drained);
+        const now = Date.now();
+        if (watermark !== null && now - lastBeat >= this.heartbeatIntervalMs) {
+          const at = new Date(now);
+          await this.producer!.send({
+            topic: this.options.topic,
+            acks: -1,
+            messages: partitions.map((p) => heartbeatMessage(p, this.source, `hb_${ulid(now)}`, watermark, at)),
+          });
+          lastBeat = now;
+          this.lastWatermark = watermark;
+          this.metrics.heartbeats.inc({ store });
+          this.metrics.relayLagEvents.set({ store }, read.drained ? await countAfter(client, this.t, cursor) : this.batchSize);
+        }
+        if (!read.drained) continue;
+        const untilBeat = lastBeat + this.heartbeatIntervalMs - Date.now();
+        await this.sleep(Math.max(1, Math.min(this.pollIntervalMs, untilBeat)));
+      }
+    } finally {
+      client.removeListener('notification', onNotification);
+    }
+  }
+
+  /** Sleeps up to `ms`, cut short by a NOTIFY from an append or by stop(). */
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
   }
 }
