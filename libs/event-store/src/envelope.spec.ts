@@ -1,0 +1,105 @@
+import { describe, expect, it } from '@jest/globals';
+import type { KafkaMessage } from 'kafkajs';
+import { decodeMessage, eventToMessage, heartbeatMessage } from './envelope';
+import { WatermarkTracker } from './gap-safe-reader';
+import type { RecordedEvent } from './types';
+
+const recordedAt = new Date('2026-01-02T03:04:05.678Z');
+const event: RecordedEvent = {
+  id: 'evt_01J0000000000000000000000',
+  source: '/tollgate/keys',
+  streamId: 'key_abc',
+  streamVersion: 7,
+  position: 1234,
+  type: 'KeyRevoked',
+  data: { reason: 'leaked', at: '2026-01-02T03:04:05Z' },
+  metadata: {
+    actor: 'usr_1',
+    channel: 'rest',
+    causationId: 'cmd_1',
+    correlationId: 'req_1',
+    idempotencyKey: 'idem_1',
+    recordedAt: recordedAt.toISOString(),
+  },
+  recordedAt,
+};
+
+/** What a consumer receives: header values as Buffers. */
+function received(message: ReturnType<typeof eventToMessage>): KafkaMessage {
+  const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, Buffer.from(String(v))]));
+  return {
+    key: message.key ? Buffer.from(String(message.key)) : null,
+    value: Buffer.from(String(message.value)),
+    headers,
+    offset: '0',
+    timestamp: '0',
+    attributes: 0,
+  } as KafkaMessage;
+}
+
+describe('CloudEvents binary envelope', () => {
+  it('puts the attributes in ce_ headers, the stream id in the key, the data as JSON', () => {
+    const message = eventToMessage(event);
+    expect(message.key).toBe('key_abc');
+    expect(JSON.parse(String(message.value))).toEqual(event.data);
+    expect(message.headers).toMatchObject({
+      ce_specversion: '1.0',
+      ce_id: event.id,
+      ce_type: 'KeyRevoked',
+      ce_source: '/tollgate/keys',
+      ce_time: '2026-01-02T03:04:05.678Z',
+      ce_subject: 'key_abc',
+      ce_streamversion: '7',
+      ce_position: '1234',
+      'content-type': 'application/json',
+    });
+  });
+
+  it('round-trips an event exactly', () => {
+    expect(decodeMessage(received(eventToMessage(event)))).toEqual({ kind: 'event', event });
+    const bare = { ...event, metadata: { ...event.metadata, causationId: null, correlationId: null, idempotencyKey: null } };
+    expect(decodeMessage(received(eventToMessage(bare)))).toEqual({ kind: 'event', event: bare });
+  });
+
+  it('round-trips a heartbeat', () => {
+    const message = heartbeatMessage(3, '/tollgate/keys', 'hb_1', 1_700_000_000_123, new Date());
+    expect(message.partition).toBe(3);
+    expect(decodeMessage(received(message as ReturnType<typeof eventToMessage>))).toEqual({
+      kind: 'heartbeat',
+      watermark: 1_700_000_000_123,
+    });
+  });
+
+  it('reports foreign messages instead of guessing', () => {
+    const foreign = received(eventToMessage(event));
+    foreign.headers = {};
+    expect(decodeMessage(foreign).kind).toBe('unknown');
+  });
+});
+
+describe('WatermarkTracker', () => {
+  it('advances to a sample once everything below a later xmin ≥ its xmax was drained', () => {
+    const w = new WatermarkTracker();
+    // idle: no transaction running (xmin = xmax): the sample is immediately safe
+    expect(w.observe({ t: 100, xmin: 10n, xmax: 10n }, true)).toBe(100);
+    // a writer (xid 10) is in flight: later samples wait for it
+    expect(w.observe({ t: 200, xmin: 10n, xmax: 12n }, true)).toBe(100);
+    expect(w.observe({ t: 300, xmin: 10n, xmax: 12n }, true)).toBe(100);
+    // it ended: xmin moves past both samples' xmax
+    expect(w.observe({ t: 400, xmin: 12n, xmax: 12n }, true)).toBe(400);
+  });
+
+  it('does not advance while the read was cut by the batch limit', () => {
+    const w = new WatermarkTracker();
+    expect(w.observe({ t: 100, xmin: 5n, xmax: 5n }, false)).toBeNull();
+    expect(w.observe({ t: 200, xmin: 5n, xmax: 5n }, true)).toBe(200);
+  });
+
+  it('never goes backwards and stays bounded', () => {
+    const w = new WatermarkTracker(3);
+    for (let i = 0; i < 10; i++) w.observe({ t: 1000 + i, xmin: 1n, xmax: 50n }, true);
+    expect(w.watermark()).toBeNull();
+    expect(w.observe({ t: 2000, xmin: 60n, xmax: 60n }, true)).toBe(2000);
+    expect(w.observe({ t: 1500, xmin: 60n, xmax: 60n }, true)).toBe(2000);
+  });
+});
