@@ -94,4 +94,59 @@ describe('test Kafka broker', () => {
     // Six keys over three partitions: the default partitioner spreads them over more than one.
     expect(new Set(received.map((message) => message.partition)).size).toBeGreaterThan(1);
   });
+
+  it('commits and aborts transactions for a read_committed consumer (single-node transaction log)', async () => {
+    const txTopic = uniqueName('infra_tx');
+    await admin.createTopics({ topics: [{ topic: txTopic, numPartitions: 3 }], waitForLeaders: true });
+    // Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the previous commit's markers are
+    // written; kafkajs retries it but logs each retry as an ERROR, hence a quiet client here.
+    const quiet = new Kafka({
+      clientId: 'tollgate-infra-test-tx',
+      brokers: testKafkaBrokers(),
+      logLevel: logLevel.NOTHING,
+    });
+    const transactional = quiet.producer({
+      transactionalId: uniqueName('infra_txid'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { initialRetryTime: 10 },
+    });
+    const reader = kafka.consumer({
+      groupId: uniqueName('infra_tx_group'),
+      maxWaitTimeInMs: 100,
+      readUncommitted: false,
+    });
+    try {
+      await transactional.connect();
+      const committed = await transactional.transaction();
+      await committed.send({
+        topic: txTopic,
+        messages: [
+          { key: 'a', value: 'committed-1' },
+          { key: 'b', value: 'committed-2' },
+        ],
+      });
+      await committed.commit();
+      const aborted = await transactional.transaction();
+      await aborted.send({ topic: txTopic, messages: [{ key: 'a', value: 'aborted' }] });
+      await aborted.abort();
+      const last = await transactional.transaction();
+      await last.send({ topic: txTopic, messages: [{ key: 'c', value: 'committed-3' }] });
+      await last.commit();
+
+      const values: string[] = [];
+      await reader.connect();
+      await reader.subscribe({ topic: txTopic, fromBeginning: true });
+      await reader.run({ eachMessage: async ({ message }) => void values.push(message.value?.toString() ?? '') });
+      await eventually(() => expect(values.sort()).toEqual(['committed-1', 'committed-2', 'committed-3']), {
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      });
+    } finally {
+      await reader.disconnect();
+      await transactional.disconnect();
+      await admin.deleteTopics({ topics: [txTopic] }).catch(() => undefined);
+    }
+  });
 });
