@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { PoolClient } from 'pg';
+import { eventually } from '../../../test/support';
+import { actor, pgFixture, type PgFixture, quietLogger } from '../test/fixtures';
+import { logSourceContract, Recorder } from '../test/log-source-contract';
+import { IdempotencyKeyReusedError, PostgresLogSource, VersionConflictError } from './index';
+import { borrow, giveBack } from './pg';
+
+let fx: PgFixture;
+beforeAll(async () => {
+  fx = await pgFixture(['keys', 'identity']);
+});
+afterAll(async () => {
+  await fx?.close();
+});
+
+/** A connection of its own, for holding a transaction open. */
+async function connection() {
+  const borrowed = await borrow(fx.dataSource);
+  return { client: borrowed.client as PoolClient, release: () => giveBack(borrowed) };
+}
+
+describe('PostgresEventStore: append', () => {
+  it('appends with optimistic concurrency and reads the stream back', async () => {
+    const store = fx.store('keys');
+    const first = await store.append('key_a', 0, [{ type: 'KeyCreated', data: { hash: 'h1' } }], {
+      metadata: { ...actor, correlationId: 'req_1', causationId: 'cmd_1' },
+    });
+    expect(first).toMatchObject({ streamId: 'key_a', version: 1, replayed: false });
+    const [created] = first.events;
+    expect(created).toMatchObject({
+      source: '/tollgate/keys',
+      streamId: 'key_a',
+      streamVersion: 1,
+      type: 'KeyCreated',
+      data: { hash: 'h1' },
+      metadata: { actor: 'usr_test', channel: 'test', correlationId: 'req_1', causationId: 'cmd_1', idempotencyKey: null },
+    });
+    expect(created!.id).toMatch(/^evt_[0-9A-Z]{26}$/);
+    expect(created!.metadata.recordedAt).toBe(created!.recordedAt.toISOString());
+    await store.append('key_a', 1, [{ type: 'KeyRenamed', data: {} }, { type: 'KeyRevoked', data: {} }], { metadata: actor });
+    const slice = await store.readStream('key_a');
+    expect(slice.version).toBe(3);
+    expect(slice.events.map((e) => [e.streamVersion, e.type])).toEqual([
+      [1, 'KeyCreated'],
+      [2, 'KeyRenamed'],
+      [3, 'KeyRevoked'],
+    ]);
+    expect(slice.events[0]).toEqual(created);
+    // positions follow versions inside one append
+    expect(slice.events[2]!.position).toBe(slice.events[1]!.position + 1);
+    expect((await store.readStream('key_a', { fromVersion: 3 })).events.map((e) => e.type)).toEqual(['KeyRevoked']);
+    expect((await store.readStream('key_none')).version).toBe(0);
+  });
+
+  it('refuses a stale expected version with VersionConflictError', async () => {
+    const store = fx.store('keys');
+    await store.append('key_b', 0, [{ type: 'KeyCreated', data: {} }], { metadata: actor });
+    const error = await store.append('key_b', 0, [{ type: 'KeyCreated', data: {} }], { metadata: actor }).catch((e) => e);
+    expect(error).toBeInstanceOf(VersionConflictError);
+    expect(error).toMatchObject({ code: 'version-conflict', streamId: 'key_b', expectedVersion: 0, actualVersion: 1 });
+  });
+
+  it('lets exactly one of many concurrent appends at the same version win', async () => {
+    const store = fx.store('keys');
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => store.append('key_race', 0, [{ type: 'KeyCreated', data: { i } }], { metadata: actor })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(VersionConflictError);
+    expect((await store.readStream('key_race')).version).toBe(1);
+  });
+
+  it("'any' appends never conflict, even concurrently", async () => {
+    const store = fx.store('keys');
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) => store.append('key_any', 'any', [{ type: 'Touched', data: { i } }], { metadata: actor })),
+    );
+    const slice = await store.readStream('key_any');
+    expect(slice.events.map((e) => e.streamVersion)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('is append-only: updates and deletes are refused by the database', async () => {
+    await expect(fx.dataSource.query(`UPDATE keys.events SET type = 'X'`)).rejects.toThrow(/append-only/);
+    await expect(fx.dataSource.query(`DELETE FROM keys.events`)).rejects.toThrow(/append-only/);
+  });
+});
+
+describe('PostgresEventStore: idempotency keys', () => {
+  it('returns the first result for a repeat and appends nothing', async () => {
+    const store = fx.store('keys');
+    const events = [{ type: 'KeyCreated', data: { name: 'ci' } }];
+    const first = await store.append('key_i1', 0, events, { metadata: actor, idempotencyKey: 'idem-1' });
+    const again = await store.append('key_i1', 0, events, { metadata: actor, idempotencyKey: 'idem-1' });
+    expect(again).toEqual({ ...first, replayed: true });
+    expect((await store.readStream('key_i1')).version).toBe(1);
+    expect(first.events[0]!.metadata.idempotencyKey).toBe('idem-1');
+  });
+
+  it('refuses the same key with a different request', async () => {
+    const store = fx.store('keys');
+    await store.append('key_i2', 0, [{ type: 'KeyCreated', data: { name: 'a' } }], { metadata: actor, idempotencyKey: 'idem-2' });
+    const error = await store
+      .append('key_i2', 1, [{ type: 'KeyCreated', data: { name: 'b' } }], { metadata: actor, idempotencyKey: 'idem-2' })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(IdempotencyKeyReusedError);
+    expect(error.code).toBe('idempotency-key-reused');
+  });
+
+  it('concurrent requests with one key: one appends, the others get its result', async () => {
+    const store = fx.store('keys');
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        store.append(`key_ic${i}`, 0, [{ type: 'KeyCreated', data: {} }], {
+          metadata: actor,
+          idempotencyKey: 'idem-concurrent',
+          fingerprint: 'same-request',
+        }),
+      ),
+    );
+    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    const winner = results.find((r) => !r.replayed)!;
+    for (const r of results) expect(r.events.map((e) => e.id)).toEqual(winner.events.map((e) => e.id));
+    const rows = await fx.dataSource.query(`SELECT count(*)::int AS n FROM keys.events WHERE stream_id LIKE 'key_ic%'`);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('forgets keys after the window', async () => {
+    const store = fx.store('keys');
+    const events = [{ type: 'Touched', data: {} }];
+    await store.append('key_i3', 'any', events, { metadata: actor, idempotencyKey: 'idem-3' });
+    await fx.dataSource.query(`UPDATE keys.idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'idem-3'`);
+    const later = await store.append('key_i3', 'any', events, { metadata: actor, idempotencyKey: 'idem-3' });
+    expect(later).toMatchObject({ replayed: false, version: 2 });
+  });
+});
+
+describe('gap safety in PostgreSQL (read side)', () => {
+  it('never skips an event whose transaction commits after a later-numbered one', async () => {
+    const store = fx.store('identity');
+    const recorder = new Recorder();
+    const source = new PostgresLogSource({ dataSource: fx.dataSource, stores: [{ schema: 'identity' }], logger: quietLogger });
+    await source.start({}, recorder.handler);
+    const blocker = await connection();
+    try {
+      // The blocker holds an uncommitted row with the event id A will use: A takes its position, then
+      // waits on the unique index. B takes a later position and commits first.
+      await blocker.client.query('BEGIN');
+      await blocker.client.query(
+        `INSERT INTO identity.events (event_id, stream_id, stream_version, type, data, metadata)
+         VALUES ('evt_A', 'usr_blocker', 1, 'Blocker', '{}', '{}')`,
+      );
+      const a = store.append('usr_a', 0, [{ id: 'evt_A', type: 'UserCreated', data: {} }], { metadata: actor });
+      await eventually(async () => {
+        const rows = await fx.dataSource.query(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted`,
+        );
+        expect(rows[0].n).toBeGreaterThan(0);
+      });
+      const b = await store.append('usr_b', 0, [{ type: 'UserCreated', data: {} }], { metadata: actor });
+      // B is committed, but a reader by position would checkpoint past A's smaller position here.
+      await eventually(async () => {
+        const beats = recorder.items.filter((i) => i.kind === 'heartbeat').length;
+        expect(beats).toBeGreaterThan(2);
+      });
+      expect(recorder.events('usr_')).toEqual([]);
+      await blocker.client.query('ROLLBACK');
+      const aResult = await a;
+      expect(aResult.events[0]!.position).toBeLessThan(b.events[0]!.position);
+      await eventually(() => expect(recorder.events('usr_').map((e) => e.streamId)).toEqual(['usr_a', 'usr_b']));
+    } finally {
+      await blocker.release();
+      await source.stop();
+    }
+  });
+
+  it('the watermark never passes the start of the oldest in-flight writer transaction', async () => {
+    const store = fx.store('identity');
+    const recorder = new Recorder();
+    const source = new PostgresLogSource({
+      dataSource: fx.dataSource,
+      stores: [{ schema: 'identity' }],
+      heartbeatIntervalMs: 20,
+      logger: quietLogger,
+    });
+    await source.start({}, recorder.handler);
+    const writer = await connection();
+    try {
+      await writer.client.query('BEGIN');
+      await writer.client.query(
+        `INSERT INTO identity.events (event_id, stream_id, stream_version, type, data, metadata)
+         VALUES ('evt_slow', 'usr_w_slow', 1, 'UserCreated', '{}', '{"actor":"usr_test","channel":"test"}')`,
+      );
+      // The writer has its transaction id now (its first write), so it is "in flight" from here on.
+      const started = await writer.client.query<{ t: number }>(
+        `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS t`,
+      );
+      const writerStart = Number(started.rows[0]!.t);
+      // Other writers keep committing while it is open; heartbeats keep coming.
+      await store.append('usr_w_fast', 0, [{ type: 'UserCreated', data: {} }], { metadata: actor });
+      const fastCommitted = Date.now();
+      const beatsBefore = recorder.items.filter((i) => i.kind === 'heartbeat').length;
+      await eventually(() =>
+        expect(recorder.items.filter((i) => i.kind === 'heartbeat').length).toBeGreaterThan(beatsBefore + 5),
+      );
+      const marks = recorder.items.flatMap((i) => (i.kind === 'heartbeat' ? [i.watermark] : []));
+      expect(Math.max(...marks)).toBeLessThanOrEqual(writerStart);
+      expect(recorder.events('usr_w_fast')).toEqual([]);
+      await writer.client.query('COMMIT');
+      // once it commits: both arrive, the slow one first (older transaction), then the watermark moves on
+      await eventually(() => {
+        const last = recorder.items.at(-1)!;
+        expect(last.kind === 'heartbeat' && last.watermark > fastCommitted).toBe(true);
+      });
+      expect(recorder.events('usr_w_').map((e) => e.streamId)).toEqual(['usr_w_slow', 'usr_w_fast']);
+    } finally {
+      await writer.release();
+      await source.stop();
+    }
+  });
+});
+
+logSourceContract('PostgreSQL (embedded mode)', async () => {
+  const store = fx.store('keys');
+  return {
+    append: (streamId, expectedVersion, events) => store.append(streamId, expectedVersion, events, { metadata: actor }),
+    createSource: () =>
+      new PostgresLogSource({ dataSource: fx.dataSource, stores: [{ schema: 'keys' }, { schema: 'identity' }], logger: quietLogger }),
+    close: async () => {},
+  };
+});
