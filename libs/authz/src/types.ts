@@ -1,5 +1,5 @@
 /** The three front doors of the authorizer (CONTRACT.md section 2); also the `door` of the decision log. */
-export type Door = 'authorize' | 'forward-auth' | 'ext-authz';
+export type { Door } from '@tollgate/decision';
 
 /**
  * What every door hands to `check()`: the deployment (by id, or host + path) and the credentials exactly as
@@ -32,8 +32,6 @@ export interface DoorDecision {
   status: number;
   /** Stable kebab-case reason. */
   reason: string;
-  /** Human-readable explanation (never a secret). */
-  message?: string;
   subject?: string;
   keyId?: string;
   issuer?: string;

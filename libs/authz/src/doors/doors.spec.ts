@@ -124,14 +124,20 @@ describe('forward-auth response', () => {
     const r = forwardAuthResponse(
       { allowed: false, status: 404, reason: 'deployment-unknown' },
       { 'X-Ext-Auth-Reason': 'deployment-unknown' },
+      'no model deployment matches',
     );
     expect(r.status).toBe(403);
-    expect(r.body).toEqual({ allowed: false, status: 403, reason: 'deployment-unknown', message: expect.any(String) });
+    expect(r.body).toEqual({
+      allowed: false,
+      status: 403,
+      reason: 'deployment-unknown',
+      message: 'no model deployment matches',
+    });
     expect(r.headers).toEqual({ 'X-Ext-Auth-Reason': 'deployment-unknown' });
   });
 
   it.each([200, 401, 403, 503])('answers %i with that status', (status) => {
-    expect(forwardAuthResponse({ allowed: status === 200, status, reason: 'r', message: 'm' }, {}).status).toBe(status);
+    expect(forwardAuthResponse({ allowed: status === 200, status, reason: 'r' }, {}, 'm').status).toBe(status);
   });
 });
 
@@ -177,6 +183,7 @@ describe('ext_authz mapping', () => {
     const response = extAuthzResponse(
       { allowed: true, status: 200, reason: 'collaborator' },
       { 'X-Auth-Subject': 'usr_1', 'X-Auth-Deployment': 'dep_1', 'X-Auth-Key-Id': 'key_1' },
+      'allowed',
     );
     expect(response.status.code).toBe(RpcCode.OK);
     expect(response.denied_response).toBeUndefined();
@@ -195,8 +202,9 @@ describe('ext_authz mapping', () => {
     [503, RpcCode.UNAVAILABLE],
   ])('maps a %i decision to DeniedHttpResponse with that HttpStatusCode and rpc code %i', (status, code) => {
     const response = extAuthzResponse(
-      { allowed: false, status, reason: 'some-reason', message: 'why' },
+      { allowed: false, status, reason: 'some-reason' },
       { 'X-Ext-Auth-Reason': 'some-reason' },
+      'why',
     );
     expect(response.ok_response).toBeUndefined();
     expect(response.status).toEqual({ code, message: 'some-reason' });

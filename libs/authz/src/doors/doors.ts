@@ -10,6 +10,8 @@ import { type ForwardAuthResponse, forwardAuthInput, forwardAuthResponse } from 
 export interface Check<D extends DoorDecision = DoorDecision> {
   check(input: CheckInput): D | Promise<D>;
   headers(decision: D): DecisionHeaders;
+  /** Human-readable `message` of a decision (never a secret). */
+  message(decision: D): string;
 }
 
 const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
@@ -45,7 +47,7 @@ export class Doors<D extends DoorDecision = DoorDecision> {
     const started = process.hrtime.bigint();
     return this.then(this.checker.check(forwardAuthInput(headers, rawHeaders)), (decision) => {
       this.recorder.record('forward-auth', requestId, decision, started);
-      return forwardAuthResponse(decision, this.checker.headers(decision));
+      return forwardAuthResponse(decision, this.checker.headers(decision), this.checker.message(decision));
     });
   }
 
@@ -56,7 +58,7 @@ export class Doors<D extends DoorDecision = DoorDecision> {
     const requestId = newRequestId(http?.id || http?.headers?.['x-request-id']);
     return this.then(this.checker.check(extAuthzInput(request)), (decision) => {
       this.recorder.record('ext-authz', requestId, decision, started);
-      return extAuthzResponse(decision, this.checker.headers(decision));
+      return extAuthzResponse(decision, this.checker.headers(decision), this.checker.message(decision));
     });
   }
 

@@ -1,5 +1,4 @@
 import type { CheckInput, DecisionHeaders, DoorDecision } from '../types';
-import { defaultMessage } from './forward-auth';
 import { pathOfUri } from './uri';
 
 /**
@@ -123,7 +122,7 @@ const option = (key: string, value: string): HeaderValueOption => ({
  * `DeniedHttpResponse` with the decision's HTTP status (Envoy's `HttpStatusCode` values are the HTTP codes),
  * headers and the same JSON body as forward-auth.
  */
-export function extAuthzResponse(decision: DoorDecision, headers: DecisionHeaders): CheckResponse {
+export function extAuthzResponse(decision: DoorDecision, headers: DecisionHeaders, message: string): CheckResponse {
   const options = Object.entries(headers).map(([key, value]) => option(key, value));
   if (decision.allowed) {
     const set = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
@@ -132,7 +131,6 @@ export function extAuthzResponse(decision: DoorDecision, headers: DecisionHeader
       ok_response: { headers: options, headers_to_remove: IDENTITY_HEADERS.filter((h) => !set.has(h)) },
     };
   }
-  const message = decision.message ?? defaultMessage(decision);
   const body = JSON.stringify({ allowed: false, status: decision.status, reason: decision.reason, message });
   return {
     status: { code: rpcCodeOf(decision.status), message: decision.reason },

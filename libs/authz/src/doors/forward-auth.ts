@@ -55,33 +55,11 @@ export interface ForwardAuthResponse {
  * message }`. An unknown deployment is 403 here (nginx and Traefik pass 401/403 on, and a proxy must not
  * reveal which hosts exist); its reason stays `deployment-unknown`.
  */
-export function forwardAuthResponse(decision: DoorDecision, headers: DecisionHeaders): ForwardAuthResponse {
+export function forwardAuthResponse(
+  decision: DoorDecision,
+  headers: DecisionHeaders,
+  message: string,
+): ForwardAuthResponse {
   const status = decision.status === 404 ? 403 : decision.status;
-  return {
-    status,
-    headers,
-    body: {
-      allowed: decision.allowed,
-      status,
-      reason: decision.reason,
-      message: decision.message ?? defaultMessage(decision),
-    },
-  };
-}
-
-/** A message when the decision carries none. */
-export function defaultMessage(decision: DoorDecision): string {
-  if (decision.allowed) return 'allowed';
-  switch (decision.status) {
-    case 401:
-      return `not authenticated (${decision.reason})`;
-    case 403:
-      return `not authorized to access model (${decision.reason})`;
-    case 404:
-      return 'deployment unknown';
-    case 503:
-      return 'the authorizer cannot prove its data is fresh; retry later';
-    default:
-      return decision.reason;
-  }
+  return { status, headers, body: { allowed: decision.allowed, status, reason: decision.reason, message } };
 }

@@ -1,0 +1,149 @@
+import {
+  type DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import {
+  ACCESS_MODEL,
+  type AccessModel,
+  createModelTokenVerifier,
+  FRESHNESS,
+  type Freshness,
+} from '@tollgate/access-model';
+import { type IssuerConfig, IssuerRegistry } from '@tollgate/authn';
+import type { ServiceContext } from '@tollgate/platform';
+import { authzMetrics } from './authz.metrics';
+import { AuthzChecker } from './check';
+import { DecisionRecorder } from './decision-log';
+import { Doors } from './doors/doors';
+import { ExtAuthzServer } from './doors/ext-authz.server';
+import { AuthorizeController, ForwardAuthController } from './doors/http.controller';
+import { RevocationConfirmations } from './revocations/confirmations';
+import { RevocationsController } from './revocations/revocations.controller';
+import { AUTHZ_CHECKER, AUTHZ_DOORS, AUTHZ_GRPC, REVOCATION_CONFIRMATIONS } from './tokens';
+
+export interface AuthzModuleOptions {
+  /** Topic of the revocation confirmations (default `tollgate.authz-confirmations.v1`); tests isolate themselves. */
+  confirmationsTopic?: string;
+  /** Replica heartbeat period on that topic (default 1000 ms). */
+  heartbeatMs?: number;
+}
+
+const ISSUERS = Symbol('AUTHZ_ISSUERS');
+
+/** The gRPC door (`envoy.service.auth.v3.Authorization/Check`), when `config.grpc.port` is not 0. */
+export class ExtAuthzGrpcDoor {
+  constructor(readonly server: ExtAuthzServer | undefined) {}
+  /** The bound port once the application started (useful when configured as an ephemeral port). */
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+}
+
+/** Starts the gRPC server, the revocation confirmations and the JWKS refresh with the application. */
+@Injectable()
+class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(AUTHZ_GRPC) private readonly grpc: ExtAuthzGrpcDoor,
+    @Inject(REVOCATION_CONFIRMATIONS) private readonly confirmations: RevocationConfirmations,
+    @Inject(ISSUERS) private readonly issuers: IssuerRegistry,
+    @Inject('AUTHZ_CONTEXT') private readonly context: ServiceContext,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.issuers.start();
+    await this.confirmations.start();
+    if (this.grpc.server) {
+      const port = await this.grpc.server.start();
+      this.context.logger.info({ port }, 'authz: ext_authz gRPC door listening');
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.grpc.server?.stop();
+    await this.confirmations.stop();
+    this.issuers.stop();
+  }
+}
+
+/**
+ * The authorizer's three doors over one check (CONTRACT.md section 2): `POST /v1/authorize`,
+ * `GET /v1/forward-auth` and gRPC ext_authz on `config.grpc.port`; the decision log and metrics; and
+ * revocation confirmation (`GET /v1/revocations/{eventId}`). Needs `AccessModelModule` in the same process.
+ */
+@Module({})
+export class AuthzModule {
+  static forRoot(context: ServiceContext, options: AuthzModuleOptions = {}): DynamicModule {
+    const { config, logger } = context;
+    const issuers = new IssuerRegistry(config.trustedIssuers as IssuerConfig[], {
+      onJwksError: (issuer, err) =>
+        logger.warn({ issuer, err: err.message }, 'authz: trusted issuer JWKS refresh failed'),
+    });
+    return {
+      module: AuthzModule,
+      controllers: [AuthorizeController, ForwardAuthController, RevocationsController],
+      providers: [
+        { provide: 'AUTHZ_CONTEXT', useValue: context },
+        { provide: ISSUERS, useValue: issuers },
+        {
+          provide: AUTHZ_CHECKER,
+          inject: [ACCESS_MODEL, FRESHNESS],
+          useFactory: (model: AccessModel, freshness: Freshness) =>
+            new AuthzChecker({ model, freshness, verifier: createModelTokenVerifier(model, { issuers }) }),
+        },
+        {
+          provide: REVOCATION_CONFIRMATIONS,
+          inject: [ACCESS_MODEL, FRESHNESS],
+          useFactory: (model: AccessModel, freshness: Freshness) => {
+            const metrics = authzMetrics(context.metrics, () => freshness.watermarkAgeMs());
+            return new RevocationConfirmations({
+              model,
+              replicaId: config.replicaId,
+              kafka: config.kafka,
+              topic: options.confirmationsTopic,
+              heartbeatMs: options.heartbeatMs,
+              logger,
+              // Replaying history is not propagation: only revocations applied while fresh are measured.
+              onApplied: (lagMs) => {
+                if (lagMs !== null && freshness.isFresh()) metrics.propagationSeconds.observe(lagMs / 1000);
+              },
+            });
+          },
+        },
+        {
+          provide: AUTHZ_DOORS,
+          inject: [AUTHZ_CHECKER, FRESHNESS],
+          useFactory: (checker: AuthzChecker, freshness: Freshness) =>
+            new Doors(
+              checker,
+              new DecisionRecorder(
+                logger,
+                authzMetrics(context.metrics, () => freshness.watermarkAgeMs()),
+              ),
+            ),
+        },
+        {
+          provide: AUTHZ_GRPC,
+          inject: [AUTHZ_DOORS],
+          useFactory: (doors: Doors) =>
+            new ExtAuthzGrpcDoor(
+              config.grpc.port === 0
+                ? undefined
+                : new ExtAuthzServer({
+                    host: config.http.host,
+                    port: config.grpc.port,
+                    handler: (request) => doors.extAuthz(request),
+                    log: (line) => logger.info(line),
+                    onError: (err) => logger.error({ err }, 'authz: ext_authz check failed'),
+                  }),
+            ),
+        },
+        AuthzLifecycle,
+      ],
+      exports: [AUTHZ_CHECKER, AUTHZ_DOORS, AUTHZ_GRPC, REVOCATION_CONFIRMATIONS],
+    };
+  }
+}

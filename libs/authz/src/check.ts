@@ -1,0 +1,280 @@
+import type { AccessModel, DeploymentRecord, KeyRecord, UserRecord } from '@tollgate/access-model';
+import { keyState } from '@tollgate/access-model';
+import {
+  extractCredentials,
+  hashSecret,
+  type PresentedCredentials,
+  SIGN_IN_SOURCE,
+  type TokenFailureReason,
+  type TokenVerifier,
+  type VerifiedToken,
+} from '@tollgate/authn';
+import {
+  type CredentialOutcome,
+  decide,
+  type Decision,
+  decisionHeaders,
+  decisionMessage,
+  type DeploymentFacts,
+  type ExternalAccessPolicy,
+  type UserFacts,
+} from '@tollgate/decision';
+import type { CheckInput } from './types';
+
+/** What the checker needs of the access model's freshness. */
+export interface FreshnessView {
+  isFresh(now?: number): boolean;
+  readonly maxStalenessMs: number;
+}
+
+/** The access model lookups the check uses: all synchronous Map reads. */
+export type AccessModelView = Pick<
+  AccessModel,
+  'keyByHash' | 'keyById' | 'user' | 'userByName' | 'roleOf' | 'deploymentById' | 'routeDeployment' | 'policy'
+>;
+
+export interface AuthzCheckerOptions {
+  model: AccessModelView;
+  freshness: FreshnessView;
+  /** Service tokens (the model's signing keys) and trusted issuers' JWTs, with the synchronous verified-token cache. */
+  verifier: Pick<TokenVerifier, 'lookupVerified' | 'verify'>;
+  now?: () => number;
+}
+
+type TokenFailure = { ok: false; reason: TokenFailureReason };
+
+const MISSING: CredentialOutcome = { ok: false, reason: 'credential-missing' };
+const isVerified = (jwt: VerifiedToken | TokenFailure): jwt is VerifiedToken => !('ok' in jwt);
+
+/**
+ * The one check behind the three doors (CONTRACT.md section 2): resolve the deployment (by id, or host + path
+ * through the model's router), resolve the credentials against the in-memory access model, gather the facts
+ * and call `decide()`. No I/O and no database: every lookup is a Map read. The only await is the
+ * verification of a JWT that the verified-token cache does not hold yet; everything else returns
+ * synchronously.
+ */
+export class AuthzChecker {
+  private readonly model: AccessModelView;
+  private readonly freshness: FreshnessView;
+  private readonly verifier: AuthzCheckerOptions['verifier'];
+  private readonly now: () => number;
+  private readonly retryAfterSeconds: number;
+  // Records are immutable (an event replaces the record), so their facts can be derived once.
+  private readonly userFacts = new WeakMap<UserRecord, UserFacts>();
+  private readonly deploymentFacts = new WeakMap<DeploymentRecord, DeploymentFacts>();
+
+  constructor(options: AuthzCheckerOptions) {
+    this.model = options.model;
+    this.freshness = options.freshness;
+    this.verifier = options.verifier;
+    this.now = options.now ?? Date.now;
+    this.retryAfterSeconds = Math.max(1, Math.ceil(options.freshness.maxStalenessMs / 1000));
+  }
+
+  /** The decision for one request. A `Promise` only when a JWT had to be verified (cache miss). */
+  check(input: CheckInput): Decision | Promise<Decision> {
+    const presented = extractCredentials({ authorization: input.authorization, accessKey: input.accessKey });
+    const auth = presented.authorization;
+    if (auth.type === 'jwt' && this.needsCredentials(input)) {
+      const cached = this.verifier.lookupVerified(auth.token);
+      if (cached === undefined) {
+        return this.verifier
+          .verify(auth.token)
+          .then((v) => this.evaluate(input, presented, v.ok ? v.token : { ok: false, reason: v.reason }));
+      }
+      return this.evaluate(input, presented, cached);
+    }
+    return this.evaluate(input, presented, undefined);
+  }
+
+  /** Response headers of a decision (`Retry-After` of a 503 is the freshness bound, at least 1 s). */
+  headers(decision: Decision): Record<string, string> {
+    return decisionHeaders(decision, { retryAfterSeconds: this.retryAfterSeconds });
+  }
+
+  message(decision: Decision): string {
+    return decisionMessage(decision);
+  }
+
+  /** Would the decision look at the credentials at all (fresh, known deployment, authentication on)? */
+  private needsCredentials(input: CheckInput): boolean {
+    if (!this.freshness.isFresh(this.now())) return false;
+    return this.resolveDeployment(input)?.authentication === true;
+  }
+
+  private resolveDeployment(input: CheckInput): DeploymentRecord | undefined {
+    if (input.deployment !== undefined) return this.model.deploymentById(input.deployment);
+    if (input.host !== undefined) return this.model.routeDeployment(input.host, input.path ?? '/');
+    return undefined;
+  }
+
+  private evaluate(
+    input: CheckInput,
+    presented: PresentedCredentials,
+    jwt: VerifiedToken | TokenFailure | undefined,
+  ): Decision {
+    const options = { explain: input.explain === true };
+    const now = this.now();
+    const policy: ExternalAccessPolicy = this.model.policy();
+    if (!this.freshness.isFresh(now)) return decide({ fresh: false, credential: MISSING, policy, now }, options);
+    const record = this.resolveDeployment(input);
+    if (record === undefined) return decide({ fresh: true, credential: MISSING, policy, now }, options);
+    const deployment = this.deploymentFactsOf(record);
+    if (!record.authentication) return decide({ fresh: true, deployment, credential: MISSING, policy, now }, options);
+
+    const credential = this.mainCredential(presented, jwt, now);
+    const accessKey = presented.accessKey.type === 'none' ? undefined : this.accessKeyOutcome(presented, now);
+    const user = credential.ok ? credential.caller.user : undefined;
+    const role = user === undefined ? undefined : this.model.roleOf(record.projectId, user.id);
+    return decide({ fresh: true, deployment, credential, accessKey, role, policy, now }, options);
+  }
+
+  /** The `Authorization` credential (missing when only an access key was sent: `decide` takes that one). */
+  private mainCredential(
+    presented: PresentedCredentials,
+    jwt: VerifiedToken | TokenFailure | undefined,
+    now: number,
+  ): CredentialOutcome {
+    const auth = presented.authorization;
+    switch (auth.type) {
+      case 'none':
+        return MISSING;
+      case 'malformed':
+        return { ok: false, reason: 'credential-malformed' };
+      case 'key':
+        // A model access key under `Authorization` is still an access key.
+        return auth.kind === 'access' ? this.accessKeyOf(auth.key, now) : this.apiKey(auth.key, now);
+      case 'jwt':
+        if (jwt === undefined) return { ok: false, reason: 'token-invalid' };
+        if (!isVerified(jwt)) return { ok: false, reason: jwt.reason };
+        return jwt.kind === 'service-token' ? this.serviceToken(jwt, now) : this.trustedJwt(jwt);
+    }
+  }
+
+  /** A user API key: found by the SHA-256 of its secret; its owner must not be deactivated. */
+  private apiKey(secret: string, now: number): CredentialOutcome {
+    const key = this.model.keyByHash(hashSecret(secret));
+    if (key === undefined || key.kind !== 'user-key') return { ok: false, reason: 'key-unknown', kind: 'api-key' };
+    const refused = this.keyRefusal(key, now);
+    if (refused) return { ok: false, reason: refused, kind: 'api-key' };
+    const owner = key.userId === null ? undefined : this.model.user(key.userId);
+    // Deactivating a user revokes all their keys; until those revocations arrive the owner says so.
+    if (owner?.deactivated) return { ok: false, reason: 'key-revoked', kind: 'api-key' };
+    const caller = {
+      kind: 'api-key' as const,
+      keyId: key.keyId,
+      scope: key.scope ?? 'inference',
+      user: this.userFactsOf(owner),
+    };
+    return { ok: true, caller };
+  }
+
+  private accessKeyOutcome(presented: PresentedCredentials, now: number): CredentialOutcome {
+    const accessKey = presented.accessKey;
+    switch (accessKey.type) {
+      case 'none':
+        return MISSING;
+      case 'malformed':
+        return { ok: false, reason: 'credential-malformed', kind: 'access-key' };
+      case 'invalid':
+        return { ok: false, reason: 'access-key-invalid', kind: 'access-key' };
+      case 'key':
+        return this.accessKeyOf(accessKey.key, now);
+    }
+  }
+
+  /** A model access key: unknown, revoked or expired ones are `access-key-invalid` (decide maps them). */
+  private accessKeyOf(secret: string, now: number): CredentialOutcome {
+    const key = this.model.keyByHash(hashSecret(secret));
+    if (key === undefined || key.kind !== 'access-key')
+      return { ok: false, reason: 'access-key-invalid', kind: 'access-key' };
+    const refused = this.keyRefusal(key, now);
+    if (refused) return { ok: false, reason: refused, kind: 'access-key' };
+    const caller = {
+      kind: 'access-key' as const,
+      keyId: key.keyId,
+      accessKeyDeploymentId: key.deploymentId ?? undefined,
+      accessKeySlot: key.slot ?? undefined,
+    };
+    return { ok: true, caller };
+  }
+
+  /** A Tollgate service token: it carries its source's scope and dies with its source key. */
+  private serviceToken(token: VerifiedToken, now: number): CredentialOutcome {
+    const facts = token.serviceToken;
+    if (facts === undefined) return { ok: false, reason: 'token-invalid', kind: 'service-token' };
+    let keyId: string | undefined;
+    const user = this.model.user(token.subject);
+    if (facts.source !== SIGN_IN_SOURCE) {
+      const key = this.model.keyById(facts.source);
+      if (key === undefined) return { ok: false, reason: 'key-unknown', kind: 'service-token' };
+      if (key.kind !== 'user-key' || key.userId !== token.subject)
+        return { ok: false, reason: 'token-invalid', kind: 'service-token' };
+      const refused = this.keyRefusal(key, now);
+      if (refused) return { ok: false, reason: refused, kind: 'service-token' };
+      if (user?.deactivated) return { ok: false, reason: 'key-revoked', kind: 'service-token' };
+      keyId = key.keyId;
+    }
+    const caller = {
+      kind: 'service-token' as const,
+      keyId,
+      issuer: token.issuer,
+      scope: facts.scope,
+      user: this.userFactsOf(user),
+    };
+    return { ok: true, caller };
+  }
+
+  /** A trusted issuer's JWT: the user whose `name` is its subject, and its groups claim refreshed at `iat`. */
+  private trustedJwt(token: VerifiedToken): CredentialOutcome {
+    const caller = {
+      kind: 'jwt' as const,
+      issuer: token.issuer,
+      issuerEnvironment: token.environment,
+      subject: token.subject,
+      user: this.userFactsOf(this.model.userByName(token.subject)),
+      // No `iat`: the groups' age is unknown, so they count as refreshed at the epoch (stale under any limit).
+      jwtGroups: token.groups === undefined ? undefined : { groups: token.groups, refreshedAt: token.issuedAt ?? 0 },
+    };
+    return { ok: true, caller };
+  }
+
+  private keyRefusal(key: KeyRecord, now: number): 'key-revoked' | 'key-expired' | undefined {
+    const state = keyState(key, now);
+    return state === 'valid' ? undefined : state === 'revoked' ? 'key-revoked' : 'key-expired';
+  }
+
+  private userFactsOf(user: UserRecord | undefined): UserFacts | undefined {
+    if (user === undefined) return undefined;
+    let facts = this.userFacts.get(user);
+    if (facts === undefined) {
+      facts = {
+        id: user.userId,
+        name: user.name,
+        kind: user.kind,
+        deactivated: user.deactivated,
+        groups: [...user.groups],
+        groupsRefreshedAt: user.groupsRefreshedAt ?? undefined,
+        admin: user.admin,
+      };
+      this.userFacts.set(user, facts);
+    }
+    return facts;
+  }
+
+  private deploymentFactsOf(record: DeploymentRecord): DeploymentFacts {
+    let facts = this.deploymentFacts.get(record);
+    if (facts === undefined) {
+      facts = {
+        id: record.deploymentId,
+        projectId: record.projectId,
+        authentication: record.authentication,
+        credentialKinds: [...record.credentialKinds],
+        grantedGroups: [...record.grantedGroups],
+        environment: record.environment ?? undefined,
+      };
+      this.deploymentFacts.set(record, facts);
+    }
+    return facts;
+  }
+}
