@@ -445,6 +445,15 @@ describe('AccessModel', () => {
       expect(restored.routeDeployment('models.example.com', '/v3')?.deploymentId).toBe('dep_1');
     });
 
+    it('a capture is consistent: encoding it later ignores what was applied since', async () => {
+      const model = modelOf(history);
+      const expected = model.snapshot();
+      const capture = model.captureSnapshot();
+      for (const e of later) model.apply(e);
+      expect(await capture.encode()).toEqual(expected);
+      expect(await model.captureSnapshot().encode()).toEqual(model.snapshot());
+    });
+
     it('is compact: tuples, base64 hashes, no object per key', () => {
       const snap = modelOf(history).snapshot();
       const k1 = snap.keys.find((k) => k[0] === 'key_1')!;

@@ -12,7 +12,7 @@ import {
 import type { PublicJwk } from '@tollgate/authn';
 import { HEARTBEAT_TYPE, type Projection, type RecordedEvent } from '@tollgate/event-store';
 import { RouteTable } from './routing';
-import { decodeSnapshot, encodeSnapshot, type AccessModelSnapshot, type SnapshotState } from './snapshot';
+import { decodeSnapshot, encodeSnapshot, encodeSnapshotAsync, type AccessModelSnapshot, type SnapshotState } from './snapshot';
 import type {
   AccessModelCounts,
   DeploymentRecord,
@@ -538,6 +538,16 @@ export class AccessModel implements Projection {
     return encodeSnapshot(this.state());
   }
 
+  /**
+   * Captures the state now (reference copies: records are immutable; tens of ms at 1M keys) and encodes it
+   * later in slices, so a large model is snapshotted without stalling the hot path. Take the runner's
+   * position in the same tick as this call.
+   */
+  captureSnapshot(): { encode(): Promise<AccessModelSnapshot> } {
+    const state = this.state();
+    return { encode: () => encodeSnapshotAsync(state) };
+  }
+
   /** A model holding exactly what `snapshot()` held. Throws on a snapshot of another format or shape. */
   static restore(value: unknown, options: AccessModelOptions = {}): AccessModel {
     const model = new AccessModel(options);
@@ -564,21 +574,23 @@ export class AccessModel implements Projection {
   }
 
   private state(): SnapshotState {
+    const roles: [string, string, RoleEntry][] = [];
+    for (const [projectId, members] of this.roles) for (const [userId, entry] of members) roles.push([projectId, userId, entry]);
     return {
-      keys: this.keysById.values(),
-      keyCount: this.keysById.size,
-      keyTombstones: this.keyTombstones,
-      users: this.users.values(),
-      groupsVersions: this.groupsVersions,
-      pendingUsers: this.pendingUsers,
-      projects: this.projects.values(),
-      roles: this.roles,
-      deployments: this.deploymentsById.values(),
+      keys: [...this.keysById.values()],
+      keyTombstones: [...this.keyTombstones],
+      users: [...this.users.values()],
+      groupsVersions: new Map(this.groupsVersions),
+      // Pending facts are mutated in place: copy them.
+      pendingUsers: [...this.pendingUsers].map(([userId, p]) => [userId, { ...p, groups: p.groups ? [...p.groups] : null }]),
+      projects: [...this.projects.values()],
+      roles,
+      deployments: [...this.deploymentsById.values()],
       externalAccessPolicy: { policy: this.externalAccessPolicy, version: this.externalAccessPolicyVersion },
       keyPolicy: { policy: this.currentKeyPolicy, version: this.keyPolicyVersion },
-      signingKeys: this.signingKeysByKid.values(),
-      retiredSigningKeys: this.retiredSigningKeys,
-      revocations: this.revocations,
+      signingKeys: [...this.signingKeysByKid.values()],
+      retiredSigningKeys: [...this.retiredSigningKeys],
+      revocations: [...this.revocations],
     };
   }
 

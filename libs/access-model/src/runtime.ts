@@ -26,6 +26,10 @@ export interface AccessModelRuntimeOptions {
   loadSnapshot?: boolean;
   /** Save a last snapshot at stop when events were applied since the previous one (default true). */
   snapshotOnStop?: boolean;
+  /** Kafka topics to follow (default the contract's `tollgate.keys.v1`, `tollgate.identity.v1`). */
+  kafkaTopics?: string[];
+  /** Writer schemas to tail in embedded mode (default `keys`, `identity`). */
+  writerSchemas?: string[];
   /** Log source factory (tests); default: Kafka when `config.kafka` is set, else the writers' event tables. */
   createSource?: (dataSource: DataSource) => LogSource;
 }
@@ -78,9 +82,11 @@ export class AccessModelRuntime implements WatermarkSource {
       snapshotsKept: options.snapshotsKept ?? 2,
       loadSnapshot: options.loadSnapshot ?? true,
       snapshotOnStop: options.snapshotOnStop ?? true,
+      kafkaTopics: options.kafkaTopics ?? [KEYS_TOPIC, IDENTITY_TOPIC],
+      writerSchemas: options.writerSchemas ?? [KEYS_SCHEMA, IDENTITY_SCHEMA],
       createSource: options.createSource,
     };
-    this.sourceId = context.config.kafka ? `kafka:${KEYS_TOPIC},${IDENTITY_TOPIC}` : `pg:${KEYS_SCHEMA},${IDENTITY_SCHEMA}`;
+    this.sourceId = context.config.kafka ? `kafka:${this.options.kafkaTopics.join(',')}` : `pg:${this.options.writerSchemas.join(',')}`;
   }
 
   private get log() {
@@ -93,8 +99,9 @@ export class AccessModelRuntime implements WatermarkSource {
     return this.runner?.watermark() ?? null;
   }
 
+  /** Stopped on a poison event (a gap also freezes the watermark, so it turns stale within the bound). */
   halted(): boolean {
-    return this.runner?.health().status === 'halted';
+    return this.runner?.health().poison !== undefined;
   }
 
   status(): AccessModelStatus {
@@ -124,7 +131,7 @@ export class AccessModelRuntime implements WatermarkSource {
     if (this.timer) clearInterval(this.timer);
     await this.loop;
     await this.saving;
-    if (this.options.snapshotOnStop && this.runner && !this.halted()) {
+    if (this.options.snapshotOnStop && this.runner && !this.halted() && this.model.counts().appliedEvents > this.appliedAtLastSnapshot) {
       await this.saveSnapshot('stop').catch((err: unknown) => this.log.warn({ err }, 'access model: snapshot at stop failed'));
     }
     await this.runner?.stop().catch((err: unknown) => this.log.warn({ err }, 'access model: stopping the runner failed'));
@@ -228,15 +235,16 @@ export class AccessModelRuntime implements WatermarkSource {
       // Every replica reads every partition (its own consumer group), so every replica sees every revocation.
       return new KafkaLogSource({
         kafka,
-        topics: [KEYS_TOPIC, IDENTITY_TOPIC],
+        topics: this.options.kafkaTopics,
         groupIdPrefix: `tollgate-access-model-${config.replicaId.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+        partitionsIfCreated: config.kafka.partitions,
         logger: this.log,
       });
     }
     await this.waitForWriterTables();
     return new PostgresLogSource({
       dataSource: this.dataSource!,
-      stores: [{ schema: KEYS_SCHEMA }, { schema: IDENTITY_SCHEMA }],
+      stores: this.options.writerSchemas.map((schema) => ({ schema })),
       heartbeatIntervalMs: Math.min(250, this.context.config.heartbeatMs),
       logger: this.log,
     });
@@ -245,15 +253,16 @@ export class AccessModelRuntime implements WatermarkSource {
   /** Embedded mode starts every service together: the writers create their tables through their own migrations. */
   private async waitForWriterTables(): Promise<void> {
     let logged = false;
+    const tables = this.options.writerSchemas.map((schema) => `"${schema}".events`);
     while (!this.stopping) {
-      const [row]: { keys: boolean; identity: boolean }[] = await this.dataSource!.query(
-        `SELECT to_regclass($1) IS NOT NULL AS keys, to_regclass($2) IS NOT NULL AS identity`,
-        [`"${KEYS_SCHEMA}".events`, `"${IDENTITY_SCHEMA}".events`],
+      const rows: { missing: string | null }[] = await this.dataSource!.query(
+        `SELECT t AS missing FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL`,
+        [tables],
       );
-      if (row?.keys && row.identity) return;
+      if (rows.length === 0) return;
       if (!logged) {
         this.phase = 'waiting-for-writers';
-        this.log.info({ keys: row?.keys, identity: row?.identity }, 'access model: waiting for the writers\' event tables');
+        this.log.info({ missing: rows.map((r) => r.missing) }, "access model: waiting for the writers' event tables");
         logged = true;
       }
       await this.sleep(200);
@@ -276,13 +285,16 @@ export class AccessModelRuntime implements WatermarkSource {
   async saveSnapshot(why: string): Promise<void> {
     if (!this.runner || !this.store) return;
     const started = Date.now();
+    // Same tick: the position and the captured state reflect exactly the same applied events.
     const position = this.runner.position();
-    const model = this.model.snapshot();
+    const capture = this.model.captureSnapshot();
     const watermark = this.runner.watermark();
     const counts = this.model.counts();
     const takenAt = new Date();
+    const blockedMs = Date.now() - started;
     this.appliedAtLastSnapshot = counts.appliedEvents;
     this.lastSnapshotAt = started;
+    const model = await capture.encode();
     const saved = await this.store.save(
       {
         replicaId: this.context.config.replicaId,
@@ -296,7 +308,7 @@ export class AccessModelRuntime implements WatermarkSource {
       this.options.snapshotsKept,
     );
     this.lastSnapshot = { id: saved.id, takenAt: takenAt.toISOString(), payloadBytes: saved.payloadBytes, durationMs: Date.now() - started };
-    this.log.info({ why, ...this.lastSnapshot, keys: counts.keys }, 'access model: snapshot saved');
+    this.log.info({ why, ...this.lastSnapshot, blockedMs, keys: counts.keys }, 'access model: snapshot saved');
   }
 
   private sleep(ms: number): Promise<void> {

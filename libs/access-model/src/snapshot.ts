@@ -67,66 +67,77 @@ export interface AccessModelSnapshot {
   revocations: [string, number][];
 }
 
-/** What the model hands to `encodeSnapshot`. */
+/**
+ * What the model hands to `encodeSnapshot`: copies of its collections (records are immutable, so copying
+ * the references is a consistent capture), cheap enough to take in the same tick as the runner's position.
+ */
 export interface SnapshotState {
-  keys: Iterable<KeyRecord>;
-  keyCount: number;
-  keyTombstones: ReadonlyMap<string, KeyTombstone>;
-  users: Iterable<UserRecord>;
+  keys: readonly KeyRecord[];
+  keyTombstones: readonly [string, KeyTombstone][];
+  users: readonly UserRecord[];
   groupsVersions: ReadonlyMap<string, number>;
-  pendingUsers: ReadonlyMap<string, PendingUser>;
-  projects: Iterable<ProjectRecord>;
-  roles: ReadonlyMap<string, ReadonlyMap<string, RoleEntry>>;
-  deployments: Iterable<DeploymentRecord>;
+  pendingUsers: readonly [string, PendingUser][];
+  projects: readonly ProjectRecord[];
+  roles: readonly [string, string, RoleEntry][];
+  deployments: readonly DeploymentRecord[];
   externalAccessPolicy: { policy: ExternalAccessPolicy; version: number };
   keyPolicy: { policy: KeyPolicy; version: number };
-  signingKeys: Iterable<HeldSigningKey>;
-  retiredSigningKeys: ReadonlyMap<string, number>;
-  revocations: ReadonlyMap<string, number>;
+  signingKeys: readonly HeldSigningKey[];
+  retiredSigningKeys: readonly [string, number][];
+  revocations: readonly [string, number][];
 }
 
 const SCOPES = keyScope.options;
 const SLOTS = accessKeySlot.options;
 
+function keyTuple(k: KeyRecord): KeyTuple {
+  const user = k.kind === 'user-key';
+  const base: [string, 0 | 1, string, string, 0 | 1, number | null, number] = [
+    k.keyId,
+    user ? 0 : 1,
+    Buffer.from(k.secretHash, 'hex').toString('base64'),
+    user ? k.userId! : k.deploymentId!,
+    (user ? SCOPES.indexOf(k.scope!) : SLOTS.indexOf(k.slot!)) as 0 | 1,
+    k.expiresAt,
+    k.createdAt,
+  ];
+  return k.revoked ? [...base, k.revokedAt!, k.revocationReason!, k.revocationEventId!] : base;
+}
+
+/** Encodes a captured state at once. */
 export function encodeSnapshot(s: SnapshotState): AccessModelSnapshot {
-  const keys = new Array<KeyTuple>(s.keyCount);
-  let i = 0;
-  for (const k of s.keys) {
-    const user = k.kind === 'user-key';
-    const base: [string, 0 | 1, string, string, 0 | 1, number | null, number] = [
-      k.keyId,
-      user ? 0 : 1,
-      Buffer.from(k.secretHash, 'hex').toString('base64'),
-      user ? k.userId! : k.deploymentId!,
-      (user ? SCOPES.indexOf(k.scope!) : SLOTS.indexOf(k.slot!)) as 0 | 1,
-      k.expiresAt,
-      k.createdAt,
-    ];
-    keys[i++] = k.revoked ? [...base, k.revokedAt!, k.revocationReason!, k.revocationEventId!] : base;
+  return encodeRest(s, s.keys.map(keyTuple));
+}
+
+/** Encodes a captured state in slices of `slice` keys, yielding to the event loop between them. */
+export async function encodeSnapshotAsync(s: SnapshotState, slice = 5000): Promise<AccessModelSnapshot> {
+  const keys = new Array<KeyTuple>(s.keys.length);
+  for (let i = 0; i < s.keys.length; i++) {
+    keys[i] = keyTuple(s.keys[i]!);
+    if (i % slice === slice - 1) await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  keys.length = i;
-  const roles: AccessModelSnapshot['roles'] = [];
-  for (const [projectId, members] of s.roles) {
-    for (const [userId, entry] of members) roles.push([projectId, userId, entry.role, entry.version]);
-  }
+  return encodeRest(s, keys);
+}
+
+function encodeRest(s: SnapshotState, keys: KeyTuple[]): AccessModelSnapshot {
   return {
     format: SNAPSHOT_FORMAT,
     keys,
-    keyTombstones: [...s.keyTombstones].map(([keyId, t]) => [keyId, t.revokedAt, t.reason, t.eventId]),
-    users: [...s.users].map((u) => [
+    keyTombstones: s.keyTombstones.map(([keyId, t]) => [keyId, t.revokedAt, t.reason, t.eventId]),
+    users: s.users.map((u) => [
       u.userId, u.name, u.kind, u.admin, u.email, u.idp, u.externalSubject, u.createdAt, u.deactivatedAt,
       [...u.groups], u.groupsRefreshedAt, s.groupsVersions.get(u.userId) ?? 0,
     ]),
-    pendingUsers: [...s.pendingUsers].map(([userId, p]) => [userId, p.deactivatedAt, p.groups ? [...p.groups] : null, p.groupsRefreshedAt, p.groupsVersion]),
-    projects: [...s.projects].map((p) => [p.projectId, p.name, p.ownerId, p.createdAt]),
-    roles,
-    deployments: [...s.deployments].map((d) => [
+    pendingUsers: s.pendingUsers.map(([userId, p]) => [userId, p.deactivatedAt, p.groups ? [...p.groups] : null, p.groupsRefreshedAt, p.groupsVersion]),
+    projects: s.projects.map((p) => [p.projectId, p.name, p.ownerId, p.createdAt]),
+    roles: s.roles.map(([projectId, userId, entry]) => [projectId, userId, entry.role, entry.version]),
+    deployments: s.deployments.map((d) => [
       d.deploymentId, d.projectId, d.name, [...d.hosts], [...d.pathPrefixes], d.authentication, [...d.credentialKinds],
       [...d.grantedGroups], d.environment, d.version,
     ]),
     externalAccessPolicy: [s.externalAccessPolicy.policy.requireExternalUserLoginAfterHours, s.externalAccessPolicy.version],
     keyPolicy: [s.keyPolicy.policy.defaultLifetimeDays, s.keyPolicy.policy.maxLifetimeDays, s.keyPolicy.version],
-    signingKeys: [...s.signingKeys].map((k) => [k.kid, { ...k.publicJwk }, k.activatesAt, k.version]),
+    signingKeys: s.signingKeys.map((k) => [k.kid, { ...k.publicJwk }, k.activatesAt, k.version]),
     retiredSigningKeys: [...s.retiredSigningKeys],
     revocations: [...s.revocations],
   };
