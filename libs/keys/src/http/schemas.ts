@@ -1,0 +1,152 @@
+import { accessKeySlot, keyRevocationReason, keyScope } from '@tollgate/contracts';
+import { z } from 'zod';
+import { ABSOLUTE_MAX_LIFETIME_DAYS } from '../domain/policy';
+
+/** Request and response schemas of the keys API: one declaration gives validation and OpenAPI. */
+
+const time = z.iso.datetime({ offset: false, precision: 3 });
+const lifetimeDays = z.number().int().min(1).max(ABSOLUTE_MAX_LIFETIME_DAYS);
+
+export const createKeyBody = z.strictObject({
+  name: z.string().min(1).max(200),
+  scope: keyScope,
+  /** Any ISO 8601 date-time with a zone (normalised to UTC); null: never expires (only without a policy maximum). */
+  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+});
+export type CreateKeyBody = z.infer<typeof createKeyBody>;
+
+export const keyPolicyBody = z.strictObject({
+  defaultLifetimeDays: lifetimeDays,
+  maxLifetimeDays: lifetimeDays.nullable(),
+  /** Optional precondition, like `If-Match`: the version this change is based on. */
+  version: z.number().int().min(0).optional(),
+});
+
+export const tokenBody = z.strictObject({ expiresInSeconds: z.number().int().min(1).max(3600).optional() });
+
+/** Rotating a slot takes no fields; an empty object (or no body) is accepted. */
+export const accessKeyBody = z.strictObject({});
+
+export const slotParam = accessKeySlot;
+
+export const expiringQuery = z.object({
+  days: z
+    .string()
+    .regex(/^\d{1,6}$/, 'an integer number of days')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(ABSOLUTE_MAX_LIFETIME_DAYS))
+    .optional(),
+});
+
+// ---- responses (documentation) ----
+
+export const createdKeyResponse = z.object({
+  keyId: z.string(),
+  key: z.string().nullable().describe('The secret: shown in this response only (null in an idempotent replay)'),
+  name: z.string(),
+  scope: keyScope,
+  expiresAt: time.nullable(),
+  createdAt: time,
+});
+
+export const listedKeyResponse = z.object({
+  keyId: z.string(),
+  userId: z.string(),
+  name: z.string(),
+  scope: keyScope,
+  status: z.enum(['active', 'expired', 'revoked']),
+  expiresAt: time.nullable(),
+  createdAt: time,
+  revokedAt: time.nullable(),
+  revocationReason: keyRevocationReason.nullable(),
+  version: z.number().int(),
+});
+
+export const keyListResponse = z.object({ keys: z.array(listedKeyResponse) });
+
+export const revocationResponse = z.object({ keyId: z.string(), revokedAt: time, eventId: z.string() });
+
+export const revokeAllResponse = z.object({ revoked: z.number().int(), eventIds: z.array(z.string()) });
+
+export const keyCountsResponse = z.object({
+  counts: z.array(z.object({ userId: z.string(), name: z.string().nullable(), active: z.number().int() })),
+});
+
+export const keyPolicyResponse = z.object({
+  defaultLifetimeDays: z.number().int(),
+  maxLifetimeDays: z.number().int().nullable(),
+  version: z.number().int(),
+});
+
+export const accessKeyResponse = z.object({
+  slot: accessKeySlot,
+  keyId: z.string(),
+  accessKey: z.string().nullable().describe('The secret (tga_…): shown in this response only (null in an idempotent replay)'),
+  eventId: z.string().optional().describe('The revocation of the key that was in the slot'),
+});
+
+export const slotRevocationResponse = z.object({ eventId: z.string() });
+
+export const tokenResponse = z.object({
+  token: z.string().nullable(),
+  tokenType: z.literal('Bearer'),
+  scope: keyScope,
+  expiresAt: time,
+});
+
+export const jwksResponse = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
+
+export const errorResponse = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.array(z.object({ field: z.string().optional(), message: z.string() })).optional(),
+  }),
+});
+
+// ---- examples ----
+
+export const examples = {
+  createKey: { name: 'ci-pipeline', scope: 'inference', expiresAt: '2027-05-26T00:00:00.000Z' },
+  createdKey: {
+    keyId: 'key_3fK9xQ2mP7rT1vWz',
+    key: 'tgi_4Vq8ZbN2kR7tW1xY3mP9sL6dF0gH5jK2A1b2C3',
+    name: 'ci-pipeline',
+    scope: 'inference',
+    expiresAt: '2027-05-26T00:00:00.000Z',
+    createdAt: '2026-11-26T06:30:00.000Z',
+  },
+  listedKey: {
+    keyId: 'key_3fK9xQ2mP7rT1vWz',
+    userId: 'usr_8hJ2kL4mN6pQ8rS0',
+    name: 'ci-pipeline',
+    scope: 'inference',
+    status: 'active',
+    expiresAt: '2027-05-26T00:00:00.000Z',
+    createdAt: '2026-11-26T06:30:00.000Z',
+    revokedAt: null,
+    revocationReason: null,
+    version: 1,
+  },
+  revocation: { keyId: 'key_3fK9xQ2mP7rT1vWz', revokedAt: '2026-11-26T07:00:00.000Z', eventId: 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8' },
+  revokeAll: { revoked: 2, eventIds: ['evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8', 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z9'] },
+  counts: { counts: [{ userId: 'usr_8hJ2kL4mN6pQ8rS0', name: 'alice', active: 2 }] },
+  policy: { defaultLifetimeDays: 90, maxLifetimeDays: 365 },
+  policyResponse: { defaultLifetimeDays: 90, maxLifetimeDays: 365, version: 3 },
+  accessKey: {
+    slot: 'primary',
+    keyId: 'key_7bC1dE3fG5hJ7kL9',
+    accessKey: 'tga_9Hs2Kd8Lm3Nq7Rt1Vw5Xy0Zb4Cf6Gj8Pk2A1b2C3',
+    eventId: 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8',
+  },
+  slotRevocation: { eventId: 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8' },
+  token: { expiresInSeconds: 900 },
+  tokenResponse: {
+    token: 'eyJhbGciOiJFZERTQSIsImtpZCI6Ik5xZzRfV1dLIiwidHlwIjoiSldUIn0.eyJzY29wZSI6ImluZmVyZW5jZSJ9.c2lnbmF0dXJl',
+    tokenType: 'Bearer',
+    scope: 'inference',
+    expiresAt: '2026-11-26T06:45:00.000Z',
+  },
+  jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'Nqg4_WWK', alg: 'EdDSA', use: 'sig' }] },
+  error: (code: string, message: string) => ({ error: { code, message } }),
+};

@@ -1,0 +1,6 @@
+// Public API of @tollgate/keys: the keys service module, its banner, and its pure domain (for tools and tests).
+export { KeysModule, KEYS_RUNTIME, keysBanner } from './keys.module';
+export { KeysRuntime, type KeysModuleOptions } from './keys-runtime';
+export { BOOTSTRAP_ADMIN_KEY_ID, BootstrapAdminKeyService } from './service/bootstrap-admin-key.service';
+export { keysMigrations } from './storage/migrations';
+export * from './domain';

@@ -1,0 +1,252 @@
+import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC } from '@tollgate/contracts';
+import { createDataSource, runMigrations } from '@tollgate/database';
+import {
+  KafkaLogSource,
+  PostgresEventStore,
+  PostgresLogSource,
+  ProjectionRunner,
+  Relay,
+  type LogSource,
+  type ProjectionPosition,
+} from '@tollgate/event-store';
+import type { ServiceContext } from '@tollgate/platform';
+import { Kafka, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { RateLimiter } from './domain/rate-limit';
+import { defaultSigningKeySchedule, type SigningKeySchedule } from './domain/signing-keys.decider';
+import type { Clock } from './domain/time';
+import { BootstrapAdminKeyService } from './service/bootstrap-admin-key.service';
+import { AccessKeysService } from './service/access-keys.service';
+import { accessModelDirectory, type AccessModelView, type FreshnessView } from './service/directory';
+import { KeyPolicyService } from './service/key-policy.service';
+import { SigningKeysService } from './service/signing-keys.service';
+import { TokensService } from './service/tokens.service';
+import { UserDeactivationReactor } from './service/user-deactivation.reactor';
+import { UserKeysService } from './service/user-keys.service';
+import { PostgresCheckpointStore } from './storage/checkpoints';
+import { PostgresLocks } from './storage/locks';
+import { keysMigrations } from './storage/migrations';
+import { PostgresKeyReadModel } from './storage/postgres-key-read-model';
+import { PostgresSigningKeyVault } from './storage/signing-key-vault';
+import { PostgresTokenRequestStore } from './storage/token-requests';
+
+export interface KeysModuleOptions {
+  /** Overrides of the signing-key rotation schedule (defaults: `defaultSigningKeySchedule`). */
+  signingKeySchedule?: Partial<SigningKeySchedule>;
+  /** Key creations per key owner per minute (default 30). */
+  keyCreationsPerMinute?: number;
+  /** How often the signing-key schedule runs (default 60 000 ms). */
+  maintenanceIntervalMs?: number;
+  /** React to the identity service's `UserDeactivated` (default true). */
+  reactToIdentityEvents?: boolean;
+  clock?: Clock;
+}
+
+const REACTOR = 'user-deactivation';
+
+/**
+ * The keys service of one process, without NestJS: its schema and migrations, event store, read model,
+ * services, and the background work (signing-key schedule, relay to Kafka, reaction to identity events).
+ */
+export class KeysRuntime {
+  readonly userKeys: UserKeysService;
+  readonly policy: KeyPolicyService;
+  readonly accessKeys: AccessKeysService;
+  readonly signingKeys: SigningKeysService;
+  readonly tokens: TokensService;
+  readonly bootstrap: BootstrapAdminKeyService;
+  readonly reactor: UserDeactivationReactor;
+  readonly store: PostgresEventStore;
+  private relay: Relay | undefined;
+  private runner: ProjectionRunner | undefined;
+  private reactorLoop: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private lastCheckpoint = '';
+
+  private constructor(
+    readonly dataSource: DataSource,
+    private readonly context: ServiceContext,
+    private readonly options: KeysModuleOptions,
+    model: AccessModelView,
+    freshness: FreshnessView,
+  ) {
+    const clock = options.clock ?? Date.now;
+    const logger = context.logger.child({ component: 'keys' });
+    this.store = new PostgresEventStore({ dataSource, schema: KEYS_SCHEMA, registry: context.metrics });
+    const reads = new PostgresKeyReadModel(dataSource);
+    const directory = accessModelDirectory(model, freshness);
+    const limiter = new RateLimiter(options.keyCreationsPerMinute ?? 30);
+    this.policy = new KeyPolicyService(this.store);
+    this.userKeys = new UserKeysService({ store: this.store, reads, policy: this.policy, directory, limiter, clock });
+    this.accessKeys = new AccessKeysService({ store: this.store, reads, directory, limiter, locks: new PostgresLocks(dataSource), clock });
+    this.signingKeys = new SigningKeysService({
+      store: this.store,
+      vault: new PostgresSigningKeyVault(dataSource),
+      schedule: { ...defaultSigningKeySchedule(context.config.maxStalenessMs), ...options.signingKeySchedule },
+      clock,
+      logger,
+    });
+    this.tokens = new TokensService({ reads, directory, signingKeys: this.signingKeys, requests: new PostgresTokenRequestStore(dataSource), clock });
+    this.bootstrap = new BootstrapAdminKeyService({ store: this.store, policy: this.policy, clock, configuredKey: context.config.bootstrapAdminKey, logger });
+    this.reactor = new UserDeactivationReactor({ store: this.store, reads, clock, logger, stopping: () => this.stopping });
+  }
+
+  /** Connects and migrates the `keys` schema (idempotent; concurrent starters serialise on a lock). */
+  static async create(context: ServiceContext, options: KeysModuleOptions, model: AccessModelView, freshness: FreshnessView): Promise<KeysRuntime> {
+    const dataSource = createDataSource({ url: context.databaseUrl, schema: KEYS_SCHEMA, migrations: keysMigrations(), name: 'tollgate-keys' });
+    try {
+      await runMigrations(dataSource);
+    } catch (error) {
+      if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+      throw error;
+    }
+    return new KeysRuntime(dataSource, context, options, model, freshness);
+  }
+
+  private get log() {
+    return this.context.logger.child({ component: 'keys' });
+  }
+
+  /** Bootstrap key and first signing key before the process takes traffic; the rest in the background. */
+  async start(): Promise<void> {
+    await this.bootstrap.ensure();
+    await this.signingKeys.maintain();
+    const every = this.options.maintenanceIntervalMs ?? 60_000;
+    const timer = setInterval(() => {
+      this.signingKeys.maintain().catch((err: unknown) => this.log.warn({ err }, 'keys: signing-key maintenance failed'));
+    }, every);
+    timer.unref();
+    this.timers.push(timer);
+    const kafka = this.context.config.kafka;
+    if (kafka) {
+      this.relay = new Relay({
+        dataSource: this.dataSource,
+        schema: KEYS_SCHEMA,
+        kafka: this.kafka(),
+        topic: KEYS_TOPIC,
+        registry: this.context.metrics,
+        partitions: kafka.partitions,
+        heartbeatIntervalMs: this.context.config.heartbeatMs,
+        logger: this.log,
+      });
+      await this.relay.start();
+    }
+    if (this.options.reactToIdentityEvents ?? true) this.reactorLoop = this.runReactor();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    for (const timer of this.timers) clearInterval(timer);
+    await this.reactorLoop;
+    if (this.runner) {
+      await this.saveCheckpoint();
+      await this.runner.stop().catch((err: unknown) => this.log.warn({ err }, 'keys: stopping the identity reactor failed'));
+    }
+    await this.relay?.stop().catch((err: unknown) => this.log.warn({ err }, 'keys: stopping the relay failed'));
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+
+  /** Readiness: the database answers and, with Kafka, the relay runs (active or standby). */
+  async readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }> {
+    await this.dataSource.query('SELECT 1');
+    const relay = this.relay?.state() ?? 'off';
+    return {
+      ready: relay === 'off' || relay === 'active' || relay === 'standby',
+      detail: { relay, identityReactor: this.runner?.health().status ?? 'not-started' },
+    };
+  }
+
+  private kafka(): Kafka {
+    const kafka = this.context.config.kafka!;
+    const logger = this.log;
+    const creator: logCreator =
+      () =>
+      ({ level, log }) => {
+        const { message, ...extra } = log;
+        if (level === KafkaLogLevel.ERROR) logger.error({ kafkajs: extra }, message);
+        else if (level === KafkaLogLevel.WARN) logger.warn({ kafkajs: extra }, message);
+      };
+    return new Kafka({ clientId: `${kafka.clientId}-keys`, brokers: kafka.brokers, logLevel: KafkaLogLevel.WARN, logCreator: creator });
+  }
+
+  /** Follows the identity log (Kafka topic, or the identity schema's table in embedded mode) for `UserDeactivated`. */
+  private async runReactor(): Promise<void> {
+    const checkpoints = new PostgresCheckpointStore(this.dataSource);
+    for (let backoff = 250; !this.stopping; backoff = Math.min(backoff * 2, 5_000)) {
+      try {
+        const source = await this.identitySource();
+        if (!source || this.stopping) return;
+        const from = this.runner?.position() ?? (await checkpoints.load(REACTOR));
+        this.runner = new ProjectionRunner({
+          name: 'keys-user-deactivation',
+          source,
+          projection: this.reactor,
+          registry: this.context.metrics,
+          from,
+          logger: this.log,
+        });
+        await this.runner.start();
+        const timer = setInterval(() => void this.saveCheckpoint(), 2_000);
+        timer.unref();
+        this.timers.push(timer);
+        this.log.info({}, 'keys: following identity events (UserDeactivated)');
+        return;
+      } catch (err) {
+        if (this.stopping) return;
+        this.log.warn({ err, retryInMs: backoff }, 'keys: starting the identity reactor failed; retrying');
+        await this.runner?.stop().catch(() => undefined);
+        await this.sleep(backoff);
+      }
+    }
+  }
+
+  private async identitySource(): Promise<LogSource | undefined> {
+    const kafka = this.context.config.kafka;
+    if (kafka) {
+      return new KafkaLogSource({
+        kafka: this.kafka(),
+        topics: [IDENTITY_TOPIC],
+        groupIdPrefix: `tollgate-keys-${this.context.config.replicaId.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+        partitionsIfCreated: kafka.partitions,
+        logger: this.log,
+      });
+    }
+    // Embedded mode: the identity service creates its table through its own migrations; wait for it.
+    for (let logged = false; !this.stopping; ) {
+      const [row]: { ok: boolean }[] = await this.dataSource.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [`"${IDENTITY_SCHEMA}".events`]);
+      if (row?.ok) return new PostgresLogSource({ dataSource: this.dataSource, stores: [{ schema: IDENTITY_SCHEMA }], logger: this.log });
+      if (!logged) {
+        this.log.info({}, 'keys: waiting for the identity event table');
+        logged = true;
+      }
+      await this.sleep(500);
+    }
+    return undefined;
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    const position: ProjectionPosition | undefined = this.runner?.position();
+    if (!position) return;
+    const serialised = JSON.stringify(position);
+    if (serialised === this.lastCheckpoint) return;
+    try {
+      await new PostgresCheckpointStore(this.dataSource).save(REACTOR, position);
+      this.lastCheckpoint = serialised;
+    } catch (err) {
+      this.log.warn({ err }, 'keys: saving the identity reactor checkpoint failed');
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}

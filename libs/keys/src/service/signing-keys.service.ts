@@ -1,0 +1,112 @@
+import { generateServiceSigningKey, loadServiceSigningKey, ServiceTokenSigner } from '@tollgate/authn';
+import { SIGNING_KEYS_STREAM, type KeyEvent } from '@tollgate/contracts';
+import { fold, handleCommand, type EventStore } from '@tollgate/event-store';
+import type { Logger } from 'pino';
+import {
+  activeSigningKey,
+  pendingSigningKey,
+  planSigningKeys,
+  publishedJwks,
+  signingKeysDecider,
+  type SigningKeySchedule,
+  type SigningKeysState,
+} from '../domain/signing-keys.decider';
+import type { Clock } from '../domain/time';
+import type { SigningKeyVault } from '../storage/signing-key-vault';
+import { systemMetadata } from './support';
+
+export interface SigningKeysDeps {
+  store: EventStore;
+  vault: SigningKeyVault;
+  schedule: SigningKeySchedule;
+  clock: Clock;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+/**
+ * Service-token signing keys: runs the rotation schedule (`maintain`, every minute and at start), hands out
+ * the signer of the active key, and serves the JWKS from the `signing-keys` stream. Every replica can run
+ * `maintain`: the stream's optimistic concurrency lets one publish and the others re-decide to nothing.
+ */
+export class SigningKeysService {
+  private state: SigningKeysState = signingKeysDecider.initialState;
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  private readonly signers = new Map<string, ServiceTokenSigner>();
+
+  constructor(private readonly deps: SigningKeysDeps) {}
+
+  /** Reloads the stream (at most every `minAgeMs`). */
+  async refresh(minAgeMs = 0): Promise<SigningKeysState> {
+    const now = this.deps.clock();
+    if (now - this.loadedAt < minAgeMs) return this.state;
+    const slice = await this.deps.store.readStream(SIGNING_KEYS_STREAM);
+    this.state = fold(signingKeysDecider, slice.events.map((e) => ({ type: e.type, data: e.data }) as KeyEvent));
+    this.loadedAt = now;
+    return this.state;
+  }
+
+  /** Publishes a new key when one is due and retires keys whose last token has expired. Returns the new events' types. */
+  async maintain(now = this.deps.clock()): Promise<string[]> {
+    const { store, vault, schedule, logger } = this.deps;
+    const plan = planSigningKeys(await this.refresh(), now, schedule);
+    if (plan.publishActivatingAt === null && plan.retire.length === 0) return [];
+    let candidate: { kid: string; publicJwk: Record<string, unknown> } | undefined;
+    if (plan.publishActivatingAt !== null) {
+      const key = generateServiceSigningKey();
+      await vault.put(key.kid, key.privateKeyPem);
+      candidate = { kid: key.kid, publicJwk: { ...key.publicJwk } };
+    }
+    const result = await handleCommand(
+      store,
+      SIGNING_KEYS_STREAM,
+      signingKeysDecider,
+      { type: 'MaintainSigningKeys', now, schedule, ...(candidate ? { candidate } : {}) },
+      systemMetadata('system'),
+      { retries: 5 },
+    );
+    this.state = result.state;
+    this.loadedAt = this.deps.clock();
+    // Another replica published first: this candidate's private half is never used.
+    if (candidate && !this.state.keys.some((k) => k.kid === candidate.kid)) await vault.delete(candidate.kid);
+    for (const event of result.events) {
+      if (event.type === 'SigningKeyRetired') {
+        const kid = (event.data as { kid: string }).kid;
+        this.signers.delete(kid);
+        await vault.delete(kid);
+        logger.info({ kid }, 'keys: signing key retired');
+      } else if (event.type === 'SigningKeyPublished') {
+        const data = event.data as { kid: string; activatesAt: string };
+        logger.info({ kid: data.kid, activatesAt: data.activatesAt }, 'keys: signing key published');
+      }
+    }
+    return result.events.map((e) => e.type);
+  }
+
+  /** The signer of the key active at `now`, or undefined before the first key activates. */
+  async signer(now = this.deps.clock()): Promise<ServiceTokenSigner | undefined> {
+    let active = activeSigningKey(this.state, now);
+    if (!active) active = activeSigningKey(await this.refresh(1_000), now);
+    if (!active) return undefined;
+    const cached = this.signers.get(active.kid);
+    if (cached) return cached;
+    const pem = await this.deps.vault.get(active.kid);
+    if (!pem) {
+      this.deps.logger.error({ kid: active.kid }, 'keys: the private half of the active signing key is missing');
+      return undefined;
+    }
+    const signer = new ServiceTokenSigner(loadServiceSigningKey(pem, active.kid), { now: this.deps.clock });
+    this.signers.set(active.kid, signer);
+    return signer;
+  }
+
+  /** Seconds until a key activates (for `Retry-After`), or null when none is pending. */
+  secondsUntilActivation(now = this.deps.clock()): number | null {
+    const pending = pendingSigningKey(this.state, now);
+    return pending ? Math.max(1, Math.ceil((pending.activatesAt - now) / 1000)) : null;
+  }
+
+  /** The JWKS: every published, unretired key, including the next one before it signs. */
+  async jwks(): Promise<{ keys: Record<string, unknown>[] }> {
+    return { keys: publishedJwks(await this.refresh(5_000)) };
+  }
+}

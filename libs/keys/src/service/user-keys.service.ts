@@ -1,0 +1,228 @@
+import { generateKey, hashSecret, newId } from '@tollgate/authn';
+import { ApiError, keyStream, type KeyCreated, type KeyScope } from '@tollgate/contracts';
+import { handleCommand, type AppendResult, type EventStore } from '@tollgate/event-store';
+import type { Caller } from '@tollgate/platform';
+import { keyNotFound } from '../domain/errors';
+import { keyDecider } from '../domain/key.decider';
+import type { RateLimiter } from '../domain/rate-limit';
+import { DAY_MS, iso, type Clock } from '../domain/time';
+import { keyStatus, type KeyReadModel, type StoredKey } from '../storage/key-read-model';
+import type { Directory } from './directory';
+import type { KeyPolicyService } from './key-policy.service';
+import { apiMetadata, requestFingerprint, storeCall, type RequestMeta } from './support';
+
+export interface CreateUserKeyInput {
+  name: string;
+  scope: KeyScope;
+  /** undefined: policy default; null: never expires (only without a policy maximum); else epoch ms. */
+  expiresAt: number | null | undefined;
+}
+
+/** The 201 body of a key creation. `key` is the secret: present in the creation response only, null in a replay. */
+export interface CreatedUserKey {
+  keyId: string;
+  key: string | null;
+  name: string;
+  scope: KeyScope;
+  expiresAt: string | null;
+  createdAt: string;
+}
+
+/** A key in a listing: never its secret, nor its hash. */
+export interface ListedKey {
+  keyId: string;
+  userId: string;
+  name: string;
+  scope: KeyScope;
+  status: 'active' | 'expired' | 'revoked';
+  expiresAt: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+  revocationReason: string | null;
+  version: number;
+}
+
+export interface Revocation {
+  keyId: string;
+  revokedAt: string;
+  eventId: string;
+}
+
+export const listed = (key: StoredKey, now: string): ListedKey => ({
+  keyId: key.keyId,
+  userId: key.userId!,
+  name: key.name ?? '',
+  scope: key.scope!,
+  status: keyStatus(key, now),
+  expiresAt: key.expiresAt,
+  createdAt: key.createdAt,
+  revokedAt: key.revokedAt,
+  revocationReason: key.revocationReason,
+  version: key.version,
+});
+
+const userNotFound = (): ApiError => new ApiError('not-found', 'user not found');
+
+export interface UserKeysDeps {
+  store: EventStore;
+  reads: KeyReadModel;
+  policy: KeyPolicyService;
+  directory: Directory;
+  limiter: RateLimiter;
+  clock: Clock;
+}
+
+/**
+ * User API keys: create (secret shown once), list, revoke, counts and expiring keys. Users manage their own
+ * keys; admins manage everyone's; another user's key answers 404 like a key that does not exist.
+ */
+export class UserKeysService {
+  constructor(private readonly deps: UserKeysDeps) {}
+
+  /**
+   * Creates a key for `userId` (the caller, or anyone for an admin). With an idempotency key, the same
+   * request by the same caller within 24 h replays the first response with `key: null`.
+   */
+  async create(
+    caller: Caller,
+    userId: string,
+    input: CreateUserKeyInput,
+    route: string,
+    rawBody: unknown,
+    meta: RequestMeta,
+  ): Promise<{ body: CreatedUserKey; replayed: boolean }> {
+    const { store, directory, limiter, clock } = this.deps;
+    if (userId !== caller.userId) {
+      if (!caller.admin) throw new ApiError('forbidden', 'only Tollgate admins create keys for other users');
+      const user = await directory.user(userId, meta.arrival);
+      if (!user) throw userNotFound();
+      if (user.deactivated) throw new ApiError('conflict', `user ${userId} is deactivated`);
+    }
+    const idempotency = meta.idempotencyKey;
+    const fingerprint = requestFingerprint(route, userId, rawBody);
+    if (idempotency !== undefined) {
+      const stored = await storeCall(() => store.lookupIdempotencyKey(caller.userId, idempotency, fingerprint));
+      if (stored) return { body: replayBody(stored), replayed: true };
+    }
+    const now = clock();
+    const limit = limiter.take(`user:${userId}`, now);
+    if (!limit.allowed) {
+      throw new ApiError('rate-limited', `too many keys created for this user; retry in ${limit.retryAfterSeconds} s`, undefined, {
+        'Retry-After': String(limit.retryAfterSeconds),
+      });
+    }
+    const { policy } = await this.deps.policy.current();
+    const keyId = newId('key');
+    const secret = generateKey(input.scope);
+    const result = await storeCall(() =>
+      handleCommand(
+        store,
+        keyStream(keyId),
+        keyDecider,
+        {
+          type: 'CreateUserKey',
+          keyId,
+          secretHash: hashSecret(secret),
+          userId,
+          name: input.name,
+          scope: input.scope,
+          requestedExpiresAt: input.expiresAt,
+          policy,
+          now,
+        },
+        apiMetadata(caller, meta),
+        { idempotencyKey: idempotency, fingerprint, retries: 0 },
+      ),
+    );
+    // A concurrent request with the same idempotency key won: answer as its replay.
+    if (result.replayed) return { body: replayBody(result), replayed: true };
+    const created = result.events[0]!.data as KeyCreated;
+    return { body: { ...createdBody(created), key: secret }, replayed: false };
+  }
+
+  /** The user's keys (the caller's own, or anyone's for an admin; else 404). */
+  async list(caller: Caller, userId: string): Promise<ListedKey[]> {
+    if (userId !== caller.userId && !caller.admin) throw userNotFound();
+    const now = iso(this.deps.clock());
+    return (await this.deps.reads.userKeys(userId)).map((k) => listed(k, now));
+  }
+
+  async get(caller: Caller, keyId: string): Promise<ListedKey> {
+    const key = await this.visibleKey(caller, keyId);
+    return listed(key, iso(this.deps.clock()));
+  }
+
+  /** Revokes one user key. Revoking a revoked key answers the first revocation again (no second event). */
+  async revoke(caller: Caller, keyId: string, meta: RequestMeta): Promise<Revocation> {
+    const key = await this.visibleKey(caller, keyId);
+    const reason = key.userId === caller.userId ? 'user' : 'admin';
+    return this.revokeKey(key, reason, caller, meta);
+  }
+
+  /** Revokes every unrevoked key of a user (admin, or the user). */
+  async revokeAll(caller: Caller, userId: string, meta: RequestMeta): Promise<{ revoked: number; eventIds: string[] }> {
+    if (userId !== caller.userId && !caller.admin) throw userNotFound();
+    const reason = userId === caller.userId ? 'user' : 'admin';
+    const eventIds: string[] = [];
+    for (const key of await this.deps.reads.userKeys(userId)) {
+      if (key.revokedAt !== null) continue;
+      const result = await storeCall(() =>
+        handleCommand(this.deps.store, keyStream(key.keyId), keyDecider, { type: 'RevokeKey', reason, now: this.deps.clock() }, apiMetadata(caller, meta)),
+      );
+      // Empty when a concurrent request revoked it first: that revocation is not counted here.
+      if (result.events[0]) eventIds.push(result.events[0].id);
+    }
+    return { revoked: eventIds.length, eventIds };
+  }
+
+  /** Active keys per user (admins only): every user the directory knows, and every key owner. */
+  async counts(caller: Caller): Promise<{ userId: string; name: string | null; active: number }[]> {
+    if (!caller.admin) throw new ApiError('forbidden', 'only Tollgate admins see key counts');
+    const counts = new Map<string, { userId: string; name: string | null; active: number }>();
+    for (const user of this.deps.directory.users()) counts.set(user.userId, { userId: user.userId, name: user.name, active: 0 });
+    for (const { userId, active } of await this.deps.reads.countsByUser(iso(this.deps.clock()))) {
+      const entry = counts.get(userId);
+      if (entry) entry.active = active;
+      else counts.set(userId, { userId, name: null, active });
+    }
+    return [...counts.values()].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  }
+
+  /** Active keys expiring within `days` days: the caller's own, or everyone's for an admin. */
+  async expiring(caller: Caller, days: number): Promise<ListedKey[]> {
+    const now = this.deps.clock();
+    const keys = await this.deps.reads.expiring(iso(now), iso(now + days * DAY_MS), caller.admin ? undefined : caller.userId);
+    return keys.map((k) => listed(k, iso(now)));
+  }
+
+  /** A user key the caller may see, else 404 (another user's key is indistinguishable from no key). */
+  private async visibleKey(caller: Caller, keyId: string): Promise<StoredKey> {
+    const key = await this.deps.reads.byId(keyId);
+    if (!key || key.kind !== 'user-key' || (key.userId !== caller.userId && !caller.admin)) throw keyNotFound();
+    return key;
+  }
+
+  private async revokeKey(key: StoredKey, reason: 'user' | 'admin', caller: Caller, meta: RequestMeta): Promise<Revocation> {
+    const result = await storeCall(() =>
+      handleCommand(this.deps.store, keyStream(key.keyId), keyDecider, { type: 'RevokeKey', reason, now: this.deps.clock() }, apiMetadata(caller, meta)),
+    );
+    const event = result.events[0];
+    if (event) return { keyId: key.keyId, revokedAt: (event.data as { revokedAt: string }).revokedAt, eventId: event.id };
+    const current = key.revocationEventId ? key : await this.deps.reads.byId(key.keyId);
+    return { keyId: key.keyId, revokedAt: current!.revokedAt!, eventId: current!.revocationEventId! };
+  }
+}
+
+const createdBody = (k: KeyCreated): Omit<CreatedUserKey, 'key'> => ({
+  keyId: k.keyId,
+  name: k.name ?? '',
+  scope: k.scope!,
+  expiresAt: k.expiresAt,
+  createdAt: k.createdAt,
+});
+
+function replayBody(stored: AppendResult): CreatedUserKey {
+  const created = stored.events.find((e) => e.type === 'KeyCreated');
+  if (!created) throw new ApiError('idempotency-key-reused', 'this Idempotency-Key was used for a different request');
+  return { ...createdBody(created.data as KeyCreated), key: null };
+}

@@ -1,0 +1,82 @@
+import type { KeyCreated, KeyEvent, KeyRevoked } from '@tollgate/contracts';
+import type { EventStore, RecordedEvent } from '@tollgate/event-store';
+import { storedKey, type KeyReadModel, type StoredKey, type UserKeyCount } from './key-read-model';
+
+/**
+ * The read model over any `EventStore` (unit tests: `InMemoryEventStore`), by folding `readAll`. Same
+ * answers as `PostgresKeyReadModel`; both pass the contract suite in `key-read-model.contract.ts`.
+ */
+export class InMemoryKeyReadModel implements KeyReadModel {
+  constructor(private readonly store: EventStore) {}
+
+  private async all(): Promise<RecordedEvent[]> {
+    const out: RecordedEvent[] = [];
+    for (;;) {
+      const page = await this.store.readAll({ after: out.at(-1)?.position ?? 0, limit: 1000 });
+      out.push(...page);
+      if (page.length < 1000) return out;
+    }
+  }
+
+  private async keys(filter: (k: StoredKey) => boolean): Promise<StoredKey[]> {
+    const events = await this.all();
+    const created = new Map<string, { data: KeyCreated; version: number }>();
+    const revoked = new Map<string, { data: KeyRevoked; eventId: string; version: number }>();
+    for (const e of events) {
+      if (e.type === 'KeyCreated') created.set(e.streamId, { data: e.data as KeyCreated, version: e.streamVersion });
+      if (e.type === 'KeyRevoked' && !revoked.has(e.streamId)) {
+        revoked.set(e.streamId, { data: e.data as KeyRevoked, eventId: e.id, version: e.streamVersion });
+      }
+    }
+    const keys: StoredKey[] = [];
+    for (const [streamId, c] of created) {
+      const r = revoked.get(streamId);
+      keys.push(storedKey(c.data, r ? { data: r.data, eventId: r.eventId } : null, r?.version ?? c.version));
+    }
+    return keys.filter(filter);
+  }
+
+  async byId(keyId: string): Promise<StoredKey | undefined> {
+    return (await this.keys((k) => k.keyId === keyId))[0];
+  }
+
+  async bySecretHash(secretHash: string): Promise<StoredKey | undefined> {
+    return (await this.keys((k) => k.secretHash === secretHash))[0];
+  }
+
+  userKeys(userId: string): Promise<StoredKey[]> {
+    return this.keys((k) => k.kind === 'user-key' && k.userId === userId);
+  }
+
+  async countsByUser(now: string): Promise<UserKeyCount[]> {
+    const counts = new Map<string, number>();
+    for (const k of await this.keys((k) => k.kind === 'user-key')) {
+      const active = k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now) ? 1 : 0;
+      counts.set(k.userId!, (counts.get(k.userId!) ?? 0) + active);
+    }
+    return [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([userId, active]) => ({ userId, active }));
+  }
+
+  async expiring(from: string, until: string, userId?: string): Promise<StoredKey[]> {
+    const keys = await this.keys(
+      (k) =>
+        k.kind === 'user-key' &&
+        k.revokedAt === null &&
+        k.expiresAt !== null &&
+        k.expiresAt > from &&
+        k.expiresAt <= until &&
+        (userId === undefined || k.userId === userId),
+    );
+    return keys.sort((a, b) => (a.expiresAt! < b.expiresAt! ? -1 : a.expiresAt! > b.expiresAt! ? 1 : 0));
+  }
+
+  async accessKeyEvents(deploymentId: string): Promise<KeyEvent[]> {
+    const events = await this.all();
+    const streams = new Set(
+      events
+        .filter((e) => e.type === 'KeyCreated' && (e.data as KeyCreated).kind === 'access-key' && (e.data as KeyCreated).deploymentId === deploymentId)
+        .map((e) => e.streamId),
+    );
+    return events.filter((e) => streams.has(e.streamId)).map((e) => ({ type: e.type, data: e.data }) as KeyEvent);
+  }
+}

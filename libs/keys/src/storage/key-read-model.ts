@@ -1,0 +1,75 @@
+import type { AccessKeySlot, KeyCreated, KeyEvent, KeyRevocationReason, KeyScope } from '@tollgate/contracts';
+
+/** A key as the keys service lists it (never a secret: only its hash, which is never sent to a client). */
+export interface StoredKey {
+  keyId: string;
+  kind: 'user-key' | 'access-key';
+  secretHash: string;
+  name: string | null;
+  userId: string | null;
+  scope: KeyScope | null;
+  deploymentId: string | null;
+  slot: AccessKeySlot | null;
+  expiresAt: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+  revocationReason: KeyRevocationReason | null;
+  /** Id of the `KeyRevoked` event (for `GET /v1/revocations/{eventId}`). */
+  revocationEventId: string | null;
+  /** Stream version of `key-<keyId>`: 1 created, 2 revoked. */
+  version: number;
+}
+
+export interface UserKeyCount {
+  userId: string;
+  /** Neither revoked nor expired at the given time. */
+  active: number;
+}
+
+/**
+ * The keys service's queries. Answered from its own event store (see `PostgresKeyReadModel`), so they are
+ * consistent with every append that has returned: read-your-writes for every client.
+ */
+export interface KeyReadModel {
+  byId(keyId: string): Promise<StoredKey | undefined>;
+  bySecretHash(secretHash: string): Promise<StoredKey | undefined>;
+  /** A user's API keys (revoked ones included), oldest first. */
+  userKeys(userId: string): Promise<StoredKey[]>;
+  /** Active user keys per owner at `now` (ISO), for every owner that has at least one key. */
+  countsByUser(now: string): Promise<UserKeyCount[]>;
+  /** Unrevoked user keys with `from < expiresAt <= until` (ISO), soonest first; one user's or everyone's. */
+  expiring(from: string, until: string, userId?: string): Promise<StoredKey[]>;
+  /** The deployment's access-key events (creations and their revocations) in commit order. */
+  accessKeyEvents(deploymentId: string): Promise<KeyEvent[]>;
+}
+
+/** A key from its `KeyCreated` and, when revoked, its `KeyRevoked` (data and event id). */
+export function storedKey(
+  created: KeyCreated,
+  revoked: { data: { reason: KeyRevocationReason; revokedAt: string }; eventId: string } | null,
+  version: number,
+): StoredKey {
+  return {
+    keyId: created.keyId,
+    kind: created.kind,
+    secretHash: created.secretHash,
+    name: created.name ?? null,
+    userId: created.userId ?? null,
+    scope: created.scope ?? null,
+    deploymentId: created.deploymentId ?? null,
+    slot: created.slot ?? null,
+    expiresAt: created.expiresAt,
+    createdAt: created.createdAt,
+    revokedAt: revoked?.data.revokedAt ?? null,
+    revocationReason: revoked?.data.reason ?? null,
+    revocationEventId: revoked?.eventId ?? null,
+    version,
+  };
+}
+
+/** `active`, `expired` or `revoked` at `now` (ISO). A key is expired from its `expiresAt` on. */
+export function keyStatus(key: Pick<StoredKey, 'revokedAt' | 'expiresAt'>, now: string): 'active' | 'expired' | 'revoked' {
+  if (key.revokedAt !== null) return 'revoked';
+  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
+  return 'active';
+}

@@ -1,0 +1,61 @@
+import { KEYS_SCHEMA } from '@tollgate/contracts';
+import type { MigrationClass } from '@tollgate/database';
+import { createEventStoreMigrations } from '@tollgate/event-store';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+const S = `"${KEYS_SCHEMA}"`;
+
+/**
+ * The keys service's own tables and the indexes its read queries need. The read model is SQL over the
+ * append-only `keys.events` table (no separate read tables: every query sees every committed write, so a
+ * client reads its own writes); these partial expression indexes keep those queries off a full scan.
+ */
+export class KeysServiceTables1767312000000 implements MigrationInterface {
+  name = 'KeysServiceTables1767312000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE INDEX key_created_user_idx ON ${S}.events ((data->>'userId'), position) WHERE type = 'KeyCreated'`);
+    await q.query(`CREATE INDEX key_created_hash_idx ON ${S}.events ((data->>'secretHash')) WHERE type = 'KeyCreated'`);
+    await q.query(`CREATE INDEX key_created_deployment_idx ON ${S}.events ((data->>'deploymentId')) WHERE type = 'KeyCreated'`);
+    await q.query(`CREATE INDEX key_created_expires_idx ON ${S}.events ((data->>'expiresAt')) WHERE type = 'KeyCreated'`);
+    // Private halves of the service-token signing keys (PKCS#8 PEM). Never in an event; a row is deleted
+    // when its key is retired. Public halves are in SigningKeyPublished events.
+    await q.query(`
+      CREATE TABLE ${S}.signing_keys (
+        kid              text PRIMARY KEY,
+        private_key_pem  text NOT NULL,
+        created_at       timestamptz NOT NULL DEFAULT now()
+      )`);
+    // Idempotency of POST /v1/tokens (tokens are not events): the first response without its token.
+    await q.query(`
+      CREATE TABLE ${S}.token_requests (
+        scope        text NOT NULL,
+        key          text NOT NULL,
+        fingerprint  text NOT NULL,
+        response     jsonb NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (scope, key)
+      )`);
+    // Progress of the keys service's reactions to other services' events (e.g. UserDeactivated).
+    await q.query(`
+      CREATE TABLE ${S}.reactor_checkpoints (
+        name        text PRIMARY KEY,
+        position    jsonb NOT NULL,
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      )`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS ${S}.reactor_checkpoints`);
+    await q.query(`DROP TABLE IF EXISTS ${S}.token_requests`);
+    await q.query(`DROP TABLE IF EXISTS ${S}.signing_keys`);
+    for (const index of ['key_created_expires_idx', 'key_created_deployment_idx', 'key_created_hash_idx', 'key_created_user_idx']) {
+      await q.query(`DROP INDEX IF EXISTS ${S}.${index}`);
+    }
+  }
+}
+
+/** Every migration of the `keys` schema, in order: the event store's tables, then the service's own. */
+export function keysMigrations(): MigrationClass[] {
+  return [...createEventStoreMigrations(KEYS_SCHEMA), KeysServiceTables1767312000000];
+}

@@ -1,0 +1,93 @@
+import { KEYS_SCHEMA, type KeyCreated, type KeyEvent, type KeyRevoked } from '@tollgate/contracts';
+import type { DataSource } from 'typeorm';
+import { storedKey, type KeyReadModel, type StoredKey, type UserKeyCount } from './key-read-model';
+
+const EVENTS = `"${KEYS_SCHEMA}".events`;
+
+/** KeyCreated rows joined with their (first) KeyRevoked. `$where` filters the KeyCreated row `c`. */
+const keysWhere = (where: string, order = 'c.position') => `
+  SELECT c.data AS created, r.data AS revoked, r.event_id AS revoked_event_id,
+         coalesce(r.stream_version, c.stream_version) AS version
+  FROM ${EVENTS} c
+  LEFT JOIN LATERAL (
+    SELECT data, event_id, stream_version FROM ${EVENTS} x
+    WHERE x.stream_id = c.stream_id AND x.type = 'KeyRevoked' ORDER BY x.stream_version LIMIT 1
+  ) r ON true
+  WHERE c.type = 'KeyCreated' AND ${where}
+  ORDER BY ${order}`;
+
+interface KeyRow {
+  created: KeyCreated;
+  revoked: KeyRevoked | null;
+  revoked_event_id: string | null;
+  version: number;
+}
+
+const toKey = (row: KeyRow): StoredKey =>
+  storedKey(row.created, row.revoked ? { data: row.revoked, eventId: row.revoked_event_id! } : null, Number(row.version));
+
+/**
+ * The read model as SQL over the keys service's own `events` table (indexed by migration
+ * `KeysServiceTables…`). No projection to lag behind: a query sees every append that has committed.
+ */
+export class PostgresKeyReadModel implements KeyReadModel {
+  constructor(private readonly dataSource: DataSource) {}
+
+  private async keys(sql: string, params: unknown[]): Promise<StoredKey[]> {
+    const rows: KeyRow[] = await this.dataSource.query(sql, params);
+    return rows.map(toKey);
+  }
+
+  async byId(keyId: string): Promise<StoredKey | undefined> {
+    // The stream id is the key id's stream: uses the (stream_id, stream_version) unique index.
+    return (await this.keys(keysWhere(`c.stream_id = $1`), [`key-${keyId}`]))[0];
+  }
+
+  async bySecretHash(secretHash: string): Promise<StoredKey | undefined> {
+    return (await this.keys(keysWhere(`c.data->>'secretHash' = $1`), [secretHash]))[0];
+  }
+
+  userKeys(userId: string): Promise<StoredKey[]> {
+    return this.keys(keysWhere(`c.data->>'userId' = $1 AND c.data->>'kind' = 'user-key'`), [userId]);
+  }
+
+  async countsByUser(now: string): Promise<UserKeyCount[]> {
+    const rows: { user_id: string; active: string }[] = await this.dataSource.query(
+      `SELECT c.data->>'userId' AS user_id,
+              count(*) FILTER (WHERE r.event_id IS NULL AND (c.data->>'expiresAt' IS NULL OR c.data->>'expiresAt' > $1)) AS active
+       FROM ${EVENTS} c
+       LEFT JOIN LATERAL (
+         SELECT event_id FROM ${EVENTS} x WHERE x.stream_id = c.stream_id AND x.type = 'KeyRevoked' LIMIT 1
+       ) r ON true
+       WHERE c.type = 'KeyCreated' AND c.data->>'kind' = 'user-key'
+       GROUP BY 1 ORDER BY 1`,
+      [now],
+    );
+    return rows.map((r) => ({ userId: r.user_id, active: Number(r.active) }));
+  }
+
+  async expiring(from: string, until: string, userId?: string): Promise<StoredKey[]> {
+    const keys = await this.keys(
+      keysWhere(
+        `c.data->>'kind' = 'user-key' AND c.data->>'expiresAt' > $1 AND c.data->>'expiresAt' <= $2
+         AND ($3::text IS NULL OR c.data->>'userId' = $3)`,
+        `c.data->>'expiresAt', c.position`,
+      ),
+      [from, until, userId ?? null],
+    );
+    return keys.filter((k) => k.revokedAt === null);
+  }
+
+  async accessKeyEvents(deploymentId: string): Promise<KeyEvent[]> {
+    const rows: { type: KeyEvent['type']; data: KeyEvent['data'] }[] = await this.dataSource.query(
+      `SELECT e.type, e.data FROM ${EVENTS} e
+       WHERE e.stream_id IN (
+         SELECT c.stream_id FROM ${EVENTS} c
+         WHERE c.type = 'KeyCreated' AND c.data->>'deploymentId' = $1 AND c.data->>'kind' = 'access-key'
+       )
+       ORDER BY e.position`,
+      [deploymentId],
+    );
+    return rows.map((r) => ({ type: r.type, data: r.data }) as KeyEvent);
+  }
+}
