@@ -32,7 +32,7 @@ export class Doors<D extends DoorDecision = DoorDecision> {
   authorize(body: unknown, explain: boolean, requestId: string): D | Promise<D> {
     const started = process.hrtime.bigint();
     const input = authorizeInput(body, explain);
-    return this.then(this.checker.check(input), (decision) => {
+    return this.after(this.checker.check(input), (decision) => {
       this.recorder.record('authorize', requestId, decision, started);
       return decision;
     });
@@ -45,7 +45,7 @@ export class Doors<D extends DoorDecision = DoorDecision> {
     requestId: string,
   ): ForwardAuthResponse | Promise<ForwardAuthResponse> {
     const started = process.hrtime.bigint();
-    return this.then(this.checker.check(forwardAuthInput(headers, rawHeaders)), (decision) => {
+    return this.after(this.checker.check(forwardAuthInput(headers, rawHeaders)), (decision) => {
       this.recorder.record('forward-auth', requestId, decision, started);
       return forwardAuthResponse(decision, this.checker.headers(decision), this.checker.message(decision));
     });
@@ -56,14 +56,14 @@ export class Doors<D extends DoorDecision = DoorDecision> {
     const started = process.hrtime.bigint();
     const http = request.attributes?.request?.http;
     const requestId = newRequestId(http?.id || http?.headers?.['x-request-id']);
-    return this.then(this.checker.check(extAuthzInput(request)), (decision) => {
+    return this.after(this.checker.check(extAuthzInput(request)), (decision) => {
       this.recorder.record('ext-authz', requestId, decision, started);
       return extAuthzResponse(decision, this.checker.headers(decision), this.checker.message(decision));
     });
   }
 
   /** Applies `f` now when the decision is ready, after the await otherwise (JWT cache miss only). */
-  private then<T>(decision: D | Promise<D>, f: (d: D) => T): T | Promise<T> {
+  private after<T>(decision: D | Promise<D>, f: (d: D) => T): T | Promise<T> {
     return isPromise(decision) ? decision.then(f) : f(decision);
   }
 }
