@@ -1,0 +1,13 @@
+import { InMemoryEventStore } from '@tollgate/event-store';
+import { InMemorySigningKeyVault } from '../storage/signing-key-vault';
+import { SigningKeysService } from '../service/signing-keys.service';
+import { T0, TEST_SCHEDULE } from './in-memory-keys';
+
+/** Two replicas' signing-key services on one store and one vault (test support). */
+export class InMemoryKeySigningPair {
+  readonly store = new InMemoryEventStore();
+  readonly vault = new InMemorySigningKeyVault();
+  private readonly logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  readonly a = new SigningKeysService({ store: this.store, vault: this.vault, schedule: TEST_SCHEDULE, clock: () => T0, logger: this.logger });
+  readonly b = new SigningKeysService({ store: this.store, vault: this.vault, schedule: TEST_SCHEDULE, clock: () => T0, logger: this.logger });
+}
