@@ -58,6 +58,7 @@ function answers(m: AccessModel, p: Probe): string {
     {
       keys: (p.secrets ?? []).map((s) => m.keyByHash(sha(s)) ?? null),
       keysById: (p.keyIds ?? []).map((id) => m.keyById(id) ?? null),
+      keysOfUser: (p.userIds ?? []).map((id) => m.keysOfUser(id).map((k) => k.keyId)),
       users: (p.userIds ?? []).map((id) => m.user(id) ?? null),
       byName: (p.names ?? []).map((n) => m.userByName(n)?.userId ?? null),
       roles: (p.roles ?? []).map(([project, user]) => m.roleOf(project, user) ?? null),
@@ -302,6 +303,18 @@ describe('AccessModel', () => {
       expect(m.keyByHash(sha('unknown'))).toBeUndefined();
     });
 
+    it("lists a user's keys, revoked ones included, oldest first", () => {
+      const m = modelOf([
+        ev.userKeyCreated('key_2', 'usr_1', 's2', { createdAt: iso(T0 + 2) }),
+        ev.userKeyCreated('key_1', 'usr_1', 's1', { createdAt: iso(T0 + 1) }),
+        ev.userKeyCreated('key_3', 'usr_2', 's3'),
+        ev.keyRevoked('key_2'),
+      ]);
+      expect(m.keysOfUser('usr_1').map((k) => [k.keyId, k.revoked])).toEqual([['key_1', false], ['key_2', true]]);
+      expect(AccessModel.restore(m.snapshot()).keysOfUser('usr_1').map((k) => k.keyId)).toEqual(['key_1', 'key_2']);
+      expect(m.keysOfUser('usr_none')).toEqual([]);
+    });
+
     it('rotates access-key slots', () => {
       const m = modelOf([ev.accessKeyCreated('key_a1', 'dep_1', 'primary', 'a1', T0)]);
       expect(m.accessKey('dep_1', 'primary')?.keyId).toBe('key_a1');
@@ -478,3 +491,24 @@ describe('AccessModel', () => {
 function signingJwk(): Record<string, unknown> {
   return { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', alg: 'EdDSA', use: 'sig' };
 }
+
+describe('decision facts', () => {
+  it('maps records to the decision function facts, once per record', async () => {
+    const { toUserFacts, toDeploymentFacts } = await import('./facts');
+    const m = modelOf([
+      ev.userCreated('usr_1', 'alice', { kind: 'external' }),
+      ev.groupsRefreshed('usr_1', 2, ['g'], T0),
+      ev.deployment('dep_1', 1, { grantedGroups: ['g'], credentialKinds: ['jwt'], environment: 'prod' }),
+      ev.deployment('dep_2', 1),
+    ]);
+    const user = m.user('usr_1')!;
+    expect(toUserFacts(user)).toEqual({ id: 'usr_1', name: 'alice', kind: 'external', deactivated: false, groups: ['g'], groupsRefreshedAt: T0, admin: false });
+    expect(toUserFacts(user)).toBe(toUserFacts(user));
+    expect(toDeploymentFacts(m.deploymentById('dep_1')!)).toEqual({
+      id: 'dep_1', projectId: 'prj_1', authentication: true, credentialKinds: ['jwt'], grantedGroups: ['g'], environment: 'prod',
+    });
+    expect(toDeploymentFacts(m.deploymentById('dep_2')!)).not.toHaveProperty('environment');
+    m.apply(ev.userDeactivated('usr_1', 3));
+    expect(toUserFacts(m.user('usr_1')!).deactivated).toBe(true);
+  });
+});

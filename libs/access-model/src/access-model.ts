@@ -153,6 +153,8 @@ export class AccessModel implements Projection {
   private readonly keysByHash = new Map<string, KeyRecord>();
   private readonly keysById = new Map<string, KeyRecord>();
   private readonly keyTombstones = new Map<string, KeyTombstone>();
+  /** Key ids of each user's keys (ids, not records: a revocation replaces the record, not the id). */
+  private readonly keyIdsByUser = new Map<string, string[]>();
   /** Unrevoked access keys per deployment slot. */
   private readonly slots = new Map<string, KeyRecord[]>();
   private revokedKeys = 0;
@@ -281,14 +283,27 @@ export class AccessModel implements Projection {
       this.keyTombstones.delete(k.keyId);
       this.revokedKeys++;
     }
+    this.index(record);
+    this.indexOwner(record);
+  }
+
+  private index(record: KeyRecord): void {
     this.keysById.set(record.keyId, record);
     this.keysByHash.set(record.secretHash, record);
-    if (!record.revoked && record.kind === 'access-key') {
+    if (record.revoked) return;
+    if (record.kind === 'access-key') {
       const key = slotKey(record.deploymentId!, record.slot!);
       const list = this.slots.get(key);
       if (list) list.push(record);
       else this.slots.set(key, [record]);
     }
+  }
+
+  private indexOwner(record: KeyRecord): void {
+    if (record.userId === null) return;
+    const ids = this.keyIdsByUser.get(record.userId);
+    if (ids) ids.push(record.keyId);
+    else this.keyIdsByUser.set(record.userId, [record.keyId]);
   }
 
   private keyRevoked(r: KeyRevoked, eventId: string): void {
@@ -416,6 +431,11 @@ export class AccessModel implements Projection {
 
   keyById(keyId: string): KeyRecord | undefined {
     return this.keysById.get(keyId);
+  }
+
+  /** Every key of a user (valid, revoked and expired alike), oldest first (then by id). Off the hot path. */
+  keysOfUser(userId: string): KeyRecord[] {
+    return (this.keyIdsByUser.get(userId) ?? []).map((id) => this.keysById.get(id)!).sort((a, b) => a.createdAt - b.createdAt || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
   }
 
   /** The current access key of a deployment's slot: the newest unrevoked one (expired ones included). */
@@ -566,7 +586,7 @@ export class AccessModel implements Projection {
 
   private isEmpty(): boolean {
     return (
-      this.applied === 0 && this.keysById.size === 0 && this.keyTombstones.size === 0 && this.users.size === 0 &&
+      this.applied === 0 && this.keysById.size === 0 && this.keyIdsByUser.size === 0 && this.keyTombstones.size === 0 && this.users.size === 0 &&
       this.pendingUsers.size === 0 && this.projects.size === 0 && this.roles.size === 0 && this.deploymentsById.size === 0 &&
       this.signingKeysByKid.size === 0 && this.retiredSigningKeys.size === 0 && this.revocations.size === 0 &&
       this.keyPolicyVersion === 0 && this.externalAccessPolicyVersion === 0
@@ -608,15 +628,9 @@ export class AccessModel implements Projection {
         userId: key.userId === null ? null : (this.users.get(key.userId)?.userId ?? key.userId),
         deploymentId: key.deploymentId === null ? null : (this.deploymentsById.get(key.deploymentId)?.deploymentId ?? key.deploymentId),
       });
-      this.keysById.set(record.keyId, record);
-      this.keysByHash.set(record.secretHash, record);
+      this.index(record);
+      this.indexOwner(record);
       if (record.revoked) this.revokedKeys++;
-      else if (record.kind === 'access-key') {
-        const slot = slotKey(record.deploymentId!, record.slot!);
-        const list = this.slots.get(slot);
-        if (list) list.push(record);
-        else this.slots.set(slot, [record]);
-      }
     }
     for (const [keyId, tombstone] of s.keyTombstones) this.keyTombstones.set(keyId, tombstone);
     for (const project of s.projects) this.projects.set(project.projectId, project);

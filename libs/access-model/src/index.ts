@@ -22,6 +22,7 @@ export type {
 } from './types';
 export { SNAPSHOT_FORMAT, SnapshotFormatError, type AccessModelSnapshot } from './snapshot';
 export { normalizeHost, normalizePath } from './routing';
+export { toDeploymentFacts, toUserFacts } from './facts';
 export { createFreshness, type Freshness, type WatermarkSource } from './freshness';
 export {
   AccessModelCallerAuthenticator,
@@ -36,5 +37,5 @@ export {
 } from './caller-authenticator';
 export { AccessModelModule, type AccessModelModuleOptions } from './access-model.module';
 export { AccessModelRuntime, type AccessModelRuntimeOptions, type AccessModelStatus, type RuntimePhase } from './runtime';
-export { ACCESS_MODEL_SCHEMA, SnapshotStore, type SnapshotPayload, type StoredSnapshot } from './snapshot-store';
+export { ACCESS_MODEL_MIGRATIONS, ACCESS_MODEL_SCHEMA, SnapshotStore, type SnapshotPayload, type StoredSnapshot } from './snapshot-store';
 export { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';
