@@ -1,5 +1,5 @@
 import type { AccessModel, DeploymentRecord, KeyRecord, UserRecord } from '@tollgate/access-model';
-import { keyState } from '@tollgate/access-model';
+import { keyState, toDeploymentFacts, toUserFacts } from '@tollgate/access-model';
 import {
   extractCredentials,
   hashSecret,
@@ -59,9 +59,6 @@ export class AuthzChecker {
   private readonly verifier: AuthzCheckerOptions['verifier'];
   private readonly now: () => number;
   private readonly retryAfterSeconds: number;
-  // Records are immutable (an event replaces the record), so their facts can be derived once.
-  private readonly userFacts = new WeakMap<UserRecord, UserFacts>();
-  private readonly deploymentFacts = new WeakMap<DeploymentRecord, DeploymentFacts>();
 
   constructor(options: AuthzCheckerOptions) {
     this.model = options.model;
@@ -244,37 +241,12 @@ export class AuthzChecker {
     return state === 'valid' ? undefined : state === 'revoked' ? 'key-revoked' : 'key-expired';
   }
 
+  /** Facts of an immutable record are derived once per record (`toUserFacts`, `toDeploymentFacts`). */
   private userFactsOf(user: UserRecord | undefined): UserFacts | undefined {
-    if (user === undefined) return undefined;
-    let facts = this.userFacts.get(user);
-    if (facts === undefined) {
-      facts = {
-        id: user.userId,
-        name: user.name,
-        kind: user.kind,
-        deactivated: user.deactivated,
-        groups: [...user.groups],
-        groupsRefreshedAt: user.groupsRefreshedAt ?? undefined,
-        admin: user.admin,
-      };
-      this.userFacts.set(user, facts);
-    }
-    return facts;
+    return user === undefined ? undefined : toUserFacts(user);
   }
 
   private deploymentFactsOf(record: DeploymentRecord): DeploymentFacts {
-    let facts = this.deploymentFacts.get(record);
-    if (facts === undefined) {
-      facts = {
-        id: record.deploymentId,
-        projectId: record.projectId,
-        authentication: record.authentication,
-        credentialKinds: [...record.credentialKinds],
-        grantedGroups: [...record.grantedGroups],
-        environment: record.environment ?? undefined,
-      };
-      this.deploymentFacts.set(record, facts);
-    }
-    return facts;
+    return toDeploymentFacts(record);
   }
 }
