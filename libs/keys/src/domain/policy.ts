@@ -27,8 +27,9 @@ export function validateKeyPolicy(policy: KeyPolicy): void {
  * The expiry of a new user key under `policy`, as epoch ms, or null for a key that never expires.
  * - no `expiresAt` (undefined): now + the default lifetime;
  * - `null`: never expires, allowed only when the policy has no maximum (else 422);
- * - in the past (or now): 400; more than 100 years ahead: 400;
- * - beyond now + the maximum lifetime: 422 `key-lifetime-exceeds-policy`, stating the maximum.
+ * - in the past (or now): 400;
+ * - beyond now + the maximum lifetime: 422 `key-lifetime-exceeds-policy`, stating the maximum;
+ * - without a maximum, more than 100 years ahead: 400 (absurd).
  */
 export function resolveKeyExpiry(policy: KeyPolicy, requested: number | null | undefined, now: number): number | null {
   if (requested === undefined) return now + policy.defaultLifetimeDays * DAY_MS;
@@ -38,12 +39,13 @@ export function resolveKeyExpiry(policy: KeyPolicy, requested: number | null | u
   }
   if (!Number.isFinite(requested)) throw invalidField('expiresAt', 'must be a valid time');
   if (requested <= now) throw invalidField('expiresAt', 'must be in the future');
-  if (requested > now + ABSOLUTE_MAX_LIFETIME_DAYS * DAY_MS) {
-    throw invalidField('expiresAt', `must be within ${ABSOLUTE_MAX_LIFETIME_DAYS} days from now`);
-  }
   if (policy.maxLifetimeDays !== null) {
     const latest = now + policy.maxLifetimeDays * DAY_MS;
     if (requested > latest) throw lifetimeExceedsPolicy(policy.maxLifetimeDays, iso(latest));
+  }
+  // Without a maximum, still nothing absurd (the policy's own maximum is within this bound).
+  if (requested > now + ABSOLUTE_MAX_LIFETIME_DAYS * DAY_MS) {
+    throw invalidField('expiresAt', `must be within ${ABSOLUTE_MAX_LIFETIME_DAYS} days from now`);
   }
   return requested;
 }
