@@ -125,16 +125,24 @@ export class AccessModelRuntime implements WatermarkSource {
     this.loop = this.run();
   }
 
+  /**
+   * Stops following the log (a last snapshot first when events were applied since the previous one) and
+   * closes the database. Never waits long for a start that is still retrying (Kafka or PostgreSQL down).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     if (this.timer) clearInterval(this.timer);
-    await this.loop;
-    await this.saving;
-    if (this.options.snapshotOnStop && this.runner && !this.halted() && this.model.counts().appliedEvents > this.appliedAtLastSnapshot) {
-      await this.saveSnapshot('stop').catch((err: unknown) => this.log.warn({ err }, 'access model: snapshot at stop failed'));
+    if (this.phase === 'running') {
+      await this.saving;
+      if (this.options.snapshotOnStop && this.runner && !this.halted() && this.model.counts().appliedEvents > this.appliedAtLastSnapshot) {
+        await this.saveSnapshot('stop').catch((err: unknown) => this.log.warn({ err }, 'access model: snapshot at stop failed'));
+      }
     }
+    // Stopping the runner also ends a start still in progress (its source is closed under it).
     await this.runner?.stop().catch((err: unknown) => this.log.warn({ err }, 'access model: stopping the runner failed'));
+    await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await this.runner?.stop().catch(() => undefined);
     this.runner = undefined;
     if (this.dataSource?.isInitialized) await this.dataSource.destroy().catch(() => undefined);
     this.phase = 'stopped';
