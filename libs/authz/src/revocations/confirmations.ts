@@ -167,7 +167,7 @@ export class RevocationConfirmations {
         for (const message of batch.messages) {
           if (!message.value) continue;
           try {
-            this.receive(JSON.parse(message.value.toString('utf8')) as ConfirmationMessage);
+            this.ingest(JSON.parse(message.value.toString('utf8')) as ConfirmationMessage);
           } catch (error) {
             this.options.logger.warn(
               { err: error, offset: message.offset },
@@ -275,7 +275,8 @@ export class RevocationConfirmations {
     }
   }
 
-  private receive(message: ConfirmationMessage): void {
+  /** Takes one message of the confirmations topic into account (the consumer calls it; tests may too). */
+  ingest(message: ConfirmationMessage): void {
     if (message.type === 'applied') {
       let entry = this.remote.get(message.eventId);
       if (!entry) {
