@@ -57,7 +57,9 @@ class AccessModelLifecycle implements OnModuleInit, OnModuleDestroy {
 @Module({})
 export class AccessModelModule {
   static forRoot(context: ServiceContext, options: AccessModelModuleOptions = {}): DynamicModule {
-    const model = new AccessModel();
+    const model = new AccessModel({
+      onListenerError: (err) => context.logger.error({ err }, 'access model: revocation listener failed'),
+    });
     const runtime = new AccessModelRuntime(model, context, options);
     const freshness = createFreshness(runtime, { maxStalenessMs: context.config.maxStalenessMs });
     const issuers = new IssuerRegistry(context.config.trustedIssuers as IssuerConfig[], {

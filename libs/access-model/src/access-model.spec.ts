@@ -373,6 +373,18 @@ describe('AccessModel', () => {
     });
   });
 
+  it('a throwing revocation listener is reported, and the revocation still applied', () => {
+    const errors: unknown[] = [];
+    const m = new AccessModel({ now: clock, onListenerError: (e) => errors.push(e) });
+    m.onRevocationApplied(() => {
+      throw new Error('listener bug');
+    });
+    m.apply(ev.userKeyCreated('key_1', 'usr_1', 's'));
+    expect(() => m.apply(ev.keyRevoked('key_1'))).not.toThrow();
+    expect(m.keyById('key_1')?.revoked).toBe(true);
+    expect(errors).toHaveLength(1);
+  });
+
   describe('poison events (fail closed)', () => {
     it('throws on an unknown type', () => {
       expect(() => new AccessModel().apply(recorded('x-1', 1, 'KeyTeleported', {}))).toThrow(/unknown event type/);

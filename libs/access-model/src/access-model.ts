@@ -29,6 +29,11 @@ import type {
 export interface AccessModelOptions {
   /** Clock for `revocationApplied` bookkeeping and signing-key retirement (default `Date.now`). */
   now?: () => number;
+  /**
+   * A revocation listener threw. Reported here (default `console.error`), never rethrown: a bug in a
+   * listener must not halt the projection (the revocation itself is applied).
+   */
+  onListenerError?: (error: unknown) => void;
 }
 
 /** A public JWK as published in the JWKS (frozen). Usable as `serviceTokenAnchor`'s `getKey` result. */
@@ -183,8 +188,12 @@ export class AccessModel implements Projection {
   private readonly revocationListeners = new Set<(eventId: string, appliedAt: number, key: KeyRecord | undefined) => void>();
   private applied = 0;
 
+  private readonly onListenerError: (error: unknown) => void;
+
   constructor(options: AccessModelOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.onListenerError =
+      options.onListenerError ?? ((error) => process.emitWarning(`access model: revocation listener failed: ${(error as Error)?.message ?? String(error)}`));
   }
 
   /** Folds one event; an unknown type or invalid data throws (the runner halts: fail closed). */
@@ -333,7 +342,13 @@ export class AccessModel implements Projection {
       const appliedAt = this.now();
       this.revocations.set(eventId, appliedAt);
       const key = this.keysById.get(r.keyId);
-      for (const listener of this.revocationListeners) listener(eventId, appliedAt, key);
+      for (const listener of this.revocationListeners) {
+        try {
+          listener(eventId, appliedAt, key);
+        } catch (error) {
+          this.onListenerError(error);
+        }
+      }
     }
   }
 

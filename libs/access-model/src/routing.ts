@@ -22,7 +22,13 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
  * segments resolved (so `/public/../private` cannot borrow another deployment's route), no trailing slash
  * except the root.
  */
+const NEEDS_WORK = /[?#]|\/\/|\/\.|%2e/i;
+
 export function normalizePath(path: string): string {
+  if (path.startsWith('/') && !NEEDS_WORK.test(path)) {
+    // The common case: already clean; only a trailing slash to drop.
+    return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  }
   let p = path;
   const cut = p.search(/[?#]/);
   if (cut !== -1) p = p.slice(0, cut);
