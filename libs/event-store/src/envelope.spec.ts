@@ -78,28 +78,30 @@ describe('CloudEvents binary envelope', () => {
 });
 
 describe('WatermarkTracker', () => {
-  it('advances to a sample once everything below a later xmin ≥ its xmax was drained', () => {
+  it('advances to a sample once a later drained read shows every transaction of its time ended', () => {
     const w = new WatermarkTracker();
-    // idle: no transaction running (xmin = xmax): the sample is immediately safe
-    expect(w.observe({ t: 100, xmin: 10n, xmax: 10n }, true)).toBe(100);
-    // a writer (xid 10) is in flight: later samples wait for it
-    expect(w.observe({ t: 200, xmin: 10n, xmax: 12n }, true)).toBe(100);
-    expect(w.observe({ t: 300, xmin: 10n, xmax: 12n }, true)).toBe(100);
-    // it ended: xmin moves past both samples' xmax
-    expect(w.observe({ t: 400, xmin: 12n, xmax: 12n }, true)).toBe(400);
+    // idle: the read's own xid is 10, so horizon 11; the next read sees nothing older running
+    expect(w.observe({ t: 100, xmin: 10n, horizon: 11n }, true)).toBeNull();
+    expect(w.observe({ t: 200, xmin: 11n, horizon: 12n }, true)).toBe(100);
+    // a writer got xid 12 and stays in flight: xmin stays at 12, later samples wait
+    expect(w.observe({ t: 300, xmin: 12n, horizon: 14n }, true)).toBe(200);
+    expect(w.observe({ t: 400, xmin: 12n, horizon: 16n }, true)).toBe(200);
+    // it ended: xmin moves past the waiting samples
+    expect(w.observe({ t: 500, xmin: 16n, horizon: 18n }, true)).toBe(400);
   });
 
   it('does not advance while the read was cut by the batch limit', () => {
     const w = new WatermarkTracker();
-    expect(w.observe({ t: 100, xmin: 5n, xmax: 5n }, false)).toBeNull();
-    expect(w.observe({ t: 200, xmin: 5n, xmax: 5n }, true)).toBe(200);
+    w.observe({ t: 100, xmin: 5n, horizon: 6n }, true);
+    expect(w.observe({ t: 200, xmin: 7n, horizon: 8n }, false)).toBeNull();
+    expect(w.observe({ t: 300, xmin: 9n, horizon: 10n }, true)).toBe(200);
   });
 
   it('never goes backwards and stays bounded', () => {
     const w = new WatermarkTracker(3);
-    for (let i = 0; i < 10; i++) w.observe({ t: 1000 + i, xmin: 1n, xmax: 50n }, true);
+    for (let i = 0; i < 10; i++) w.observe({ t: 1000 + i, xmin: 1n, horizon: 50n + BigInt(i) }, true);
     expect(w.watermark()).toBeNull();
-    expect(w.observe({ t: 2000, xmin: 60n, xmax: 60n }, true)).toBe(2000);
-    expect(w.observe({ t: 1500, xmin: 60n, xmax: 60n }, true)).toBe(2000);
+    expect(w.observe({ t: 2000, xmin: 100n, horizon: 101n }, true)).toBe(1009);
+    expect(w.observe({ t: 1500, xmin: 200n, horizon: 201n }, true)).toBe(2000);
   });
 });

@@ -35,11 +35,15 @@ export function compareCursor(a: Cursor, b: Cursor): number {
   return a.position - b.position;
 }
 
-/** The snapshot a read ran under: `t` is the database clock (epoch ms) taken before the snapshot. */
+/**
+ * What a read saw. `t`: database clock (epoch ms) taken before the read's snapshot. `xmin`: the oldest
+ * transaction id still running in that snapshot. `horizon`: one past an xid assigned to the read itself,
+ * after its snapshot, so every transaction that held an xid at `t` is below `horizon`.
+ */
 export interface SnapshotSample {
   t: number;
   xmin: bigint;
-  xmax: bigint;
+  horizon: bigint;
 }
 
 export interface ReadResult {
@@ -51,15 +55,15 @@ export interface ReadResult {
 
 /**
  * One statement, autocommit: `now()` is the start of this statement's transaction, fixed before its
- * snapshot is taken, so a writer that was acknowledged at or before `t` is not running in the snapshot
- * and has a tx_id < xmax.
+ * snapshot is taken. `pg_current_xact_id()` gives the statement an xid (no WAL flush: it writes
+ * nothing), assigned after every xid that existed at `t`: it bounds them all.
  */
 export async function readCommitted(client: PoolClient, t: StoreTables, after: Cursor, limit: number): Promise<ReadResult> {
   const { rows } = await client.query<
-    Partial<EventRow> & { s_xmin: string; s_xmax: string; s_t: number }
+    Partial<EventRow> & { s_xmin: string; s_own: string; s_t: number }
   >(
-    `SELECT s.s_xmin, s.s_xmax, s.s_t, e.*
-     FROM (SELECT pg_snapshot_xmin(c)::text AS s_xmin, pg_snapshot_xmax(c)::text AS s_xmax,
+    `SELECT s.s_xmin, s.s_own, s.s_t, e.*
+     FROM (SELECT pg_snapshot_xmin(c)::text AS s_xmin, pg_current_xact_id()::text AS s_own,
                   (extract(epoch FROM now()) * 1000)::float8 AS s_t
            FROM pg_current_snapshot() AS c) s
      LEFT JOIN LATERAL (
@@ -68,17 +72,20 @@ export async function readCommitted(client: PoolClient, t: StoreTables, after: C
          AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
        ORDER BY tx_id, position
        LIMIT $3
-     ) e ON true`,
+     ) e ON true
+     ORDER BY e.tx_id, e.position`,
     [after.txId.toString(), after.position, limit],
   );
   const first = rows[0]!;
-  const sample: SnapshotSample = { t: Number(first.s_t), xmin: BigInt(first.s_xmin), xmax: BigInt(first.s_xmax) };
+  const sample: SnapshotSample = { t: Number(first.s_t), xmin: BigInt(first.s_xmin), horizon: BigInt(first.s_own) + 1n };
   const events = rows
     .filter((r) => r.position !== null && r.position !== undefined)
     .map((r) => {
       const row = r as EventRow;
       return { ...row, cursor: { txId: BigInt(row.tx_id), position: Number(row.position) } };
-    });
+    })
+    // the join does not promise an order: the cursor must be the greatest row
+    .sort((a, b) => compareCursor(a.cursor, b.cursor));
   return { rows: events, drained: events.length < limit, sample };
 }
 
@@ -93,30 +100,34 @@ export async function countAfter(client: PoolClient, t: StoreTables, after: Curs
 }
 
 /**
- * Turns snapshots into a watermark W: every transaction acknowledged at or before W has been read.
+ * Turns samples into a watermark W: every transaction acknowledged at or before W has been read.
  *
- * A sample (t, xmax) is taken before its snapshot: a writer acknowledged by t had ended before the
- * snapshot, so its tx_id < xmax. Once the reader has drained everything below a later snapshot's xmin
- * ≥ xmax, all those writers were read, so W may advance to t. With a writer in flight, xmin stays at or
- * below its tx_id, so W cannot pass the moment that transaction started (it got its xid after it began):
- * W never overtakes the oldest in-flight writer.
+ * Sample i = (t, horizon): every transaction holding an xid at t has an xid below horizon, and any
+ * transaction that gets an xid later gets one above it. Once a later drained read (everything below its
+ * xmin was delivered) has xmin ≥ horizon, all transactions that held an xid at t have ended and were
+ * read; anything still running or yet to come got its xid after t, so commits after t. W may advance to t.
+ *
+ * Consequences: with a writer in flight (it holds an xid, its first write), xmin ≤ its xid, so no
+ * sample taken after it got its xid qualifies: W never passes the moment the oldest in-flight writer
+ * started writing, hence never its commit nor the commit of anything after it. Idle, W trails the
+ * clock by one poll.
  */
 export class WatermarkTracker {
-  private readonly pending: { t: number; xmax: bigint }[] = [];
+  private readonly pending: { t: number; horizon: bigint }[] = [];
   private w: number | null = null;
 
   constructor(private readonly maxPending = 1000) {}
 
   /** Call after the rows of the read that produced `sample` were delivered (published, applied). */
   observe(sample: SnapshotSample, drained: boolean): number | null {
-    if (this.pending.length >= this.maxPending) this.pending.pop(); // drop a candidate: always safe
-    this.pending.push({ t: sample.t, xmax: sample.xmax });
     if (drained) {
-      while (this.pending.length && this.pending[0]!.xmax <= sample.xmin) {
+      while (this.pending.length && this.pending[0]!.horizon <= sample.xmin) {
         const { t } = this.pending.shift()!;
         if (this.w === null || t > this.w) this.w = t;
       }
     }
+    if (this.pending.length >= this.maxPending) this.pending.pop(); // drop a candidate: always safe
+    this.pending.push({ t: sample.t, horizon: sample.horizon });
     return this.w;
   }
 

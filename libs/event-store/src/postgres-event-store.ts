@@ -102,9 +102,10 @@ export class PostgresEventStore implements EventStore {
     scope: string,
     fingerprint: string,
   ): Promise<AppendResult> {
-    await client.query('BEGIN');
+    // Without an idempotency key, the append is one autocommit statement; with one, a transaction.
+    const transactional = key !== undefined;
+    if (transactional) await client.query('BEGIN');
     try {
-      // Reads first (no xid yet): the idempotency key, then the stream version.
       if (key !== undefined) {
         const stored = await this.lookup(client, scope, key, fingerprint);
         if (stored) {
@@ -112,38 +113,14 @@ export class PostgresEventStore implements EventStore {
           return stored;
         }
       }
-      const current = await this.currentVersion(client, streamId);
-      if (expectedVersion !== 'any' && current !== expectedVersion) {
-        throw new VersionConflictError(streamId, expectedVersion, current);
-      }
-      let recorded: RecordedEvent[] = [];
-      if (events.length > 0) {
-        const metadata = {
-          actor: options.metadata.actor,
-          channel: options.metadata.channel,
-          causationId: options.metadata.causationId ?? null,
-          correlationId: options.metadata.correlationId ?? null,
-          idempotencyKey: key ?? null,
-        };
-        const payload = events.map((e) => ({ id: e.id ?? newEventId(), type: e.type, data: e.data ?? null }));
-        const { rows } = await client.query<EventRow>(
-          `INSERT INTO ${this.t.events} (event_id, stream_id, stream_version, type, data, metadata)
-           SELECT e->>'id', $1, $2 + ord::int, e->>'type', e->'data',
-                  $4::jsonb || jsonb_build_object('recordedAt', now())
-           FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, ord)
-           ORDER BY ord
-           RETURNING ${EVENT_COLUMNS}`,
-          [streamId, current, JSON.stringify(payload), JSON.stringify(metadata)],
-        );
-        recorded = rows.map((r) => rowToEvent(r, this.source)).sort((a, b) => a.streamVersion - b.streamVersion);
-        await client.query(`SELECT pg_notify($1, $2)`, [this.t.channel, this.t.schema]);
-      }
-      const result: AppendResult = {
-        streamId,
-        version: current + recorded.length,
-        events: recorded,
-        replayed: false,
-      };
+      const { current, recorded } = await this.insertEvents(client, streamId, expectedVersion, events, {
+        actor: options.metadata.actor,
+        channel: options.metadata.channel,
+        causationId: options.metadata.causationId ?? null,
+        correlationId: options.metadata.correlationId ?? null,
+        idempotencyKey: key ?? null,
+      });
+      const result: AppendResult = { streamId, version: current + recorded.length, events: recorded, replayed: false };
       if (key !== undefined) {
         // Waits on a concurrent uncommitted holder of the key; takes over an expired row.
         const { rowCount } = await client.query(
@@ -156,13 +133,65 @@ export class PostgresEventStore implements EventStore {
           [scope, key, fingerprint, streamId, JSON.stringify(result), this.ttlMs],
         );
         if (rowCount === 0) throw new KeyTakenConcurrently();
+        await client.query('COMMIT');
       }
-      await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (transactional) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * One statement reads the stream's version and inserts only if it is the expected one. The transaction
+   * gets its xid at the insert, after this statement's snapshot saw the previous version committed: per
+   * stream, xid order is version order (what the relay's ordering relies on). It is the first write of
+   * its transaction (the idempotency lookup before it only reads).
+   */
+  private async insertEvents(
+    client: PoolClient,
+    streamId: string,
+    expectedVersion: ExpectedVersion,
+    events: readonly NewEvent[],
+    metadata: Record<string, unknown>,
+  ): Promise<{ current: number; recorded: RecordedEvent[] }> {
+    if (events.length === 0) {
+      const current = await this.currentVersion(client, streamId);
+      if (expectedVersion !== 'any' && current !== expectedVersion) {
+        throw new VersionConflictError(streamId, expectedVersion, current);
+      }
+      return { current, recorded: [] };
+    }
+    const payload = events.map((e) => ({ id: e.id ?? newEventId(), type: e.type, data: e.data ?? null }));
+    const { rows } = await client.query<Partial<EventRow> & { current_version: number }>(
+      `WITH cur AS (
+         SELECT coalesce(max(stream_version), 0)::int AS v FROM ${this.t.events} WHERE stream_id = $1
+       ), ins AS (
+         INSERT INTO ${this.t.events} (event_id, stream_id, stream_version, type, data, metadata)
+         SELECT e->>'id', $1, cur.v + ord::int, e->>'type', e->'data',
+                $4::jsonb || jsonb_build_object('recordedAt', now())
+         FROM cur, jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, ord)
+         WHERE $2::int IS NULL OR cur.v = $2::int
+         ORDER BY ord
+         RETURNING ${EVENT_COLUMNS}
+       )
+       SELECT cur.v AS current_version, ins.*,
+              CASE WHEN ins.position IS NOT NULL THEN pg_notify($5, $6) END AS notified
+       FROM cur LEFT JOIN ins ON true`,
+      [
+        streamId,
+        expectedVersion === 'any' ? null : expectedVersion,
+        JSON.stringify(payload),
+        JSON.stringify(metadata),
+        this.t.channel,
+        this.t.schema,
+      ],
+    );
+    const current = Number(rows[0]!.current_version);
+    const inserted = rows.filter((r) => r.position !== null && r.position !== undefined) as EventRow[];
+    if (inserted.length === 0) throw new VersionConflictError(streamId, expectedVersion, current);
+    const recorded = inserted.map((r) => rowToEvent(r, this.source)).sort((a, b) => a.streamVersion - b.streamVersion);
+    return { current, recorded };
   }
 
   private async currentVersion(client: PoolClient, streamId: string): Promise<number> {
