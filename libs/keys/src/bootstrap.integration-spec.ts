@@ -10,7 +10,9 @@ describe('first start without TOLLGATE_BOOTSTRAP_ADMIN_KEY', () => {
   let identity: IdentityFixture | undefined;
   const apps: TestApp[] = [];
   const start = async () => {
-    const app = await startTestApp((ctx) => [AccessModelModule.forRoot(ctx), KeysModule.forRoot(ctx)], { databaseUrl: db.url });
+    const app = await startTestApp((ctx) => [AccessModelModule.forRoot(ctx), KeysModule.forRoot(ctx)], {
+      databaseUrl: db.url,
+    });
     apps.push(app);
     return app;
   };
@@ -37,7 +39,9 @@ describe('first start without TOLLGATE_BOOTSTRAP_ADMIN_KEY', () => {
     const call = httpClient(first.url);
     await eventually(async () => expect((await call('GET', '/v1/key-counts', { auth: key })).status).toBe(200));
     const listed = await call('GET', '/v1/keys', { auth: key });
-    expect(listed.body.keys).toEqual([expect.objectContaining({ keyId: 'key_bootstrapAdmin01', scope: 'management', userId: 'usr_admin' })]);
+    expect(listed.body.keys).toEqual([
+      expect.objectContaining({ keyId: 'key_bootstrapAdmin01', scope: 'management', userId: 'usr_admin' }),
+    ]);
     await first.close();
 
     const second = await start();

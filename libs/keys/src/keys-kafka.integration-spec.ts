@@ -35,16 +35,34 @@ describe('keys service on Kafka', () => {
   const bySubject = (subject: string) => seen.filter((m) => m.key === subject);
 
   beforeAll(async () => {
-    app = await startTestApp((ctx) => [AccessModelModule.forRoot(ctx), KeysModule.forRoot(ctx, { signingKeySchedule: { firstKeyLeadMs: 300 } })], {
-      kafka: true,
-      env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN, TOLLGATE_REPLICA_ID: `keys-kafka-${run}` },
-    });
+    app = await startTestApp(
+      (ctx) => [
+        AccessModelModule.forRoot(ctx),
+        KeysModule.forRoot(ctx, { signingKeySchedule: { firstKeyLeadMs: 300 } }),
+      ],
+      {
+        kafka: true,
+        env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN, TOLLGATE_REPLICA_ID: `keys-kafka-${run}` },
+      },
+    );
     call = httpClient(app.url);
     identity = await IdentityFixture.start(app.context.databaseUrl);
-    identityDataSource = createDataSource({ url: app.context.databaseUrl, schema: IDENTITY_SCHEMA, migrations: [], name: 'keys-test-identity-relay', poolSize: 3 });
+    identityDataSource = createDataSource({
+      url: app.context.databaseUrl,
+      schema: IDENTITY_SCHEMA,
+      migrations: [],
+      name: 'keys-test-identity-relay',
+      poolSize: 3,
+    });
     await identityDataSource.initialize();
     const kafka = new Kafka({ clientId: `keys-test-${run}`, brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
-    identityRelay = new Relay({ dataSource: identityDataSource, schema: IDENTITY_SCHEMA, kafka, topic: IDENTITY_TOPIC, registry: new Registry() });
+    identityRelay = new Relay({
+      dataSource: identityDataSource,
+      schema: IDENTITY_SCHEMA,
+      kafka,
+      topic: IDENTITY_TOPIC,
+      registry: new Registry(),
+    });
     await identityRelay.start();
     consumer = kafka.consumer({ groupId: uniqueName('keys_events'), maxWaitTimeInMs: 50 });
     await consumer.connect();
@@ -67,7 +85,11 @@ describe('keys service on Kafka', () => {
   });
 
   it('publishes KeyCreated and KeyRevoked as CloudEvents keyed by stream, with hashes only', async () => {
-    const created = await call('POST', '/v1/keys', { auth: ADMIN, body: { name: `kafka ${run}`, scope: 'inference' }, headers: { 'x-request-id': `req_${run}` } });
+    const created = await call('POST', '/v1/keys', {
+      auth: ADMIN,
+      body: { name: `kafka ${run}`, scope: 'inference' },
+      headers: { 'x-request-id': `req_${run}` },
+    });
     expect(created.status).toBe(201);
     const revoked = await call('DELETE', `/v1/keys/${created.body.keyId}`, { auth: ADMIN });
     const subject = `key-${created.body.keyId}`;
@@ -85,9 +107,17 @@ describe('keys service on Kafka', () => {
       ce_channel: 'api',
       ce_correlationid: `req_${run}`,
     });
-    expect(JSON.parse(createdMessage!.value)).toMatchObject({ keyId: created.body.keyId, kind: 'user-key', secretHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.parse(createdMessage!.value)).toMatchObject({
+      keyId: created.body.keyId,
+      kind: 'user-key',
+      secretHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(createdMessage!.value).not.toContain(created.body.key);
-    expect(revokedMessage!.headers).toMatchObject({ ce_type: 'KeyRevoked', ce_id: revoked.body.eventId, ce_streamversion: '2' });
+    expect(revokedMessage!.headers).toMatchObject({
+      ce_type: 'KeyRevoked',
+      ce_id: revoked.body.eventId,
+      ce_streamversion: '2',
+    });
     // The admin revoked its own key: reason `user`.
     expect(JSON.parse(revokedMessage!.value)).toMatchObject({ keyId: created.body.keyId, reason: 'user' });
   });
@@ -103,12 +133,20 @@ describe('keys service on Kafka', () => {
     const userId = `usr_kafka${run}`;
     await identity.user(userId, `kafka user ${run}`);
     // The admin may create the user's key once the access model (fed from Kafka) knows the user.
-    const created = await eventually(async () => {
-      const res = await call('POST', `/v1/users/${userId}/keys`, { auth: ADMIN, body: { name: 'k', scope: 'management' } });
-      expect(res.status).toBe(201);
-      return res.body;
-    }, { timeoutMs: 20_000 });
-    await eventually(async () => expect((await call('GET', '/v1/keys', { auth: created.key })).status).toBe(200), { timeoutMs: 20_000 });
+    const created = await eventually(
+      async () => {
+        const res = await call('POST', `/v1/users/${userId}/keys`, {
+          auth: ADMIN,
+          body: { name: 'k', scope: 'management' },
+        });
+        expect(res.status).toBe(201);
+        return res.body;
+      },
+      { timeoutMs: 20_000 },
+    );
+    await eventually(async () => expect((await call('GET', '/v1/keys', { auth: created.key })).status).toBe(200), {
+      timeoutMs: 20_000,
+    });
     await identity.deactivate(userId);
     await eventually(
       async () => {
@@ -117,7 +155,11 @@ describe('keys service on Kafka', () => {
       },
       { timeoutMs: 20_000 },
     );
-    await eventually(() => expect(bySubject(`key-${created.keyId}`).map((m) => m.headers.ce_type)).toEqual(['KeyCreated', 'KeyRevoked']), { timeoutMs: 20_000 });
+    await eventually(
+      () =>
+        expect(bySubject(`key-${created.keyId}`).map((m) => m.headers.ce_type)).toEqual(['KeyCreated', 'KeyRevoked']),
+      { timeoutMs: 20_000 },
+    );
     expect(JSON.parse(bySubject(`key-${created.keyId}`)[1]!.value).reason).toBe('user-deactivated');
   });
 });

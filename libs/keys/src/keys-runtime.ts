@@ -80,7 +80,14 @@ export class KeysRuntime {
     const limiter = new RateLimiter(options.keyCreationsPerMinute ?? 30);
     this.policy = new KeyPolicyService(this.store);
     this.userKeys = new UserKeysService({ store: this.store, reads, policy: this.policy, directory, limiter, clock });
-    this.accessKeys = new AccessKeysService({ store: this.store, reads, directory, limiter, locks: new PostgresLocks(dataSource), clock });
+    this.accessKeys = new AccessKeysService({
+      store: this.store,
+      reads,
+      directory,
+      limiter,
+      locks: new PostgresLocks(dataSource),
+      clock,
+    });
     this.signingKeys = new SigningKeysService({
       store: this.store,
       vault: new PostgresSigningKeyVault(dataSource),
@@ -88,14 +95,42 @@ export class KeysRuntime {
       clock,
       logger,
     });
-    this.tokens = new TokensService({ reads, directory, signingKeys: this.signingKeys, requests: new PostgresTokenRequestStore(dataSource), clock });
-    this.bootstrap = new BootstrapAdminKeyService({ store: this.store, policy: this.policy, clock, configuredKey: context.config.bootstrapAdminKey, logger });
-    this.reactor = new UserDeactivationReactor({ store: this.store, reads, clock, logger, stopping: () => this.stopping });
+    this.tokens = new TokensService({
+      reads,
+      directory,
+      signingKeys: this.signingKeys,
+      requests: new PostgresTokenRequestStore(dataSource),
+      clock,
+    });
+    this.bootstrap = new BootstrapAdminKeyService({
+      store: this.store,
+      policy: this.policy,
+      clock,
+      configuredKey: context.config.bootstrapAdminKey,
+      logger,
+    });
+    this.reactor = new UserDeactivationReactor({
+      store: this.store,
+      reads,
+      clock,
+      logger,
+      stopping: () => this.stopping,
+    });
   }
 
   /** Connects and migrates the `keys` schema (idempotent; concurrent starters serialise on a lock). */
-  static async create(context: ServiceContext, options: KeysModuleOptions, model: AccessModelView, freshness: FreshnessView): Promise<KeysRuntime> {
-    const dataSource = createDataSource({ url: context.databaseUrl, schema: KEYS_SCHEMA, migrations: keysMigrations(), name: 'tollgate-keys' });
+  static async create(
+    context: ServiceContext,
+    options: KeysModuleOptions,
+    model: AccessModelView,
+    freshness: FreshnessView,
+  ): Promise<KeysRuntime> {
+    const dataSource = createDataSource({
+      url: context.databaseUrl,
+      schema: KEYS_SCHEMA,
+      migrations: keysMigrations(),
+      name: 'tollgate-keys',
+    });
     try {
       await runMigrations(dataSource);
     } catch (error) {
@@ -115,7 +150,9 @@ export class KeysRuntime {
     await this.signingKeys.maintain();
     const every = this.options.maintenanceIntervalMs ?? 60_000;
     const timer = setInterval(() => {
-      this.signingKeys.maintain().catch((err: unknown) => this.log.warn({ err }, 'keys: signing-key maintenance failed'));
+      this.signingKeys
+        .maintain()
+        .catch((err: unknown) => this.log.warn({ err }, 'keys: signing-key maintenance failed'));
     }, every);
     timer.unref();
     this.timers.push(timer);
@@ -143,7 +180,9 @@ export class KeysRuntime {
     await this.reactorLoop;
     if (this.runner) {
       await this.saveCheckpoint();
-      await this.runner.stop().catch((err: unknown) => this.log.warn({ err }, 'keys: stopping the identity reactor failed'));
+      await this.runner
+        .stop()
+        .catch((err: unknown) => this.log.warn({ err }, 'keys: stopping the identity reactor failed'));
     }
     await this.relay?.stop().catch((err: unknown) => this.log.warn({ err }, 'keys: stopping the relay failed'));
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
@@ -169,7 +208,12 @@ export class KeysRuntime {
         if (level === KafkaLogLevel.ERROR) logger.error({ kafkajs: extra }, message);
         else if (level === KafkaLogLevel.WARN) logger.warn({ kafkajs: extra }, message);
       };
-    return new Kafka({ clientId: `${kafka.clientId}-keys`, brokers: kafka.brokers, logLevel: KafkaLogLevel.WARN, logCreator: creator });
+    return new Kafka({
+      clientId: `${kafka.clientId}-keys`,
+      brokers: kafka.brokers,
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: creator,
+    });
   }
 
   /** Follows the identity log (Kafka topic, or the identity schema's table in embedded mode) for `UserDeactivated`. */
@@ -215,9 +259,16 @@ export class KeysRuntime {
       });
     }
     // Embedded mode: the identity service creates its table through its own migrations; wait for it.
-    for (let logged = false; !this.stopping; ) {
-      const [row]: { ok: boolean }[] = await this.dataSource.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [`"${IDENTITY_SCHEMA}".events`]);
-      if (row?.ok) return new PostgresLogSource({ dataSource: this.dataSource, stores: [{ schema: IDENTITY_SCHEMA }], logger: this.log });
+    for (let logged = false; !this.stopping;) {
+      const [row]: { ok: boolean }[] = await this.dataSource.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
+        `"${IDENTITY_SCHEMA}".events`,
+      ]);
+      if (row?.ok)
+        return new PostgresLogSource({
+          dataSource: this.dataSource,
+          stores: [{ schema: IDENTITY_SCHEMA }],
+          logger: this.log,
+        });
       if (!logged) {
         this.log.info({}, 'keys: waiting for the identity event table');
         logged = true;

@@ -61,7 +61,8 @@ export class KeysModule {
       providers: [
         {
           provide: KEYS_RUNTIME,
-          useFactory: (model: AccessModelView, freshness: FreshnessView) => KeysRuntime.create(context, options, model, freshness),
+          useFactory: (model: AccessModelView, freshness: FreshnessView) =>
+            KeysRuntime.create(context, options, model, freshness),
           inject: [ACCESS_MODEL, FRESHNESS],
         },
         fromRuntime(UserKeysService, (r) => r.userKeys),

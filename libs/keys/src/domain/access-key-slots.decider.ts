@@ -58,18 +58,29 @@ export const accessKeySlotsDecider: Decider<AccessKeySlotsCommand, KeyEvent, Acc
               createdAt: iso(command.now),
             },
           },
-          ...occupants.map((k): KeyEvent => ({ type: 'KeyRevoked', data: { keyId: k.keyId, reason: 'rotated', revokedAt } })),
+          ...occupants.map((k): KeyEvent => ({
+            type: 'KeyRevoked',
+            data: { keyId: k.keyId, reason: 'rotated', revokedAt },
+          })),
         ];
       case 'RevokeSlot':
         if (occupants.length === 0) throw accessKeySlotEmpty(command.deploymentId, command.slot);
-        return occupants.map((k) => ({ type: 'KeyRevoked', data: { keyId: k.keyId, reason: 'slot-revoked', revokedAt } }));
+        return occupants.map((k) => ({
+          type: 'KeyRevoked',
+          data: { keyId: k.keyId, reason: 'slot-revoked', revokedAt },
+        }));
     }
   },
 
   evolve(state, event) {
     if (event.type === 'KeyCreated' && event.data.kind === 'access-key' && event.data.slot) {
       const slot = event.data.slot;
-      return { slots: { ...state.slots, [slot]: [...state.slots[slot], { keyId: event.data.keyId, createdAt: event.data.createdAt }] } };
+      return {
+        slots: {
+          ...state.slots,
+          [slot]: [...state.slots[slot], { keyId: event.data.keyId, createdAt: event.data.createdAt }],
+        },
+      };
     }
     if (event.type === 'KeyRevoked') {
       const keyId = event.data.keyId;

@@ -5,7 +5,11 @@ import { fold, type Decider, type DomainEvent } from '@tollgate/event-store';
 export type Then<E> = { events: E[] } | { error: string };
 
 /** given/when/then for table tests of deciders: folds `given`, decides `when`. Pure. */
-export function givenWhen<C, E extends DomainEvent, S>(decider: Decider<C, E, S>, given: readonly E[], when: C): Then<E> {
+export function givenWhen<C, E extends DomainEvent, S>(
+  decider: Decider<C, E, S>,
+  given: readonly E[],
+  when: C,
+): Then<E> {
   try {
     return { events: decider.decide(when, fold(decider, given)) };
   } catch (error) {

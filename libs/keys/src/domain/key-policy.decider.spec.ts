@@ -28,6 +28,9 @@ describe('key policy decider', () => {
   });
 
   it('folds to the last change', () => {
-    expect(fold(keyPolicyDecider, [changed(30, 90), changed(7, null)])).toEqual({ defaultLifetimeDays: 7, maxLifetimeDays: null });
+    expect(fold(keyPolicyDecider, [changed(30, 90), changed(7, null)])).toEqual({
+      defaultLifetimeDays: 7,
+      maxLifetimeDays: null,
+    });
   });
 });

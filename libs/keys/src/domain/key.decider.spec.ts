@@ -32,7 +32,11 @@ const createUserKey = (requestedExpiresAt?: number | null): KeyCommand => ({
   policy: DEFAULT_KEY_POLICY,
   now,
 });
-const revoke = (reason: 'user' | 'admin' | 'user-deactivated' = 'user'): KeyCommand => ({ type: 'RevokeKey', reason, now: now + 60_000 });
+const revoke = (reason: 'user' | 'admin' | 'user-deactivated' = 'user'): KeyCommand => ({
+  type: 'RevokeKey',
+  reason,
+  now: now + 60_000,
+});
 
 describe('key decider: given events, when a command, then events', () => {
   it.each<[string, KeyEvent[], KeyCommand, ReturnType<typeof givenWhen>]>([
@@ -51,15 +55,31 @@ describe('key decider: given events, when a command, then events', () => {
       'revoke an active key',
       [KeyCreated()],
       revoke(),
-      { events: [{ type: 'KeyRevoked', data: { keyId: created.keyId, reason: 'user', revokedAt: '2026-11-26T06:31:00.000Z' } }] },
+      {
+        events: [
+          { type: 'KeyRevoked', data: { keyId: created.keyId, reason: 'user', revokedAt: '2026-11-26T06:31:00.000Z' } },
+        ],
+      },
     ],
     [
       'revoke on deactivation',
       [KeyCreated()],
       revoke('user-deactivated'),
-      { events: [{ type: 'KeyRevoked', data: { keyId: created.keyId, reason: 'user-deactivated', revokedAt: '2026-11-26T06:31:00.000Z' } }] },
+      {
+        events: [
+          {
+            type: 'KeyRevoked',
+            data: { keyId: created.keyId, reason: 'user-deactivated', revokedAt: '2026-11-26T06:31:00.000Z' },
+          },
+        ],
+      },
     ],
-    ['revoke a revoked key: nothing (idempotent)', [KeyCreated(), KeyRevoked()], revoke('user-deactivated'), { events: [] }],
+    [
+      'revoke a revoked key: nothing (idempotent)',
+      [KeyCreated(), KeyRevoked()],
+      revoke('user-deactivated'),
+      { events: [] },
+    ],
     ['revoke an unknown key', [], revoke(), { error: 'not-found' }],
   ])('%s', (_what, given, when, then) => {
     expect(givenWhen(keyDecider, given, when)).toEqual(then);

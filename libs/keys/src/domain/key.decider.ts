@@ -72,7 +72,9 @@ export const keyDecider: Decider<KeyCommand, KeyEvent, KeyState> = {
         if (state.status === 'absent') throw keyNotFound();
         // Revoking twice is a no-op: a redelivered or repeated request never writes a second revocation.
         if (state.status === 'revoked') return [];
-        return [{ type: 'KeyRevoked', data: { keyId: state.key.keyId, reason: command.reason, revokedAt: iso(command.now) } }];
+        return [
+          { type: 'KeyRevoked', data: { keyId: state.key.keyId, reason: command.reason, revokedAt: iso(command.now) } },
+        ];
     }
   },
 

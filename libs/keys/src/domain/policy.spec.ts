@@ -1,5 +1,11 @@
 import { ApiError } from '@tollgate/contracts';
-import { ABSOLUTE_MAX_LIFETIME_DAYS, DEFAULT_KEY_POLICY, resolveKeyExpiry, validateKeyPolicy, type KeyPolicy } from './policy';
+import {
+  ABSOLUTE_MAX_LIFETIME_DAYS,
+  DEFAULT_KEY_POLICY,
+  resolveKeyExpiry,
+  validateKeyPolicy,
+  type KeyPolicy,
+} from './policy';
 import { DAY_MS } from './time';
 
 const now = Date.parse('2026-11-26T06:30:00.000Z');
@@ -26,9 +32,24 @@ describe('resolveKeyExpiry (policy math)', () => {
     ['never expiring without a maximum: null', unbounded, null, null],
     ['in the past: 400', capped, now - 1, 'validation-failed'],
     ['exactly now: 400', capped, now, 'validation-failed'],
-    ['year 9999 under a maximum: 422 (past the maximum)', capped, Date.parse('9999-12-31T23:59:59.999Z'), 'key-lifetime-exceeds-policy'],
-    ['far beyond the maximum, no maximum: 400 (absurd)', unbounded, now + (ABSOLUTE_MAX_LIFETIME_DAYS + 1) * DAY_MS, 'validation-failed'],
-    ['100 years without a maximum is allowed', unbounded, now + ABSOLUTE_MAX_LIFETIME_DAYS * DAY_MS, now + ABSOLUTE_MAX_LIFETIME_DAYS * DAY_MS],
+    [
+      'year 9999 under a maximum: 422 (past the maximum)',
+      capped,
+      Date.parse('9999-12-31T23:59:59.999Z'),
+      'key-lifetime-exceeds-policy',
+    ],
+    [
+      'far beyond the maximum, no maximum: 400 (absurd)',
+      unbounded,
+      now + (ABSOLUTE_MAX_LIFETIME_DAYS + 1) * DAY_MS,
+      'validation-failed',
+    ],
+    [
+      '100 years without a maximum is allowed',
+      unbounded,
+      now + ABSOLUTE_MAX_LIFETIME_DAYS * DAY_MS,
+      now + ABSOLUTE_MAX_LIFETIME_DAYS * DAY_MS,
+    ],
     ['not a number: 400', unbounded, Number.NaN, 'validation-failed'],
   ])('%s', (_what, policy, requested, expected) => {
     expect(outcome(policy, requested)).toEqual(expected);

@@ -8,7 +8,10 @@ export interface KeyPolicy {
   maxLifetimeDays: number | null;
 }
 
-export const DEFAULT_KEY_POLICY: Readonly<KeyPolicy> = Object.freeze({ defaultLifetimeDays: 365, maxLifetimeDays: 365 });
+export const DEFAULT_KEY_POLICY: Readonly<KeyPolicy> = Object.freeze({
+  defaultLifetimeDays: 365,
+  maxLifetimeDays: 365,
+});
 
 /**
  * Upper bound of any lifetime, in days (100 years). A larger policy value or a later `expiresAt` is refused as

@@ -26,7 +26,10 @@ const published = (kid: string, activatesAt: number): KeyEvent => ({
   type: 'SigningKeyPublished',
   data: { kid, publicJwk: jwk(kid), activatesAt: iso(activatesAt) },
 });
-const retired = (kid: string, at: number): KeyEvent => ({ type: 'SigningKeyRetired', data: { kid, retiredAt: iso(at) } });
+const retired = (kid: string, at: number): KeyEvent => ({
+  type: 'SigningKeyRetired',
+  data: { kid, retiredAt: iso(at) },
+});
 const maintain = (now: number, candidate?: string): MaintainSigningKeys => ({
   type: 'MaintainSigningKeys',
   now,
@@ -40,26 +43,51 @@ const k1Retires = k2At + H + 5 * 60_000;
 
 describe('signing keys decider (rotation schedule)', () => {
   it.each<[string, KeyEvent[], MaintainSigningKeys, ReturnType<typeof givenWhen>]>([
-    ['first start: publish a key that activates later', [], maintain(t0, 'k1'), { events: [published('k1', t0 + 4_000)] }],
+    [
+      'first start: publish a key that activates later',
+      [],
+      maintain(t0, 'k1'),
+      { events: [published('k1', t0 + 4_000)] },
+    ],
     ['first start without a candidate: nothing', [], maintain(t0), { events: [] }],
     ['a pending key: nothing more', [published('k1', t0 + 4_000)], maintain(t0 + 1_000, 'k2'), { events: [] }],
     ['an active key, before the lead: nothing', [published('k1', t0)], maintain(k2At - H - 1, 'k2'), { events: [] }],
-    ['an active key, at the lead: publish the successor at its slot', [published('k1', t0)], maintain(k2At - H, 'k2'), { events: [published('k2', k2At)] }],
+    [
+      'an active key, at the lead: publish the successor at its slot',
+      [published('k1', t0)],
+      maintain(k2At - H, 'k2'),
+      { events: [published('k2', k2At)] },
+    ],
     [
       'after an outage past the rotation time: the successor still gets its full lead',
       [published('k1', t0)],
       maintain(k2At + DAY, 'k2'),
       { events: [published('k2', k2At + DAY + H)] },
     ],
-    ['successor active, old key tokens may live: keep it', [published('k1', t0), published('k2', k2At)], maintain(k1Retires - 1), { events: [] }],
+    [
+      'successor active, old key tokens may live: keep it',
+      [published('k1', t0), published('k2', k2At)],
+      maintain(k1Retires - 1),
+      { events: [] },
+    ],
     [
       'successor active long enough: retire the old key',
       [published('k1', t0), published('k2', k2At)],
       maintain(k1Retires),
       { events: [retired('k1', k1Retires)] },
     ],
-    ['a retired key is not retired again', [published('k1', t0), published('k2', k2At), retired('k1', k1Retires)], maintain(k1Retires + H), { events: [] }],
-    ['a candidate with a published kid is not published twice', [], maintain(t0, 'k1'), { events: [published('k1', t0 + 4_000)] }],
+    [
+      'a retired key is not retired again',
+      [published('k1', t0), published('k2', k2At), retired('k1', k1Retires)],
+      maintain(k1Retires + H),
+      { events: [] },
+    ],
+    [
+      'a candidate with a published kid is not published twice',
+      [],
+      maintain(t0, 'k1'),
+      { events: [published('k1', t0 + 4_000)] },
+    ],
   ])('%s', (_what, given, when, then) => {
     expect(givenWhen(signingKeysDecider, given, when)).toEqual(then);
   });
@@ -87,7 +115,10 @@ describe('signing keys decider (rotation schedule)', () => {
     let n = 0;
     for (let now = t0; now < t0 + 365 * DAY; now += 10 * 60_000) {
       const plan = planSigningKeys(state, now, schedule);
-      const events = signingKeysDecider.decide(maintain(now, plan.publishActivatingAt !== null ? `k${++n}` : undefined), state);
+      const events = signingKeysDecider.decide(
+        maintain(now, plan.publishActivatingAt !== null ? `k${++n}` : undefined),
+        state,
+      );
       state = events.reduce(signingKeysDecider.evolve, state);
       if (now >= t0 + schedule.firstKeyLeadMs) expect(activeSigningKey(state, now)).toBeDefined();
       expect(publishedJwks(state).length).toBeLessThanOrEqual(3);
@@ -95,7 +126,8 @@ describe('signing keys decider (rotation schedule)', () => {
     // Every retired key outlived its last token: retired at least a token lifetime after its successor took over.
     const sorted = [...state.keys].sort((a, b) => a.activatesAt - b.activatesAt);
     sorted.forEach((key, i) => {
-      if (key.retiredAt !== null) expect(key.retiredAt).toBeGreaterThanOrEqual(sorted[i + 1]!.activatesAt + schedule.tokenLifetimeMs);
+      if (key.retiredAt !== null)
+        expect(key.retiredAt).toBeGreaterThanOrEqual(sorted[i + 1]!.activatesAt + schedule.tokenLifetimeMs);
     });
     expect(sorted.filter((k) => k.retiredAt !== null).length).toBeGreaterThanOrEqual(50);
     expect(n).toBeGreaterThanOrEqual(52);

@@ -87,7 +87,8 @@ export function planSigningKeys(state: SigningKeysState, now: number, schedule: 
     else {
       const successorAt = active.activatesAt + schedule.rotationPeriodMs;
       // After a long outage the successor still gets its full lead: the current key keeps signing meanwhile.
-      if (now >= successorAt - schedule.publishLeadMs) publishActivatingAt = Math.max(successorAt, now + schedule.publishLeadMs);
+      if (now >= successorAt - schedule.publishLeadMs)
+        publishActivatingAt = Math.max(successorAt, now + schedule.publishLeadMs);
     }
   }
   const sorted = byActivation(state.keys);
@@ -120,7 +121,10 @@ export const signingKeysDecider: Decider<MaintainSigningKeys, KeyEvent, SigningK
 
   decide(command, state) {
     const plan = planSigningKeys(state, command.now, command.schedule);
-    const events: KeyEvent[] = plan.retire.map((kid) => ({ type: 'SigningKeyRetired', data: { kid, retiredAt: iso(command.now) } }));
+    const events: KeyEvent[] = plan.retire.map((kid) => ({
+      type: 'SigningKeyRetired',
+      data: { kid, retiredAt: iso(command.now) },
+    }));
     const candidate = command.candidate;
     if (plan.publishActivatingAt !== null && candidate && !state.keys.some((k) => k.kid === candidate.kid)) {
       events.push({
@@ -137,12 +141,21 @@ export const signingKeysDecider: Decider<MaintainSigningKeys, KeyEvent, SigningK
         return {
           keys: [
             ...state.keys,
-            { kid: event.data.kid, publicJwk: event.data.publicJwk, activatesAt: Date.parse(event.data.activatesAt), retiredAt: null },
+            {
+              kid: event.data.kid,
+              publicJwk: event.data.publicJwk,
+              activatesAt: Date.parse(event.data.activatesAt),
+              retiredAt: null,
+            },
           ],
         };
       case 'SigningKeyRetired':
         return {
-          keys: state.keys.map((k) => (k.kid === event.data.kid && k.retiredAt === null ? { ...k, retiredAt: Date.parse(event.data.retiredAt) } : k)),
+          keys: state.keys.map((k) =>
+            k.kid === event.data.kid && k.retiredAt === null
+              ? { ...k, retiredAt: Date.parse(event.data.retiredAt) }
+              : k,
+          ),
         };
       default:
         return state;

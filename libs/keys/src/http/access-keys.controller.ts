@@ -41,18 +41,33 @@ export class AccessKeysController {
     const s = slotOf(slot);
     if (body !== undefined) parseWith(accessKeyBody, body);
     const meta = requestMeta(request, idempotencyKey);
-    const result = await this.accessKeys.rotate(caller, pathId(deploymentId, 'deployment'), s, 'POST /v1/deployments/:deploymentId/access-keys/:slot', body ?? {}, meta);
+    const result = await this.accessKeys.rotate(
+      caller,
+      pathId(deploymentId, 'deployment'),
+      s,
+      'POST /v1/deployments/:deploymentId/access-keys/:slot',
+      body ?? {},
+      meta,
+    );
     secretResponseHeaders(reply, result.replayed);
     return result.body;
   }
 
   @Delete(':slot')
-  @ApiOperation({ summary: 'Revoke the access key of a slot', description: "By the project's owner or admin, or a Tollgate admin. An empty slot: 404." })
+  @ApiOperation({
+    summary: 'Revoke the access key of a slot',
+    description: "By the project's owner or admin, or a Tollgate admin. An empty slot: 404.",
+  })
   @ApiParam({ name: 'deploymentId', example: 'dep_5tY7uI9oP1aS3dF5' })
   @ApiParam({ name: 'slot', enum: ['primary', 'secondary'] })
   @ApiJsonResponse(200, 'The revocation', slotRevocationResponse, examples.slotRevocation)
   @ApiErrors(400, 401, 403, 404)
-  revoke(@CurrentCaller() caller: Caller, @Param('deploymentId') deploymentId: string, @Param('slot') slot: string, @Req() request: FastifyRequest) {
+  revoke(
+    @CurrentCaller() caller: Caller,
+    @Param('deploymentId') deploymentId: string,
+    @Param('slot') slot: string,
+    @Req() request: FastifyRequest,
+  ) {
     const s = slotOf(slot);
     return this.accessKeys.revokeSlot(caller, pathId(deploymentId, 'deployment'), s, requestMeta(request));
   }

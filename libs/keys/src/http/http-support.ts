@@ -27,14 +27,38 @@ export function pathId(value: string, what: string): string {
 }
 
 const ERROR_DESCRIPTIONS: Record<number, [string, string, string]> = {
-  400: ['malformed JSON, wrong types or unknown fields (details name the fields)', 'validation-failed', 'invalid body: scope'],
-  401: ['no valid management credential (inference and access keys: key-scope-invalid)', 'unauthenticated', 'authentication required'],
+  400: [
+    'malformed JSON, wrong types or unknown fields (details name the fields)',
+    'validation-failed',
+    'invalid body: scope',
+  ],
+  401: [
+    'no valid management credential (inference and access keys: key-scope-invalid)',
+    'unauthenticated',
+    'authentication required',
+  ],
   403: ['the caller may not do this', 'forbidden', 'only Tollgate admins may do this'],
   404: ['unknown, or not visible to the caller', 'not-found', 'key not found'],
-  412: ['If-Match does not match the current version', 'version-conflict', 'If-Match does not match the current version 3'],
-  422: ['the request breaks the key policy, or reuses an Idempotency-Key', 'key-lifetime-exceeds-policy', "expiresAt exceeds the key policy's maximum lifetime of 365 days"],
-  429: ['too many key creations for this owner (Retry-After)', 'rate-limited', 'too many keys created for this user; retry in 2 s'],
-  503: ['no signing key is active yet (Retry-After)', 'unavailable', 'no service-token signing key is active yet; retry shortly'],
+  412: [
+    'If-Match does not match the current version',
+    'version-conflict',
+    'If-Match does not match the current version 3',
+  ],
+  422: [
+    'the request breaks the key policy, or reuses an Idempotency-Key',
+    'key-lifetime-exceeds-policy',
+    "expiresAt exceeds the key policy's maximum lifetime of 365 days",
+  ],
+  429: [
+    'too many key creations for this owner (Retry-After)',
+    'rate-limited',
+    'too many keys created for this user; retry in 2 s',
+  ],
+  503: [
+    'no signing key is active yet (Retry-After)',
+    'unavailable',
+    'no service-token signing key is active yet; retry shortly',
+  ],
 };
 
 /** Documents the error responses of a route with the contract's error shape. */

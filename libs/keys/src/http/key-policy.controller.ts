@@ -43,7 +43,11 @@ export class KeyPolicyController {
     description:
       'Integers 1–36500 with default ≤ max, or `maxLifetimeDays: null` for no maximum (only then may a key never expire). Applies to keys created from now on.',
   })
-  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag of the version this change is based on; stale: 412' })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'The ETag of the version this change is based on; stale: 412',
+  })
   @ApiJsonBody(keyPolicyBody, examples.policy)
   @ApiJsonResponse(200, 'The policy in force', keyPolicyResponse, examples.policyResponse)
   @ApiErrors(400, 401, 403, 412)
@@ -57,7 +61,7 @@ export class KeyPolicyController {
     const parsed = parseWith(keyPolicyBody, raw);
     const fromHeader = parseIfMatch(ifMatch);
     if (fromHeader !== undefined && parsed.version !== undefined && fromHeader !== parsed.version) {
-      throw new ApiError('version-conflict', 'If-Match and the body\'s version disagree');
+      throw new ApiError('version-conflict', "If-Match and the body's version disagree");
     }
     const updated = await this.policy.set(
       caller,

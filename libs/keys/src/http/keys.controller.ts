@@ -1,4 +1,17 @@
-import { Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import { Body } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiJsonBody, ApiJsonResponse, type Caller, CallerGuard, CurrentCaller, parseWith } from '@tollgate/platform';
@@ -36,7 +49,10 @@ export class KeysController {
 
   @Post('keys')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create an API key for myself', description: 'The secret `key` is in this response only; store it now.' })
+  @ApiOperation({
+    summary: 'Create an API key for myself',
+    description: 'The secret `key` is in this response only; store it now.',
+  })
   @ApiIdempotencyKey()
   @ApiJsonBody(createKeyBody, examples.createKey)
   @ApiJsonResponse(201, 'The key, with its secret', createdKeyResponse, examples.createdKey)
@@ -63,7 +79,7 @@ export class KeysController {
   }
 
   @Get('keys/expiring')
-  @ApiOperation({ summary: 'Active keys expiring within N days (mine; everyone\'s for admins)' })
+  @ApiOperation({ summary: "Active keys expiring within N days (mine; everyone's for admins)" })
   @ApiQuery({ name: 'days', required: false, description: 'Integer 1–36500, default 30', example: 30 })
   @ApiJsonResponse(200, 'Keys expiring soonest first', keyListResponse, { keys: [examples.listedKey] })
   @ApiErrors(400, 401)
@@ -77,7 +93,11 @@ export class KeysController {
   @ApiParam({ name: 'keyId', example: 'key_3fK9xQ2mP7rT1vWz' })
   @ApiJsonResponse(200, 'The key (ETag: its version)', listedKeyResponse, examples.listedKey)
   @ApiErrors(401, 404)
-  async get(@CurrentCaller() caller: Caller, @Param('keyId') keyId: string, @Res({ passthrough: true }) reply: FastifyReply) {
+  async get(
+    @CurrentCaller() caller: Caller,
+    @Param('keyId') keyId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const key = await this.keys.get(caller, pathId(keyId, 'key'));
     void reply.header('ETag', `"${key.version}"`);
     return key;
@@ -86,10 +106,16 @@ export class KeysController {
   @Delete('keys/:keyId')
   @ApiOperation({
     summary: 'Revoke an API key',
-    description: 'Mine, or anyone\'s for admins; another user\'s key answers 404. Revoking again answers the first revocation.',
+    description:
+      "Mine, or anyone's for admins; another user's key answers 404. Revoking again answers the first revocation.",
   })
   @ApiParam({ name: 'keyId', example: 'key_3fK9xQ2mP7rT1vWz' })
-  @ApiJsonResponse(200, 'The revocation; `eventId` can be followed at GET /v1/revocations/{eventId}', revocationResponse, examples.revocation)
+  @ApiJsonResponse(
+    200,
+    'The revocation; `eventId` can be followed at GET /v1/revocations/{eventId}',
+    revocationResponse,
+    examples.revocation,
+  )
   @ApiErrors(401, 404)
   revoke(@CurrentCaller() caller: Caller, @Param('keyId') keyId: string, @Req() request: FastifyRequest) {
     return this.keys.revoke(caller, pathId(keyId, 'key'), requestMeta(request));

@@ -81,7 +81,10 @@ export const keyPolicyResponse = z.object({
 export const accessKeyResponse = z.object({
   slot: accessKeySlot,
   keyId: z.string(),
-  accessKey: z.string().nullable().describe('The secret (tga_…): shown in this response only (null in an idempotent replay)'),
+  accessKey: z
+    .string()
+    .nullable()
+    .describe('The secret (tga_…): shown in this response only (null in an idempotent replay)'),
   eventId: z.string().optional().describe('The revocation of the key that was in the slot'),
 });
 
@@ -128,7 +131,11 @@ export const examples = {
     revocationReason: null,
     version: 1,
   },
-  revocation: { keyId: 'key_3fK9xQ2mP7rT1vWz', revokedAt: '2026-11-26T07:00:00.000Z', eventId: 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8' },
+  revocation: {
+    keyId: 'key_3fK9xQ2mP7rT1vWz',
+    revokedAt: '2026-11-26T07:00:00.000Z',
+    eventId: 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8',
+  },
   revokeAll: { revoked: 2, eventIds: ['evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8', 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z9'] },
   counts: { counts: [{ userId: 'usr_8hJ2kL4mN6pQ8rS0', name: 'alice', active: 2 }] },
   policy: { defaultLifetimeDays: 90, maxLifetimeDays: 365 },
@@ -147,6 +154,17 @@ export const examples = {
     scope: 'inference',
     expiresAt: '2026-11-26T06:45:00.000Z',
   },
-  jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'Nqg4_WWK', alg: 'EdDSA', use: 'sig' }] },
+  jwks: {
+    keys: [
+      {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+        kid: 'Nqg4_WWK',
+        alg: 'EdDSA',
+        use: 'sig',
+      },
+    ],
+  },
   error: (code: string, message: string) => ({ error: { code, message } }),
 };

@@ -22,7 +22,7 @@ export class TokensController {
   @ApiOperation({
     summary: 'Exchange my API key for a service token',
     description:
-      'Send the API key (tgi_… or tgm_…) in `Authorization: Bearer` or `ApiKey`. The token (EdDSA, `kid` in the JWKS) carries `sub` (the key owner), `jti`, `scope` (the key\'s) and `src` (the key id); it lives `expiresInSeconds` (1–3600, default 3600), never beyond its key, and dies with it.',
+      "Send the API key (tgi_… or tgm_…) in `Authorization: Bearer` or `ApiKey`. The token (EdDSA, `kid` in the JWKS) carries `sub` (the key owner), `jti`, `scope` (the key's) and `src` (the key id); it lives `expiresInSeconds` (1–3600, default 3600), never beyond its key, and dies with it.",
   })
   @ApiIdempotencyKey()
   @ApiJsonBody(tokenBody, examples.token)

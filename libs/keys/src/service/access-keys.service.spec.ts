@@ -9,20 +9,43 @@ function setup() {
   k.deployment('dep_1', 'prj_1');
   return k;
 }
-const rotate = (k: InMemoryKeys, who = caller('usr_owner'), slot: 'primary' | 'secondary' = 'primary', idempotencyKey?: string, deployment = 'dep_1') =>
-  k.accessKeys.rotate(who, deployment, slot, 'POST /v1/deployments/:deploymentId/access-keys/:slot', {}, meta(idempotencyKey));
+const rotate = (
+  k: InMemoryKeys,
+  who = caller('usr_owner'),
+  slot: 'primary' | 'secondary' = 'primary',
+  idempotencyKey?: string,
+  deployment = 'dep_1',
+) =>
+  k.accessKeys.rotate(
+    who,
+    deployment,
+    slot,
+    'POST /v1/deployments/:deploymentId/access-keys/:slot',
+    {},
+    meta(idempotencyKey),
+  );
 
 describe('AccessKeysService', () => {
   it('creates a tga_ key in an empty slot, hash only in the event, no eventId', async () => {
     const k = setup();
     const { body, replayed } = await rotate(k);
     expect(replayed).toBe(false);
-    expect(body).toEqual({ slot: 'primary', keyId: expect.stringMatching(/^key_/), accessKey: expect.stringMatching(/^tga_/) });
+    expect(body).toEqual({
+      slot: 'primary',
+      keyId: expect.stringMatching(/^key_/),
+      accessKey: expect.stringMatching(/^tga_/),
+    });
     expect(parseKey(body.accessKey!)).toMatchObject({ ok: true, kind: 'access' });
     const [event] = await k.events();
     expect(event).toMatchObject({
       type: 'KeyCreated',
-      data: { kind: 'access-key', deploymentId: 'dep_1', slot: 'primary', secretHash: hashSecret(body.accessKey!), expiresAt: null },
+      data: {
+        kind: 'access-key',
+        deploymentId: 'dep_1',
+        slot: 'primary',
+        secretHash: hashSecret(body.accessKey!),
+        expiresAt: null,
+      },
     });
     expect(JSON.stringify(await k.events())).not.toContain(body.accessKey!);
   });
@@ -33,7 +56,10 @@ describe('AccessKeysService', () => {
     const second = await rotate(k);
     const events = await k.events();
     expect(events.map((e) => e.type)).toEqual(['KeyCreated', 'KeyCreated', 'KeyRevoked']);
-    expect(events[2]).toMatchObject({ data: { keyId: first.body.keyId, reason: 'rotated' }, metadata: { causationId: events[1]!.id } });
+    expect(events[2]).toMatchObject({
+      data: { keyId: first.body.keyId, reason: 'rotated' },
+      metadata: { causationId: events[1]!.id },
+    });
     expect(second.body.eventId).toBe(events[2]!.id);
     // The slot holds exactly the new key; the other slot is untouched.
     await rotate(k, caller('usr_owner'), 'secondary');
@@ -47,9 +73,13 @@ describe('AccessKeysService', () => {
     const result = await k.accessKeys.revokeSlot(caller('usr_owner'), 'dep_1', 'secondary', meta());
     const events = await k.events();
     expect(result).toEqual({ eventId: events[1]!.id });
-    expect((events[1]!.data as KeyRevoked)).toMatchObject({ keyId: body.keyId, reason: 'slot-revoked' });
-    expect(await codeOf(() => k.accessKeys.revokeSlot(caller('usr_owner'), 'dep_1', 'secondary', meta()))).toBe('not-found');
-    expect(await codeOf(() => k.accessKeys.revokeSlot(caller('usr_owner'), 'dep_1', 'primary', meta()))).toBe('not-found');
+    expect(events[1]!.data as KeyRevoked).toMatchObject({ keyId: body.keyId, reason: 'slot-revoked' });
+    expect(await codeOf(() => k.accessKeys.revokeSlot(caller('usr_owner'), 'dep_1', 'secondary', meta()))).toBe(
+      'not-found',
+    );
+    expect(await codeOf(() => k.accessKeys.revokeSlot(caller('usr_owner'), 'dep_1', 'primary', meta()))).toBe(
+      'not-found',
+    );
   });
 
   it.each([
@@ -62,7 +92,9 @@ describe('AccessKeysService', () => {
   ])('%s: %s', async (_who, who, code) => {
     const k = setup();
     expect(await codeOf(() => rotate(k, who))).toBe(code);
-    expect(await codeOf(() => k.accessKeys.revokeSlot(who, 'dep_1', 'primary', meta()))).toBe(code === 'ok' ? 'ok' : code);
+    expect(await codeOf(() => k.accessKeys.revokeSlot(who, 'dep_1', 'primary', meta()))).toBe(
+      code === 'ok' ? 'ok' : code,
+    );
   });
 
   it('answers an unknown deployment with 404, even for an admin, writing nothing', async () => {
@@ -85,7 +117,9 @@ describe('AccessKeysService', () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => rotate(k)));
     const events = await k.events();
     const created = events.filter((e) => e.type === 'KeyCreated').map((e) => (e.data as { keyId: string }).keyId);
-    const revoked = new Set(events.filter((e) => e.type === 'KeyRevoked').map((e) => (e.data as { keyId: string }).keyId));
+    const revoked = new Set(
+      events.filter((e) => e.type === 'KeyRevoked').map((e) => (e.data as { keyId: string }).keyId),
+    );
     expect(created).toHaveLength(5);
     expect(created.filter((id) => !revoked.has(id))).toHaveLength(1);
     expect(new Set(results.map((r) => r.body.keyId)).size).toBe(5);

@@ -1,5 +1,12 @@
 import { generateKey, hashSecret, newId } from '@tollgate/authn';
-import { ApiError, keyStream, type AccessKeySlot, type KeyCreated, type KeyEvent, type KeyRevoked } from '@tollgate/contracts';
+import {
+  ApiError,
+  keyStream,
+  type AccessKeySlot,
+  type KeyCreated,
+  type KeyEvent,
+  type KeyRevoked,
+} from '@tollgate/contracts';
 import { fold, handleCommand, type AppendResult, type EventStore } from '@tollgate/event-store';
 import type { Caller } from '@tollgate/platform';
 import { accessKeySlotsDecider } from '../domain/access-key-slots.decider';
@@ -39,20 +46,34 @@ const deploymentNotFound = (): ApiError => new ApiError('not-found', 'deployment
 export class AccessKeysService {
   constructor(private readonly deps: AccessKeysDeps) {}
 
-  async rotate(caller: Caller, deploymentId: string, slot: AccessKeySlot, route: string, rawBody: unknown, meta: RequestMeta): Promise<{ body: RotatedAccessKey; replayed: boolean }> {
+  async rotate(
+    caller: Caller,
+    deploymentId: string,
+    slot: AccessKeySlot,
+    route: string,
+    rawBody: unknown,
+    meta: RequestMeta,
+  ): Promise<{ body: RotatedAccessKey; replayed: boolean }> {
     const { store, reads, limiter, locks, clock } = this.deps;
     await this.authorize(caller, deploymentId, meta.arrival);
     const idempotency = meta.idempotencyKey;
     const fingerprint = requestFingerprint(route, `${deploymentId}/${slot}`, rawBody);
     const lookup = async () =>
-      idempotency === undefined ? null : storeCall(() => store.lookupIdempotencyKey(caller.userId, idempotency, fingerprint));
+      idempotency === undefined
+        ? null
+        : storeCall(() => store.lookupIdempotencyKey(caller.userId, idempotency, fingerprint));
     const stored = await lookup();
     if (stored) return { body: replayBody(stored), replayed: true };
     const limit = limiter.take(`deployment:${deploymentId}`, clock());
     if (!limit.allowed) {
-      throw new ApiError('rate-limited', `too many access keys created for this deployment; retry in ${limit.retryAfterSeconds} s`, undefined, {
-        'Retry-After': String(limit.retryAfterSeconds),
-      });
+      throw new ApiError(
+        'rate-limited',
+        `too many access keys created for this deployment; retry in ${limit.retryAfterSeconds} s`,
+        undefined,
+        {
+          'Retry-After': String(limit.retryAfterSeconds),
+        },
+      );
     }
     return locks.withLock(`access-key-slot:${deploymentId}:${slot}`, async () => {
       // A concurrent duplicate may have completed while this request waited for the lock.
@@ -68,11 +89,18 @@ export class AccessKeysService {
       );
       const metadata = apiMetadata(caller, meta);
       const result = await storeCall(() =>
-        handleCommand(store, keyStream(keyId), keyDecider, { type: 'CreateKey', key: created!.data as KeyCreated }, metadata, {
-          idempotencyKey: idempotency,
-          fingerprint,
-          retries: 0,
-        }),
+        handleCommand(
+          store,
+          keyStream(keyId),
+          keyDecider,
+          { type: 'CreateKey', key: created!.data as KeyCreated },
+          metadata,
+          {
+            idempotencyKey: idempotency,
+            fingerprint,
+            retries: 0,
+          },
+        ),
       );
       if (result.replayed) return { body: replayBody(result), replayed: true };
       const eventIds = await this.revokeAll(revocations, { ...metadata, causationId: result.events[0]!.id });
@@ -83,13 +111,22 @@ export class AccessKeysService {
   }
 
   /** Revokes the key in a slot (404 when the slot is empty) → the revocation's event id. */
-  async revokeSlot(caller: Caller, deploymentId: string, slot: AccessKeySlot, meta: RequestMeta): Promise<{ eventId: string }> {
+  async revokeSlot(
+    caller: Caller,
+    deploymentId: string,
+    slot: AccessKeySlot,
+    meta: RequestMeta,
+  ): Promise<{ eventId: string }> {
     await this.authorize(caller, deploymentId, meta.arrival);
     return this.deps.locks.withLock(`access-key-slot:${deploymentId}:${slot}`, async () => {
       const state = fold(accessKeySlotsDecider, await this.deps.reads.accessKeyEvents(deploymentId));
-      const revocations = accessKeySlotsDecider.decide({ type: 'RevokeSlot', deploymentId, slot, now: this.deps.clock() }, state);
+      const revocations = accessKeySlotsDecider.decide(
+        { type: 'RevokeSlot', deploymentId, slot, now: this.deps.clock() },
+        state,
+      );
       const eventIds = await this.revokeAll(revocations, apiMetadata(caller, meta));
-      if (eventIds.length === 0) throw new ApiError('not-found', `deployment ${deploymentId} has no access key in slot ${slot}`);
+      if (eventIds.length === 0)
+        throw new ApiError('not-found', `deployment ${deploymentId} has no access key in slot ${slot}`);
       return { eventId: eventIds[eventIds.length - 1]! };
     });
   }
@@ -99,7 +136,13 @@ export class AccessKeysService {
     for (const event of revocations) {
       const { keyId, reason } = event.data as KeyRevoked;
       const result = await storeCall(() =>
-        handleCommand(this.deps.store, keyStream(keyId), keyDecider, { type: 'RevokeKey', reason, now: this.deps.clock() }, metadata),
+        handleCommand(
+          this.deps.store,
+          keyStream(keyId),
+          keyDecider,
+          { type: 'RevokeKey', reason, now: this.deps.clock() },
+          metadata,
+        ),
       );
       if (result.events[0]) eventIds.push(result.events[0].id);
     }
@@ -114,10 +157,18 @@ export class AccessKeysService {
     const deployment = await this.deps.directory.deployment(deploymentId, arrival);
     if (!deployment) throw deploymentNotFound();
     if (caller.admin) return;
-    const role = await this.deps.directory.roleOf(deployment.projectId, caller.userId, arrival, (r) => r === 'owner' || r === 'admin');
+    const role = await this.deps.directory.roleOf(
+      deployment.projectId,
+      caller.userId,
+      arrival,
+      (r) => r === 'owner' || r === 'admin',
+    );
     if (role === 'owner' || role === 'admin') return;
     if (role === undefined) throw deploymentNotFound();
-    throw new ApiError('forbidden', "only the project's owner or admin, or a Tollgate admin, manage a deployment's access keys");
+    throw new ApiError(
+      'forbidden',
+      "only the project's owner or admin, or a Tollgate admin, manage a deployment's access keys",
+    );
   }
 }
 

@@ -11,7 +11,12 @@ describe('BootstrapAdminKeyService', () => {
     const [event] = await k.events();
     expect(event).toMatchObject({
       streamId: `key-${BOOTSTRAP_ADMIN_KEY_ID}`,
-      data: { keyId: BOOTSTRAP_ADMIN_KEY_ID, userId: 'usr_admin', scope: 'management', secretHash: hashSecret(secret!) },
+      data: {
+        keyId: BOOTSTRAP_ADMIN_KEY_ID,
+        userId: 'usr_admin',
+        scope: 'management',
+        secretHash: hashSecret(secret!),
+      },
       metadata: { actor: 'system', channel: 'bootstrap' },
     });
     const banner = bootstrap.bannerLines();

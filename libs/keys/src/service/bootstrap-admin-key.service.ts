@@ -66,13 +66,17 @@ export class BootstrapAdminKeyService {
     }
     this.secret = secret;
     this.created = events[0]!.data as KeyCreated;
-    logger.info({ keyId: BOOTSTRAP_ADMIN_KEY_ID, userId: BOOTSTRAP_ADMIN_USER_ID }, 'keys: bootstrap admin management key created (shown once in the banner)');
+    logger.info(
+      { keyId: BOOTSTRAP_ADMIN_KEY_ID, userId: BOOTSTRAP_ADMIN_USER_ID },
+      'keys: bootstrap admin management key created (shown once in the banner)',
+    );
     return secret;
   }
 
   /** Banner lines; the secret is handed out once and then forgotten by this process. */
   bannerLines(): string[] {
-    if (this.deps.configuredKey) return ['Admin: TOLLGATE_BOOTSTRAP_ADMIN_KEY authenticates as the built-in admin (usr_admin).'];
+    if (this.deps.configuredKey)
+      return ['Admin: TOLLGATE_BOOTSTRAP_ADMIN_KEY authenticates as the built-in admin (usr_admin).'];
     if (this.secret && this.created) {
       const secret = this.secret;
       this.secret = undefined;
@@ -83,7 +87,9 @@ export class BootstrapAdminKeyService {
       ];
     }
     if (this.existed) {
-      return [`Bootstrap admin key ${BOOTSTRAP_ADMIN_KEY_ID} was created at the first start; lost it? Set TOLLGATE_BOOTSTRAP_ADMIN_KEY.`];
+      return [
+        `Bootstrap admin key ${BOOTSTRAP_ADMIN_KEY_ID} was created at the first start; lost it? Set TOLLGATE_BOOTSTRAP_ADMIN_KEY.`,
+      ];
     }
     return [];
   }

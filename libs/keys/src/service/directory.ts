@@ -25,7 +25,12 @@ export interface Directory {
   users(): Iterable<DirectoryUser>;
   deployment(deploymentId: string, arrival: number): Promise<DirectoryDeployment | undefined>;
   /** The caller's role in a project; a missing or insufficient role is looked up again once the model caught up. */
-  roleOf(projectId: string, userId: string, arrival: number, enough: (role: ProjectRole | undefined) => boolean): Promise<ProjectRole | undefined>;
+  roleOf(
+    projectId: string,
+    userId: string,
+    arrival: number,
+    enough: (role: ProjectRole | undefined) => boolean,
+  ): Promise<ProjectRole | undefined>;
 }
 
 /** The subset of `@tollgate/access-model`'s `AccessModel` and `Freshness` the directory uses. */
@@ -56,7 +61,12 @@ export function accessModelDirectory(model: AccessModelView, freshness: Freshnes
   const asUser = (u: { userId: string; name: string; deactivated: boolean } | undefined): DirectoryUser | undefined =>
     u && { userId: u.userId, name: u.name, deactivated: u.deactivated };
   return {
-    user: (userId, arrival) => lookup(() => asUser(model.user(userId)), (u) => u !== undefined, arrival),
+    user: (userId, arrival) =>
+      lookup(
+        () => asUser(model.user(userId)),
+        (u) => u !== undefined,
+        arrival,
+      ),
     *users() {
       for (const u of model.allUsers()) yield asUser(u)!;
     },

@@ -22,14 +22,25 @@ export class KeyPolicyService {
 
   async current(): Promise<VersionedKeyPolicy> {
     const slice = await this.store.readStream(KEY_POLICY_STREAM);
-    return { policy: fold(keyPolicyDecider, slice.events.map((e) => ({ type: e.type, data: e.data }) as KeyEvent)), version: slice.version };
+    return {
+      policy: fold(
+        keyPolicyDecider,
+        slice.events.map((e) => ({ type: e.type, data: e.data }) as KeyEvent),
+      ),
+      version: slice.version,
+    };
   }
 
   /**
    * Admins only (403). `expectedVersion` (from `If-Match` or the body's `version`) must be the current
    * version (412); without it the last write wins. Setting the policy in force writes nothing.
    */
-  async set(caller: Caller, policy: KeyPolicy, expectedVersion: number | undefined, meta: RequestMeta): Promise<VersionedKeyPolicy> {
+  async set(
+    caller: Caller,
+    policy: KeyPolicy,
+    expectedVersion: number | undefined,
+    meta: RequestMeta,
+  ): Promise<VersionedKeyPolicy> {
     if (!caller.admin) throw new ApiError('forbidden', 'only Tollgate admins change the key policy');
     for (let attempt = 0; ; attempt++) {
       const { policy: state, version } = await this.current();
@@ -37,7 +48,9 @@ export class KeyPolicyService {
       const events = keyPolicyDecider.decide({ type: 'SetKeyPolicy', policy }, state);
       if (events.length === 0) return { policy: state, version };
       try {
-        const result = await this.store.append(KEY_POLICY_STREAM, version, events, { metadata: apiMetadata(caller, meta) });
+        const result = await this.store.append(KEY_POLICY_STREAM, version, events, {
+          metadata: apiMetadata(caller, meta),
+        });
         return { policy: events.reduce(keyPolicyDecider.evolve, state), version: result.version };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;

@@ -7,7 +7,11 @@ describe('SigningKeysService', () => {
     const k = new InMemoryKeys();
     expect(await k.signingKeys.maintain()).toEqual(['SigningKeyPublished']);
     const [event] = await k.events();
-    expect(event).toMatchObject({ streamId: SIGNING_KEYS_STREAM, type: 'SigningKeyPublished', data: { activatesAt: new Date(T0 + 2_000).toISOString() } });
+    expect(event).toMatchObject({
+      streamId: SIGNING_KEYS_STREAM,
+      type: 'SigningKeyPublished',
+      data: { activatesAt: new Date(T0 + 2_000).toISOString() },
+    });
     const data = event!.data as { kid: string; publicJwk: Record<string, unknown> };
     expect(Object.keys(data.publicJwk).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x']);
     expect(JSON.stringify(event)).not.toMatch(/PRIVATE KEY|"d":/);

@@ -40,7 +40,10 @@ export class SigningKeysService {
     const now = this.deps.clock();
     if (now - this.loadedAt < minAgeMs) return this.state;
     const slice = await this.deps.store.readStream(SIGNING_KEYS_STREAM);
-    this.state = fold(signingKeysDecider, slice.events.map((e) => ({ type: e.type, data: e.data }) as KeyEvent));
+    this.state = fold(
+      signingKeysDecider,
+      slice.events.map((e) => ({ type: e.type, data: e.data }) as KeyEvent),
+    );
     this.loadedAt = now;
     return this.state;
   }

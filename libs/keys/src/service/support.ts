@@ -1,5 +1,10 @@
 import { ApiError } from '@tollgate/contracts';
-import { commandFingerprint, IdempotencyKeyReusedError, VersionConflictError, type EventMetadata } from '@tollgate/event-store';
+import {
+  commandFingerprint,
+  IdempotencyKeyReusedError,
+  VersionConflictError,
+  type EventMetadata,
+} from '@tollgate/event-store';
 import type { Caller } from '@tollgate/platform';
 
 /** What a request contributes to the commands it causes. */

@@ -7,17 +7,35 @@ async function ready(k = new InMemoryKeys()) {
   k.now += 2_000; // the first key activates after its lead
   return k;
 }
-const issue = (k: InMemoryKeys, key: string | undefined, body: { expiresInSeconds?: number } = {}, idempotencyKey?: string) =>
-  k.tokens.issue(key === undefined ? undefined : `Bearer ${key}`, () => body, body, meta(idempotencyKey));
+const issue = (
+  k: InMemoryKeys,
+  key: string | undefined,
+  body: { expiresInSeconds?: number } = {},
+  idempotencyKey?: string,
+) => k.tokens.issue(key === undefined ? undefined : `Bearer ${key}`, () => body, body, meta(idempotencyKey));
 const userKey = async (k: InMemoryKeys, scope: 'inference' | 'management' = 'inference', expiresAt?: number) =>
-  (await k.userKeys.create(caller('usr_alice'), 'usr_alice', { name: 'k', scope, expiresAt }, 'POST /v1/keys', {}, meta())).body;
+  (
+    await k.userKeys.create(
+      caller('usr_alice'),
+      'usr_alice',
+      { name: 'k', scope, expiresAt },
+      'POST /v1/keys',
+      {},
+      meta(),
+    )
+  ).body;
 
 describe('TokensService', () => {
   it('exchanges an inference key for an EdDSA token verifiable with the JWKS', async () => {
     const k = await ready();
     const key = await userKey(k);
     const { body } = await issue(k, key.key!);
-    expect(body).toEqual({ token: expect.any(String), tokenType: 'Bearer', scope: 'inference', expiresAt: new Date(T0 + 2_000 + 3_600_000).toISOString() });
+    expect(body).toEqual({
+      token: expect.any(String),
+      tokenType: 'Bearer',
+      scope: 'inference',
+      expiresAt: new Date(T0 + 2_000 + 3_600_000).toISOString(),
+    });
     const jwks = createLocalJWKSet((await k.signingKeys.jwks()) as never);
     const { payload, protectedHeader } = await jwtVerify(body.token!, jwks, {
       issuer: 'tollgate',

@@ -1,5 +1,10 @@
 import { refusal } from '@tollgate/access-model';
-import { constantTimeEqualHex, hashSecret, parseAuthorization, SERVICE_TOKEN_MAX_LIFETIME_SECONDS } from '@tollgate/authn';
+import {
+  constantTimeEqualHex,
+  hashSecret,
+  parseAuthorization,
+  SERVICE_TOKEN_MAX_LIFETIME_SECONDS,
+} from '@tollgate/authn';
 import { ApiError, type KeyScope } from '@tollgate/contracts';
 import { iso, type Clock } from '../domain/time';
 import { keyStatus, type KeyReadModel } from '../storage/key-read-model';
@@ -55,21 +60,37 @@ export class TokensService {
     const requested = parseBody().expiresInSeconds;
     const idempotency = meta.idempotencyKey;
     const fingerprint = requestFingerprint('POST /v1/tokens', key.keyId, rawBody);
-    const remembered = idempotency === undefined ? undefined : await reused(() => this.deps.requests.lookup(key.keyId, idempotency, fingerprint));
+    const remembered =
+      idempotency === undefined
+        ? undefined
+        : await reused(() => this.deps.requests.lookup(key.keyId, idempotency, fingerprint));
     if (remembered) return { body: { ...(remembered as Omit<IssuedToken, 'token'>), token: null }, replayed: true };
 
     const now = this.deps.clock();
     const signer = await this.deps.signingKeys.signer(now);
     if (!signer) {
       const wait = this.deps.signingKeys.secondsUntilActivation(now) ?? 5;
-      throw new ApiError('unavailable', 'no service-token signing key is active yet; retry shortly', undefined, { 'Retry-After': String(wait) });
+      throw new ApiError('unavailable', 'no service-token signing key is active yet; retry shortly', undefined, {
+        'Retry-After': String(wait),
+      });
     }
     // A token never outlives the key it was exchanged for.
-    const keyLeft = key.expiresAt === null ? Number.POSITIVE_INFINITY : Math.floor((Date.parse(key.expiresAt) - now) / 1000);
+    const keyLeft =
+      key.expiresAt === null ? Number.POSITIVE_INFINITY : Math.floor((Date.parse(key.expiresAt) - now) / 1000);
     const lifetime = Math.min(requested ?? SERVICE_TOKEN_MAX_LIFETIME_SECONDS, keyLeft);
     if (lifetime < 1) throw refusal('key-expired');
-    const signed = await signer.sign({ subject: key.userId!, scope: key.scope!, source: key.keyId, expiresInSeconds: lifetime });
-    const body: IssuedToken = { token: signed.token, tokenType: 'Bearer', scope: key.scope!, expiresAt: iso(signed.expiresAt) };
+    const signed = await signer.sign({
+      subject: key.userId!,
+      scope: key.scope!,
+      source: key.keyId,
+      expiresInSeconds: lifetime,
+    });
+    const body: IssuedToken = {
+      token: signed.token,
+      tokenType: 'Bearer',
+      scope: key.scope!,
+      expiresAt: iso(signed.expiresAt),
+    };
     if (idempotency !== undefined) {
       const { token: _token, ...withoutToken } = body;
       const winner = await reused(() => this.deps.requests.remember(key.keyId, idempotency, fingerprint, withoutToken));
@@ -82,7 +103,8 @@ export class TokensService {
   private async authenticate(authorization: string | string[] | undefined) {
     const parsed = parseAuthorization(authorization);
     if (parsed.type === 'none') throw refusal('credential-missing');
-    if (parsed.type === 'malformed') throw parsed.detail === 'not-a-key-or-jwt' ? apiKeyRequired() : refusal('credential-malformed');
+    if (parsed.type === 'malformed')
+      throw parsed.detail === 'not-a-key-or-jwt' ? apiKeyRequired() : refusal('credential-malformed');
     if (parsed.type === 'jwt') throw apiKeyRequired();
     if (parsed.kind === 'access') throw refusal('key-scope-invalid');
     const hash = hashSecret(parsed.key);

@@ -3,10 +3,19 @@ import type { RecordedEvent } from '@tollgate/event-store';
 import { caller, InMemoryKeys, meta } from '../testing/in-memory-keys';
 
 const keyFor = async (k: InMemoryKeys, userId: string) =>
-  (await k.userKeys.create(caller(userId), userId, { name: 'k', scope: 'inference', expiresAt: undefined }, 'POST /v1/keys', {}, meta())).body.keyId;
+  (
+    await k.userKeys.create(
+      caller(userId),
+      userId,
+      { name: 'k', scope: 'inference', expiresAt: undefined },
+      'POST /v1/keys',
+      {},
+      meta(),
+    )
+  ).body.keyId;
 
 describe('UserDeactivationReactor', () => {
-  it("revokes every unrevoked key of the deactivated user (reason user-deactivated, actor system, caused by the identity event)", async () => {
+  it('revokes every unrevoked key of the deactivated user (reason user-deactivated, actor system, caused by the identity event)', async () => {
     const k = new InMemoryKeys();
     const a = await keyFor(k, 'usr_alice');
     const b = await keyFor(k, 'usr_alice');
@@ -39,7 +48,11 @@ describe('UserDeactivationReactor', () => {
   it('ignores other identity events', async () => {
     const k = new InMemoryKeys();
     await keyFor(k, 'usr_alice');
-    await k.reactor.apply({ ...k.deactivate('usr_alice'), type: 'GroupsRefreshed', data: { userId: 'usr_alice', groups: [], refreshedAt: new Date().toISOString() } });
+    await k.reactor.apply({
+      ...k.deactivate('usr_alice'),
+      type: 'GroupsRefreshed',
+      data: { userId: 'usr_alice', groups: [], refreshedAt: new Date().toISOString() },
+    });
     expect((await k.events()).map((e) => e.type)).toEqual(['KeyCreated']);
   });
 

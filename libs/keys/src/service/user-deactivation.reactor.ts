@@ -38,12 +38,18 @@ export class UserDeactivationReactor implements Projection {
       try {
         const eventIds = await this.revokeKeysOf(parsed.data.userId, event.id);
         if (eventIds.length > 0) {
-          this.deps.logger.info({ userId: parsed.data.userId, revoked: eventIds.length, causationId: event.id }, 'keys: revoked the keys of a deactivated user');
+          this.deps.logger.info(
+            { userId: parsed.data.userId, revoked: eventIds.length, causationId: event.id },
+            'keys: revoked the keys of a deactivated user',
+          );
         }
         return;
       } catch (err) {
         if (this.deps.stopping?.()) throw err;
-        this.deps.logger.warn({ err, eventId: event.id, retryInMs: backoff }, 'keys: revoking a deactivated user\'s keys failed; retrying');
+        this.deps.logger.warn(
+          { err, eventId: event.id, retryInMs: backoff },
+          "keys: revoking a deactivated user's keys failed; retrying",
+        );
         await sleep(backoff);
       }
     }

@@ -3,14 +3,23 @@ import { ApiError } from '@tollgate/contracts';
 import { DAY_MS } from '../domain/time';
 import { caller, codeOf, InMemoryKeys, meta, T0 } from '../testing/in-memory-keys';
 
-const create = (k: InMemoryKeys, who = caller('usr_alice'), body: Record<string, unknown> = { name: 'ci', scope: 'inference' }, m = meta(), target = who.userId) =>
+const create = (
+  k: InMemoryKeys,
+  who = caller('usr_alice'),
+  body: Record<string, unknown> = { name: 'ci', scope: 'inference' },
+  m = meta(),
+  target = who.userId,
+) =>
   k.userKeys.create(
     who,
     target,
     {
       name: body.name as string,
       scope: body.scope as 'inference' | 'management',
-      expiresAt: body.expiresAt === undefined || body.expiresAt === null ? (body.expiresAt as null | undefined) : Date.parse(body.expiresAt as string),
+      expiresAt:
+        body.expiresAt === undefined || body.expiresAt === null
+          ? (body.expiresAt as null | undefined)
+          : Date.parse(body.expiresAt as string),
     },
     target === who.userId ? 'POST /v1/keys' : 'POST /v1/users/:userId/keys',
     body,
@@ -34,7 +43,11 @@ describe('UserKeysService', () => {
       expect(parseKey(body.key!)).toMatchObject({ ok: true, kind: 'inference' });
       const events = await k.events();
       expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ type: 'KeyCreated', streamId: `key-${body.keyId}`, data: { secretHash: hashSecret(body.key!), userId: 'usr_alice' } });
+      expect(events[0]).toMatchObject({
+        type: 'KeyCreated',
+        streamId: `key-${body.keyId}`,
+        data: { secretHash: hashSecret(body.key!), userId: 'usr_alice' },
+      });
       expect(JSON.stringify(events)).not.toContain(body.key!);
       expect(events[0]!.metadata).toMatchObject({ actor: 'usr_alice', channel: 'api' });
     });
@@ -74,22 +87,31 @@ describe('UserKeysService', () => {
       ['within the maximum', { expiresAt: new Date(T0 + DAY_MS).toISOString() }, 'ok'],
     ])('%s: %s', async (_what, extra, code) => {
       const k = new InMemoryKeys();
-      expect(await codeOf(() => create(k, caller('usr_alice'), { name: 'a', scope: 'inference', ...extra }))).toBe(code);
+      expect(await codeOf(() => create(k, caller('usr_alice'), { name: 'a', scope: 'inference', ...extra }))).toBe(
+        code,
+      );
       if (code !== 'ok') expect(await k.events()).toEqual([]);
     });
 
     it('follows a policy change for the next key; never-expiring keys once there is no maximum', async () => {
       const k = new InMemoryKeys();
-      await k.policy.set(caller('usr_admin', true), { defaultLifetimeDays: 7, maxLifetimeDays: null }, undefined, meta());
+      await k.policy.set(
+        caller('usr_admin', true),
+        { defaultLifetimeDays: 7, maxLifetimeDays: null },
+        undefined,
+        meta(),
+      );
       expect((await create(k)).body.expiresAt).toBe(new Date(T0 + 7 * DAY_MS).toISOString());
-      expect((await create(k, caller('usr_alice'), { name: 'forever', scope: 'inference', expiresAt: null })).body.expiresAt).toBeNull();
+      expect(
+        (await create(k, caller('usr_alice'), { name: 'forever', scope: 'inference', expiresAt: null })).body.expiresAt,
+      ).toBeNull();
     });
 
     it('states the maximum in the 422 message', async () => {
       const k = new InMemoryKeys();
-      await expect(create(k, caller('usr_alice'), { name: 'a', scope: 'inference', expiresAt: '2030-01-01T00:00:00.000Z' })).rejects.toThrow(
-        /maximum lifetime of 365 days/,
-      );
+      await expect(
+        create(k, caller('usr_alice'), { name: 'a', scope: 'inference', expiresAt: '2030-01-01T00:00:00.000Z' }),
+      ).rejects.toThrow(/maximum lifetime of 365 days/);
     });
   });
 
@@ -105,7 +127,9 @@ describe('UserKeysService', () => {
     it('refuses the same key with another body (422) and writes nothing', async () => {
       const k = new InMemoryKeys();
       await create(k, caller('usr_alice'), { name: 'ci', scope: 'inference' }, meta('idem-1'));
-      expect(await codeOf(() => create(k, caller('usr_alice'), { name: 'other', scope: 'inference' }, meta('idem-1')))).toBe('idempotency-key-reused');
+      expect(
+        await codeOf(() => create(k, caller('usr_alice'), { name: 'other', scope: 'inference' }, meta('idem-1'))),
+      ).toBe('idempotency-key-reused');
       expect(await k.events()).toHaveLength(1);
     });
 
@@ -149,7 +173,13 @@ describe('UserKeysService', () => {
     it('lets an admin create a key for a known user', async () => {
       const k = new InMemoryKeys();
       k.user('usr_bot');
-      const { body } = await create(k, caller('usr_admin', true), { name: 'bot', scope: 'inference' }, meta(), 'usr_bot');
+      const { body } = await create(
+        k,
+        caller('usr_admin', true),
+        { name: 'bot', scope: 'inference' },
+        meta(),
+        'usr_bot',
+      );
       expect((await k.reads.byId(body.keyId))?.userId).toBe('usr_bot');
       expect((await k.events())[0]!.metadata.actor).toBe('usr_admin');
     });
@@ -179,9 +209,21 @@ describe('UserKeysService', () => {
       k.now += 60_000;
       const revocation = await k.userKeys.revoke(caller('usr_alice'), body.keyId, meta());
       const events = await k.events();
-      expect(revocation).toEqual({ keyId: body.keyId, revokedAt: new Date(T0 + 60_000).toISOString(), eventId: events[1]!.id });
-      expect(events[1]).toMatchObject({ type: 'KeyRevoked', data: { reason: 'user' }, metadata: { actor: 'usr_alice' } });
-      expect((await k.userKeys.list(caller('usr_alice'), 'usr_alice'))[0]).toMatchObject({ status: 'revoked', revocationReason: 'user', version: 2 });
+      expect(revocation).toEqual({
+        keyId: body.keyId,
+        revokedAt: new Date(T0 + 60_000).toISOString(),
+        eventId: events[1]!.id,
+      });
+      expect(events[1]).toMatchObject({
+        type: 'KeyRevoked',
+        data: { reason: 'user' },
+        metadata: { actor: 'usr_alice' },
+      });
+      expect((await k.userKeys.list(caller('usr_alice'), 'usr_alice'))[0]).toMatchObject({
+        status: 'revoked',
+        revocationReason: 'user',
+        version: 2,
+      });
     });
 
     it('answers a repeated revocation with the first one, writing nothing', async () => {
@@ -227,7 +269,10 @@ describe('UserKeysService', () => {
       const result = await k.userKeys.revokeAll(caller('usr_alice'), 'usr_alice', meta());
       expect(result.revoked).toBe(1);
       expect(result.eventIds).toHaveLength(1);
-      expect(await k.userKeys.revokeAll(caller('usr_admin', true), 'usr_alice', meta())).toEqual({ revoked: 0, eventIds: [] });
+      expect(await k.userKeys.revokeAll(caller('usr_admin', true), 'usr_alice', meta())).toEqual({
+        revoked: 0,
+        eventIds: [],
+      });
       expect(await codeOf(() => k.userKeys.revokeAll(caller('usr_bob'), 'usr_alice', meta()))).toBe('not-found');
       expect(await codeOf(() => k.userKeys.list(caller('usr_bob'), 'usr_alice'))).toBe('not-found');
     });
@@ -252,11 +297,26 @@ describe('UserKeysService', () => {
 
     it("lists keys expiring within N days: mine, or everyone's for an admin", async () => {
       const k = new InMemoryKeys();
-      const soon = await create(k, caller('usr_alice'), { name: 'soon', scope: 'inference', expiresAt: new Date(T0 + 3 * DAY_MS).toISOString() });
-      await create(k, caller('usr_alice'), { name: 'later', scope: 'inference', expiresAt: new Date(T0 + 40 * DAY_MS).toISOString() });
-      const bobs = await create(k, caller('usr_bob'), { name: 'bob', scope: 'inference', expiresAt: new Date(T0 + 2 * DAY_MS).toISOString() });
+      const soon = await create(k, caller('usr_alice'), {
+        name: 'soon',
+        scope: 'inference',
+        expiresAt: new Date(T0 + 3 * DAY_MS).toISOString(),
+      });
+      await create(k, caller('usr_alice'), {
+        name: 'later',
+        scope: 'inference',
+        expiresAt: new Date(T0 + 40 * DAY_MS).toISOString(),
+      });
+      const bobs = await create(k, caller('usr_bob'), {
+        name: 'bob',
+        scope: 'inference',
+        expiresAt: new Date(T0 + 2 * DAY_MS).toISOString(),
+      });
       expect((await k.userKeys.expiring(caller('usr_alice'), 7)).map((x) => x.keyId)).toEqual([soon.body.keyId]);
-      expect((await k.userKeys.expiring(caller('usr_admin', true), 7)).map((x) => x.keyId)).toEqual([bobs.body.keyId, soon.body.keyId]);
+      expect((await k.userKeys.expiring(caller('usr_admin', true), 7)).map((x) => x.keyId)).toEqual([
+        bobs.body.keyId,
+        soon.body.keyId,
+      ]);
       expect(await k.userKeys.expiring(caller('usr_alice'), 1)).toEqual([]);
     });
   });

@@ -107,9 +107,14 @@ export class UserKeysService {
     const now = clock();
     const limit = limiter.take(`user:${userId}`, now);
     if (!limit.allowed) {
-      throw new ApiError('rate-limited', `too many keys created for this user; retry in ${limit.retryAfterSeconds} s`, undefined, {
-        'Retry-After': String(limit.retryAfterSeconds),
-      });
+      throw new ApiError(
+        'rate-limited',
+        `too many keys created for this user; retry in ${limit.retryAfterSeconds} s`,
+        undefined,
+        {
+          'Retry-After': String(limit.retryAfterSeconds),
+        },
+      );
     }
     const { policy } = await this.deps.policy.current();
     const keyId = newId('key');
@@ -167,7 +172,13 @@ export class UserKeysService {
     for (const key of await this.deps.reads.userKeys(userId)) {
       if (key.revokedAt !== null) continue;
       const result = await storeCall(() =>
-        handleCommand(this.deps.store, keyStream(key.keyId), keyDecider, { type: 'RevokeKey', reason, now: this.deps.clock() }, apiMetadata(caller, meta)),
+        handleCommand(
+          this.deps.store,
+          keyStream(key.keyId),
+          keyDecider,
+          { type: 'RevokeKey', reason, now: this.deps.clock() },
+          apiMetadata(caller, meta),
+        ),
       );
       // Empty when a concurrent request revoked it first: that revocation is not counted here.
       if (result.events[0]) eventIds.push(result.events[0].id);
@@ -179,7 +190,8 @@ export class UserKeysService {
   async counts(caller: Caller): Promise<{ userId: string; name: string | null; active: number }[]> {
     if (!caller.admin) throw new ApiError('forbidden', 'only Tollgate admins see key counts');
     const counts = new Map<string, { userId: string; name: string | null; active: number }>();
-    for (const user of this.deps.directory.users()) counts.set(user.userId, { userId: user.userId, name: user.name, active: 0 });
+    for (const user of this.deps.directory.users())
+      counts.set(user.userId, { userId: user.userId, name: user.name, active: 0 });
     for (const { userId, active } of await this.deps.reads.countsByUser(iso(this.deps.clock()))) {
       const entry = counts.get(userId);
       if (entry) entry.active = active;
@@ -191,7 +203,11 @@ export class UserKeysService {
   /** Active keys expiring within `days` days: the caller's own, or everyone's for an admin. */
   async expiring(caller: Caller, days: number): Promise<ListedKey[]> {
     const now = this.deps.clock();
-    const keys = await this.deps.reads.expiring(iso(now), iso(now + days * DAY_MS), caller.admin ? undefined : caller.userId);
+    const keys = await this.deps.reads.expiring(
+      iso(now),
+      iso(now + days * DAY_MS),
+      caller.admin ? undefined : caller.userId,
+    );
     return keys.map((k) => listed(k, iso(now)));
   }
 
@@ -202,12 +218,24 @@ export class UserKeysService {
     return key;
   }
 
-  private async revokeKey(key: StoredKey, reason: 'user' | 'admin', caller: Caller, meta: RequestMeta): Promise<Revocation> {
+  private async revokeKey(
+    key: StoredKey,
+    reason: 'user' | 'admin',
+    caller: Caller,
+    meta: RequestMeta,
+  ): Promise<Revocation> {
     const result = await storeCall(() =>
-      handleCommand(this.deps.store, keyStream(key.keyId), keyDecider, { type: 'RevokeKey', reason, now: this.deps.clock() }, apiMetadata(caller, meta)),
+      handleCommand(
+        this.deps.store,
+        keyStream(key.keyId),
+        keyDecider,
+        { type: 'RevokeKey', reason, now: this.deps.clock() },
+        apiMetadata(caller, meta),
+      ),
     );
     const event = result.events[0];
-    if (event) return { keyId: key.keyId, revokedAt: (event.data as { revokedAt: string }).revokedAt, eventId: event.id };
+    if (event)
+      return { keyId: key.keyId, revokedAt: (event.data as { revokedAt: string }).revokedAt, eventId: event.id };
     const current = key.revocationEventId ? key : await this.deps.reads.byId(key.keyId);
     return { keyId: key.keyId, revokedAt: current!.revokedAt!, eventId: current!.revocationEventId! };
   }

@@ -74,7 +74,12 @@ export class InMemoryKeyReadModel implements KeyReadModel {
     const events = await this.all();
     const streams = new Set(
       events
-        .filter((e) => e.type === 'KeyCreated' && (e.data as KeyCreated).kind === 'access-key' && (e.data as KeyCreated).deploymentId === deploymentId)
+        .filter(
+          (e) =>
+            e.type === 'KeyCreated' &&
+            (e.data as KeyCreated).kind === 'access-key' &&
+            (e.data as KeyCreated).deploymentId === deploymentId,
+        )
         .map((e) => e.streamId),
     );
     return events.filter((e) => streams.has(e.streamId)).map((e) => ({ type: e.type, data: e.data }) as KeyEvent);

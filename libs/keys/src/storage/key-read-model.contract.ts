@@ -11,13 +11,36 @@ export interface ReadModelFixture {
 
 const meta = { metadata: { actor: 'usr_test', channel: 'api' } };
 const hash = (n: number) => n.toString(16).padStart(64, '0');
-const userKey = (keyId: string, userId: string, n: number, expiresAt: string | null, createdAt = '2026-11-26T06:00:00.000Z'): KeyEvent => ({
+const userKey = (
+  keyId: string,
+  userId: string,
+  n: number,
+  expiresAt: string | null,
+  createdAt = '2026-11-26T06:00:00.000Z',
+): KeyEvent => ({
   type: 'KeyCreated',
-  data: { keyId, kind: 'user-key', secretHash: hash(n), name: `name ${keyId}`, userId, scope: 'inference', expiresAt, createdAt } satisfies KeyCreated,
+  data: {
+    keyId,
+    kind: 'user-key',
+    secretHash: hash(n),
+    name: `name ${keyId}`,
+    userId,
+    scope: 'inference',
+    expiresAt,
+    createdAt,
+  } satisfies KeyCreated,
 });
 const accessKey = (keyId: string, deploymentId: string, slot: 'primary' | 'secondary', n: number): KeyEvent => ({
   type: 'KeyCreated',
-  data: { keyId, kind: 'access-key', secretHash: hash(n), deploymentId, slot, expiresAt: null, createdAt: '2026-11-26T06:00:00.000Z' },
+  data: {
+    keyId,
+    kind: 'access-key',
+    secretHash: hash(n),
+    deploymentId,
+    slot,
+    expiresAt: null,
+    createdAt: '2026-11-26T06:00:00.000Z',
+  },
 });
 const revoked = (keyId: string, reason: 'user' | 'rotated' = 'user'): KeyEvent => ({
   type: 'KeyRevoked',
@@ -79,14 +102,25 @@ export function describeKeyReadModelContract(name: string, setup: () => Promise<
     });
 
     it("lists a user's keys (user keys only, revoked included), oldest first", async () => {
-      expect((await f.reads.userKeys(alice)).map((k) => k.keyId)).toEqual([id('a1'), id('a2'), id('a3'), id('a4'), id('a5')]);
+      expect((await f.reads.userKeys(alice)).map((k) => k.keyId)).toEqual([
+        id('a1'),
+        id('a2'),
+        id('a3'),
+        id('a4'),
+        id('a5'),
+      ]);
       expect((await f.reads.userKeys(bob)).map((k) => k.keyId)).toEqual([id('b1')]);
       expect(await f.reads.userKeys(`usr_nobody${run}`)).toEqual([]);
     });
 
     it('counts active keys per owner (neither revoked nor expired)', async () => {
       const counts = (await f.reads.countsByUser('2026-11-26T12:00:00.000Z')).filter((c) => c.userId.endsWith(run));
-      expect(counts).toEqual(expect.arrayContaining([{ userId: alice, active: 3 }, { userId: bob, active: 1 }]));
+      expect(counts).toEqual(
+        expect.arrayContaining([
+          { userId: alice, active: 3 },
+          { userId: bob, active: 1 },
+        ]),
+      );
       expect(counts).toHaveLength(2);
     });
 

@@ -68,7 +68,10 @@ export function storedKey(
 }
 
 /** `active`, `expired` or `revoked` at `now` (ISO). A key is expired from its `expiresAt` on. */
-export function keyStatus(key: Pick<StoredKey, 'revokedAt' | 'expiresAt'>, now: string): 'active' | 'expired' | 'revoked' {
+export function keyStatus(
+  key: Pick<StoredKey, 'revokedAt' | 'expiresAt'>,
+  now: string,
+): 'active' | 'expired' | 'revoked' {
   if (key.revokedAt !== null) return 'revoked';
   if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
   return 'active';

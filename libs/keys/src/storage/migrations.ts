@@ -14,10 +14,16 @@ export class KeysServiceTables1767312000000 implements MigrationInterface {
   name = 'KeysServiceTables1767312000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE INDEX key_created_user_idx ON ${S}.events ((data->>'userId'), position) WHERE type = 'KeyCreated'`);
+    await q.query(
+      `CREATE INDEX key_created_user_idx ON ${S}.events ((data->>'userId'), position) WHERE type = 'KeyCreated'`,
+    );
     await q.query(`CREATE INDEX key_created_hash_idx ON ${S}.events ((data->>'secretHash')) WHERE type = 'KeyCreated'`);
-    await q.query(`CREATE INDEX key_created_deployment_idx ON ${S}.events ((data->>'deploymentId')) WHERE type = 'KeyCreated'`);
-    await q.query(`CREATE INDEX key_created_expires_idx ON ${S}.events ((data->>'expiresAt')) WHERE type = 'KeyCreated'`);
+    await q.query(
+      `CREATE INDEX key_created_deployment_idx ON ${S}.events ((data->>'deploymentId')) WHERE type = 'KeyCreated'`,
+    );
+    await q.query(
+      `CREATE INDEX key_created_expires_idx ON ${S}.events ((data->>'expiresAt')) WHERE type = 'KeyCreated'`,
+    );
     // Private halves of the service-token signing keys (PKCS#8 PEM). Never in an event; a row is deleted
     // when its key is retired. Public halves are in SigningKeyPublished events.
     await q.query(`
@@ -49,7 +55,12 @@ export class KeysServiceTables1767312000000 implements MigrationInterface {
     await q.query(`DROP TABLE IF EXISTS ${S}.reactor_checkpoints`);
     await q.query(`DROP TABLE IF EXISTS ${S}.token_requests`);
     await q.query(`DROP TABLE IF EXISTS ${S}.signing_keys`);
-    for (const index of ['key_created_expires_idx', 'key_created_deployment_idx', 'key_created_hash_idx', 'key_created_user_idx']) {
+    for (const index of [
+      'key_created_expires_idx',
+      'key_created_deployment_idx',
+      'key_created_hash_idx',
+      'key_created_user_idx',
+    ]) {
       await q.query(`DROP INDEX IF EXISTS ${S}.${index}`);
     }
   }

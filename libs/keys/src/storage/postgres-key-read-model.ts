@@ -24,7 +24,11 @@ interface KeyRow {
 }
 
 const toKey = (row: KeyRow): StoredKey =>
-  storedKey(row.created, row.revoked ? { data: row.revoked, eventId: row.revoked_event_id! } : null, Number(row.version));
+  storedKey(
+    row.created,
+    row.revoked ? { data: row.revoked, eventId: row.revoked_event_id! } : null,
+    Number(row.version),
+  );
 
 /**
  * The read model as SQL over the keys service's own `events` table (indexed by migration

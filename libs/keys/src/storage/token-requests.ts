@@ -12,7 +12,12 @@ export type StoredTokenResponse = Record<string, unknown>;
  */
 export interface TokenRequestStore {
   lookup(scope: string, key: string, fingerprint: string): Promise<StoredTokenResponse | undefined>;
-  remember(scope: string, key: string, fingerprint: string, response: StoredTokenResponse): Promise<StoredTokenResponse | undefined>;
+  remember(
+    scope: string,
+    key: string,
+    fingerprint: string,
+    response: StoredTokenResponse,
+  ): Promise<StoredTokenResponse | undefined>;
 }
 
 const TTL = `interval '24 hours'`;
@@ -32,7 +37,12 @@ export class PostgresTokenRequestStore implements TokenRequestStore {
     return row.response;
   }
 
-  async remember(scope: string, key: string, fingerprint: string, response: StoredTokenResponse): Promise<StoredTokenResponse | undefined> {
+  async remember(
+    scope: string,
+    key: string,
+    fingerprint: string,
+    response: StoredTokenResponse,
+  ): Promise<StoredTokenResponse | undefined> {
     const inserted: unknown[] = await this.dataSource.query(
       `INSERT INTO "${KEYS_SCHEMA}".token_requests AS t (scope, key, fingerprint, response) VALUES ($1, $2, $3, $4::jsonb)
        ON CONFLICT (scope, key) DO UPDATE
@@ -42,7 +52,9 @@ export class PostgresTokenRequestStore implements TokenRequestStore {
       [scope, key, fingerprint, JSON.stringify(response)],
     );
     if (inserted.length > 0) {
-      void this.dataSource.query(`DELETE FROM "${KEYS_SCHEMA}".token_requests WHERE created_at < now() - ${TTL}`).catch(() => undefined);
+      void this.dataSource
+        .query(`DELETE FROM "${KEYS_SCHEMA}".token_requests WHERE created_at < now() - ${TTL}`)
+        .catch(() => undefined);
       return undefined;
     }
     return this.lookup(scope, key, fingerprint);
@@ -60,7 +72,12 @@ export class InMemoryTokenRequestStore implements TokenRequestStore {
     return entry.response;
   }
 
-  async remember(scope: string, key: string, fingerprint: string, response: StoredTokenResponse): Promise<StoredTokenResponse | undefined> {
+  async remember(
+    scope: string,
+    key: string,
+    fingerprint: string,
+    response: StoredTokenResponse,
+  ): Promise<StoredTokenResponse | undefined> {
     const existing = await this.lookup(scope, key, fingerprint);
     if (existing) return existing;
     this.entries.set(`${scope}\0${key}`, { fingerprint, response, at: this.now() });

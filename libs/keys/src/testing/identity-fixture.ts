@@ -16,29 +16,57 @@ export class IdentityFixture {
   ) {}
 
   static async start(databaseUrl: string): Promise<IdentityFixture> {
-    const dataSource = createDataSource({ url: databaseUrl, schema: IDENTITY_SCHEMA, migrations: createEventStoreMigrations(IDENTITY_SCHEMA), name: 'keys-test-identity', poolSize: 2 });
+    const dataSource = createDataSource({
+      url: databaseUrl,
+      schema: IDENTITY_SCHEMA,
+      migrations: createEventStoreMigrations(IDENTITY_SCHEMA),
+      name: 'keys-test-identity',
+      poolSize: 2,
+    });
     await runMigrations(dataSource);
-    return new IdentityFixture(dataSource, new PostgresEventStore({ dataSource, schema: IDENTITY_SCHEMA, registry: new Registry() }));
+    return new IdentityFixture(
+      dataSource,
+      new PostgresEventStore({ dataSource, schema: IDENTITY_SCHEMA, registry: new Registry() }),
+    );
   }
 
   private async emit(streamId: string, event: IdentityEvent): Promise<string> {
-    const result = await this.store.append(streamId, 'any', [event], { metadata: { actor: 'usr_admin', channel: 'api' } });
+    const result = await this.store.append(streamId, 'any', [event], {
+      metadata: { actor: 'usr_admin', channel: 'api' },
+    });
     return result.events[0]!.id;
   }
 
-  user(userId: string, name: string, options: { admin?: boolean; kind?: 'internal' | 'external' | 'machine' } = {}): Promise<string> {
+  user(
+    userId: string,
+    name: string,
+    options: { admin?: boolean; kind?: 'internal' | 'external' | 'machine' } = {},
+  ): Promise<string> {
     return this.emit(`user-${userId}`, {
       type: 'UserCreated',
-      data: { userId, name, kind: options.kind ?? 'internal', admin: options.admin ?? false, email: null, createdAt: new Date().toISOString() },
+      data: {
+        userId,
+        name,
+        kind: options.kind ?? 'internal',
+        admin: options.admin ?? false,
+        email: null,
+        createdAt: new Date().toISOString(),
+      },
     });
   }
 
   deactivate(userId: string): Promise<string> {
-    return this.emit(`user-${userId}`, { type: 'UserDeactivated', data: { userId, deactivatedAt: new Date().toISOString() } });
+    return this.emit(`user-${userId}`, {
+      type: 'UserDeactivated',
+      data: { userId, deactivatedAt: new Date().toISOString() },
+    });
   }
 
   project(projectId: string, ownerId: string): Promise<string> {
-    return this.emit(`project-${projectId}`, { type: 'ProjectCreated', data: { projectId, name: projectId, ownerId, createdAt: new Date().toISOString() } });
+    return this.emit(`project-${projectId}`, {
+      type: 'ProjectCreated',
+      data: { projectId, name: projectId, ownerId, createdAt: new Date().toISOString() },
+    });
   }
 
   role(projectId: string, userId: string, role: ProjectRole): Promise<string> {

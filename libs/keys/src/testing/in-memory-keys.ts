@@ -28,7 +28,12 @@ export const TEST_SCHEDULE: SigningKeySchedule = {
   retirementMarginMs: 300_000,
 };
 
-export const caller = (userId: string, admin = false): Caller => ({ userId, name: userId, admin, via: 'management-key' });
+export const caller = (userId: string, admin = false): Caller => ({
+  userId,
+  name: userId,
+  admin,
+  via: 'management-key',
+});
 
 let requests = 0;
 export const meta = (idempotencyKey?: string): RequestMeta => ({
@@ -70,14 +75,45 @@ export class InMemoryKeys {
     this.limiter = new RateLimiter(options.limit ?? 30);
     this.policy = new KeyPolicyService(store);
     this.userKeys = new UserKeysService({ store, reads, policy: this.policy, directory, limiter: this.limiter, clock });
-    this.accessKeys = new AccessKeysService({ store, reads, directory, limiter: this.limiter, locks: new InMemoryLocks(), clock });
-    this.signingKeys = new SigningKeysService({ store, vault: this.vault, schedule: options.schedule ?? TEST_SCHEDULE, clock, logger: this.logger });
-    this.tokens = new TokensService({ reads, directory, signingKeys: this.signingKeys, requests: new InMemoryTokenRequestStore(clock), clock });
-    this.reactor = new UserDeactivationReactor({ store, reads, clock, logger: this.logger, sleep: async () => undefined });
+    this.accessKeys = new AccessKeysService({
+      store,
+      reads,
+      directory,
+      limiter: this.limiter,
+      locks: new InMemoryLocks(),
+      clock,
+    });
+    this.signingKeys = new SigningKeysService({
+      store,
+      vault: this.vault,
+      schedule: options.schedule ?? TEST_SCHEDULE,
+      clock,
+      logger: this.logger,
+    });
+    this.tokens = new TokensService({
+      reads,
+      directory,
+      signingKeys: this.signingKeys,
+      requests: new InMemoryTokenRequestStore(clock),
+      clock,
+    });
+    this.reactor = new UserDeactivationReactor({
+      store,
+      reads,
+      clock,
+      logger: this.logger,
+      sleep: async () => undefined,
+    });
   }
 
   bootstrap(configuredKey?: string): BootstrapAdminKeyService {
-    return new BootstrapAdminKeyService({ store: this.store, policy: this.policy, clock: this.clock, configuredKey, logger: this.logger });
+    return new BootstrapAdminKeyService({
+      store: this.store,
+      policy: this.policy,
+      clock: this.clock,
+      configuredKey,
+      logger: this.logger,
+    });
   }
 
   /** Applies an identity event to the access model, as its runner would; returns it as recorded. */
@@ -102,18 +138,32 @@ export class InMemoryKeys {
   user(userId: string, options: { admin?: boolean } = {}): Caller {
     this.identity(`user-${userId}`, {
       type: 'UserCreated',
-      data: { userId, name: userId.replace(/^usr_/, ''), kind: 'internal', admin: options.admin ?? false, email: null, createdAt: new Date(this.now).toISOString() },
+      data: {
+        userId,
+        name: userId.replace(/^usr_/, ''),
+        kind: 'internal',
+        admin: options.admin ?? false,
+        email: null,
+        createdAt: new Date(this.now).toISOString(),
+      },
     });
     return caller(userId, options.admin ?? false);
   }
 
   deactivate(userId: string): RecordedEvent {
-    return this.identity(`user-${userId}`, { type: 'UserDeactivated', data: { userId, deactivatedAt: new Date(this.now).toISOString() } });
+    return this.identity(`user-${userId}`, {
+      type: 'UserDeactivated',
+      data: { userId, deactivatedAt: new Date(this.now).toISOString() },
+    });
   }
 
   project(projectId: string, ownerId: string, roles: Record<string, ProjectRole> = {}): void {
-    this.identity(`project-${projectId}`, { type: 'ProjectCreated', data: { projectId, name: projectId, ownerId, createdAt: new Date(this.now).toISOString() } });
-    for (const [userId, role] of Object.entries(roles)) this.identity(`project-${projectId}`, { type: 'CollaboratorSet', data: { projectId, userId, role } });
+    this.identity(`project-${projectId}`, {
+      type: 'ProjectCreated',
+      data: { projectId, name: projectId, ownerId, createdAt: new Date(this.now).toISOString() },
+    });
+    for (const [userId, role] of Object.entries(roles))
+      this.identity(`project-${projectId}`, { type: 'CollaboratorSet', data: { projectId, userId, role } });
   }
 
   deployment(deploymentId: string, projectId: string): void {

@@ -8,6 +8,18 @@ export class InMemoryKeySigningPair {
   readonly store = new InMemoryEventStore();
   readonly vault = new InMemorySigningKeyVault();
   private readonly logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  readonly a = new SigningKeysService({ store: this.store, vault: this.vault, schedule: TEST_SCHEDULE, clock: () => T0, logger: this.logger });
-  readonly b = new SigningKeysService({ store: this.store, vault: this.vault, schedule: TEST_SCHEDULE, clock: () => T0, logger: this.logger });
+  readonly a = new SigningKeysService({
+    store: this.store,
+    vault: this.vault,
+    schedule: TEST_SCHEDULE,
+    clock: () => T0,
+    logger: this.logger,
+  });
+  readonly b = new SigningKeysService({
+    store: this.store,
+    vault: this.vault,
+    schedule: TEST_SCHEDULE,
+    clock: () => T0,
+    logger: this.logger,
+  });
 }
