@@ -17,7 +17,9 @@ afterAll(async () => {
 /** A connection of its own, for holding a transaction open. */
 async function connection() {
   const borrowed = await borrow(fx.dataSource);
-  return { client: borrowed.client as PoolClient, release: () => giveBack(borrowed) };
+  const client = borrowed.client as PoolClient;
+  // never hand a connection back to the pool inside a transaction: it would hold xmin for everyone
+  return { client, release: async () => giveBack(borrowed, await client.query('ROLLBACK').then(() => undefined, (e) => e)) };
 }
 
 describe('PostgresEventStore: append', () => {
@@ -141,6 +143,8 @@ describe('gap safety in PostgreSQL (read side)', () => {
     const recorder = new Recorder();
     const source = new PostgresLogSource({ dataSource: fx.dataSource, stores: [{ schema: 'identity' }], logger: quietLogger });
     await source.start({}, recorder.handler);
+    const beats = () => recorder.items.filter((i) => i.kind === 'heartbeat').length;
+    await eventually(() => expect(beats()).toBeGreaterThan(0));
     const blocker = await connection();
     try {
       // The blocker holds an uncommitted row with the event id A will use: A takes its position, then
@@ -159,10 +163,8 @@ describe('gap safety in PostgreSQL (read side)', () => {
       });
       const b = await store.append('usr_b', 0, [{ type: 'UserCreated', data: {} }], { metadata: actor });
       // B is committed, but a reader by position would checkpoint past A's smaller position here.
-      await eventually(async () => {
-        const beats = recorder.items.filter((i) => i.kind === 'heartbeat').length;
-        expect(beats).toBeGreaterThan(2);
-      });
+      const beatsBefore = beats();
+      await eventually(() => expect(beats()).toBeGreaterThan(beatsBefore + 2));
       expect(recorder.events('usr_')).toEqual([]);
       await blocker.client.query('ROLLBACK');
       const aResult = await a;
@@ -184,6 +186,7 @@ describe('gap safety in PostgreSQL (read side)', () => {
       logger: quietLogger,
     });
     await source.start({}, recorder.handler);
+    await eventually(() => expect(recorder.items.some((i) => i.kind === 'heartbeat')).toBe(true));
     const writer = await connection();
     try {
       await writer.client.query('BEGIN');

@@ -133,6 +133,8 @@ describe('Relay', () => {
     const relay = relayFor('ooo', topic, { heartbeatIntervalMs: 50 });
     await relay.start();
     const recorder = await reader(topic);
+    const beats = () => recorder.items.filter((i) => i.kind === 'heartbeat').length;
+    await eventually(() => expect(beats()).toBeGreaterThan(0));
     const blocker = await borrow(fx.dataSource);
     const client = blocker.client as PoolClient;
     try {
@@ -151,13 +153,15 @@ describe('Relay', () => {
       });
       const b = await store.append('str_b', 0, [{ type: 'Created', data: {} }], { metadata: actor });
       // heartbeats keep flowing while B waits behind the open transactions: B is not published yet
-      await eventually(() => expect(recorder.items.filter((i) => i.kind === 'heartbeat').length).toBeGreaterThan(6));
+      const beatsBefore = beats();
+      await eventually(() => expect(beats()).toBeGreaterThan(beatsBefore + 6));
       expect(recorder.events('str_')).toEqual([]);
       await client.query('ROLLBACK');
       const aResult = await a;
       expect(aResult.events[0]!.position).toBeLessThan(b.events[0]!.position);
       await eventually(() => expect(recorder.events('str_').map((e) => e.id).sort()).toEqual([aResult.events[0]!.id, b.events[0]!.id].sort()));
     } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
       await giveBack(blocker);
     }
   });
@@ -168,7 +172,7 @@ describe('Relay', () => {
     const relay = relayFor('inflight', topic, { heartbeatIntervalMs: 25 });
     await relay.start();
     const recorder = await reader(topic);
-    await eventually(() => expect(relay.watermark()).not.toBeNull());
+    await eventually(() => expect(recorder.items.filter((i) => i.kind === 'heartbeat').length).toBeGreaterThanOrEqual(3));
     const writer = await borrow(fx.dataSource);
     const client = writer.client as PoolClient;
     try {
@@ -197,6 +201,7 @@ describe('Relay', () => {
       });
       expect(recorder.events('str_').map((e) => e.streamId).sort()).toEqual(['str_fast', 'str_slow']);
     } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
       await giveBack(writer);
     }
   });
