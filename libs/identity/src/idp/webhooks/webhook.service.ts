@@ -1,0 +1,78 @@
+import { ApiError } from '@tollgate/contracts';
+import { parseWith } from '@tollgate/platform';
+import { type CommandContext, idpActor } from '../../application/command-context';
+import type { Directory } from '../../application/directory';
+import type { WebhookDeliveries } from '../../storage/webhook-deliveries';
+import type { ConnectorRegistry } from '../connectors';
+import { webhookBody } from '../../http/schemas';
+import { verifyWebhook, type WebhookHeaders } from './signature';
+import { isWebhookEventType, WEBHOOK_EVENT_SCHEMAS, type WebhookEvent } from './webhook-events';
+
+export type WebhookAnswer = { accepted: true } | { duplicate: true } | { ignored: true };
+
+/**
+ * `POST /v1/idp/{idp}/webhooks`: a Standard Webhooks delivery, verified on its raw bytes, applied once per
+ * `webhook-id` (remembered 24 h, across restarts and replicas). Its groups count as refreshed at its
+ * `webhook-timestamp`.
+ */
+export class WebhookService {
+  constructor(
+    private readonly connectors: ConnectorRegistry,
+    private readonly directory: Directory,
+    private readonly deliveries: WebhookDeliveries,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async receive(idp: string, headers: WebhookHeaders, rawBody: Buffer, requestId: string): Promise<WebhookAnswer> {
+    const connector = this.connectors.get(idp);
+    if (!connector || connector.webhookKeys.length === 0) {
+      throw new ApiError('not-found', `no IdP connector ${JSON.stringify(idp)} with webhook secrets`);
+    }
+    const verified = verifyWebhook({ headers, body: rawBody, keys: connector.webhookKeys, now: this.now() });
+    if (!verified.ok) throw new ApiError(verified.code, verified.message);
+
+    let json: unknown;
+    try {
+      json = JSON.parse(rawBody.toString('utf8'));
+    } catch {
+      throw new ApiError('malformed-json', 'request body is not valid JSON');
+    }
+    const envelope = parseWith(webhookBody, json);
+    if (!isWebhookEventType(envelope.type)) return { ignored: true };
+    const event = { type: envelope.type, data: parseWith(WEBHOOK_EVENT_SCHEMAS[envelope.type], envelope.data, 'data') } as WebhookEvent;
+
+    if (!(await this.deliveries.firstSeen(idp, verified.id))) return { duplicate: true };
+    try {
+      const context: CommandContext = { actor: idpActor(idp), channel: 'webhook', idp, requestId, causationId: verified.id };
+      return await this.apply(context, idp, event, new Date(verified.timestamp * 1000).toISOString());
+    } catch (error) {
+      // Not applied: let the IdP's retry of this id be processed.
+      await this.deliveries.forget(idp, verified.id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async apply(context: CommandContext, idp: string, event: WebhookEvent, at: string): Promise<WebhookAnswer> {
+    if (event.type === 'group.deleted') {
+      await this.directory.rewriteGroup(context, idp, event.data.group, null);
+      return { accepted: true };
+    }
+    const user = await this.directory.linkedUser(idp, event.data.subject);
+    if (!user) return { ignored: true };
+    switch (event.type) {
+      case 'user.groups.changed':
+        await this.directory.userCommand(context, user.userId, { type: 'ReplaceGroups', groups: event.data.groups, refreshedAt: at });
+        break;
+      case 'group.member.added':
+        await this.directory.userCommand(context, user.userId, { type: 'EditGroups', add: [event.data.group], remove: [], at });
+        break;
+      case 'group.member.removed':
+        await this.directory.userCommand(context, user.userId, { type: 'EditGroups', add: [], remove: [event.data.group], at });
+        break;
+      case 'user.deactivated':
+        await this.directory.userCommand(context, user.userId, { type: 'DeactivateUser', at: new Date(this.now()).toISOString() });
+        break;
+    }
+    return { accepted: true };
+  }
+}

@@ -1,0 +1,6 @@
+// Public API of @tollgate/identity: the identity service module and what ops tooling needs.
+export { IdentityModule, IDENTITY_RUNTIME } from './identity.module';
+export { IdentityRuntime } from './identity-runtime';
+export { identityMigrations } from './storage/migrations';
+export { BUILT_IN_ADMIN_ID, BUILT_IN_ADMIN_NAME, externalUserName } from './domain/user';
+export { WEBHOOK_EVENT_SCHEMAS, type WebhookEventType } from './idp/webhooks/webhook-events';

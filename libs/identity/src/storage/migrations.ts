@@ -1,0 +1,117 @@
+import { IDENTITY_SCHEMA } from '@tollgate/contracts';
+import type { MigrationClass } from '@tollgate/database';
+import { createEventStoreMigrations } from '@tollgate/event-store';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The identity service's own tables, next to its event store (schema `identity`). The events are the
+ * source of truth; these tables hold what the events cannot do alone:
+ * - reservations that make uniqueness hold under concurrency (a unique index, not a read-then-write race):
+ *   user names, (idp, subject) links, host + path-prefix routes;
+ * - webhook ids seen in the last 24 h (replay protection);
+ * - the identity service's Ed25519 signing key (private: never in an event);
+ * - an index of each user's group set (to list a group's members), kept at the stream version it reflects;
+ * - the SCIM resources' own attributes (userName, name, emails, group ids) that Tollgate events do not carry.
+ * Unqualified names land in the `identity` schema (the data source's search_path).
+ */
+export class IdentityReadTables1767225600100 implements MigrationInterface {
+  name = 'IdentityReadTables1767225600100';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE user_names (
+        name         text PRIMARY KEY,
+        user_id      text NOT NULL UNIQUE,
+        reserved_at  timestamptz NOT NULL DEFAULT now()
+      )`);
+    await q.query(`
+      CREATE TABLE external_subjects (
+        idp          text NOT NULL,
+        subject      text NOT NULL,
+        user_id      text NOT NULL,
+        reserved_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (idp, subject)
+      )`);
+    await q.query(`CREATE INDEX external_subjects_user_idx ON external_subjects (user_id)`);
+    await q.query(`
+      CREATE TABLE deployment_routes (
+        host           text NOT NULL,
+        path_prefix    text NOT NULL,
+        deployment_id  text NOT NULL,
+        reserved_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (host, path_prefix)
+      )`);
+    await q.query(`CREATE INDEX deployment_routes_deployment_idx ON deployment_routes (deployment_id)`);
+    await q.query(`
+      CREATE TABLE webhook_deliveries (
+        idp          text NOT NULL,
+        webhook_id   text NOT NULL,
+        received_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (idp, webhook_id)
+      )`);
+    await q.query(`CREATE INDEX webhook_deliveries_received_idx ON webhook_deliveries (received_at)`);
+    await q.query(`
+      CREATE TABLE signing_keys (
+        slot             text PRIMARY KEY,
+        kid              text NOT NULL UNIQUE,
+        private_key_pem  text NOT NULL,
+        public_jwk       jsonb NOT NULL,
+        activates_at     timestamptz NOT NULL,
+        created_at       timestamptz NOT NULL DEFAULT now()
+      )`);
+    await q.query(`
+      CREATE TABLE user_group_sets (
+        user_id  text PRIMARY KEY,
+        idp      text,
+        version  integer NOT NULL,
+        groups   text[] NOT NULL
+      )`);
+    await q.query(`CREATE INDEX user_group_sets_groups_idx ON user_group_sets USING gin (groups)`);
+    await q.query(`
+      CREATE TABLE scim_users (
+        idp          text NOT NULL,
+        user_id      text NOT NULL,
+        user_name    text NOT NULL,
+        external_id  text NOT NULL,
+        attributes   jsonb NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        updated_at   timestamptz NOT NULL DEFAULT now(),
+        version      integer NOT NULL DEFAULT 1,
+        PRIMARY KEY (idp, user_id)
+      )`);
+    // userName is unique and case-insensitive (RFC 7643 section 4.1.1: caseExact false, uniqueness server).
+    await q.query(`CREATE UNIQUE INDEX scim_users_user_name_idx ON scim_users (idp, lower(user_name))`);
+    await q.query(`CREATE UNIQUE INDEX scim_users_external_id_idx ON scim_users (idp, external_id)`);
+    await q.query(`
+      CREATE TABLE scim_groups (
+        group_id      text PRIMARY KEY,
+        idp           text NOT NULL,
+        display_name  text NOT NULL,
+        external_id   text,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        version       integer NOT NULL DEFAULT 1
+      )`);
+    await q.query(`CREATE UNIQUE INDEX scim_groups_display_name_idx ON scim_groups (idp, display_name)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    for (const table of [
+      'scim_groups',
+      'scim_users',
+      'user_group_sets',
+      'signing_keys',
+      'webhook_deliveries',
+      'deployment_routes',
+      'external_subjects',
+      'user_names',
+    ]) {
+      await q.query(`DROP TABLE IF EXISTS ${table}`);
+    }
+  }
+}
+
+/** Every migration of the `identity` schema, in order: the event store's, then the identity tables. */
+export function identityMigrations(): MigrationClass[] {
+  return [...createEventStoreMigrations(IDENTITY_SCHEMA), IdentityReadTables1767225600100];
+}

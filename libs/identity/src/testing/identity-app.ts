@@ -1,0 +1,46 @@
+import { AccessModelModule } from '@tollgate/access-model';
+import type { TollgateConfig } from '@tollgate/config';
+import { KeysModule } from '@tollgate/keys';
+import pg from 'pg';
+import { startTestApp, type TestApp } from '../../../../test/support/test-app';
+import { IdentityModule } from '../identity.module';
+import { httpClient } from './http';
+
+export const ADMIN_KEY = 'bootstrap-admin-credential-for-identity-tests-000001';
+
+export interface IdentityTestApp extends TestApp {
+  call: ReturnType<typeof httpClient>;
+  /** SQL on the app's database. */
+  sql<T extends pg.QueryResultRow = any>(text: string, params?: unknown[]): Promise<T[]>;
+  /** A management key for `userId` (issued by the keys service, as in production). */
+  managementKey(userId: string): Promise<string>;
+}
+
+/**
+ * The identity service as it runs in production, next to the access model (caller authentication) and the
+ * keys service (management keys for the test users), on a fresh database.
+ */
+export async function startIdentityApp(options: { configure?: (config: TollgateConfig) => TollgateConfig; env?: Record<string, string> } = {}): Promise<IdentityTestApp> {
+  const app = await startTestApp((ctx) => [AccessModelModule.forRoot(ctx), KeysModule.forRoot(ctx), IdentityModule.forRoot(ctx)], {
+    env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, TOLLGATE_MAX_STALENESS_MS: '1000', ...options.env },
+    configure: options.configure,
+  });
+  const call = httpClient(app.url);
+  const pool = new pg.Pool({ connectionString: app.context.databaseUrl, max: 2 });
+  return {
+    ...app,
+    call,
+    async sql(text, params = []) {
+      return (await pool.query(text, params)).rows;
+    },
+    async managementKey(userId) {
+      const r = await call('POST', `/v1/users/${userId}/keys`, { auth: ADMIN_KEY, body: { name: `${userId} cli`, scope: 'management' } });
+      if (r.status !== 201) throw new Error(`management key for ${userId}: ${r.status} ${r.text}`);
+      return r.body.key as string;
+    },
+    async close() {
+      await pool.end();
+      await app.close();
+    },
+  };
+}
