@@ -1,4 +1,5 @@
-/** A small fetch wrapper for this library's integration specs. */
+/** A small fetch wrapper for this library's integration specs (bodies are loosely typed on purpose). */
+/* eslint-disable @typescript-eslint/no-explicit-any */
 export interface HttpResult<T = any> {
   status: number;
   headers: Headers;

@@ -1,6 +1,8 @@
 import { AccessModelModule } from '@tollgate/access-model';
-import type { TollgateConfig } from '@tollgate/config';
+import type { OidcConnectorConfig, TollgateConfig } from '@tollgate/config';
+import { AuthzModule } from '@tollgate/authz';
 import { KeysModule } from '@tollgate/keys';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../../../../test/support/test-app';
 import { IdentityModule } from '../identity.module';
@@ -11,6 +13,7 @@ export const ADMIN_KEY = 'bootstrap-admin-credential-for-identity-tests-000001';
 export interface IdentityTestApp extends TestApp {
   call: ReturnType<typeof httpClient>;
   /** SQL on the app's database. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   sql<T extends pg.QueryResultRow = any>(text: string, params?: unknown[]): Promise<T[]>;
   /** A management key for `userId` (issued by the keys service, as in production). */
   managementKey(userId: string): Promise<string>;
@@ -20,11 +23,21 @@ export interface IdentityTestApp extends TestApp {
  * The identity service as it runs in production, next to the access model (caller authentication) and the
  * keys service (management keys for the test users), on a fresh database.
  */
-export async function startIdentityApp(options: { configure?: (config: TollgateConfig) => TollgateConfig; env?: Record<string, string> } = {}): Promise<IdentityTestApp> {
-  const app = await startTestApp((ctx) => [AccessModelModule.forRoot(ctx), KeysModule.forRoot(ctx), IdentityModule.forRoot(ctx)], {
-    env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, TOLLGATE_MAX_STALENESS_MS: '1000', ...options.env },
+export async function startIdentityApp(
+  options: { configure?: (config: TollgateConfig) => TollgateConfig; env?: Record<string, string>; authz?: boolean } = {},
+): Promise<IdentityTestApp> {
+  const app = await startTestApp(
+    (ctx) => [
+      AccessModelModule.forRoot(ctx),
+      KeysModule.forRoot(ctx),
+      IdentityModule.forRoot(ctx),
+      ...(options.authz ? [AuthzModule.forRoot(ctx)] : []),
+    ],
+    {
+    env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, TOLLGATE_MAX_STALENESS_MS: '1000', GRPC_PORT: '0', ...options.env },
     configure: options.configure,
-  });
+    },
+  );
   const call = httpClient(app.url);
   const pool = new pg.Pool({ connectionString: app.context.databaseUrl, max: 2 });
   return {
@@ -42,5 +55,30 @@ export async function startIdentityApp(options: { configure?: (config: TollgateC
       await pool.end();
       await app.close();
     },
+  };
+}
+
+/** An `idpConnectors[]` entry as the configuration loader produces it (defaults applied). */
+export function connector(
+  id: string,
+  options: { webhookSecrets?: string[]; scimToken?: string; oidc?: { issuer: string; jwksUri: string; clientId: string; groupsClaim?: string; algorithms?: string[] } } = {},
+): TollgateConfig['idpConnectors'][number] {
+  return {
+    id,
+    webhookSecrets: options.webhookSecrets ?? [],
+    ...(options.scimToken ? { scimBearerTokenHash: createHash('sha256').update(options.scimToken).digest('hex') } : {}),
+    ...(options.oidc
+      ? {
+          oidc: {
+            issuer: options.oidc.issuer,
+            jwksUri: options.oidc.jwksUri,
+            clientId: options.oidc.clientId,
+            algorithms: (options.oidc.algorithms ?? ['RS256']) as OidcConnectorConfig['algorithms'],
+            subjectClaim: 'sub',
+            groupsClaim: options.oidc.groupsClaim ?? 'groups',
+            clockToleranceSeconds: 60,
+          },
+        }
+      : {}),
   };
 }
