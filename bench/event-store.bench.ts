@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
-import { createDataSource, databaseUrl, ensureDatabase, runMigrations, startEmbeddedPostgres } from '@tollgate/database';
+import {
+  createDataSource,
+  databaseUrl,
+  ensureDatabase,
+  runMigrations,
+  startEmbeddedPostgres,
+} from '@tollgate/database';
 import {
   createEventStoreMigrations,
   KafkaLogSource,
@@ -34,19 +40,37 @@ const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 async function main(): Promise<void> {
   const root = new URL('../../', import.meta.url); // dist/bench → repository root
-  const { startKafka } = (await import(new URL('deploy/kafka/local-kafka.mjs', root).href)) as typeof import('../deploy/kafka/local-kafka.mjs');
+  const { startKafka } = (await import(
+    new URL('deploy/kafka/local-kafka.mjs', root).href
+  )) as typeof import('../deploy/kafka/local-kafka.mjs');
   const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-bench-pg-'));
-  const [kafkaHandle, postgres] = await Promise.all([startKafka(), startEmbeddedPostgres({ dataDir, persistent: false })]);
-  const stops: (() => Promise<unknown>)[] = [() => kafkaHandle.stop(), () => postgres.stop(), () => rm(dataDir, { recursive: true, force: true })];
+  const [kafkaHandle, postgres] = await Promise.all([
+    startKafka(),
+    startEmbeddedPostgres({ dataDir, persistent: false }),
+  ]);
+  const stops: (() => Promise<unknown>)[] = [
+    () => kafkaHandle.stop(),
+    () => postgres.stop(),
+    () => rm(dataDir, { recursive: true, force: true }),
+  ];
   try {
     await ensureDatabase(postgres.url, 'bench');
     const url = databaseUrl(postgres.url, 'bench');
     const schemas = ['bench_appends', 'bench_latency'];
-    const dataSource = createDataSource({ url, schema: schemas[0], migrations: schemas.flatMap((s) => createEventStoreMigrations(s)), poolSize: 16 });
+    const dataSource = createDataSource({
+      url,
+      schema: schemas[0],
+      migrations: schemas.flatMap((s) => createEventStoreMigrations(s)),
+      poolSize: 16,
+    });
     await runMigrations(dataSource);
     stops.unshift(() => dataSource.destroy());
     const registry = new Registry();
-    const kafka = new kafkajs.Kafka({ clientId: 'bench', brokers: kafkaHandle.brokers, logLevel: kafkajs.logLevel.ERROR });
+    const kafka = new kafkajs.Kafka({
+      clientId: 'bench',
+      brokers: kafkaHandle.brokers,
+      logLevel: kafkajs.logLevel.ERROR,
+    });
     const metadata = { actor: 'usr_bench', channel: 'bench' };
 
     // 1. appends/s: WRITERS concurrent writers, one event per append, over 1000 streams.
@@ -57,7 +81,9 @@ async function main(): Promise<void> {
       const streamId = `str_${i % 1000}`;
       const expected = versions.get(streamId) ?? 0;
       versions.set(streamId, expected + 1);
-      await store.append(streamId, expected, [{ type: 'Stepped', data: { i, note: 'benchmark payload' } }], { metadata });
+      await store.append(streamId, expected, [{ type: 'Stepped', data: { i, note: 'benchmark payload' } }], {
+        metadata,
+      });
     };
     // warm-up
     for (let i = 0; i < 200; i++) await appendOne(next++);
@@ -71,7 +97,7 @@ async function main(): Promise<void> {
     const appendSeconds = (performance.now() - started) / 1000;
     const appendsPerS = APPENDS / appendSeconds;
     // fill a backlog for the relay, in larger appends
-    for (let written = next; written < BACKLOG; ) {
+    for (let written = next; written < BACKLOG;) {
       const jobs: Promise<unknown>[] = [];
       for (let w = 0; w < WRITERS && written < BACKLOG; w++, written++) {
         jobs.push(store.append(`str_bulk_${written}`, 0, [{ type: 'Stepped', data: { i: written } }], { metadata }));
@@ -81,7 +107,14 @@ async function main(): Promise<void> {
     const total = Number((await dataSource.query(`SELECT count(*)::int AS n FROM bench_appends.events`))[0].n);
 
     // 2. relay publish rate: drain the backlog.
-    const relay = new Relay({ dataSource, schema: 'bench_appends', kafka, topic: 'bench.appends.v1', registry, logger });
+    const relay = new Relay({
+      dataSource,
+      schema: 'bench_appends',
+      kafka,
+      topic: 'bench.appends.v1',
+      registry,
+      logger,
+    });
     started = performance.now();
     await relay.start();
     for (;;) {
@@ -99,7 +132,14 @@ async function main(): Promise<void> {
 
     // 3. commit-to-consumed latency: one append at a time, timed from its commit to the consumer's handler.
     const latencyStore = new PostgresEventStore({ dataSource, schema: 'bench_latency', registry });
-    const latencyRelay = new Relay({ dataSource, schema: 'bench_latency', kafka, topic: 'bench.latency.v1', registry, logger });
+    const latencyRelay = new Relay({
+      dataSource,
+      schema: 'bench_latency',
+      kafka,
+      topic: 'bench.latency.v1',
+      registry,
+      logger,
+    });
     await latencyRelay.start();
     const consumedAt = new Map<string, number>();
     const source = new KafkaLogSource({ kafka, topics: ['bench.latency.v1'], maxWaitTimeInMs: 20, logger });
@@ -114,7 +154,9 @@ async function main(): Promise<void> {
     });
     const samples: number[] = [];
     for (let i = 0; i < SAMPLES + 50; i++) {
-      const result = await latencyStore.append(`str_lat_${i % 100}`, 'any', [{ type: 'Stepped', data: { i } }], { metadata });
+      const result = await latencyStore.append(`str_lat_${i % 100}`, 'any', [{ type: 'Stepped', data: { i } }], {
+        metadata,
+      });
       const committed = performance.now();
       const id = result.events[0]!.id;
       if (!consumedAt.has(id)) await new Promise<void>((resolve) => (waiting = { id, resolve }));
@@ -139,8 +181,12 @@ async function main(): Promise<void> {
     console.log('event-store benchmark (2 cores, embedded PostgreSQL, single-node Kafka)');
     console.log(`  appends/s (${WRITERS} writers, 1 event each, ${APPENDS} appends)   ${figures.appends_per_s}`);
     console.log(`  relay publish rate (backlog of ${total} events)          ${figures.publish_per_s} events/s`);
-    console.log(`  commit → consumed, ${samples.length} samples               p50 ${figures.commit_to_consumed_p50_ms} ms  p99 ${figures.commit_to_consumed_p99_ms} ms  max ${figures.commit_to_consumed_max_ms} ms`);
-    console.log(`  baseline: bare kafkajs produce → consume, ${baseline.length} samples   p50 ${round(percentile(baseline, 50))} ms  p99 ${round(percentile(baseline, 99))} ms`);
+    console.log(
+      `  commit → consumed, ${samples.length} samples               p50 ${figures.commit_to_consumed_p50_ms} ms  p99 ${figures.commit_to_consumed_p99_ms} ms  max ${figures.commit_to_consumed_max_ms} ms`,
+    );
+    console.log(
+      `  baseline: bare kafkajs produce → consume, ${baseline.length} samples   p50 ${round(percentile(baseline, 50))} ms  p99 ${round(percentile(baseline, 99))} ms`,
+    );
     console.log(`BENCH event-store ${JSON.stringify(figures)}`);
   } finally {
     for (const stop of stops) await stop().catch((error) => console.error('cleanup:', error));
@@ -153,7 +199,11 @@ async function kafkaBaseline(kafka: kafkajs.Kafka): Promise<number[]> {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   const consumer = kafka.consumer({ groupId: 'bench-baseline', maxWaitTimeInMs: 20 });
   await consumer.connect();

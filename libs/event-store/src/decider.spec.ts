@@ -100,9 +100,17 @@ describe('handleCommand', () => {
       append: async (id: string, expected: ExpectedVersion, events: readonly NewEvent[], options: AppendOptions) => {
         if (!raced) {
           raced = true;
-          await inner.append(id, 2, [{ type: 'DoorUnlocked', data: { by: 'bob' } }, { type: 'DoorLocked', data: { by: 'bob' } }], {
-            metadata: { actor: 'usr_bob', channel: 'rest' },
-          });
+          await inner.append(
+            id,
+            2,
+            [
+              { type: 'DoorUnlocked', data: { by: 'bob' } },
+              { type: 'DoorLocked', data: { by: 'bob' } },
+            ],
+            {
+              metadata: { actor: 'usr_bob', channel: 'rest' },
+            },
+          );
         }
         return inner.append(id, expected, events, options);
       },
@@ -152,14 +160,23 @@ describe('handleCommand', () => {
   it('scopes idempotency keys by actor', async () => {
     const store = new InMemoryEventStore();
     await handleCommand(store, 'door_1', door, { kind: 'install', name: 'a' }, meta, { idempotencyKey: 'k' });
-    const other = await handleCommand(store, 'door_2', door, { kind: 'install', name: 'b' }, { ...meta, actor: 'usr_bob' }, {
-      idempotencyKey: 'k',
-    });
+    const other = await handleCommand(
+      store,
+      'door_2',
+      door,
+      { kind: 'install', name: 'b' },
+      { ...meta, actor: 'usr_bob' },
+      {
+        idempotencyKey: 'k',
+      },
+    );
     expect(other).toMatchObject({ replayed: false, version: 1 });
   });
 
   it('fingerprints commands canonically (key order does not matter)', () => {
-    expect(commandFingerprint('s', { a: 1, b: { c: 2, d: 3 } })).toBe(commandFingerprint('s', { b: { d: 3, c: 2 }, a: 1 }));
+    expect(commandFingerprint('s', { a: 1, b: { c: 2, d: 3 } })).toBe(
+      commandFingerprint('s', { b: { d: 3, c: 2 }, a: 1 }),
+    );
     expect(commandFingerprint('s', { a: 1 })).not.toBe(commandFingerprint('t', { a: 1 }));
   });
 });

@@ -35,7 +35,10 @@ export interface HandleCommandResult<S> extends AppendResult {
 }
 
 /** Folds events into a state. */
-export function fold<E extends DomainEvent, S>(decider: Pick<Decider<unknown, E, S>, 'initialState' | 'evolve'>, events: readonly E[]): S {
+export function fold<E extends DomainEvent, S>(
+  decider: Pick<Decider<unknown, E, S>, 'initialState' | 'evolve'>,
+  events: readonly E[],
+): S {
   let state = decider.initialState;
   for (const event of events) state = decider.evolve(state, event);
   return state;

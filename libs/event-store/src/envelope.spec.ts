@@ -26,7 +26,9 @@ const event: RecordedEvent = {
 
 /** What a consumer receives: header values as Buffers. */
 function received(message: ReturnType<typeof eventToMessage>): KafkaMessage {
-  const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, Buffer.from(String(v))]));
+  const headers = Object.fromEntries(
+    Object.entries(message.headers ?? {}).map(([k, v]) => [k, Buffer.from(String(v))]),
+  );
   return {
     key: message.key ? Buffer.from(String(message.key)) : null,
     value: Buffer.from(String(message.value)),
@@ -57,7 +59,10 @@ describe('CloudEvents binary envelope', () => {
 
   it('round-trips an event exactly', () => {
     expect(decodeMessage(received(eventToMessage(event)))).toEqual({ kind: 'event', event });
-    const bare = { ...event, metadata: { ...event.metadata, causationId: null, correlationId: null, idempotencyKey: null } };
+    const bare = {
+      ...event,
+      metadata: { ...event.metadata, causationId: null, correlationId: null, idempotencyKey: null },
+    };
     expect(decodeMessage(received(eventToMessage(bare)))).toEqual({ kind: 'event', event: bare });
   });
 

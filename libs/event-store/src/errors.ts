@@ -1,8 +1,5 @@
 /** Typed errors of the event store. Each has a stable `code`; the API maps them to HTTP statuses. */
-export type EventStoreErrorCode =
-  | 'version-conflict'
-  | 'idempotency-key-reused'
-  | 'invalid-stream-id';
+export type EventStoreErrorCode = 'version-conflict' | 'idempotency-key-reused' | 'invalid-stream-id';
 
 export abstract class EventStoreError extends Error {
   abstract readonly code: EventStoreErrorCode;
@@ -16,9 +13,7 @@ export class VersionConflictError extends EventStoreError {
     readonly expectedVersion: number | 'any',
     readonly actualVersion: number | null,
   ) {
-    super(
-      `stream ${streamId}: expected version ${expectedVersion}, found ${actualVersion ?? 'a concurrent append'}`,
-    );
+    super(`stream ${streamId}: expected version ${expectedVersion}, found ${actualVersion ?? 'a concurrent append'}`);
     this.name = 'VersionConflictError';
   }
 }

@@ -58,10 +58,13 @@ export interface ReadResult {
  * snapshot is taken. `pg_current_xact_id()` gives the statement an xid (no WAL flush: it writes
  * nothing), assigned after every xid that existed at `t`: it bounds them all.
  */
-export async function readCommitted(client: PoolClient, t: StoreTables, after: Cursor, limit: number): Promise<ReadResult> {
-  const { rows } = await client.query<
-    Partial<EventRow> & { s_xmin: string; s_own: string; s_t: number }
-  >(
+export async function readCommitted(
+  client: PoolClient,
+  t: StoreTables,
+  after: Cursor,
+  limit: number,
+): Promise<ReadResult> {
+  const { rows } = await client.query<Partial<EventRow> & { s_xmin: string; s_own: string; s_t: number }>(
     `SELECT s.s_xmin, s.s_own, s.s_t, e.*
      FROM (SELECT pg_snapshot_xmin(c)::text AS s_xmin, pg_current_xact_id()::text AS s_own,
                   (extract(epoch FROM now()) * 1000)::float8 AS s_t
@@ -77,7 +80,11 @@ export async function readCommitted(client: PoolClient, t: StoreTables, after: C
     [after.txId.toString(), after.position, limit],
   );
   const first = rows[0]!;
-  const sample: SnapshotSample = { t: Number(first.s_t), xmin: BigInt(first.s_xmin), horizon: BigInt(first.s_own) + 1n };
+  const sample: SnapshotSample = {
+    t: Number(first.s_t),
+    xmin: BigInt(first.s_xmin),
+    horizon: BigInt(first.s_own) + 1n,
+  };
   const events = rows
     .filter((r) => r.position !== null && r.position !== undefined)
     .map((r) => {

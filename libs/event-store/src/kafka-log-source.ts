@@ -59,6 +59,16 @@ export class KafkaLogSource implements LogSource {
       retry: { initialRetryTime: 100, retries: 10 },
     });
     this.consumer = consumer;
+    // We never commit, so a re-join (session lost, broker restart) would restart from the first offsets:
+    // seek every partition back to what was delivered instead (duplicates at worst, never gaps).
+    const delivered = new Map<string, { topic: string; partition: number; next: string }>();
+    let joins = 0;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joins += 1;
+      if (joins === 1) return;
+      this.logger.warn({ groupId, joins }, 'kafka log source: re-joined, seeking to delivered offsets');
+      for (const { topic, partition, next } of delivered.values()) consumer.seek({ topic, partition, offset: next });
+    });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
@@ -81,10 +91,21 @@ export class KafkaLogSource implements LogSource {
           else if (decoded.kind === 'heartbeat') {
             items.push({ kind: 'heartbeat', partition, offset, next, watermark: decoded.watermark });
           } else {
-            this.logger.error({ partition, offset, reason: decoded.reason }, 'kafka log source: foreign message ignored');
+            this.logger.error(
+              { partition, offset, reason: decoded.reason },
+              'kafka log source: foreign message ignored',
+            );
           }
         }
         if (items.length > 0) await handler(items);
+        const last = batch.messages[batch.messages.length - 1];
+        if (last) {
+          delivered.set(partition, {
+            topic: batch.topic,
+            partition: batch.partition,
+            next: (BigInt(last.offset) + 1n).toString(),
+          });
+        }
       },
     });
   }

@@ -64,9 +64,7 @@ export function createEventStoreMigrations(schema: string): (new () => Migration
           created_at   timestamptz NOT NULL DEFAULT now(),
           PRIMARY KEY (scope, key)
         )`);
-      await queryRunner.query(
-        `CREATE INDEX idempotency_keys_created_at_idx ON ${t.idempotency} (created_at)`,
-      );
+      await queryRunner.query(`CREATE INDEX idempotency_keys_created_at_idx ON ${t.idempotency} (created_at)`);
     }
     async down(queryRunner: QueryRunner): Promise<void> {
       await queryRunner.query(`DROP TABLE IF EXISTS ${t.idempotency}`);

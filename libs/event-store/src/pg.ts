@@ -73,5 +73,7 @@ export async function giveBack(borrowed: Borrowed, error?: unknown): Promise<voi
     return;
   }
   const runner = borrowed.queryRunner as unknown as { releasePostgresConnection(err: unknown): Promise<void> };
-  await runner.releasePostgresConnection(error instanceof Error ? error : new Error(String(error))).catch(() => undefined);
+  await runner
+    .releasePostgresConnection(error instanceof Error ? error : new Error(String(error)))
+    .catch(() => undefined);
 }

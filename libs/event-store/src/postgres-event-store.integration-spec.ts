@@ -19,7 +19,17 @@ async function connection() {
   const borrowed = await borrow(fx.dataSource);
   const client = borrowed.client as PoolClient;
   // never hand a connection back to the pool inside a transaction: it would hold xmin for everyone
-  return { client, release: async () => giveBack(borrowed, await client.query('ROLLBACK').then(() => undefined, (e) => e)) };
+  return {
+    client,
+    release: async () =>
+      giveBack(
+        borrowed,
+        await client.query('ROLLBACK').then(
+          () => undefined,
+          (e) => e,
+        ),
+      ),
+  };
 }
 
 describe('PostgresEventStore: append', () => {
@@ -36,11 +46,25 @@ describe('PostgresEventStore: append', () => {
       streamVersion: 1,
       type: 'KeyCreated',
       data: { hash: 'h1' },
-      metadata: { actor: 'usr_test', channel: 'test', correlationId: 'req_1', causationId: 'cmd_1', idempotencyKey: null },
+      metadata: {
+        actor: 'usr_test',
+        channel: 'test',
+        correlationId: 'req_1',
+        causationId: 'cmd_1',
+        idempotencyKey: null,
+      },
     });
     expect(created!.id).toMatch(/^evt_[0-9A-Z]{26}$/);
     expect(created!.metadata.recordedAt).toBe(created!.recordedAt.toISOString());
-    await store.append('key_a', 1, [{ type: 'KeyRenamed', data: {} }, { type: 'KeyRevoked', data: {} }], { metadata: actor });
+    await store.append(
+      'key_a',
+      1,
+      [
+        { type: 'KeyRenamed', data: {} },
+        { type: 'KeyRevoked', data: {} },
+      ],
+      { metadata: actor },
+    );
     const slice = await store.readStream('key_a');
     expect(slice.version).toBe(3);
     expect(slice.events.map((e) => [e.streamVersion, e.type])).toEqual([
@@ -58,7 +82,9 @@ describe('PostgresEventStore: append', () => {
   it('refuses a stale expected version with VersionConflictError', async () => {
     const store = fx.store('keys');
     await store.append('key_b', 0, [{ type: 'KeyCreated', data: {} }], { metadata: actor });
-    const error = await store.append('key_b', 0, [{ type: 'KeyCreated', data: {} }], { metadata: actor }).catch((e) => e);
+    const error = await store
+      .append('key_b', 0, [{ type: 'KeyCreated', data: {} }], { metadata: actor })
+      .catch((e) => e);
     expect(error).toBeInstanceOf(VersionConflictError);
     expect(error).toMatchObject({ code: 'version-conflict', streamId: 'key_b', expectedVersion: 0, actualVersion: 1 });
   });
@@ -66,7 +92,9 @@ describe('PostgresEventStore: append', () => {
   it('lets exactly one of many concurrent appends at the same version win', async () => {
     const store = fx.store('keys');
     const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => store.append('key_race', 0, [{ type: 'KeyCreated', data: { i } }], { metadata: actor })),
+      Array.from({ length: 8 }, (_, i) =>
+        store.append('key_race', 0, [{ type: 'KeyCreated', data: { i } }], { metadata: actor }),
+      ),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(VersionConflictError);
@@ -76,7 +104,9 @@ describe('PostgresEventStore: append', () => {
   it("'any' appends never conflict, even concurrently", async () => {
     const store = fx.store('keys');
     await Promise.all(
-      Array.from({ length: 6 }, (_, i) => store.append('key_any', 'any', [{ type: 'Touched', data: { i } }], { metadata: actor })),
+      Array.from({ length: 6 }, (_, i) =>
+        store.append('key_any', 'any', [{ type: 'Touched', data: { i } }], { metadata: actor }),
+      ),
     );
     const slice = await store.readStream('key_any');
     expect(slice.events.map((e) => e.streamVersion)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -101,7 +131,10 @@ describe('PostgresEventStore: idempotency keys', () => {
 
   it('refuses the same key with a different request', async () => {
     const store = fx.store('keys');
-    await store.append('key_i2', 0, [{ type: 'KeyCreated', data: { name: 'a' } }], { metadata: actor, idempotencyKey: 'idem-2' });
+    await store.append('key_i2', 0, [{ type: 'KeyCreated', data: { name: 'a' } }], {
+      metadata: actor,
+      idempotencyKey: 'idem-2',
+    });
     const error = await store
       .append('key_i2', 1, [{ type: 'KeyCreated', data: { name: 'b' } }], { metadata: actor, idempotencyKey: 'idem-2' })
       .catch((e) => e);
@@ -131,7 +164,9 @@ describe('PostgresEventStore: idempotency keys', () => {
     const store = fx.store('keys');
     const events = [{ type: 'Touched', data: {} }];
     await store.append('key_i3', 'any', events, { metadata: actor, idempotencyKey: 'idem-3' });
-    await fx.dataSource.query(`UPDATE keys.idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'idem-3'`);
+    await fx.dataSource.query(
+      `UPDATE keys.idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'idem-3'`,
+    );
     const later = await store.append('key_i3', 'any', events, { metadata: actor, idempotencyKey: 'idem-3' });
     expect(later).toMatchObject({ replayed: false, version: 2 });
   });
@@ -141,7 +176,11 @@ describe('gap safety in PostgreSQL (read side)', () => {
   it('never skips an event whose transaction commits after a later-numbered one', async () => {
     const store = fx.store('identity');
     const recorder = new Recorder();
-    const source = new PostgresLogSource({ dataSource: fx.dataSource, stores: [{ schema: 'identity' }], logger: quietLogger });
+    const source = new PostgresLogSource({
+      dataSource: fx.dataSource,
+      stores: [{ schema: 'identity' }],
+      logger: quietLogger,
+    });
     await source.start({}, recorder.handler);
     const beats = () => recorder.items.filter((i) => i.kind === 'heartbeat').length;
     await eventually(() => expect(beats()).toBeGreaterThan(0));
@@ -228,7 +267,11 @@ logSourceContract('PostgreSQL (embedded mode)', async () => {
   return {
     append: (streamId, expectedVersion, events) => store.append(streamId, expectedVersion, events, { metadata: actor }),
     createSource: () =>
-      new PostgresLogSource({ dataSource: fx.dataSource, stores: [{ schema: 'keys' }, { schema: 'identity' }], logger: quietLogger }),
+      new PostgresLogSource({
+        dataSource: fx.dataSource,
+        stores: [{ schema: 'keys' }, { schema: 'identity' }],
+        logger: quietLogger,
+      }),
     close: async () => {},
   };
 });

@@ -111,7 +111,12 @@ export class PostgresLogSource implements LogSource {
     this.conn = undefined;
     if (!conn) return;
     conn.client.removeListener('notification', this.onNotification);
-    const clean = error === undefined && (await conn.client.query('UNLISTEN *').then(() => true, () => false));
+    const clean =
+      error === undefined &&
+      (await conn.client.query('UNLISTEN *').then(
+        () => true,
+        () => false,
+      ));
     await giveBack(conn, clean ? undefined : (error ?? new Error('connection unusable')));
   }
 
@@ -149,7 +154,13 @@ export class PostgresLogSource implements LogSource {
     if (read.rows.length > 0) {
       const items: LogItem[] = read.rows.map((row) => {
         const token = cursorToString(row.cursor);
-        return { kind: 'event', partition: tail.partition, offset: token, next: token, event: rowToEvent(row, tail.source) };
+        return {
+          kind: 'event',
+          partition: tail.partition,
+          offset: token,
+          next: token,
+          event: rowToEvent(row, tail.source),
+        };
       });
       await handler(items);
       tail.cursor = read.rows[read.rows.length - 1]!.cursor;

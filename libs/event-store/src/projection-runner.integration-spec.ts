@@ -48,7 +48,11 @@ afterAll(async () => {
 const sources: Record<'kafka' | 'postgres', () => LogSource> = {
   kafka: () => new KafkaLogSource({ kafka, topics: [topics.keys, topics.identity], logger: quietLogger }),
   postgres: () =>
-    new PostgresLogSource({ dataSource: fx.dataSource, stores: [{ schema: 'keys' }, { schema: 'identity' }], logger: quietLogger }),
+    new PostgresLogSource({
+      dataSource: fx.dataSource,
+      stores: [{ schema: 'keys' }, { schema: 'identity' }],
+      logger: quietLogger,
+    }),
 };
 
 /**
@@ -66,7 +70,10 @@ class AccessModel implements Projection {
     const data = event.data as Record<string, unknown>;
     switch (event.type) {
       case 'KeyCreated':
-        this.keys.set(event.streamId, { owner: String(data.owner), revoked: this.keys.get(event.streamId)?.revoked ?? false });
+        this.keys.set(event.streamId, {
+          owner: String(data.owner),
+          revoked: this.keys.get(event.streamId)?.revoked ?? false,
+        });
         break;
       case 'KeyRevoked':
         this.keys.set(event.streamId, { owner: this.keys.get(event.streamId)?.owner ?? '', revoked: true });
@@ -88,7 +95,14 @@ class AccessModel implements Projection {
 }
 
 async function run(kind: keyof typeof sources, model = new AccessModel(), from?: ProjectionRunner['options']['from']) {
-  const runner = new ProjectionRunner({ name: `${kind}-${uniqueName('p')}`, source: sources[kind](), projection: model, registry: new Registry(), from, logger: quietLogger });
+  const runner = new ProjectionRunner({
+    name: `${kind}-${uniqueName('p')}`,
+    source: sources[kind](),
+    projection: model,
+    registry: new Registry(),
+    from,
+    logger: quietLogger,
+  });
   await runner.start();
   stops.push(() => runner.stop());
   return { runner, model };
@@ -106,13 +120,17 @@ async function writeSome(tag: string, users = 10, keysPerUser = 3) {
   await Promise.all(
     Array.from({ length: users }, async (_, u) => {
       const user = `usr_${tag}${u}`;
-      await identity.append(user, 'any', [{ type: 'GroupsRefreshed', data: { groups: ['a', `g${u % 3}`] } }], { metadata: actor });
+      await identity.append(user, 'any', [{ type: 'GroupsRefreshed', data: { groups: ['a', `g${u % 3}`] } }], {
+        metadata: actor,
+      });
       for (let k = 0; k < keysPerUser; k++) {
         const key = `key_${tag}${u}_${k}`;
         await keys.append(key, 0, [{ type: 'KeyCreated', data: { owner: user } }], { metadata: actor });
         if (k === 0) await keys.append(key, 1, [{ type: 'KeyRevoked', data: {} }], { metadata: actor });
       }
-      await identity.append(user, 'any', [{ type: 'GroupsRefreshed', data: { groups: [`g${u % 4}`, 'z'] } }], { metadata: actor });
+      await identity.append(user, 'any', [{ type: 'GroupsRefreshed', data: { groups: [`g${u % 4}`, 'z'] } }], {
+        metadata: actor,
+      });
     }),
   );
 }

@@ -7,7 +7,12 @@ import type { Logger, RecordedEvent } from './types';
 const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 let position = 0;
 
-function ev(streamId: string, streamVersion: number, type = 'Counted', data: unknown = { n: streamVersion }): RecordedEvent {
+function ev(
+  streamId: string,
+  streamVersion: number,
+  type = 'Counted',
+  data: unknown = { n: streamVersion },
+): RecordedEvent {
   position += 1;
   const recordedAt = new Date(1_700_000_000_000 + position);
   return {
@@ -18,7 +23,14 @@ function ev(streamId: string, streamVersion: number, type = 'Counted', data: unk
     position,
     type,
     data,
-    metadata: { actor: 'usr_1', channel: 'test', causationId: null, correlationId: null, idempotencyKey: null, recordedAt: recordedAt.toISOString() },
+    metadata: {
+      actor: 'usr_1',
+      channel: 'test',
+      causationId: null,
+      correlationId: null,
+      idempotencyKey: null,
+      recordedAt: recordedAt.toISOString(),
+    },
     recordedAt,
   };
 }
@@ -130,7 +142,13 @@ describe('ProjectionRunner', () => {
     expect(runner.health()).toEqual({
       status: 'halted',
       reason: expect.stringContaining('poison event'),
-      poison: { position: poison.position, eventId: poison.id, type: 'Broken', streamId: 'a', error: 'cannot apply Broken' },
+      poison: {
+        position: poison.position,
+        eventId: poison.id,
+        type: 'Broken',
+        streamId: 'a',
+        error: 'cannot apply Broken',
+      },
       watermark,
     });
     // more events and heartbeats change nothing

@@ -159,7 +159,14 @@ describe('Relay', () => {
       await client.query('ROLLBACK');
       const aResult = await a;
       expect(aResult.events[0]!.position).toBeLessThan(b.events[0]!.position);
-      await eventually(() => expect(recorder.events('str_').map((e) => e.id).sort()).toEqual([aResult.events[0]!.id, b.events[0]!.id].sort()));
+      await eventually(() =>
+        expect(
+          recorder
+            .events('str_')
+            .map((e) => e.id)
+            .sort(),
+        ).toEqual([aResult.events[0]!.id, b.events[0]!.id].sort()),
+      );
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
       await giveBack(blocker);
@@ -172,7 +179,9 @@ describe('Relay', () => {
     const relay = relayFor('inflight', topic, { heartbeatIntervalMs: 25 });
     await relay.start();
     const recorder = await reader(topic);
-    await eventually(() => expect(recorder.items.filter((i) => i.kind === 'heartbeat').length).toBeGreaterThanOrEqual(3));
+    await eventually(() =>
+      expect(recorder.items.filter((i) => i.kind === 'heartbeat').length).toBeGreaterThanOrEqual(3),
+    );
     const writer = await borrow(fx.dataSource);
     const client = writer.client as PoolClient;
     try {
@@ -196,10 +205,16 @@ describe('Relay', () => {
       await eventually(() => {
         // on every partition, a heartbeat ≥ the commit time, after both events
         const byPartition = new Map<string, number>();
-        for (const item of recorder.items) if (item.kind === 'heartbeat') byPartition.set(item.partition, item.watermark);
+        for (const item of recorder.items)
+          if (item.kind === 'heartbeat') byPartition.set(item.partition, item.watermark);
         expect([...byPartition.values()].filter((w) => w >= committed)).toHaveLength(3);
       });
-      expect(recorder.events('str_').map((e) => e.streamId).sort()).toEqual(['str_fast', 'str_slow']);
+      expect(
+        recorder
+          .events('str_')
+          .map((e) => e.streamId)
+          .sort(),
+      ).toEqual(['str_fast', 'str_slow']);
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
       await giveBack(writer);
@@ -210,7 +225,12 @@ describe('Relay', () => {
     const topic = uniqueName('crash');
     const store = fx.store('crash');
     for (let s = 0; s < 12; s++) {
-      await store.append(`str_c${s}`, 0, Array.from({ length: 10 }, (_, i) => ({ type: 'Step', data: { i } })), { metadata: actor });
+      await store.append(
+        `str_c${s}`,
+        0,
+        Array.from({ length: 10 }, (_, i) => ({ type: 'Step', data: { i } })),
+        { metadata: actor },
+      );
     }
     const crashing = track(spawnRelay(childEnv('crash', topic, { CRASH_AFTER_PUBLISH: '1', BATCH_SIZE: '50' })));
     const exit = await crashing.exited;
@@ -269,9 +289,14 @@ describe('Relay', () => {
     for (let r = 0; r < rounds; r++) {
       for (let s = 0; s < streams; s++) {
         jobs.push(() =>
-          store.append(`str_bulk${s}`, r * 4, [0, 1, 2, 3].map((k) => ({ type: 'Step', data: { r, k } })), {
-            metadata: actor,
-          }),
+          store.append(
+            `str_bulk${s}`,
+            r * 4,
+            [0, 1, 2, 3].map((k) => ({ type: 'Step', data: { r, k } })),
+            {
+              metadata: actor,
+            },
+          ),
         );
       }
     }

@@ -2,13 +2,7 @@ import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { eventToMessage, heartbeatMessage } from './envelope';
-import {
-  countAfter,
-  type Cursor,
-  readCommitted,
-  START,
-  WatermarkTracker,
-} from './gap-safe-reader';
+import { countAfter, type Cursor, readCommitted, START, WatermarkTracker } from './gap-safe-reader';
 import { ulid } from './ids';
 import { ensureTopic } from './kafka-topics';
 import { eventStoreMetrics, type EventStoreMetrics } from './metrics';
@@ -225,7 +219,10 @@ export class Relay {
           lastBeat = now;
           this.lastWatermark = watermark;
           this.metrics.heartbeats.inc({ store });
-          this.metrics.relayLagEvents.set({ store }, read.drained ? await countAfter(client, this.t, cursor) : this.batchSize);
+          this.metrics.relayLagEvents.set(
+            { store },
+            read.drained ? await countAfter(client, this.t, cursor) : this.batchSize,
+          );
         }
         if (!read.drained) continue;
         const untilBeat = lastBeat + this.heartbeatIntervalMs - Date.now();

@@ -116,8 +116,16 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
+function line(level: string, obj: object, msg?: string): string {
+  const fields = Object.fromEntries(
+    Object.entries(obj).map(([k, v]) => [k, v instanceof Error ? { name: v.name, message: v.message } : v]),
+  );
+  return `${JSON.stringify({ level, time: new Date().toISOString(), lib: 'event-store', msg, ...fields })}\n`;
+}
+
+/** Default logger: warnings and errors as JSON lines on stderr. Pass your pino logger instead. */
 export const consoleLogger: Logger = {
   info: () => {},
-  warn: (obj, msg) => console.warn(msg ?? '', obj),
-  error: (obj, msg) => console.error(msg ?? '', obj),
+  warn: (obj, msg) => void process.stderr.write(line('warn', obj, msg)),
+  error: (obj, msg) => void process.stderr.write(line('error', obj, msg)),
 };

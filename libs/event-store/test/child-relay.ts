@@ -15,7 +15,17 @@ export function compileLibrary(): { dist: string; cleanup(): void } {
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
   execFileSync(
     join(root, 'node_modules', '.bin', 'swc'),
-    ['libs/event-store/src', '-d', out, '--strip-leading-paths', '--quiet', '--ignore', '**/*.spec.ts', '--ignore', '**/*.integration-spec.ts'],
+    [
+      'libs/event-store/src',
+      '-d',
+      out,
+      '--strip-leading-paths',
+      '--quiet',
+      '--ignore',
+      '**/*.spec.ts',
+      '--ignore',
+      '**/*.integration-spec.ts',
+    ],
     { cwd: root, stdio: 'pipe' },
   );
   return { dist: join(out, 'event-store', 'src'), cleanup: () => rmSync(out, { recursive: true, force: true }) };
@@ -31,9 +41,9 @@ export interface ChildRelay {
 }
 
 export function spawnRelay(env: Record<string, string>): ChildRelay {
-  const child = spawn(process.execPath, [join(here, 'relay-child.mjs')], {
+  // settings travel as one JSON argument (the child inherits the environment untouched)
+  const child = spawn(process.execPath, [join(here, 'relay-child.mjs'), JSON.stringify(env)], {
     cwd: root,
-    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];

@@ -135,7 +135,9 @@ export function logSourceContract(name: string, setup: () => Promise<LogSourceHa
       }
       // watermarks never go backwards within a partition
       for (const partition of source.partitions()) {
-        const marks = recorder.items.flatMap((i) => (i.partition === partition && i.kind === 'heartbeat' ? [i.watermark] : []));
+        const marks = recorder.items.flatMap((i) =>
+          i.partition === partition && i.kind === 'heartbeat' ? [i.watermark] : [],
+        );
         expect(marks).toEqual([...marks].sort((a, b) => a - b));
       }
     });
@@ -153,7 +155,12 @@ export function logSourceContract(name: string, setup: () => Promise<LogSourceHa
       const second = new Recorder();
       await open(offsets, second);
       await waitFor(h, () => expect(second.events(p)).toHaveLength(6));
-      expect(second.events(p).map((e) => e.id).sort()).toEqual(later.map((e) => e.id).sort());
+      expect(
+        second
+          .events(p)
+          .map((e) => e.id)
+          .sort(),
+      ).toEqual(later.map((e) => e.id).sort());
     });
   });
 }

@@ -1,14 +1,14 @@
 // A relay in a process of its own, for the crash and standby-takeover tests. It runs the compiled
 // library (EVENT_STORE_DIST, built by the test with swc) and reports its state changes on stdout as JSON
-// lines. CRASH_AFTER_PUBLISH=n: SIGKILL itself after the n-th batch was acknowledged by Kafka and before
-// its checkpoint is written.
+// lines. Settings come as one JSON argument. CRASH_AFTER_PUBLISH=n: SIGKILL itself after the n-th batch
+// was acknowledged by Kafka and before its checkpoint is written.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
 import typeorm from 'typeorm';
 
-const env = process.env;
+const env = JSON.parse(process.argv[2]);
 const { Relay } = await import(pathToFileURL(join(env.EVENT_STORE_DIST, 'index.js')).href);
 const report = (object) => process.stdout.write(`${JSON.stringify(object)}\n`);
 
