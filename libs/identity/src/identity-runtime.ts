@@ -96,6 +96,11 @@ export class IdentityRuntime {
         if (level === KafkaLogLevel.ERROR) logger.error({ kafkajs: extra }, message);
         else if (level === KafkaLogLevel.WARN) logger.warn({ kafkajs: extra }, message);
       };
-    return new Kafka({ clientId: `${kafka.clientId}-identity`, brokers: kafka.brokers, logLevel: KafkaLogLevel.WARN, logCreator: creator });
+    return new Kafka({
+      clientId: `${kafka.clientId}-identity`,
+      brokers: kafka.brokers,
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: creator,
+    });
   }
 }

@@ -1,7 +1,19 @@
-import { type DynamicModule, Inject, Injectable, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { ReadinessChecks, type ServiceContext } from '@tollgate/platform';
 import { Directory } from './application/directory';
-import { DeploymentsController, ExternalAccessPolicyController, ProjectsController, UsersController } from './http/directory.controller';
+import {
+  DeploymentsController,
+  ExternalAccessPolicyController,
+  ProjectsController,
+  UsersController,
+} from './http/directory.controller';
 import { MeController } from './http/me.controller';
 import { IdpController, SIGN_IN_SERVICE, WEBHOOK_SERVICE } from './idp/idp.controller';
 import { RawBodyCapture } from './idp/raw-body';
@@ -39,7 +51,15 @@ export class IdentityModule {
   static forRoot(context: ServiceContext): DynamicModule {
     return {
       module: IdentityModule,
-      controllers: [UsersController, ProjectsController, DeploymentsController, ExternalAccessPolicyController, MeController, IdpController, ScimController],
+      controllers: [
+        UsersController,
+        ProjectsController,
+        DeploymentsController,
+        ExternalAccessPolicyController,
+        MeController,
+        IdpController,
+        ScimController,
+      ],
       providers: [
         { provide: IDENTITY_RUNTIME, useFactory: () => IdentityRuntime.create(context) },
         { provide: Directory, useFactory: (r: IdentityRuntime) => r.directory, inject: [IDENTITY_RUNTIME] },

@@ -57,7 +57,10 @@ export function toApiError(error: unknown, conflictCode: 'conflict' | 'version-c
   return error;
 }
 
-export async function translating<T>(work: () => Promise<T>, conflictCode: 'conflict' | 'version-conflict' = 'conflict'): Promise<T> {
+export async function translating<T>(
+  work: () => Promise<T>,
+  conflictCode: 'conflict' | 'version-conflict' = 'conflict',
+): Promise<T> {
   try {
     return await work();
   } catch (error) {

@@ -12,7 +12,14 @@ import {
   type UserKind,
   userStream,
 } from '@tollgate/contracts';
-import { type Decider, type DomainEvent, fold, handleCommand, type RecordedEvent, VersionConflictError } from '@tollgate/event-store';
+import {
+  type Decider,
+  type DomainEvent,
+  fold,
+  handleCommand,
+  type RecordedEvent,
+  VersionConflictError,
+} from '@tollgate/event-store';
 import type { Actor } from '../domain/actor';
 import {
   type DeploymentAggregate,
@@ -81,7 +88,8 @@ const iso = (date: Date): string => date.toISOString();
 export function routesOf(deployment: Pick<DeploymentState, 'hosts' | 'pathPrefixes'>): Route[] {
   const routes = new Map<string, Route>();
   for (const host of deployment.hosts.map(normalizeHost)) {
-    for (const pathPrefix of deployment.pathPrefixes.map(normalizePath)) routes.set(`${host} ${pathPrefix}`, { host, pathPrefix });
+    for (const pathPrefix of deployment.pathPrefixes.map(normalizePath))
+      routes.set(`${host} ${pathPrefix}`, { host, pathPrefix });
   }
   return [...routes.values()];
 }
@@ -105,7 +113,13 @@ export class Directory {
 
   private async load<C, E extends DomainEvent, S>(streamId: string, decider: Decider<C, E, S>): Promise<Loaded<S>> {
     const slice = await this.store.events.readStream(streamId);
-    return { state: fold(decider, slice.events.map((e) => ({ type: e.type, data: e.data }) as E)), events: slice.events };
+    return {
+      state: fold(
+        decider,
+        slice.events.map((e) => ({ type: e.type, data: e.data }) as E),
+      ),
+      events: slice.events,
+    };
   }
 
   loadUser(userId: string): Promise<Loaded<UserState>> {
@@ -120,9 +134,16 @@ export class Directory {
     return this.load(deploymentStream(deploymentId), deploymentDecider);
   }
 
-  private async replay<V>(context: CommandContext, key: string | undefined, fingerprint: string, toView: (events: RecordedEvent[]) => V): Promise<Created<V> | undefined> {
+  private async replay<V>(
+    context: CommandContext,
+    key: string | undefined,
+    fingerprint: string,
+    toView: (events: RecordedEvent[]) => V,
+  ): Promise<Created<V> | undefined> {
     if (key === undefined) return undefined;
-    const stored = await translating(() => this.store.events.lookupIdempotencyKey(metadataOf(context).actor, key, fingerprint));
+    const stored = await translating(() =>
+      this.store.events.lookupIdempotencyKey(metadataOf(context).actor, key, fingerprint),
+    );
     return stored ? { view: toView(stored.events), replayed: true } : undefined;
   }
 
@@ -155,7 +176,8 @@ export class Directory {
       const reserved = await this.store.reservations.reserveUserName(name, userId);
       if (reserved.ok) return;
       const holder = await this.loadUser(reserved.heldBy);
-      if (holder.state.exists || !reserved.old) throw new ApiError('conflict', `the user name ${JSON.stringify(name)} is taken`);
+      if (holder.state.exists || !reserved.old)
+        throw new ApiError('conflict', `the user name ${JSON.stringify(name)} is taken`);
       if (await this.store.reservations.takeOverUserName(name, reserved.heldBy, userId)) return;
     }
     throw new ApiError('conflict', `the user name ${JSON.stringify(name)} is taken`);
@@ -191,14 +213,16 @@ export class Directory {
   /** A user, for an admin or the user themself; anyone else gets 404. */
   async getUser(context: CommandContext, userId: string): Promise<UserView> {
     const { state } = await this.loadUser(userId);
-    if (!state.exists || (!context.actor.admin && context.actor.userId !== userId)) throw new ApiError('not-found', 'user not found');
+    if (!state.exists || (!context.actor.admin && context.actor.userId !== userId))
+      throw new ApiError('not-found', 'user not found');
     return userView(state);
   }
 
   /** Deactivation (admin): final, denied everywhere; the keys service revokes the user's keys on `UserDeactivated`. */
   async deactivateUser(context: CommandContext, userId: string): Promise<UserView> {
     if (!context.actor.admin) {
-      if (context.actor.userId === userId) throw new ApiError('forbidden', 'only a Tollgate admin may deactivate users');
+      if (context.actor.userId === userId)
+        throw new ApiError('forbidden', 'only a Tollgate admin may deactivate users');
       throw new ApiError('not-found', 'user not found');
     }
     if (userId === BUILT_IN_ADMIN_ID) throw new ApiError('forbidden', 'the built-in admin cannot be deactivated');
@@ -231,7 +255,12 @@ export class Directory {
    * Concurrent first sign-ins (or a sign-in racing a SCIM create) end with one user: the (idp, subject)
    * link is a unique row taken before the `UserCreated` append.
    */
-  async ensureExternalUser(context: CommandContext, idp: string, subject: string, email: string | null = null): Promise<{ state: UserState; created: boolean }> {
+  async ensureExternalUser(
+    context: CommandContext,
+    idp: string,
+    subject: string,
+    email: string | null = null,
+  ): Promise<{ state: UserState; created: boolean }> {
     const deadline = Date.now() + 5_000;
     for (;;) {
       const link = await this.store.reservations.findSubject(idp, subject);
@@ -270,7 +299,9 @@ export class Directory {
           createdAt: iso(this.now()),
         };
         const result = await translating(() =>
-          this.store.events.append(userStream(userId), 0, [{ type: 'UserCreated', data }], { metadata: metadataOf(context) }),
+          this.store.events.append(userStream(userId), 0, [{ type: 'UserCreated', data }], {
+            metadata: metadataOf(context),
+          }),
         );
         await this.store.groupIndex.record(userId, idp, result.version, []);
         return { state: fold(userDecider, [{ type: 'UserCreated', data }]), created: true };
@@ -291,13 +322,22 @@ export class Directory {
   async rewriteGroup(context: CommandContext, idp: string, group: string, renamedTo: string | null): Promise<void> {
     const at = iso(this.now());
     for (const userId of await this.membersOf(idp, group)) {
-      await this.userCommand(context, userId, { type: 'EditGroups', add: renamedTo === null ? [] : [renamedTo], remove: [group], at });
+      await this.userCommand(context, userId, {
+        type: 'EditGroups',
+        add: renamedTo === null ? [] : [renamedTo],
+        remove: [group],
+        at,
+      });
     }
   }
 
   // --- projects -------------------------------------------------------------------------------------------
 
-  async createProject(context: CommandContext, input: { name: string }, idempotencyKey?: string): Promise<Created<ProjectView>> {
+  async createProject(
+    context: CommandContext,
+    input: { name: string },
+    idempotencyKey?: string,
+  ): Promise<Created<ProjectView>> {
     const { state: creator } = await this.loadUser(context.actor.userId);
     if (!creator.exists || creator.deactivatedAt !== null || creator.kind === 'external') {
       throw new ApiError('forbidden', 'projects are created by internal or machine users');
@@ -311,7 +351,12 @@ export class Directory {
       this.store.events.append(
         projectStream(projectId),
         0,
-        [{ type: 'ProjectCreated', data: { projectId, name: input.name, ownerId: context.actor.userId, createdAt: iso(this.now()) } }],
+        [
+          {
+            type: 'ProjectCreated',
+            data: { projectId, name: input.name, ownerId: context.actor.userId, createdAt: iso(this.now()) },
+          },
+        ],
         { metadata: metadataOf(context), idempotencyKey, fingerprint },
       ),
     );
@@ -328,21 +373,37 @@ export class Directory {
     return projectView(await this.visibleProject(context, projectId));
   }
 
-  async collaborators(context: CommandContext, projectId: string): Promise<{ collaborators: { userId: string; role: ProjectRole }[]; version: number }> {
+  async collaborators(
+    context: CommandContext,
+    projectId: string,
+  ): Promise<{ collaborators: { userId: string; role: ProjectRole }[]; version: number }> {
     const state = await this.visibleProject(context, projectId);
     return { collaborators: collaboratorsView(state), version: state.version };
   }
 
-  async setCollaborator(context: CommandContext, projectId: string, userId: string, role: ProjectRole, ifMatch?: number) {
+  async setCollaborator(
+    context: CommandContext,
+    projectId: string,
+    userId: string,
+    role: ProjectRole,
+    ifMatch?: number,
+  ) {
     const { state: project } = await this.loadProject(projectId);
     assertCanManageProject(project, context.actor);
     const { state: user } = await this.loadUser(userId);
     if (!user.exists) throw new ApiError('not-found', 'user not found');
     const { state } = await translating(
       () =>
-        handleCommand(this.store.events, projectStream(projectId), projectDecider, { type: 'SetCollaborator', by: context.actor, userId, role, ifMatch }, metadataOf(context), {
-          retries: 5,
-        }),
+        handleCommand(
+          this.store.events,
+          projectStream(projectId),
+          projectDecider,
+          { type: 'SetCollaborator', by: context.actor, userId, role, ifMatch },
+          metadataOf(context),
+          {
+            retries: 5,
+          },
+        ),
       'version-conflict',
     );
     return { projectId, userId, role: state.collaborators.get(userId)!, version: state.version };
@@ -351,9 +412,16 @@ export class Directory {
   async removeCollaborator(context: CommandContext, projectId: string, userId: string, ifMatch?: number) {
     const { state } = await translating(
       () =>
-        handleCommand(this.store.events, projectStream(projectId), projectDecider, { type: 'RemoveCollaborator', by: context.actor, userId, ifMatch }, metadataOf(context), {
-          retries: 5,
-        }),
+        handleCommand(
+          this.store.events,
+          projectStream(projectId),
+          projectDecider,
+          { type: 'RemoveCollaborator', by: context.actor, userId, ifMatch },
+          metadataOf(context),
+          {
+            retries: 5,
+          },
+        ),
       'version-conflict',
     );
     return { projectId, userId, removed: true, version: state.version };
@@ -382,24 +450,33 @@ export class Directory {
       if ('reserved' in result) return [...result.reserved, ...takenOver];
       for (const conflict of result.conflicts) {
         const holder = await this.loadDeployment(conflict.heldBy);
-        const inUse = holder.state.deployment !== null && routesOf(holder.state.deployment).some((r) => sameRoute(r, conflict));
+        const inUse =
+          holder.state.deployment !== null && routesOf(holder.state.deployment).some((r) => sameRoute(r, conflict));
         if (inUse || !conflict.old) {
-          throw new ApiError('conflict', `host ${conflict.host} with path prefix ${conflict.pathPrefix} belongs to another deployment`, [
-            { field: 'hosts', message: `${conflict.host} ${conflict.pathPrefix} is taken` },
-          ]);
+          throw new ApiError(
+            'conflict',
+            `host ${conflict.host} with path prefix ${conflict.pathPrefix} belongs to another deployment`,
+            [{ field: 'hosts', message: `${conflict.host} ${conflict.pathPrefix} is taken` }],
+          );
         }
-        if (await this.store.reservations.takeOverRoute(conflict, conflict.heldBy, deploymentId)) takenOver.push(conflict);
+        if (await this.store.reservations.takeOverRoute(conflict, conflict.heldBy, deploymentId))
+          takenOver.push(conflict);
       }
     }
     await this.store.reservations.releaseRoutes(deploymentId, takenOver);
     throw new ApiError('conflict', 'a host and path prefix of this deployment belongs to another deployment');
   }
 
-  async createDeployment(context: CommandContext, input: NewDeployment, idempotencyKey?: string): Promise<Created<DeploymentView>> {
+  async createDeployment(
+    context: CommandContext,
+    input: NewDeployment,
+    idempotencyKey?: string,
+  ): Promise<Created<DeploymentView>> {
     const { state: project } = await this.loadProject(input.projectId);
     const access = this.accessTo(project, context.actor);
     if (!access.canSee) throw new ApiError('not-found', 'project not found');
-    if (!access.canManage) throw new ApiError('forbidden', 'only the project owner or admin, or a Tollgate admin, may add deployments');
+    if (!access.canManage)
+      throw new ApiError('forbidden', 'only the project owner or admin, or a Tollgate admin, may add deployments');
     const fingerprint = requestFingerprint('POST /v1/deployments', input);
     const toView = (events: RecordedEvent[]) =>
       this.deploymentViewOf({ state: fold(deploymentDecider, events as unknown as DeploymentEvent[]), events });
@@ -418,11 +495,18 @@ export class Directory {
       grantedGroups: input.grantedGroups ?? DEPLOYMENT_DEFAULTS.grantedGroups,
       environment: input.environment ?? DEPLOYMENT_DEFAULTS.environment,
     };
-    const events = deploymentDecider.decide({ type: 'CreateDeployment', access, deployment }, deploymentDecider.initialState);
+    const events = deploymentDecider.decide(
+      { type: 'CreateDeployment', access, deployment },
+      deploymentDecider.initialState,
+    );
     const reserved = await this.reserveRoutes(deploymentId, routesOf(deployment));
     try {
       const result = await translating(() =>
-        this.store.events.append(deploymentStream(deploymentId), 0, events, { metadata: metadataOf(context), idempotencyKey, fingerprint }),
+        this.store.events.append(deploymentStream(deploymentId), 0, events, {
+          metadata: metadataOf(context),
+          idempotencyKey,
+          fingerprint,
+        }),
       );
       if (result.replayed) await this.store.reservations.releaseRoutes(deploymentId, reserved);
       return { view: toView(result.events), replayed: result.replayed };
@@ -440,7 +524,12 @@ export class Directory {
     return this.deploymentViewOf(loaded);
   }
 
-  async updateDeployment(context: CommandContext, deploymentId: string, changes: DeploymentChanges, ifMatch?: number): Promise<DeploymentView> {
+  async updateDeployment(
+    context: CommandContext,
+    deploymentId: string,
+    changes: DeploymentChanges,
+    ifMatch?: number,
+  ): Promise<DeploymentView> {
     for (let attempt = 0; ; attempt++) {
       const loaded = await this.loadDeployment(deploymentId);
       const { state } = loaded;
@@ -456,7 +545,11 @@ export class Directory {
       const reserved = await this.reserveRoutes(deploymentId, minus(after, before));
       let appended: RecordedEvent[];
       try {
-        appended = (await this.store.events.append(deploymentStream(deploymentId), state.version, decided, { metadata: metadataOf(context) })).events;
+        appended = (
+          await this.store.events.append(deploymentStream(deploymentId), state.version, decided, {
+            metadata: metadataOf(context),
+          })
+        ).events;
       } catch (error) {
         await this.store.reservations.releaseRoutes(deploymentId, reserved).catch(() => undefined);
         if (error instanceof VersionConflictError && attempt < 5) continue;
@@ -481,7 +574,11 @@ export class Directory {
     return (await this.load(EXTERNAL_ACCESS_POLICY_STREAM, policyDecider)).state;
   }
 
-  async setPolicy(context: CommandContext, requireExternalUserLoginAfterHours: number, ifMatch?: number): Promise<PolicyState> {
+  async setPolicy(
+    context: CommandContext,
+    requireExternalUserLoginAfterHours: number,
+    ifMatch?: number,
+  ): Promise<PolicyState> {
     const { state } = await translating(
       () =>
         handleCommand(
@@ -497,4 +594,3 @@ export class Directory {
     return state;
   }
 }
-

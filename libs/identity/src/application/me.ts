@@ -69,7 +69,8 @@ export function invocableDeployments(model: AccessModel, caller: Caller, now: nu
       policy,
       now,
     });
-    if (decision.allowed) out.push({ id: deployment.deploymentId, name: deployment.name, projectId: deployment.projectId });
+    if (decision.allowed)
+      out.push({ id: deployment.deploymentId, name: deployment.name, projectId: deployment.projectId });
   }
   return out.sort((a, b) => (a.name === b.name ? (a.id < b.id ? -1 : 1) : a.name < b.name ? -1 : 1));
 }

@@ -27,18 +27,28 @@ describe('deployment decider', () => {
   });
 
   it('refuses a collaborator who may not manage (403) and hides the project from others (404)', () => {
-    given(deploymentDecider).when({ type: 'CreateDeployment', access: seeOnly, deployment: state }).thenThrows('forbidden');
-    given(deploymentDecider).when({ type: 'CreateDeployment', access: none, deployment: state }).thenThrows('not-found');
+    given(deploymentDecider)
+      .when({ type: 'CreateDeployment', access: seeOnly, deployment: state })
+      .thenThrows('forbidden');
+    given(deploymentDecider)
+      .when({ type: 'CreateDeployment', access: none, deployment: state })
+      .thenThrows('not-found');
   });
 
   it('an update carries the full new state', () => {
     given(deploymentDecider, [created])
-      .when({ type: 'UpdateDeployment', access: manage, changes: { grantedGroups: ['ml-readers'], authentication: false } })
+      .when({
+        type: 'UpdateDeployment',
+        access: manage,
+        changes: { grantedGroups: ['ml-readers'], authentication: false },
+      })
       .then([{ type: 'DeploymentUpdated', data: { ...state, grantedGroups: ['ml-readers'], authentication: false } }]);
   });
 
   it('an update that changes nothing appends nothing', () => {
-    given(deploymentDecider, [created]).when({ type: 'UpdateDeployment', access: manage, changes: { name: 'fraud-v1' } }).then([]);
+    given(deploymentDecider, [created])
+      .when({ type: 'UpdateDeployment', access: manage, changes: { name: 'fraud-v1' } })
+      .then([]);
   });
 
   it('a stale If-Match is 412 version-conflict', () => {
@@ -49,7 +59,9 @@ describe('deployment decider', () => {
   });
 
   it('updating an unknown deployment is not-found', () => {
-    given(deploymentDecider).when({ type: 'UpdateDeployment', access: manage, changes: { name: 'y' } }).thenThrows('not-found');
+    given(deploymentDecider)
+      .when({ type: 'UpdateDeployment', access: manage, changes: { name: 'y' } })
+      .thenThrows('not-found');
   });
 
   it('the view has the id, the times and the version', () => {

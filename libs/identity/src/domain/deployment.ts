@@ -3,8 +3,7 @@ import type { Decider } from '@tollgate/event-store';
 import { sameSet } from './actor';
 
 export type DeploymentEvent =
-  | { type: 'DeploymentCreated'; data: DeploymentState }
-  | { type: 'DeploymentUpdated'; data: DeploymentState };
+  { type: 'DeploymentCreated'; data: DeploymentState } | { type: 'DeploymentUpdated'; data: DeploymentState };
 
 /** What the caller may do with the deployment's project (computed from the project's state). */
 export interface ProjectAccess {
@@ -75,7 +74,10 @@ function decide(command: DeploymentCommand, state: DeploymentAggregate): Deploym
   if (!state.exists) throw new ApiError('not-found', 'deployment not found');
   assertAccess(command.access);
   if (command.ifMatch !== undefined && command.ifMatch !== state.version) {
-    throw new ApiError('version-conflict', `deployment is at version ${state.version}, If-Match said ${command.ifMatch}`);
+    throw new ApiError(
+      'version-conflict',
+      `deployment is at version ${state.version}, If-Match said ${command.ifMatch}`,
+    );
   }
   const next = applyChanges(state.deployment!, command.changes);
   if (sameDeployment(next, state.deployment!)) return [];

@@ -10,7 +10,12 @@ export interface PolicyState {
   requireExternalUserLoginAfterHours: number;
 }
 
-export type PolicyCommand = { type: 'SetExternalAccessPolicy'; by: Actor; requireExternalUserLoginAfterHours: number; ifMatch?: number };
+export type PolicyCommand = {
+  type: 'SetExternalAccessPolicy';
+  by: Actor;
+  requireExternalUserLoginAfterHours: number;
+  ifMatch?: number;
+};
 
 export const DEFAULT_REQUIRE_EXTERNAL_USER_LOGIN_AFTER_HOURS = -1;
 
@@ -22,7 +27,8 @@ export const initialPolicyState: PolicyState = {
 export const policyDecider: Decider<PolicyCommand, PolicyEvent, PolicyState> = {
   initialState: initialPolicyState,
   decide(command, state) {
-    if (!command.by.admin) throw new ApiError('forbidden', 'only a Tollgate admin may change the external-access policy');
+    if (!command.by.admin)
+      throw new ApiError('forbidden', 'only a Tollgate admin may change the external-access policy');
     if (command.ifMatch !== undefined && command.ifMatch !== state.version) {
       throw new ApiError('version-conflict', `policy is at version ${state.version}, If-Match said ${command.ifMatch}`);
     }
@@ -36,7 +42,10 @@ export const policyDecider: Decider<PolicyCommand, PolicyEvent, PolicyState> = {
   },
   evolve(state, event) {
     if (event.type === 'ExternalAccessPolicyChanged') {
-      return { version: state.version + 1, requireExternalUserLoginAfterHours: event.data.requireExternalUserLoginAfterHours };
+      return {
+        version: state.version + 1,
+        requireExternalUserLoginAfterHours: event.data.requireExternalUserLoginAfterHours,
+      };
     }
     return { ...state, version: state.version + 1 };
   },

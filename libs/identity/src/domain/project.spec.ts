@@ -16,7 +16,10 @@ const set = (userId: string, role: 'owner' | 'admin' | 'contributor' | 'viewer')
   type: 'CollaboratorSet',
   data: { projectId: 'prj_1', userId, role },
 });
-const removed = (userId: string): ProjectEvent => ({ type: 'CollaboratorRemoved', data: { projectId: 'prj_1', userId } });
+const removed = (userId: string): ProjectEvent => ({
+  type: 'CollaboratorRemoved',
+  data: { projectId: 'prj_1', userId },
+});
 
 describe('project decider', () => {
   it('the creator is the owner from the first event on', () => {
@@ -49,7 +52,9 @@ describe('project decider', () => {
   });
 
   it('a stranger gets 404: the project is not revealed', () => {
-    given(projectDecider, [created]).when({ type: 'SetCollaborator', by: stranger, userId: 'usr_stranger', role: 'owner' }).thenThrows('not-found');
+    given(projectDecider, [created])
+      .when({ type: 'SetCollaborator', by: stranger, userId: 'usr_stranger', role: 'owner' })
+      .thenThrows('not-found');
     expect(canSeeProject(fold(projectDecider, [created]), stranger)).toBe(false);
   });
 
@@ -60,8 +65,12 @@ describe('project decider', () => {
   });
 
   it('the last owner can neither be demoted nor removed', () => {
-    given(projectDecider, [created]).when({ type: 'SetCollaborator', by: owner, userId: 'usr_owner', role: 'viewer' }).thenThrows('conflict');
-    given(projectDecider, [created]).when({ type: 'RemoveCollaborator', by: owner, userId: 'usr_owner' }).thenThrows('conflict');
+    given(projectDecider, [created])
+      .when({ type: 'SetCollaborator', by: owner, userId: 'usr_owner', role: 'viewer' })
+      .thenThrows('conflict');
+    given(projectDecider, [created])
+      .when({ type: 'RemoveCollaborator', by: owner, userId: 'usr_owner' })
+      .thenThrows('conflict');
   });
 
   it('an owner can leave once there is another owner', () => {
@@ -71,7 +80,9 @@ describe('project decider', () => {
   });
 
   it('removing someone who is no collaborator is not-found', () => {
-    given(projectDecider, [created]).when({ type: 'RemoveCollaborator', by: owner, userId: 'usr_nobody' }).thenThrows('not-found');
+    given(projectDecider, [created])
+      .when({ type: 'RemoveCollaborator', by: owner, userId: 'usr_nobody' })
+      .thenThrows('not-found');
   });
 
   it('a stale If-Match is a version conflict', () => {

@@ -86,7 +86,9 @@ function decide(command: ProjectCommand, state: ProjectState): ProjectEvent[] {
     if (current === 'owner' && owners(state) === 1) {
       throw new ApiError('conflict', 'a project keeps at least one owner: make someone else owner first');
     }
-    return [{ type: 'CollaboratorSet', data: { projectId: state.projectId, userId: command.userId, role: command.role } }];
+    return [
+      { type: 'CollaboratorSet', data: { projectId: state.projectId, userId: command.userId, role: command.role } },
+    ];
   }
   if (current === undefined) throw new ApiError('not-found', 'collaborator not found');
   if (current === 'owner' && owners(state) === 1) {

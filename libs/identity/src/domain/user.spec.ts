@@ -75,7 +75,9 @@ describe('user decider', () => {
         .then([]);
     });
     it('leaves a deactivated user alone', () => {
-      given(userDecider, [created, deactivated]).when({ type: 'ReplaceGroups', groups: ['a'], refreshedAt: T2 }).then([]);
+      given(userDecider, [created, deactivated])
+        .when({ type: 'ReplaceGroups', groups: ['a'], refreshedAt: T2 })
+        .then([]);
     });
   });
 
@@ -86,7 +88,9 @@ describe('user decider', () => {
         .then([refreshed(['b', 'c'], T1)]);
     });
     it('changes nothing when the set would not change', () => {
-      given(userDecider, [created, refreshed(['a'], T0)]).when({ type: 'EditGroups', add: ['a'], remove: ['z'], at: T1 }).then([]);
+      given(userDecider, [created, refreshed(['a'], T0)])
+        .when({ type: 'EditGroups', add: ['a'], remove: ['z'], at: T1 })
+        .then([]);
     });
     it('never moves the refresh time backwards', () => {
       given(userDecider, [created, refreshed(['a'], T2)])

@@ -1,4 +1,10 @@
-import { ApiError, type GroupsRefreshed, type UserCreated, type UserDeactivated, type UserKind } from '@tollgate/contracts';
+import {
+  ApiError,
+  type GroupsRefreshed,
+  type UserCreated,
+  type UserDeactivated,
+  type UserKind,
+} from '@tollgate/contracts';
 import type { Decider } from '@tollgate/event-store';
 import { distinctGroups, sameSet } from './actor';
 

@@ -26,9 +26,14 @@ const idParam = z.string().min(1).max(100);
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
   required: false,
-  description: 'Same key, caller and body within 24 h: the first response is replayed with `Idempotent-Replayed: true`; another body: 422',
+  description:
+    'Same key, caller and body within 24 h: the first response is replayed with `Idempotent-Replayed: true`; another body: 422',
 };
-const IF_MATCH_HEADER = { name: 'If-Match', required: false, description: 'The version (`"<version>"`, the ETag) the change applies to; stale: 412' };
+const IF_MATCH_HEADER = {
+  name: 'If-Match',
+  required: false,
+  description: 'The version (`"<version>"`, the ETag) the change applies to; stale: 412',
+};
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -43,7 +48,12 @@ export class UsersController {
   @ApiJsonBody(createUserBody, EXAMPLES.createUser)
   @ApiJsonResponse(201, 'The user', userResponse, EXAMPLES.user)
   @ApiJsonResponse(409, 'The name is taken (`conflict`)')
-  async create(@CurrentCaller() caller: Caller, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Body() body: unknown) {
+  async create(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Body() body: unknown,
+  ) {
     const input = parseWith(createUserBody, body);
     const result = await this.directory.createUser(restContext(caller, request), input, idempotencyKeyOf(request));
     created(reply, result.replayed, result.view.version);
@@ -53,17 +63,36 @@ export class UsersController {
   @Get(':userId')
   @ApiOperation({ summary: 'A user (Tollgate admin, or the user themself; anyone else: 404)' })
   @ApiJsonResponse(200, 'The user; `ETag: "<version>"`', userResponse, EXAMPLES.user)
-  async get(@CurrentCaller() caller: Caller, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('userId') userId: string) {
+  async get(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('userId') userId: string,
+  ) {
     const view = await this.directory.getUser(restContext(caller, request), parseWith(idParam, userId, 'userId'));
     void reply.header('ETag', etag(view.version));
     return view;
   }
 
   @Delete(':userId')
-  @ApiOperation({ summary: 'Deactivate a user (Tollgate admin): denied everywhere from now on, their keys are revoked' })
-  @ApiJsonResponse(200, 'The user with `deactivatedAt`', userResponse, { ...EXAMPLES.user, deactivatedAt: '2026-11-26T07:00:00.000Z', version: 2 })
-  async deactivate(@CurrentCaller() caller: Caller, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('userId') userId: string) {
-    const view = await this.directory.deactivateUser(restContext(caller, request), parseWith(idParam, userId, 'userId'));
+  @ApiOperation({
+    summary: 'Deactivate a user (Tollgate admin): denied everywhere from now on, their keys are revoked',
+  })
+  @ApiJsonResponse(200, 'The user with `deactivatedAt`', userResponse, {
+    ...EXAMPLES.user,
+    deactivatedAt: '2026-11-26T07:00:00.000Z',
+    version: 2,
+  })
+  async deactivate(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('userId') userId: string,
+  ) {
+    const view = await this.directory.deactivateUser(
+      restContext(caller, request),
+      parseWith(idParam, userId, 'userId'),
+    );
     void reply.header('ETag', etag(view.version));
     return view;
   }
@@ -81,7 +110,12 @@ export class ProjectsController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiJsonBody(createProjectBody, EXAMPLES.createProject)
   @ApiJsonResponse(201, 'The project', projectResponse, EXAMPLES.project)
-  async create(@CurrentCaller() caller: Caller, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Body() body: unknown) {
+  async create(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Body() body: unknown,
+  ) {
     const input = parseWith(createProjectBody, body);
     const result = await this.directory.createProject(restContext(caller, request), input, idempotencyKeyOf(request));
     created(reply, result.replayed, result.view.version);
@@ -91,17 +125,38 @@ export class ProjectsController {
   @Get(':projectId')
   @ApiOperation({ summary: 'A project (its collaborators and Tollgate admins; anyone else: 404)' })
   @ApiJsonResponse(200, 'The project; `ETag: "<version>"`', projectResponse, EXAMPLES.project)
-  async get(@CurrentCaller() caller: Caller, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('projectId') projectId: string) {
-    const view = await this.directory.getProject(restContext(caller, request), parseWith(idParam, projectId, 'projectId'));
+  async get(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('projectId') projectId: string,
+  ) {
+    const view = await this.directory.getProject(
+      restContext(caller, request),
+      parseWith(idParam, projectId, 'projectId'),
+    );
     void reply.header('ETag', etag(view.version));
     return view;
   }
 
   @Get(':projectId/collaborators')
   @ApiOperation({ summary: "A project's collaborators and their roles" })
-  @ApiJsonResponse(200, '`[{ userId, role }]`; `ETag` is the project version', collaboratorsResponse, EXAMPLES.collaborators)
-  async collaborators(@CurrentCaller() caller: Caller, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('projectId') projectId: string) {
-    const result = await this.directory.collaborators(restContext(caller, request), parseWith(idParam, projectId, 'projectId'));
+  @ApiJsonResponse(
+    200,
+    '`[{ userId, role }]`; `ETag` is the project version',
+    collaboratorsResponse,
+    EXAMPLES.collaborators,
+  )
+  async collaborators(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('projectId') projectId: string,
+  ) {
+    const result = await this.directory.collaborators(
+      restContext(caller, request),
+      parseWith(idParam, projectId, 'projectId'),
+    );
     void reply.header('ETag', etag(result.version));
     return result.collaborators;
   }
@@ -132,7 +187,9 @@ export class ProjectsController {
   }
 
   @Delete(':projectId/collaborators/:userId')
-  @ApiOperation({ summary: 'Remove a collaborator (project owner or admin, or a Tollgate admin); the last owner stays' })
+  @ApiOperation({
+    summary: 'Remove a collaborator (project owner or admin, or a Tollgate admin); the last owner stays',
+  })
   @ApiHeader(IF_MATCH_HEADER)
   @ApiJsonResponse(200, 'Removed', collaboratorRemovedResponse)
   async remove(
@@ -163,15 +220,25 @@ export class DeploymentsController {
   @Post()
   @ApiOperation({
     summary: 'Create a model deployment (project owner or admin, or a Tollgate admin)',
-    description: 'Defaults: `pathPrefixes: ["/"]`, `authentication: true`, all four `credentialKinds`, `grantedGroups: []`. A host + path prefix pair belongs to one deployment (409).',
+    description:
+      'Defaults: `pathPrefixes: ["/"]`, `authentication: true`, all four `credentialKinds`, `grantedGroups: []`. A host + path prefix pair belongs to one deployment (409).',
   })
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiJsonBody(createDeploymentBody, EXAMPLES.createDeployment)
   @ApiJsonResponse(201, 'The deployment', deploymentResponse, EXAMPLES.deployment)
   @ApiJsonResponse(409, 'A host + path prefix pair belongs to another deployment (`conflict`)')
-  async create(@CurrentCaller() caller: Caller, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Body() body: unknown) {
+  async create(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Body() body: unknown,
+  ) {
     const input = parseWith(createDeploymentBody, body);
-    const result = await this.directory.createDeployment(restContext(caller, request), input, idempotencyKeyOf(request));
+    const result = await this.directory.createDeployment(
+      restContext(caller, request),
+      input,
+      idempotencyKeyOf(request),
+    );
     created(reply, result.replayed, result.view.version);
     return result.view;
   }
@@ -179,8 +246,16 @@ export class DeploymentsController {
   @Get(':deploymentId')
   @ApiOperation({ summary: "A deployment (its project's collaborators and Tollgate admins)" })
   @ApiJsonResponse(200, 'The deployment; `ETag: "<version>"`', deploymentResponse, EXAMPLES.deployment)
-  async get(@CurrentCaller() caller: Caller, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('deploymentId') deploymentId: string) {
-    const view = await this.directory.getDeployment(restContext(caller, request), parseWith(idParam, deploymentId, 'deploymentId'));
+  async get(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('deploymentId') deploymentId: string,
+  ) {
+    const view = await this.directory.getDeployment(
+      restContext(caller, request),
+      parseWith(idParam, deploymentId, 'deploymentId'),
+    );
     void reply.header('ETag', etag(view.version));
     return view;
   }
@@ -189,7 +264,11 @@ export class DeploymentsController {
   @ApiOperation({ summary: 'Change any field but projectId (project owner or admin, or a Tollgate admin)' })
   @ApiHeader(IF_MATCH_HEADER)
   @ApiJsonBody(patchDeploymentBody, EXAMPLES.patchDeployment)
-  @ApiJsonResponse(200, 'The deployment', deploymentResponse, { ...EXAMPLES.deployment, grantedGroups: ['ml-readers', 'fraud-analysts'], version: 2 })
+  @ApiJsonResponse(200, 'The deployment', deploymentResponse, {
+    ...EXAMPLES.deployment,
+    grantedGroups: ['ml-readers', 'fraud-analysts'],
+    version: 2,
+  })
   @ApiJsonResponse(412, 'Stale `If-Match` (`version-conflict`)')
   async patch(
     @CurrentCaller() caller: Caller,
@@ -231,9 +310,18 @@ export class ExternalAccessPolicyController {
   @ApiHeader(IF_MATCH_HEADER)
   @ApiJsonBody(policyBody, EXAMPLES.policy)
   @ApiJsonResponse(200, 'The policy', policyResponse, EXAMPLES.policyResponse)
-  async put(@CurrentCaller() caller: Caller, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Body() body: unknown) {
+  async put(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Body() body: unknown,
+  ) {
     const { requireExternalUserLoginAfterHours } = parseWith(policyBody, body);
-    const state = await this.directory.setPolicy(restContext(caller, request), requireExternalUserLoginAfterHours, ifMatchOf(request));
+    const state = await this.directory.setPolicy(
+      restContext(caller, request),
+      requireExternalUserLoginAfterHours,
+      ifMatchOf(request),
+    );
     void reply.header('ETag', etag(state.version));
     return { requireExternalUserLoginAfterHours: state.requireExternalUserLoginAfterHours, version: state.version };
   }

@@ -37,13 +37,23 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
     it('the built-in admin exists from the first start (usr_admin, name admin)', async () => {
       const r = await app.call('GET', '/v1/users/usr_admin', { auth: ADMIN_KEY });
       expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ id: 'usr_admin', name: 'admin', kind: 'internal', admin: true, deactivatedAt: null, version: 1 });
+      expect(r.body).toMatchObject({
+        id: 'usr_admin',
+        name: 'admin',
+        kind: 'internal',
+        admin: true,
+        deactivatedAt: null,
+        version: 1,
+      });
       expect(r.headers.get('etag')).toBe('"1"');
     });
 
     it('creates a user (201) with the contract fields, name stored exactly', async () => {
       const name = '  Ünïcødé  name with spaces 🚀 ';
-      const r = await app.call('POST', '/v1/users', { auth: ADMIN_KEY, body: { name, kind: 'machine', email: 'ci@example.com' } });
+      const r = await app.call('POST', '/v1/users', {
+        auth: ADMIN_KEY,
+        body: { name, kind: 'machine', email: 'ci@example.com' },
+      });
       expect(r.status).toBe(201);
       expect(r.body).toEqual({
         id: expect.stringMatching(/^usr_/),
@@ -61,11 +71,16 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
 
     it('a taken name is 409 conflict; exactly one of concurrent creations wins', async () => {
       await createUser('dup-name');
-      const again = await app.call('POST', '/v1/users', { auth: ADMIN_KEY, body: { name: 'dup-name', kind: 'internal' } });
+      const again = await app.call('POST', '/v1/users', {
+        auth: ADMIN_KEY,
+        body: { name: 'dup-name', kind: 'internal' },
+      });
       expect(again.status).toBe(409);
       expect(again.body.error.code).toBe('conflict');
       const race = await Promise.all(
-        Array.from({ length: 8 }, () => app.call('POST', '/v1/users', { auth: ADMIN_KEY, body: { name: 'raced-name', kind: 'internal' } })),
+        Array.from({ length: 8 }, () =>
+          app.call('POST', '/v1/users', { auth: ADMIN_KEY, body: { name: 'raced-name', kind: 'internal' } }),
+        ),
       );
       expect(race.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
     });
@@ -99,14 +114,26 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
 
     it('Idempotency-Key: a repeat replays the first response; another body is 422', async () => {
       const headers = { 'idempotency-key': 'create-dora-1' };
-      const first = await app.call('POST', '/v1/users', { auth: ADMIN_KEY, headers, body: { name: 'dora', kind: 'internal' } });
+      const first = await app.call('POST', '/v1/users', {
+        auth: ADMIN_KEY,
+        headers,
+        body: { name: 'dora', kind: 'internal' },
+      });
       expect(first.status).toBe(201);
       expect(first.headers.get('idempotent-replayed')).toBeNull();
-      const second = await app.call('POST', '/v1/users', { auth: ADMIN_KEY, headers, body: { name: 'dora', kind: 'internal' } });
+      const second = await app.call('POST', '/v1/users', {
+        auth: ADMIN_KEY,
+        headers,
+        body: { name: 'dora', kind: 'internal' },
+      });
       expect(second.status).toBe(201);
       expect(second.headers.get('idempotent-replayed')).toBe('true');
       expect(second.body).toEqual(first.body);
-      const other = await app.call('POST', '/v1/users', { auth: ADMIN_KEY, headers, body: { name: 'dora2', kind: 'internal' } });
+      const other = await app.call('POST', '/v1/users', {
+        auth: ADMIN_KEY,
+        headers,
+        body: { name: 'dora2', kind: 'internal' },
+      });
       expect(other.status).toBe(422);
       expect(other.body.error.code).toBe('idempotency-key-reused');
       expect((await app.sql(`SELECT 1 FROM identity.user_names WHERE name = 'dora2'`)).length).toBe(0);
@@ -130,7 +157,11 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
       expect(again.body).toEqual(r.body);
       const events = await eventsOf(`user-${victim.id}`);
       expect(events.map((e) => e.type)).toEqual(['UserCreated', 'UserDeactivated']);
-      expect(events[1]!.metadata).toMatchObject({ actor: 'usr_admin', channel: 'rest', correlationId: expect.any(String) });
+      expect(events[1]!.metadata).toMatchObject({
+        actor: 'usr_admin',
+        channel: 'rest',
+        correlationId: expect.any(String),
+      });
       expect((await app.call('DELETE', '/v1/users/usr_admin', { auth: ADMIN_KEY })).status).toBe(403);
     });
   });
@@ -141,7 +172,12 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
     beforeAll(async () => {
       const r = await app.call('POST', '/v1/projects', { auth: alice.key, body: { name: 'fraud' } });
       expect(r.status).toBe(201);
-      expect(r.body).toEqual({ id: expect.stringMatching(/^prj_/), name: 'fraud', createdAt: expect.any(String), version: 1 });
+      expect(r.body).toEqual({
+        id: expect.stringMatching(/^prj_/),
+        name: 'fraud',
+        createdAt: expect.any(String),
+        version: 1,
+      });
       projectId = r.body.id;
     });
 
@@ -152,10 +188,16 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
     });
 
     it('the owner sets and removes collaborators; PUT is idempotent; GET lists them', async () => {
-      const put = await app.call('PUT', `/v1/projects/${projectId}/collaborators/${bob.id}`, { auth: alice.key, body: { role: 'viewer' } });
+      const put = await app.call('PUT', `/v1/projects/${projectId}/collaborators/${bob.id}`, {
+        auth: alice.key,
+        body: { role: 'viewer' },
+      });
       expect(put.status).toBe(200);
       expect(put.body).toEqual({ projectId, userId: bob.id, role: 'viewer', version: 2 });
-      const same = await app.call('PUT', `/v1/projects/${projectId}/collaborators/${bob.id}`, { auth: alice.key, body: { role: 'viewer' } });
+      const same = await app.call('PUT', `/v1/projects/${projectId}/collaborators/${bob.id}`, {
+        auth: alice.key,
+        body: { role: 'viewer' },
+      });
       expect(same.body.version).toBe(2);
       const list = await app.call('GET', `/v1/projects/${projectId}/collaborators`, { auth: bob.key });
       expect(list.body).toEqual([
@@ -166,15 +208,28 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
     });
 
     it('a viewer may not manage (403); a stranger sees nothing (404)', async () => {
-      const byViewer = await app.call('PUT', `/v1/projects/${projectId}/collaborators/${carol.id}`, { auth: bob.key, body: { role: 'owner' } });
+      const byViewer = await app.call('PUT', `/v1/projects/${projectId}/collaborators/${carol.id}`, {
+        auth: bob.key,
+        body: { role: 'owner' },
+      });
       expect(byViewer.status).toBe(403);
       const byStranger = await app.call('GET', `/v1/projects/${projectId}/collaborators`, { auth: carol.key });
       expect(byStranger.status).toBe(404);
-      expect((await app.call('PUT', `/v1/projects/${projectId}/collaborators/${carol.id}`, { auth: carol.key, body: { role: 'owner' } })).status).toBe(404);
+      expect(
+        (
+          await app.call('PUT', `/v1/projects/${projectId}/collaborators/${carol.id}`, {
+            auth: carol.key,
+            body: { role: 'owner' },
+          })
+        ).status,
+      ).toBe(404);
     });
 
     it('a Tollgate admin manages any project', async () => {
-      const r = await app.call('PUT', `/v1/projects/${projectId}/collaborators/${carol.id}`, { auth: ADMIN_KEY, body: { role: 'contributor' } });
+      const r = await app.call('PUT', `/v1/projects/${projectId}/collaborators/${carol.id}`, {
+        auth: ADMIN_KEY,
+        body: { role: 'contributor' },
+      });
       expect(r.status).toBe(200);
       const del = await app.call('DELETE', `/v1/projects/${projectId}/collaborators/${carol.id}`, { auth: ADMIN_KEY });
       expect(del.status).toBe(200);
@@ -192,9 +247,25 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
     });
 
     it('the last owner stays (409); an unknown user is 404; a bad role 400', async () => {
-      expect((await app.call('DELETE', `/v1/projects/${projectId}/collaborators/${alice.id}`, { auth: alice.key })).status).toBe(409);
-      expect((await app.call('PUT', `/v1/projects/${projectId}/collaborators/usr_nobody0000000000`, { auth: alice.key, body: { role: 'viewer' } })).status).toBe(404);
-      expect((await app.call('PUT', `/v1/projects/${projectId}/collaborators/${carol.id}`, { auth: alice.key, body: { role: 'god' } })).status).toBe(400);
+      expect(
+        (await app.call('DELETE', `/v1/projects/${projectId}/collaborators/${alice.id}`, { auth: alice.key })).status,
+      ).toBe(409);
+      expect(
+        (
+          await app.call('PUT', `/v1/projects/${projectId}/collaborators/usr_nobody0000000000`, {
+            auth: alice.key,
+            body: { role: 'viewer' },
+          })
+        ).status,
+      ).toBe(404);
+      expect(
+        (
+          await app.call('PUT', `/v1/projects/${projectId}/collaborators/${carol.id}`, {
+            auth: alice.key,
+            body: { role: 'god' },
+          })
+        ).status,
+      ).toBe(400);
     });
 
     it('an external user cannot create a project (403)', async () => {
@@ -210,7 +281,10 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
 
     beforeAll(async () => {
       projectId = (await app.call('POST', '/v1/projects', { auth: alice.key, body: { name: 'models' } })).body.id;
-      await app.call('PUT', `/v1/projects/${projectId}/collaborators/${bob.id}`, { auth: alice.key, body: { role: 'viewer' } });
+      await app.call('PUT', `/v1/projects/${projectId}/collaborators/${bob.id}`, {
+        auth: alice.key,
+        body: { role: 'viewer' },
+      });
     });
 
     it('creates with the defaults', async () => {
@@ -239,7 +313,12 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
       expect(first.body).toMatchObject({ hosts: ['models.example.com'], pathPrefixes: ['/v1/fraud'] });
       const clash = await app.call('POST', '/v1/deployments', {
         auth: ADMIN_KEY,
-        body: { projectId, name: 'fraud-v2', hosts: ['models.example.COM', 'other.example.com'], pathPrefixes: ['/v1/fraud'] },
+        body: {
+          projectId,
+          name: 'fraud-v2',
+          hosts: ['models.example.COM', 'other.example.com'],
+          pathPrefixes: ['/v1/fraud'],
+        },
       });
       expect(clash.status).toBe(409);
       expect(clash.body.error.code).toBe('conflict');
@@ -250,13 +329,23 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
       });
       expect(other.status).toBe(201);
       // Another prefix on the same host is fine.
-      expect((await app.call('POST', '/v1/deployments', { auth: alice.key, body: { projectId, name: 'v2', hosts: ['models.example.com'], pathPrefixes: ['/v1/fraudx'] } })).status).toBe(201);
+      expect(
+        (
+          await app.call('POST', '/v1/deployments', {
+            auth: alice.key,
+            body: { projectId, name: 'v2', hosts: ['models.example.com'], pathPrefixes: ['/v1/fraudx'] },
+          })
+        ).status,
+      ).toBe(201);
     });
 
     it('concurrent creations of one route: exactly one wins', async () => {
       const race = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
-          app.call('POST', '/v1/deployments', { auth: alice.key, body: { projectId, name: `race-${i}`, hosts: ['race.example.com'], pathPrefixes: ['/a'] } }),
+          app.call('POST', '/v1/deployments', {
+            auth: alice.key,
+            body: { projectId, name: `race-${i}`, hosts: ['race.example.com'], pathPrefixes: ['/a'] },
+          }),
         ),
       );
       expect(race.filter((r) => r.status === 201)).toHaveLength(1);
@@ -278,28 +367,63 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
         body: { grantedGroups: ['ml-readers'], pathPrefixes: ['/q'], credentialKinds: ['jwt'] },
       });
       expect(patched.status).toBe(200);
-      expect(patched.body).toMatchObject({ version: 2, grantedGroups: ['ml-readers'], pathPrefixes: ['/q'], credentialKinds: ['jwt'] });
+      expect(patched.body).toMatchObject({
+        version: 2,
+        grantedGroups: ['ml-readers'],
+        pathPrefixes: ['/q'],
+        credentialKinds: ['jwt'],
+      });
       expect(patched.headers.get('etag')).toBe('"2"');
-      const stale = await app.call('PATCH', `/v1/deployments/${id}`, { auth: alice.key, headers: { 'if-match': '"1"' }, body: { name: 'x' } });
+      const stale = await app.call('PATCH', `/v1/deployments/${id}`, {
+        auth: alice.key,
+        headers: { 'if-match': '"1"' },
+        body: { name: 'x' },
+      });
       expect(stale.status).toBe(412);
       expect(stale.body.error.code).toBe('version-conflict');
-      const projectChange = await app.call('PATCH', `/v1/deployments/${id}`, { auth: alice.key, body: { projectId: 'prj_other' } });
+      const projectChange = await app.call('PATCH', `/v1/deployments/${id}`, {
+        auth: alice.key,
+        body: { projectId: 'prj_other' },
+      });
       expect(projectChange.status).toBe(400);
       // The old route is free again, the new one is taken.
-      expect((await app.call('POST', '/v1/deployments', { auth: alice.key, body: { projectId, name: 'reuse', hosts: ['patch.example.com'], pathPrefixes: ['/p'] } })).status).toBe(201);
-      expect((await app.call('POST', '/v1/deployments', { auth: alice.key, body: { projectId, name: 'clash', hosts: ['patch.example.com'], pathPrefixes: ['/q'] } })).status).toBe(409);
+      expect(
+        (
+          await app.call('POST', '/v1/deployments', {
+            auth: alice.key,
+            body: { projectId, name: 'reuse', hosts: ['patch.example.com'], pathPrefixes: ['/p'] },
+          })
+        ).status,
+      ).toBe(201);
+      expect(
+        (
+          await app.call('POST', '/v1/deployments', {
+            auth: alice.key,
+            body: { projectId, name: 'clash', hosts: ['patch.example.com'], pathPrefixes: ['/q'] },
+          })
+        ).status,
+      ).toBe(409);
       const events = await eventsOf(`deployment-${id}`);
       expect(events.map((e) => e.type)).toEqual(['DeploymentCreated', 'DeploymentUpdated']);
       expect(events[1]!.data).toMatchObject({ deploymentId: id, projectId, pathPrefixes: ['/q'] });
     });
 
     it('a viewer may read but not change (403); a stranger gets 404 for everything', async () => {
-      const id = (await app.call('POST', '/v1/deployments', { auth: alice.key, body: { projectId, name: 'guarded' } })).body.id;
-      expect((await app.call('PATCH', `/v1/deployments/${id}`, { auth: bob.key, body: { name: 'mine' } })).status).toBe(403);
+      const id = (await app.call('POST', '/v1/deployments', { auth: alice.key, body: { projectId, name: 'guarded' } }))
+        .body.id;
+      expect((await app.call('PATCH', `/v1/deployments/${id}`, { auth: bob.key, body: { name: 'mine' } })).status).toBe(
+        403,
+      );
       expect((await app.call('GET', `/v1/deployments/${id}`, { auth: carol.key })).status).toBe(404);
-      expect((await app.call('PATCH', `/v1/deployments/${id}`, { auth: carol.key, body: { name: 'mine' } })).status).toBe(404);
-      expect((await app.call('POST', '/v1/deployments', { auth: carol.key, body: { projectId, name: 'x' } })).status).toBe(404);
-      expect((await app.call('POST', '/v1/deployments', { auth: bob.key, body: { projectId, name: 'x' } })).status).toBe(403);
+      expect(
+        (await app.call('PATCH', `/v1/deployments/${id}`, { auth: carol.key, body: { name: 'mine' } })).status,
+      ).toBe(404);
+      expect(
+        (await app.call('POST', '/v1/deployments', { auth: carol.key, body: { projectId, name: 'x' } })).status,
+      ).toBe(404);
+      expect(
+        (await app.call('POST', '/v1/deployments', { auth: bob.key, body: { projectId, name: 'x' } })).status,
+      ).toBe(403);
     });
 
     it.each([
@@ -311,7 +435,10 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
       ['an unknown credential kind', { credentialKinds: ['password'] }, 'credentialKinds.0'],
       ['authentication as a string', { authentication: 'yes' }, 'authentication'],
     ])('refuses %s (400)', async (_what, extra, field) => {
-      const r = await app.call('POST', '/v1/deployments', { auth: alice.key, body: { projectId, name: 'bad', ...extra } });
+      const r = await app.call('POST', '/v1/deployments', {
+        auth: alice.key,
+        body: { projectId, name: 'bad', ...extra },
+      });
       expect(r.status).toBe(400);
       expect(r.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
     });
@@ -332,19 +459,42 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
       const initial = await app.call('GET', '/v1/external-access-policy', { auth: alice.key });
       expect(initial.status).toBe(200);
       expect(initial.body).toEqual({ requireExternalUserLoginAfterHours: -1, version: 0 });
-      expect((await app.call('PUT', '/v1/external-access-policy', { auth: alice.key, body: { requireExternalUserLoginAfterHours: 0 } })).status).toBe(403);
-      const put = await app.call('PUT', '/v1/external-access-policy', { auth: ADMIN_KEY, body: { requireExternalUserLoginAfterHours: 24 } });
+      expect(
+        (
+          await app.call('PUT', '/v1/external-access-policy', {
+            auth: alice.key,
+            body: { requireExternalUserLoginAfterHours: 0 },
+          })
+        ).status,
+      ).toBe(403);
+      const put = await app.call('PUT', '/v1/external-access-policy', {
+        auth: ADMIN_KEY,
+        body: { requireExternalUserLoginAfterHours: 24 },
+      });
       expect(put.status).toBe(200);
       expect(put.body).toEqual({ requireExternalUserLoginAfterHours: 24, version: 1 });
       expect(put.headers.get('etag')).toBe('"1"');
-      const stale = await app.call('PUT', '/v1/external-access-policy', { auth: ADMIN_KEY, headers: { 'if-match': '"0"' }, body: { requireExternalUserLoginAfterHours: 1 } });
+      const stale = await app.call('PUT', '/v1/external-access-policy', {
+        auth: ADMIN_KEY,
+        headers: { 'if-match': '"0"' },
+        body: { requireExternalUserLoginAfterHours: 1 },
+      });
       expect(stale.status).toBe(412);
       const events = await eventsOf('external-access-policy');
-      expect(events).toEqual([{ type: 'ExternalAccessPolicyChanged', data: { requireExternalUserLoginAfterHours: 24 }, metadata: expect.objectContaining({ actor: 'usr_admin', channel: 'rest' }) }]);
+      expect(events).toEqual([
+        {
+          type: 'ExternalAccessPolicyChanged',
+          data: { requireExternalUserLoginAfterHours: 24 },
+          metadata: expect.objectContaining({ actor: 'usr_admin', channel: 'rest' }),
+        },
+      ]);
     });
 
     it.each([[-2], [87601], [1.5], ['24'], [null]])('refuses %j with 400', async (value) => {
-      const r = await app.call('PUT', '/v1/external-access-policy', { auth: ADMIN_KEY, body: { requireExternalUserLoginAfterHours: value } });
+      const r = await app.call('PUT', '/v1/external-access-policy', {
+        auth: ADMIN_KEY,
+        body: { requireExternalUserLoginAfterHours: value },
+      });
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe('validation-failed');
     });
@@ -352,9 +502,15 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
 
   describe('GET /v1/me', () => {
     it('who I am and the deployments I may invoke now (collaborator roles that invoke; not viewer; not admin by itself)', async () => {
-      const project = (await app.call('POST', '/v1/projects', { auth: alice.key, body: { name: 'me-project' } })).body.id;
-      await app.call('PUT', `/v1/projects/${project}/collaborators/${bob.id}`, { auth: alice.key, body: { role: 'viewer' } });
-      const dep = (await app.call('POST', '/v1/deployments', { auth: alice.key, body: { projectId: project, name: 'me-dep' } })).body;
+      const project = (await app.call('POST', '/v1/projects', { auth: alice.key, body: { name: 'me-project' } })).body
+        .id;
+      await app.call('PUT', `/v1/projects/${project}/collaborators/${bob.id}`, {
+        auth: alice.key,
+        body: { role: 'viewer' },
+      });
+      const dep = (
+        await app.call('POST', '/v1/deployments', { auth: alice.key, body: { projectId: project, name: 'me-dep' } })
+      ).body;
       const me = await app.call('GET', '/v1/me', { auth: alice.key });
       expect(me.status).toBe(200);
       expect(me.body).toMatchObject({ id: alice.id, name: 'alice', kind: 'internal', admin: false, groups: [] });

@@ -19,7 +19,10 @@ const IPV6_LITERAL = /^\[[0-9a-f:.]{2,45}\]$/;
 const host = z
   .string()
   .transform((v) => v.trim().toLowerCase().replace(/\.$/, ''))
-  .refine((v) => DNS_NAME.test(v) || IPV6_LITERAL.test(v), 'must be a host name or IP address, without scheme, port or path');
+  .refine(
+    (v) => DNS_NAME.test(v) || IPV6_LITERAL.test(v),
+    'must be a host name or IP address, without scheme, port or path',
+  );
 
 /** A path prefix: starts with `/`, no query, fragment or dot segments; stored normalized (no trailing slash). */
 const pathPrefix = z
@@ -56,7 +59,12 @@ export const userResponse = z.object({
 });
 
 export const createProjectBody = z.strictObject({ name });
-export const projectResponse = z.object({ id: z.string(), name: z.string(), createdAt: isoTime, version: z.number().int() });
+export const projectResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: isoTime,
+  version: z.number().int(),
+});
 
 export const collaboratorBody = z.strictObject({ role: projectRole });
 export const collaboratorsResponse = z.array(z.object({ userId: z.string(), role: projectRole }));
@@ -105,7 +113,10 @@ export const patchDeploymentBody = z
     grantedGroups: deploymentFields.grantedGroups.optional(),
     environment: deploymentFields.environment.optional(),
   })
-  .refine((v) => Object.values(v).some((x) => x !== undefined), 'name at least one field to change (any but projectId)');
+  .refine(
+    (v) => Object.values(v).some((x) => x !== undefined),
+    'name at least one field to change (any but projectId)',
+  );
 
 export const deploymentResponse = z.object({
   id: z.string(),
@@ -130,7 +141,10 @@ export const policyBody = z.strictObject({
     .max(87600)
     .describe('-1: no limit; 0: external access disabled everywhere; 1–87600: hours since the last group refresh'),
 });
-export const policyResponse = z.object({ requireExternalUserLoginAfterHours: z.number().int(), version: z.number().int() });
+export const policyResponse = z.object({
+  requireExternalUserLoginAfterHours: z.number().int(),
+  version: z.number().int(),
+});
 
 export const meResponse = z.object({
   id: z.string(),
@@ -142,11 +156,17 @@ export const meResponse = z.object({
 });
 
 export const signInBody = z.strictObject({
-  idToken: z.string().min(1).max(16 * 1024).describe("The IdP's OIDC ID token (compact JWS)"),
+  idToken: z
+    .string()
+    .min(1)
+    .max(16 * 1024)
+    .describe("The IdP's OIDC ID token (compact JWS)"),
 });
 export const signInResponse = z.object({
   user: z.object({ id: z.string(), name: z.string(), kind: userKind, groups: z.array(z.string()) }),
-  token: z.string().describe('A Tollgate service token for this user (EdDSA), valid on the management API and the authorizer'),
+  token: z
+    .string()
+    .describe('A Tollgate service token for this user (EdDSA), valid on the management API and the authorizer'),
   expiresAt: isoTime,
 });
 
@@ -178,7 +198,12 @@ export const EXAMPLES = {
   createProject: { name: 'fraud-detection' },
   project: { id: 'prj_8Hq2LmN4pR6sT0vW', name: 'fraud-detection', createdAt: '2026-11-26T06:30:00.000Z', version: 1 },
   collaborator: { role: 'contributor' },
-  collaboratorSet: { projectId: 'prj_8Hq2LmN4pR6sT0vW', userId: 'usr_3ZkF8mQ2rT7wX1yA', role: 'contributor', version: 2 },
+  collaboratorSet: {
+    projectId: 'prj_8Hq2LmN4pR6sT0vW',
+    userId: 'usr_3ZkF8mQ2rT7wX1yA',
+    role: 'contributor',
+    version: 2,
+  },
   collaborators: [
     { userId: 'usr_admin', role: 'owner' },
     { userId: 'usr_3ZkF8mQ2rT7wX1yA', role: 'contributor' },
@@ -215,11 +240,17 @@ export const EXAMPLES = {
     groups: [{ name: 'ml-readers', refreshedAt: '2026-11-26T06:30:00.000Z' }],
     deployments: [{ id: 'dep_5Tn7Yp9Qa1Sc3Ue5', name: 'fraud-v3', projectId: 'prj_8Hq2LmN4pR6sT0vW' }],
   },
-  signIn: { idToken: 'eyJhbGciOiJSUzI1NiIsImtpZCI6IjFlOWdkazcifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbSJ9.c2lnbmF0dXJl' },
+  signIn: {
+    idToken: 'eyJhbGciOiJSUzI1NiIsImtpZCI6IjFlOWdkazcifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbSJ9.c2lnbmF0dXJl',
+  },
   signInResponse: {
     user: { id: 'usr_9Kd2Lf4Gh6Jk8Lm0', name: 'corp:00u1ab2cd3EF4gh5i6', kind: 'external', groups: ['ml-readers'] },
     token: 'eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJ1c3JfOUtkMkxmNEdoNkprOExtMCJ9.c2lnbmF0dXJl',
     expiresAt: '2026-11-26T07:30:00.000Z',
   },
-  webhook: { type: 'user.groups.changed', timestamp: '2026-11-26T06:30:00.000Z', data: { subject: '00u1ab2cd3EF4gh5i6', groups: ['ml-readers'] } },
+  webhook: {
+    type: 'user.groups.changed',
+    timestamp: '2026-11-26T06:30:00.000Z',
+    data: { subject: '00u1ab2cd3EF4gh5i6', groups: ['ml-readers'] },
+  },
 };

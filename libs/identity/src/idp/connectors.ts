@@ -35,7 +35,9 @@ export class ConnectorRegistry {
           [
             {
               issuer: c.oidc.issuer,
-              ...(c.oidc.jwksUri !== undefined ? { jwksUri: c.oidc.jwksUri } : { jwks: c.oidc.jwks as { keys: Record<string, unknown>[] } }),
+              ...(c.oidc.jwksUri !== undefined
+                ? { jwksUri: c.oidc.jwksUri }
+                : { jwks: c.oidc.jwks as { keys: Record<string, unknown>[] } }),
               audiences: [c.oidc.clientId],
               algorithms: c.oidc.algorithms,
               subjectClaim: c.oidc.subjectClaim,
@@ -66,7 +68,8 @@ export class ConnectorRegistry {
     const hash = hashSecret(token);
     let found: Connector | undefined;
     for (const connector of this.byId.values()) {
-      if (connector.scimBearerTokenHash !== undefined && constantTimeEqualHex(hash, connector.scimBearerTokenHash)) found ??= connector;
+      if (connector.scimBearerTokenHash !== undefined && constantTimeEqualHex(hash, connector.scimBearerTokenHash))
+        found ??= connector;
     }
     return found;
   }

@@ -59,7 +59,9 @@ export class IdpController {
   @ApiHeader({ name: 'webhook-timestamp', required: true, description: 'Unix seconds' })
   @ApiHeader({ name: 'webhook-signature', required: true, description: 'Space-separated `v1,<base64>` entries' })
   @ApiJsonBody(webhookBody, EXAMPLES.webhook)
-  @ApiJsonResponse(200, '`{ accepted: true }`, `{ duplicate: true }` or `{ ignored: true }`', webhookResponse, { accepted: true })
+  @ApiJsonResponse(200, '`{ accepted: true }`, `{ duplicate: true }` or `{ ignored: true }`', webhookResponse, {
+    accepted: true,
+  })
   @ApiJsonResponse(401, '`webhook-signature-invalid` or `webhook-timestamp-invalid`')
   async postWebhook(@Req() request: FastifyRequest, @Param('idp') idp: string) {
     const connector = connectorId(idp);

@@ -23,7 +23,8 @@ export function rawBodyOf(request: FastifyRequest): Buffer {
 }
 
 /** The content type the client sent on a `@RawBody()` route. */
-export const sentContentType = (request: FastifyRequest): string | undefined => (request as RawRequest).tollgateContentType;
+export const sentContentType = (request: FastifyRequest): string | undefined =>
+  (request as RawRequest).tollgateContentType;
 
 @Injectable()
 export class RawBodyCapture implements OnModuleInit {
@@ -32,8 +33,10 @@ export class RawBodyCapture implements OnModuleInit {
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
     if (!fastify || fastify.hasContentTypeParser(RAW_BODY_CONTENT_TYPE)) return;
-    fastify.addContentTypeParser(RAW_BODY_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) =>
-      done(null, body),
+    fastify.addContentTypeParser(
+      RAW_BODY_CONTENT_TYPE,
+      { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
+      (_request, body, done) => done(null, body),
     );
     fastify.addHook('preParsing', (request, _reply, payload, done) => {
       const config = request.routeOptions?.config as unknown as Record<string, unknown> | undefined;

@@ -21,7 +21,10 @@ export class IdentityStore {
   readonly groupIndex: GroupIndex;
   readonly scim: ScimStore;
 
-  private constructor(readonly dataSource: DataSource, registry: Registry) {
+  private constructor(
+    readonly dataSource: DataSource,
+    registry: Registry,
+  ) {
     this.events = new PostgresEventStore({ dataSource, schema: IDENTITY_SCHEMA, registry });
     this.sql = createSql(dataSource);
     this.reservations = new Reservations(this.sql);
@@ -62,7 +65,7 @@ export class IdentityStore {
    */
   async rebuildGroupIndex(): Promise<void> {
     const users = new Map<string, { idp: string | null; version: number; groups: string[] }>();
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page: RecordedEvent[] = await this.events.readAll({ after, limit: 1000 });
       if (page.length === 0) break;
       for (const event of page) {

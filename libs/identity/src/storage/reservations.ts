@@ -80,7 +80,11 @@ export class Reservations {
   }
 
   async unlinkSubject(idp: string, subject: string, userId: string): Promise<void> {
-    await this.sql.query(`DELETE FROM external_subjects WHERE idp = $1 AND subject = $2 AND user_id = $3`, [idp, subject, userId]);
+    await this.sql.query(`DELETE FROM external_subjects WHERE idp = $1 AND subject = $2 AND user_id = $3`, [
+      idp,
+      subject,
+      userId,
+    ]);
   }
 
   async takeOverSubject(idp: string, subject: string, orphanHolder: string, userId: string): Promise<boolean> {
@@ -97,45 +101,50 @@ export class Reservations {
    * Reserves every route for `deploymentId`, all or nothing. Returns the routes newly reserved (those the
    * deployment already held are not repeated), or the conflicts with other deployments (nothing reserved).
    */
-  async reserveRoutes(deploymentId: string, routes: readonly Route[]): Promise<{ reserved: Route[] } | { conflicts: RouteConflict[] }> {
+  async reserveRoutes(
+    deploymentId: string,
+    routes: readonly Route[],
+  ): Promise<{ reserved: Route[] } | { conflicts: RouteConflict[] }> {
     if (routes.length === 0) return { reserved: [] };
-    return this.sql.transaction(async (tx) => {
-      const reserved: Route[] = [];
-      const conflicts: RouteConflict[] = [];
-      // One order for everyone, so two overlapping reservations cannot deadlock.
-      for (const route of dedupe(routes).sort((a, b) => (routeKey(a) < routeKey(b) ? -1 : 1))) {
-        const inserted = await tx.query(
-          `INSERT INTO deployment_routes (host, path_prefix, deployment_id) VALUES ($1, $2, $3)
+    return this.sql
+      .transaction(async (tx) => {
+        const reserved: Route[] = [];
+        const conflicts: RouteConflict[] = [];
+        // One order for everyone, so two overlapping reservations cannot deadlock.
+        for (const route of dedupe(routes).sort((a, b) => (routeKey(a) < routeKey(b) ? -1 : 1))) {
+          const inserted = await tx.query(
+            `INSERT INTO deployment_routes (host, path_prefix, deployment_id) VALUES ($1, $2, $3)
            ON CONFLICT DO NOTHING RETURNING host`,
-          [route.host, route.pathPrefix, deploymentId],
-        );
-        if (inserted.rowCount === 1) {
-          reserved.push(route);
-          continue;
-        }
-        const { rows } = await tx.query<{ deployment_id: string; old: boolean }>(
-          `SELECT deployment_id, reserved_at < now() - make_interval(secs => $3) AS old
+            [route.host, route.pathPrefix, deploymentId],
+          );
+          if (inserted.rowCount === 1) {
+            reserved.push(route);
+            continue;
+          }
+          const { rows } = await tx.query<{ deployment_id: string; old: boolean }>(
+            `SELECT deployment_id, reserved_at < now() - make_interval(secs => $3) AS old
            FROM deployment_routes WHERE host = $1 AND path_prefix = $2`,
-          [route.host, route.pathPrefix, ORPHAN_AGE_SECONDS],
-        );
-        const holder = rows[0];
-        if (holder && holder.deployment_id !== deploymentId) conflicts.push({ ...route, heldBy: holder.deployment_id, old: holder.old });
-      }
-      if (conflicts.length > 0) throw new RouteConflicts(conflicts);
-      return { reserved };
-    }).catch((error: unknown) => {
-      if (error instanceof RouteConflicts) return { conflicts: error.conflicts };
-      throw error;
-    });
+            [route.host, route.pathPrefix, ORPHAN_AGE_SECONDS],
+          );
+          const holder = rows[0];
+          if (holder && holder.deployment_id !== deploymentId)
+            conflicts.push({ ...route, heldBy: holder.deployment_id, old: holder.old });
+        }
+        if (conflicts.length > 0) throw new RouteConflicts(conflicts);
+        return { reserved };
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RouteConflicts) return { conflicts: error.conflicts };
+        throw error;
+      });
   }
 
   async releaseRoutes(deploymentId: string, routes: readonly Route[]): Promise<void> {
     for (const route of dedupe(routes)) {
-      await this.sql.query(`DELETE FROM deployment_routes WHERE host = $1 AND path_prefix = $2 AND deployment_id = $3`, [
-        route.host,
-        route.pathPrefix,
-        deploymentId,
-      ]);
+      await this.sql.query(
+        `DELETE FROM deployment_routes WHERE host = $1 AND path_prefix = $2 AND deployment_id = $3`,
+        [route.host, route.pathPrefix, deploymentId],
+      );
     }
   }
 

@@ -71,12 +71,15 @@ export class ScimUniquenessError extends Error {
 }
 
 const uniqueIndex = (error: unknown): string | undefined =>
-  (error as { code?: string } | null)?.code === '23505' ? ((error as { constraint?: string }).constraint ?? '') : undefined;
+  (error as { code?: string } | null)?.code === '23505'
+    ? ((error as { constraint?: string }).constraint ?? '')
+    : undefined;
 
 function rethrowUnique(error: unknown): never {
   const index = uniqueIndex(error);
   if (index === 'scim_users_user_name_idx') throw new ScimUniquenessError('userName');
-  if (index === 'scim_users_external_id_idx' || index === 'scim_users_pkey') throw new ScimUniquenessError('externalId');
+  if (index === 'scim_users_external_id_idx' || index === 'scim_users_pkey')
+    throw new ScimUniquenessError('externalId');
   if (index === 'scim_groups_display_name_idx') throw new ScimUniquenessError('displayName');
   throw error;
 }
@@ -90,7 +93,10 @@ export class ScimStore {
   // --- users --------------------------------------------------------------------------------------------
 
   async user(idp: string, userId: string): Promise<ScimUserRow | undefined> {
-    const { rows } = await this.sql.query<UserDbRow>(`SELECT ${USER_COLUMNS} FROM scim_users WHERE idp = $1 AND user_id = $2`, [idp, userId]);
+    const { rows } = await this.sql.query<UserDbRow>(
+      `SELECT ${USER_COLUMNS} FROM scim_users WHERE idp = $1 AND user_id = $2`,
+      [idp, userId],
+    );
     return rows[0] && toUser(rows[0]);
   }
 
@@ -103,7 +109,10 @@ export class ScimStore {
   }
 
   async userByExternalId(idp: string, externalId: string): Promise<ScimUserRow | undefined> {
-    const { rows } = await this.sql.query<UserDbRow>(`SELECT ${USER_COLUMNS} FROM scim_users WHERE idp = $1 AND external_id = $2`, [idp, externalId]);
+    const { rows } = await this.sql.query<UserDbRow>(
+      `SELECT ${USER_COLUMNS} FROM scim_users WHERE idp = $1 AND external_id = $2`,
+      [idp, externalId],
+    );
     return rows[0] && toUser(rows[0]);
   }
 
@@ -156,12 +165,18 @@ export class ScimStore {
   // --- groups -------------------------------------------------------------------------------------------
 
   async group(idp: string, groupId: string): Promise<ScimGroupRow | undefined> {
-    const { rows } = await this.sql.query<GroupDbRow>(`SELECT ${GROUP_COLUMNS} FROM scim_groups WHERE idp = $1 AND group_id = $2`, [idp, groupId]);
+    const { rows } = await this.sql.query<GroupDbRow>(
+      `SELECT ${GROUP_COLUMNS} FROM scim_groups WHERE idp = $1 AND group_id = $2`,
+      [idp, groupId],
+    );
     return rows[0] && toGroup(rows[0]);
   }
 
   async groupByDisplayName(idp: string, displayName: string): Promise<ScimGroupRow | undefined> {
-    const { rows } = await this.sql.query<GroupDbRow>(`SELECT ${GROUP_COLUMNS} FROM scim_groups WHERE idp = $1 AND display_name = $2`, [idp, displayName]);
+    const { rows } = await this.sql.query<GroupDbRow>(
+      `SELECT ${GROUP_COLUMNS} FROM scim_groups WHERE idp = $1 AND display_name = $2`,
+      [idp, displayName],
+    );
     return rows[0] && toGroup(rows[0]);
   }
 
@@ -214,7 +229,10 @@ export class ScimStore {
   }
 
   async deleteGroup(idp: string, groupId: string): Promise<boolean> {
-    const { rowCount } = await this.sql.query(`DELETE FROM scim_groups WHERE idp = $1 AND group_id = $2`, [idp, groupId]);
+    const { rowCount } = await this.sql.query(`DELETE FROM scim_groups WHERE idp = $1 AND group_id = $2`, [
+      idp,
+      groupId,
+    ]);
     return rowCount === 1;
   }
 }

@@ -16,11 +16,21 @@ export class SigningKeyStore {
   constructor(private readonly sql: Sql) {}
 
   async current(): Promise<StoredSigningKey | undefined> {
-    const { rows } = await this.sql.query<{ kid: string; private_key_pem: string; public_jwk: Record<string, unknown>; activates_at: Date }>(
-      `SELECT kid, private_key_pem, public_jwk, activates_at FROM signing_keys WHERE slot = 'current'`,
-    );
+    const { rows } = await this.sql.query<{
+      kid: string;
+      private_key_pem: string;
+      public_jwk: Record<string, unknown>;
+      activates_at: Date;
+    }>(`SELECT kid, private_key_pem, public_jwk, activates_at FROM signing_keys WHERE slot = 'current'`);
     const row = rows[0];
-    return row && { kid: row.kid, privateKeyPem: row.private_key_pem, publicJwk: row.public_jwk, activatesAt: row.activates_at };
+    return (
+      row && {
+        kid: row.kid,
+        privateKeyPem: row.private_key_pem,
+        publicJwk: row.public_jwk,
+        activatesAt: row.activates_at,
+      }
+    );
   }
 
   /** Stores `key` as the current key unless another replica did first; returns the key that won. */

@@ -3,7 +3,10 @@ import type { DataSource } from 'typeorm';
 
 /** The few SQL calls the identity tables need, on the data source's pool (schema `identity` first on the search_path). */
 export interface Sql {
-  query<T extends QueryResultRow = QueryResultRow>(text: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;
+  query<T extends QueryResultRow = QueryResultRow>(
+    text: string,
+    params?: unknown[],
+  ): Promise<{ rows: T[]; rowCount: number }>;
   /** Runs `fn` in one transaction on one connection (committed when it resolves, rolled back when it throws). */
   transaction<T>(fn: (tx: Pick<Sql, 'query'>) => Promise<T>): Promise<T>;
 }

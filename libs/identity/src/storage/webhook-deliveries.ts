@@ -35,7 +35,9 @@ export class WebhookDeliveries {
     if (now - this.lastPurge < 10 * 60_000) return;
     this.lastPurge = now;
     this.sql
-      .query(`DELETE FROM webhook_deliveries WHERE received_at < now() - make_interval(hours => $1)`, [WEBHOOK_ID_RETENTION_HOURS])
+      .query(`DELETE FROM webhook_deliveries WHERE received_at < now() - make_interval(hours => $1)`, [
+        WEBHOOK_ID_RETENTION_HOURS,
+      ])
       .catch(() => undefined);
   }
 }

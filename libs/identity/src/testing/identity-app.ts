@@ -24,7 +24,12 @@ export interface IdentityTestApp extends TestApp {
  * keys service (management keys for the test users), on a fresh database.
  */
 export async function startIdentityApp(
-  options: { configure?: (config: TollgateConfig) => TollgateConfig; env?: Record<string, string>; authz?: boolean } = {},
+  options: {
+    configure?: (config: TollgateConfig) => TollgateConfig;
+    env?: Record<string, string>;
+    authz?: boolean;
+    kafka?: boolean;
+  } = {},
 ): Promise<IdentityTestApp> {
   const app = await startTestApp(
     (ctx) => [
@@ -34,8 +39,14 @@ export async function startIdentityApp(
       ...(options.authz ? [AuthzModule.forRoot(ctx)] : []),
     ],
     {
-    env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, TOLLGATE_MAX_STALENESS_MS: '1000', GRPC_PORT: '0', ...options.env },
-    configure: options.configure,
+      env: {
+        TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+        TOLLGATE_MAX_STALENESS_MS: '1000',
+        GRPC_PORT: '0',
+        ...options.env,
+      },
+      configure: options.configure,
+      kafka: options.kafka,
     },
   );
   const call = httpClient(app.url);
@@ -47,7 +58,10 @@ export async function startIdentityApp(
       return (await pool.query(text, params)).rows;
     },
     async managementKey(userId) {
-      const r = await call('POST', `/v1/users/${userId}/keys`, { auth: ADMIN_KEY, body: { name: `${userId} cli`, scope: 'management' } });
+      const r = await call('POST', `/v1/users/${userId}/keys`, {
+        auth: ADMIN_KEY,
+        body: { name: `${userId} cli`, scope: 'management' },
+      });
       if (r.status !== 201) throw new Error(`management key for ${userId}: ${r.status} ${r.text}`);
       return r.body.key as string;
     },
@@ -61,7 +75,11 @@ export async function startIdentityApp(
 /** An `idpConnectors[]` entry as the configuration loader produces it (defaults applied). */
 export function connector(
   id: string,
-  options: { webhookSecrets?: string[]; scimToken?: string; oidc?: { issuer: string; jwksUri: string; clientId: string; groupsClaim?: string; algorithms?: string[] } } = {},
+  options: {
+    webhookSecrets?: string[];
+    scimToken?: string;
+    oidc?: { issuer: string; jwksUri: string; clientId: string; groupsClaim?: string; algorithms?: string[] };
+  } = {},
 ): TollgateConfig['idpConnectors'][number] {
   return {
     id,

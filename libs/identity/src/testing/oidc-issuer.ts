@@ -94,7 +94,11 @@ export async function startTestIssuer(options: { clientId?: string; groupsClaim?
     let request = init;
     for (let hop = 0; hop < 20; hop++) {
       if (next.startsWith(redirectUri)) return new URL(next);
-      const response = await fetch(next, { ...request, redirect: 'manual', headers: { ...(request.headers as Record<string, string>), cookie: cookieHeader(jar) } });
+      const response = await fetch(next, {
+        ...request,
+        redirect: 'manual',
+        headers: { ...(request.headers as Record<string, string>), cookie: cookieHeader(jar) },
+      });
       remember(jar, response);
       const location = response.headers.get('location');
       if (location) {
@@ -106,7 +110,8 @@ export async function startTestIssuer(options: { clientId?: string; groupsClaim?
       const html = await response.text();
       // A dev interaction page: submit its form (login, then consent).
       const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-      if (!action) throw new Error(`unexpected page from the OpenID provider (${response.status}): ${html.slice(0, 300)}`);
+      if (!action)
+        throw new Error(`unexpected page from the OpenID provider (${response.status}): ${html.slice(0, 300)}`);
       const prompt = /name="prompt" value="([^"]+)"/.exec(html)?.[1] ?? 'login';
       const form = new URLSearchParams({ prompt });
       if (prompt === 'login') {
@@ -114,7 +119,11 @@ export async function startTestIssuer(options: { clientId?: string; groupsClaim?
         form.set('password', 'any');
       }
       next = new URL(action.replace(/&amp;/g, '&'), next).toString();
-      request = { method: 'POST', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+      request = {
+        method: 'POST',
+        body: form.toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      };
     }
     throw new Error('too many redirects');
   }
@@ -155,7 +164,12 @@ export async function startTestIssuer(options: { clientId?: string; groupsClaim?
           'content-type': 'application/x-www-form-urlencoded',
           authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
         },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        }).toString(),
       });
       const body = (await token.json()) as { id_token?: string; error?: string; error_description?: string };
       if (!body.id_token) throw new Error(`token endpoint: ${body.error}: ${body.error_description}`);

@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateServiceSigningKey, loadServiceSigningKey, ServiceTokenSigner, SIGN_IN_SOURCE, type SignedServiceToken } from '@tollgate/authn';
+import {
+  generateServiceSigningKey,
+  loadServiceSigningKey,
+  ServiceTokenSigner,
+  SIGN_IN_SOURCE,
+  type SignedServiceToken,
+} from '@tollgate/authn';
 import { IDENTITY_SIGNING_KEYS_STREAM, type SigningKeyPublished } from '@tollgate/contracts';
 import { VersionConflictError } from '@tollgate/event-store';
 import type { IdentityStore } from '../../storage/identity-store';
@@ -16,7 +22,10 @@ export class SignInTokenSigner {
     private readonly activatesAt: number,
   ) {}
 
-  static async open(store: IdentityStore, options: { activationDelayMs: number; now?: () => number }): Promise<SignInTokenSigner> {
+  static async open(
+    store: IdentityStore,
+    options: { activationDelayMs: number; now?: () => number },
+  ): Promise<SignInTokenSigner> {
     const now = options.now ?? Date.now;
     let stored = await store.signingKeys.current();
     if (!stored) {
@@ -28,7 +37,11 @@ export class SignInTokenSigner {
         activatesAt: new Date(now() + options.activationDelayMs),
       });
     }
-    await publish(store, { kid: stored.kid, publicJwk: stored.publicJwk, activatesAt: stored.activatesAt.toISOString() });
+    await publish(store, {
+      kid: stored.kid,
+      publicJwk: stored.publicJwk,
+      activatesAt: stored.activatesAt.toISOString(),
+    });
     const key = loadServiceSigningKey(stored.privateKeyPem, stored.kid);
     return new SignInTokenSigner(new ServiceTokenSigner(key, { now }), stored.activatesAt.getTime());
   }
@@ -49,7 +62,8 @@ export class SignInTokenSigner {
 async function publish(store: IdentityStore, data: SigningKeyPublished): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const slice = await store.events.readStream(IDENTITY_SIGNING_KEYS_STREAM);
-    if (slice.events.some((e) => e.type === 'SigningKeyPublished' && (e.data as SigningKeyPublished).kid === data.kid)) return;
+    if (slice.events.some((e) => e.type === 'SigningKeyPublished' && (e.data as SigningKeyPublished).kid === data.kid))
+      return;
     try {
       await store.events.append(IDENTITY_SIGNING_KEYS_STREAM, slice.version, [{ type: 'SigningKeyPublished', data }], {
         metadata: { actor: 'system', channel: 'system' },

@@ -32,7 +32,9 @@ describe('OIDC sign-in against a real OpenID provider (oidc-provider on loopback
         idpConnectors: [
           connector('corp', { oidc: { issuer: issuer.issuer, jwksUri: issuer.jwksUri, clientId: issuer.clientId } }),
           connector('webhooks-only', { webhookSecrets: ['whsec_c29tZSB3ZWJob29rIHNlY3JldA=='] }),
-          connector('down', { oidc: { issuer: 'http://127.0.0.1:9/down', jwksUri: 'http://127.0.0.1:9/jwks', clientId: 'tollgate' } }),
+          connector('down', {
+            oidc: { issuer: 'http://127.0.0.1:9/down', jwksUri: 'http://127.0.0.1:9/jwks', clientId: 'tollgate' },
+          }),
         ],
       }),
     });
@@ -50,20 +52,44 @@ describe('OIDC sign-in against a real OpenID provider (oidc-provider on loopback
     const r = await signIn(idToken);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({
-      user: { id: expect.stringMatching(/^usr_/), name: 'corp:00u1alice', kind: 'external', groups: ['ml-readers', 'eng'] },
+      user: {
+        id: expect.stringMatching(/^usr_/),
+        name: 'corp:00u1alice',
+        kind: 'external',
+        groups: ['ml-readers', 'eng'],
+      },
       token: expect.any(String),
       expiresAt: expect.stringMatching(/Z$/),
     });
     const header = decodeProtectedHeader(r.body.token);
     expect(header.alg).toBe('EdDSA');
     const claims = decodeJwt(r.body.token);
-    expect(claims).toMatchObject({ iss: 'tollgate', aud: 'tollgate', sub: r.body.user.id, scope: 'any', src: 'sign-in' });
+    expect(claims).toMatchObject({
+      iss: 'tollgate',
+      aud: 'tollgate',
+      sub: r.body.user.id,
+      scope: 'any',
+      src: 'sign-in',
+    });
     expect(claims.exp! - claims.iat!).toBe(3600);
 
-    const events = await app.sql(`SELECT type, data, metadata FROM identity.events WHERE stream_id = $1 ORDER BY stream_version`, [`user-${r.body.user.id}`]);
+    const events = await app.sql(
+      `SELECT type, data, metadata FROM identity.events WHERE stream_id = $1 ORDER BY stream_version`,
+      [`user-${r.body.user.id}`],
+    );
     expect(events.map((e) => e.type)).toEqual(['UserCreated', 'GroupsRefreshed']);
-    expect(events[0].data).toMatchObject({ name: 'corp:00u1alice', kind: 'external', idp: 'corp', externalSubject: '00u1alice', email: 'alice@example.com' });
-    expect(events[1].data).toEqual({ userId: r.body.user.id, groups: ['ml-readers', 'eng'], refreshedAt: new Date(iat * 1000).toISOString() });
+    expect(events[0].data).toMatchObject({
+      name: 'corp:00u1alice',
+      kind: 'external',
+      idp: 'corp',
+      externalSubject: '00u1alice',
+      email: 'alice@example.com',
+    });
+    expect(events[1].data).toEqual({
+      userId: r.body.user.id,
+      groups: ['ml-readers', 'eng'],
+      refreshedAt: new Date(iat * 1000).toISOString(),
+    });
     for (const e of events) expect(e.metadata).toMatchObject({ actor: 'idp:corp', channel: 'oidc' });
   });
 
@@ -82,7 +108,9 @@ describe('OIDC sign-in against a real OpenID provider (oidc-provider on loopback
     const results = await Promise.all(tokens.map((t) => signIn(t)));
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(new Set(results.map((r) => r.body.user.id)).size).toBe(1);
-    const users = await app.sql(`SELECT count(*)::int AS n FROM identity.events WHERE type = 'UserCreated' AND data->>'externalSubject' = '00u1race'`);
+    const users = await app.sql(
+      `SELECT count(*)::int AS n FROM identity.events WHERE type = 'UserCreated' AND data->>'externalSubject' = '00u1race'`,
+    );
     expect(users[0].n).toBe(1);
   });
 
@@ -107,19 +135,27 @@ describe('OIDC sign-in against a real OpenID provider (oidc-provider on loopback
   it('the sign-in token works on the authorizer: a granted group is allowed, a deactivated user is denied', async () => {
     const project = (await app.call('POST', '/v1/projects', { auth: ADMIN_KEY, body: { name: 'granted' } })).body.id;
     const dep = (
-      await app.call('POST', '/v1/deployments', { auth: ADMIN_KEY, body: { projectId: project, name: 'for-readers', grantedGroups: ['ml-readers'] } })
+      await app.call('POST', '/v1/deployments', {
+        auth: ADMIN_KEY,
+        body: { projectId: project, name: 'for-readers', grantedGroups: ['ml-readers'] },
+      })
     ).body;
     issuer.account('00u1inv', { groups: ['ml-readers'] });
     const { body } = await signIn(await issuer.idToken('00u1inv'));
-    const authorize = () => app.call('POST', '/v1/authorize', { body: { deployment: dep.id, authorization: `Bearer ${body.token}` } });
-    await eventually(async () => expect((await authorize()).body).toMatchObject({ allowed: true, reason: 'group-granted', subject: body.user.id }));
+    const authorize = () =>
+      app.call('POST', '/v1/authorize', { body: { deployment: dep.id, authorization: `Bearer ${body.token}` } });
+    await eventually(async () =>
+      expect((await authorize()).body).toMatchObject({ allowed: true, reason: 'group-granted', subject: body.user.id }),
+    );
     // /v1/me lists what the user may invoke now.
     await eventually(async () => {
       const me = await app.call('GET', '/v1/me', { auth: body.token });
       expect(me.body.deployments).toContainEqual({ id: dep.id, name: 'for-readers', projectId: project });
     });
     expect((await app.call('DELETE', `/v1/users/${body.user.id}`, { auth: ADMIN_KEY })).status).toBe(200);
-    await eventually(async () => expect((await authorize()).body).toMatchObject({ allowed: false, status: 403, reason: 'user-deactivated' }));
+    await eventually(async () =>
+      expect((await authorize()).body).toMatchObject({ allowed: false, status: 403, reason: 'user-deactivated' }),
+    );
     // And a deactivated user cannot sign in again.
     const again = await signIn(await issuer.idToken('00u1inv'));
     expect(again.status).toBe(403);
@@ -155,7 +191,13 @@ describe('OIDC sign-in against a real OpenID provider (oidc-provider on loopback
         'a signature by another key under the real kid',
         async () => {
           const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-          return new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'RS256', kid: issuer.kid }).setIssuer(issuer.issuer).setAudience(issuer.clientId).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+          return new SignJWT({ sub: 'x' })
+            .setProtectedHeader({ alg: 'RS256', kid: issuer.kid })
+            .setIssuer(issuer.issuer)
+            .setAudience(issuer.clientId)
+            .setIssuedAt()
+            .setExpirationTime('5m')
+            .sign(privateKey);
         },
         'token-invalid',
       ],
@@ -185,7 +227,10 @@ describe('OIDC sign-in against a real OpenID provider (oidc-provider on loopback
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe('validation-failed');
     }
-    const notJson = await app.call('POST', '/v1/idp/corp/sign-in', { raw: '{"idToken":', headers: { 'content-type': 'application/json' } });
+    const notJson = await app.call('POST', '/v1/idp/corp/sign-in', {
+      raw: '{"idToken":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.body.error.code).toBe('malformed-json');
   });

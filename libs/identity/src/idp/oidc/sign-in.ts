@@ -39,9 +39,14 @@ export class SignInService {
     if (!connector?.oidc) throw new ApiError('not-found', `no IdP connector ${JSON.stringify(idp)} with OIDC sign-in`);
     const verification = await connector.oidc.verifier.verify(idToken);
     if (!verification.ok) {
-      throw new ApiError(verification.reason, `${MESSAGES[verification.reason] ?? 'the ID token is invalid'}: ${verification.detail}`, undefined, {
-        'WWW-Authenticate': 'Bearer realm="tollgate", error="invalid_token"',
-      });
+      throw new ApiError(
+        verification.reason,
+        `${MESSAGES[verification.reason] ?? 'the ID token is invalid'}: ${verification.detail}`,
+        undefined,
+        {
+          'WWW-Authenticate': 'Bearer realm="tollgate", error="invalid_token"',
+        },
+      );
     }
     const token = verification.token;
     const groupsClaim = connector.oidc.config.groupsClaim;
@@ -59,12 +64,16 @@ export class SignInService {
     if (token.issuedAt === undefined) throw new ApiError('token-invalid', 'the ID token is invalid: iat missing');
     const groups = token.groups ?? [];
     if (groups.length > MAX_GROUPS_PER_USER || groups.some((g) => g.length === 0 || g.length > MAX_GROUP_NAME_LENGTH)) {
-      throw new ApiError('validation-failed', `the ${groupsClaim} claim must hold at most ${MAX_GROUPS_PER_USER} names of 1 to ${MAX_GROUP_NAME_LENGTH} characters`, [
-        { field: `idToken.${groupsClaim}`, message: 'too many or too long group names' },
-      ]);
+      throw new ApiError(
+        'validation-failed',
+        `the ${groupsClaim} claim must hold at most ${MAX_GROUPS_PER_USER} names of 1 to ${MAX_GROUP_NAME_LENGTH} characters`,
+        [{ field: `idToken.${groupsClaim}`, message: 'too many or too long group names' }],
+      );
     }
     if (characterCount(externalUserName(idp, token.subject)) > 200) {
-      throw new ApiError('validation-failed', 'the subject is too long for a Tollgate user name', [{ field: 'idToken.sub', message: 'too long' }]);
+      throw new ApiError('validation-failed', 'the subject is too long for a Tollgate user name', [
+        { field: 'idToken.sub', message: 'too long' },
+      ]);
     }
 
     const context: CommandContext = { actor: idpActor(idp), channel: 'oidc', idp, requestId };

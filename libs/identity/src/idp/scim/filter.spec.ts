@@ -33,8 +33,14 @@ describe('SCIM filters', () => {
       path: { attr: 'userName' },
       value: 'Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee',
     });
-    expect(simpleEquality(parseFilter(okta.getUserByQuery))).toEqual({ attr: 'username', value: 'test.user@okta.local' });
-    expect(simpleEquality(parseFilter(entra.getGroupByDisplayName))).toEqual({ attr: 'displayname', value: 'displayName' });
+    expect(simpleEquality(parseFilter(okta.getUserByQuery))).toEqual({
+      attr: 'username',
+      value: 'test.user@okta.local',
+    });
+    expect(simpleEquality(parseFilter(entra.getGroupByDisplayName))).toEqual({
+      attr: 'displayname',
+      value: 'displayName',
+    });
   });
 
   it('operators and attribute names are case-insensitive; userName compares case-insensitively', () => {
@@ -44,12 +50,16 @@ describe('SCIM filters', () => {
   });
 
   it('supports and/or/not, grouping, pr, value filters and URN-prefixed paths', () => {
-    expect(matches(parseFilter('userName sw "alice" and (active eq false or name.familyName co "dell")'), user)).toBe(true);
+    expect(matches(parseFilter('userName sw "alice" and (active eq false or name.familyName co "dell")'), user)).toBe(
+      true,
+    );
     expect(matches(parseFilter('not (active eq true)'), user)).toBe(false);
     expect(matches(parseFilter('emails[type eq "work" and value ew "example.com"]'), user)).toBe(true);
     expect(matches(parseFilter('emails[type eq "work"].value eq "alice@example.com"'), user)).toBe(true);
     expect(matches(parseFilter('emails[type eq "other"]'), user)).toBe(false);
-    expect(matches(parseFilter('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "ml"'), user)).toBe(true);
+    expect(
+      matches(parseFilter('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "ml"'), user),
+    ).toBe(true);
     expect(matches(parseFilter('urn:ietf:params:scim:schemas:core:2.0:User:userName pr'), user)).toBe(true);
     expect(matches(parseFilter('title pr'), user)).toBe(false);
   });
@@ -97,8 +107,11 @@ describe('SCIM PATCH paths', () => {
     });
   });
 
-  it.each(['members[value eq', 'a.b.c', 'emails[type eq "work"]value', '9lives', 'name.givenName[type eq "x"]'])('refuses %j with invalidPath', (text) => {
-    const error = scimErrorOf(() => parsePatchPath(text));
-    expect(error.scimType).toBe('invalidPath');
-  });
+  it.each(['members[value eq', 'a.b.c', 'emails[type eq "work"]value', '9lives', 'name.givenName[type eq "x"]'])(
+    'refuses %j with invalidPath',
+    (text) => {
+      const error = scimErrorOf(() => parsePatchPath(text));
+      expect(error.scimType).toBe('invalidPath');
+    },
+  );
 });

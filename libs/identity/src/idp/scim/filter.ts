@@ -102,7 +102,8 @@ export function parseAttrPath(text: string, fail: (detail: string) => ScimError 
     if (CORE_SCHEMAS.includes(schema.toLowerCase())) schema = undefined;
   }
   const parts = rest.split('.');
-  if (parts.length > 2 || parts.some((p) => !/^[A-Za-z$][A-Za-z0-9_$-]*$/.test(p))) throw fail(`invalid attribute path ${JSON.stringify(text)}`);
+  if (parts.length > 2 || parts.some((p) => !/^[A-Za-z$][A-Za-z0-9_$-]*$/.test(p)))
+    throw fail(`invalid attribute path ${JSON.stringify(text)}`);
   return { ...(schema ? { schema } : {}), attr: parts[0]!, ...(parts[1] ? { sub: parts[1] } : {}) };
 }
 
@@ -286,39 +287,66 @@ export const genericAccess: AttributeAccess = {
 function compare(op: CompareOp, actual: unknown, expected: CompValue, caseExact: boolean): boolean {
   if (expected === null) return op === 'eq' ? actual === null : op === 'ne' ? actual !== null : false;
   if (typeof expected === 'boolean') {
-    const a = typeof actual === 'string' ? actual.toLowerCase() === 'true' ? true : actual.toLowerCase() === 'false' ? false : actual : actual;
+    const a =
+      typeof actual === 'string'
+        ? actual.toLowerCase() === 'true'
+          ? true
+          : actual.toLowerCase() === 'false'
+            ? false
+            : actual
+        : actual;
     return op === 'eq' ? a === expected : op === 'ne' ? a !== expected : false;
   }
   if (typeof expected === 'number') {
     if (typeof actual !== 'number') return op === 'ne';
     switch (op) {
-      case 'eq': return actual === expected;
-      case 'ne': return actual !== expected;
-      case 'gt': return actual > expected;
-      case 'ge': return actual >= expected;
-      case 'lt': return actual < expected;
-      case 'le': return actual <= expected;
-      default: return false;
+      case 'eq':
+        return actual === expected;
+      case 'ne':
+        return actual !== expected;
+      case 'gt':
+        return actual > expected;
+      case 'ge':
+        return actual >= expected;
+      case 'lt':
+        return actual < expected;
+      case 'le':
+        return actual <= expected;
+      default:
+        return false;
     }
   }
   if (typeof actual !== 'string') return op === 'ne';
   const a = caseExact ? actual : actual.toLowerCase();
   const e = caseExact ? expected : expected.toLowerCase();
   switch (op) {
-    case 'eq': return a === e;
-    case 'ne': return a !== e;
-    case 'co': return a.includes(e);
-    case 'sw': return a.startsWith(e);
-    case 'ew': return a.endsWith(e);
-    case 'gt': return a > e;
-    case 'ge': return a >= e;
-    case 'lt': return a < e;
-    case 'le': return a <= e;
+    case 'eq':
+      return a === e;
+    case 'ne':
+      return a !== e;
+    case 'co':
+      return a.includes(e);
+    case 'sw':
+      return a.startsWith(e);
+    case 'ew':
+      return a.endsWith(e);
+    case 'gt':
+      return a > e;
+    case 'ge':
+      return a >= e;
+    case 'lt':
+      return a < e;
+    case 'le':
+      return a <= e;
   }
 }
 
 /** Does `resource` match `filter`? */
-export function matches(filter: Filter, resource: Record<string, unknown>, access: AttributeAccess = genericAccess): boolean {
+export function matches(
+  filter: Filter,
+  resource: Record<string, unknown>,
+  access: AttributeAccess = genericAccess,
+): boolean {
   switch (filter.op) {
     case 'and':
       return matches(filter.left, resource, access) && matches(filter.right, resource, access);
@@ -327,10 +355,17 @@ export function matches(filter: Filter, resource: Record<string, unknown>, acces
     case 'not':
       return !matches(filter.filter, resource, access);
     case 'pr':
-      return access.values(resource, filter.path).some((v) => v !== null && v !== '' && !(Array.isArray(v) && v.length === 0));
+      return access
+        .values(resource, filter.path)
+        .some((v) => v !== null && v !== '' && !(Array.isArray(v) && v.length === 0));
     case 'valuePath': {
       const items = access.values(resource, { ...filter.path, sub: undefined });
-      return items.some((item) => item !== null && typeof item === 'object' && matches(filter.filter, item as Record<string, unknown>, genericAccess));
+      return items.some(
+        (item) =>
+          item !== null &&
+          typeof item === 'object' &&
+          matches(filter.filter, item as Record<string, unknown>, genericAccess),
+      );
     }
     default: {
       const values = access.values(resource, filter.path);

@@ -10,7 +10,10 @@
 
 export const entra = {
   createUser: {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+    schemas: [
+      'urn:ietf:params:scim:schemas:core:2.0:User',
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+    ],
     externalId: '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef',
     userName: 'Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee',
     active: true,
@@ -65,7 +68,11 @@ export const entra = {
       { op: 'Replace', path: 'emails[type eq "work"].value', value: 'TestBcwqnm@test.microsoft.com' },
       { op: 'Replace', path: 'name.givenName', value: 'Gtfd' },
       { op: 'Replace', path: 'name.familyName', value: 'Pkqf' },
-      { op: 'Replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber', value: 'Eqpj' },
+      {
+        op: 'Replace',
+        path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber',
+        value: 'Eqpj',
+      },
     ],
   },
   addSingleValueLegacy: {
@@ -73,14 +80,19 @@ export const entra = {
     Operations: [{ op: 'Add', path: 'nickName', value: 'Babs' }],
   },
   createGroup: {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group', 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group'],
+    schemas: [
+      'urn:ietf:params:scim:schemas:core:2.0:Group',
+      'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group',
+    ],
     externalId: '8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159',
     displayName: 'displayName',
     meta: { resourceType: 'Group' },
   },
   updateGroupDisplayName: {
     schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-    Operations: [{ op: 'Replace', path: 'displayName', value: '1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName' }],
+    Operations: [
+      { op: 'Replace', path: 'displayName', value: '1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName' },
+    ],
   },
   addMembers: {
     schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
@@ -125,7 +137,11 @@ export const okta = {
     schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
     Operations: [
       { op: 'remove', path: 'members[value eq "89bb1940-b905-4575-9e7f-6f887cfb368e"]' },
-      { op: 'add', path: 'members', value: [{ value: '23a35c27-23d3-4c03-b4c5-6443c09e7173', display: 'test.user@okta.local' }] },
+      {
+        op: 'add',
+        path: 'members',
+        value: [{ value: '23a35c27-23d3-4c03-b4c5-6443c09e7173', display: 'test.user@okta.local' }],
+      },
     ],
   },
   replaceMembers: {

@@ -9,8 +9,10 @@ const entraUser = () => {
   return { id: 'usr_1', ...rest } as Record<string, unknown>;
 };
 
-const patchUser = (resource: Record<string, unknown>, body: unknown) => applyPatch(resource, parsePatchRequest(body), USER_SHAPE);
-const patchGroup = (resource: Record<string, unknown>, body: unknown) => applyPatch(resource, parsePatchRequest(body), GROUP_SHAPE);
+const patchUser = (resource: Record<string, unknown>, body: unknown) =>
+  applyPatch(resource, parsePatchRequest(body), USER_SHAPE);
+const patchGroup = (resource: Record<string, unknown>, body: unknown) =>
+  applyPatch(resource, parsePatchRequest(body), GROUP_SHAPE);
 
 const scimErrorOf = (fn: () => unknown): ScimError => {
   try {
@@ -26,11 +28,17 @@ describe('SCIM PATCH, with the requests Entra ID sends', () => {
   it('Update User [Multi-valued properties]: capitalised Replace, value-filter path, sub-attribute', () => {
     const out = patchUser(entraUser(), entra.updateUserMultiValued);
     expect(out.emails).toEqual([{ primary: true, type: 'work', value: 'updatedEmail@microsoft.com' }]);
-    expect(out.name).toEqual({ formatted: 'givenName familyName', familyName: 'updatedFamilyName', givenName: 'givenName' });
+    expect(out.name).toEqual({
+      formatted: 'givenName familyName',
+      familyName: 'updatedFamilyName',
+      givenName: 'givenName',
+    });
   });
 
   it('Update User [Single-valued properties]', () => {
-    expect(patchUser(entraUser(), entra.updateUserSingleValued).userName).toBe('5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com');
+    expect(patchUser(entraUser(), entra.updateUserSingleValued).userName).toBe(
+      '5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com',
+    );
   });
 
   it('Disable User, with a boolean and with the legacy "False" string', () => {
@@ -63,7 +71,9 @@ describe('SCIM PATCH, with the requests Entra ID sends', () => {
 
   it('group: rename, add members, remove members (value list and value filter)', () => {
     const group = { id: 'grp_1', displayName: 'displayName', members: [] as unknown[] };
-    expect(patchGroup(group, entra.updateGroupDisplayName).displayName).toBe('1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName');
+    expect(patchGroup(group, entra.updateGroupDisplayName).displayName).toBe(
+      '1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName',
+    );
     const added = patchGroup(group, entra.addMembers);
     expect(added.members).toEqual([{ $ref: null, value: 'f648f8d5ea4e4cd38e9c' }]);
     expect(patchGroup(added, entra.removeMembersLegacy).members).toEqual([]);
@@ -74,7 +84,9 @@ describe('SCIM PATCH, with the requests Entra ID sends', () => {
 
 describe('SCIM PATCH, with the requests Okta sends', () => {
   it('deactivation: path-less replace { active: false }', () => {
-    expect(patchUser({ id: 'usr_1', userName: 'test.user@okta.local', active: true }, okta.deactivateUser).active).toBe(false);
+    expect(patchUser({ id: 'usr_1', userName: 'test.user@okta.local', active: true }, okta.deactivateUser).active).toBe(
+      false,
+    );
   });
 
   it('group rename carries the group id: same id is accepted, another is refused', () => {
@@ -115,24 +127,39 @@ describe('SCIM PATCH rules', () => {
 
   it('add to a multi-valued attribute appends without duplicates; replace swaps the list', () => {
     const u = { id: 'u', emails: [{ value: 'a@x' }] };
-    const add = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'emails', value: [{ value: 'a@x' }, { value: 'b@x' }] }] };
+    const add = {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'add', path: 'emails', value: [{ value: 'a@x' }, { value: 'b@x' }] }],
+    };
     expect(patchUser(u, add).emails).toEqual([{ value: 'a@x' }, { value: 'b@x' }]);
-    const replace = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'emails', value: { value: 'c@x' } }] };
+    const replace = {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'emails', value: { value: 'c@x' } }],
+    };
     expect(patchUser(u, replace).emails).toEqual([{ value: 'c@x' }]);
   });
 
   it('remove deletes an attribute; remove without a path is noTarget', () => {
     const u = { id: 'u', nickName: 'n', title: 't' };
-    const remove = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Remove', path: 'NICKNAME' }] };
+    const remove = {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'Remove', path: 'NICKNAME' }],
+    };
     expect(patchUser(u, remove)).toEqual({ id: 'u', title: 't' });
     const bad = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'remove' }] };
     expect(scimErrorOf(() => parsePatchRequest(bad)).scimType).toBe('noTarget');
   });
 
   it('read-only groups are ignored on add, refused on remove', () => {
-    const add = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'groups', value: [{ value: 'g' }] }] };
+    const add = {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'add', path: 'groups', value: [{ value: 'g' }] }],
+    };
     expect(patchUser({ id: 'u' }, add)).toEqual({ id: 'u' });
-    const remove = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'remove', path: 'groups' }] };
+    const remove = {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'remove', path: 'groups' }],
+    };
     expect(scimErrorOf(() => patchUser({ id: 'u' }, remove)).scimType).toBe('mutability');
   });
 
@@ -140,10 +167,29 @@ describe('SCIM PATCH rules', () => {
     ['not an object', [], 'invalidSyntax'],
     ['no PatchOp schema', { Operations: [{ op: 'add', path: 'title', value: 'x' }] }, 'invalidSyntax'],
     ['no operations', { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [] }, 'invalidSyntax'],
-    ['unknown op', { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'move', path: 'a', value: 1 }] }, 'invalidSyntax'],
-    ['add without value', { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'title' }] }, 'invalidSyntax'],
-    ['path-less add with a string', { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', value: 'x' }] }, 'invalidValue'],
-    ['bad path', { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'emails[type eq', value: 'x' }] }, 'invalidPath'],
+    [
+      'unknown op',
+      { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'move', path: 'a', value: 1 }] },
+      'invalidSyntax',
+    ],
+    [
+      'add without value',
+      { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'title' }] },
+      'invalidSyntax',
+    ],
+    [
+      'path-less add with a string',
+      { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', value: 'x' }] },
+      'invalidValue',
+    ],
+    [
+      'bad path',
+      {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'add', path: 'emails[type eq', value: 'x' }],
+      },
+      'invalidPath',
+    ],
   ])('refuses a malformed request: %s', (_name, body, scimType) => {
     expect(scimErrorOf(() => patchUser({ id: 'u' }, body)).scimType).toBe(scimType);
   });

@@ -1,4 +1,12 @@
-import { type AttrPath, type Filter, getMember, matches, parseAttrPath, parsePatchPath, type PatchPath } from './filter';
+import {
+  type AttrPath,
+  type Filter,
+  getMember,
+  matches,
+  parseAttrPath,
+  parsePatchPath,
+  type PatchPath,
+} from './filter';
 import { type AttributeSpec, findSpec, PATCH_OP_SCHEMA, type ResourceShape } from './schema';
 import { invalidSyntax, invalidValue, mutability, noTarget } from './scim-error';
 
@@ -27,11 +35,15 @@ const MAX_OPERATIONS = 1000;
 export function parsePatchRequest(body: unknown): PatchOperation[] {
   if (!isObject(body)) throw invalidSyntax('the body must be a JSON object (a PatchOp request)');
   const schemas = getMember(body, 'schemas');
-  if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === PATCH_OP_SCHEMA.toLowerCase())) {
+  if (
+    !Array.isArray(schemas) ||
+    !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === PATCH_OP_SCHEMA.toLowerCase())
+  ) {
     throw invalidSyntax(`schemas must contain ${PATCH_OP_SCHEMA}`);
   }
   const operations = getMember(body, 'Operations');
-  if (!Array.isArray(operations) || operations.length === 0) throw invalidSyntax('Operations must be a non-empty array');
+  if (!Array.isArray(operations) || operations.length === 0)
+    throw invalidSyntax('Operations must be a non-empty array');
   if (operations.length > MAX_OPERATIONS) throw invalidSyntax(`at most ${MAX_OPERATIONS} operations`);
   return operations.map((raw, i) => {
     if (!isObject(raw)) throw invalidSyntax(`Operations[${i}] must be an object`);
@@ -47,8 +59,10 @@ export function parsePatchRequest(body: unknown): PatchOperation[] {
     const operation: PatchOperation = { op: op.toLowerCase() as PatchOp };
     if (typeof path === 'string') operation.path = path;
     if (value !== undefined) operation.value = value;
-    if (operation.op !== 'remove' && value === undefined) throw invalidSyntax(`Operations[${i}] (${operation.op}) needs a value`);
-    if (operation.op === 'remove' && operation.path === undefined) throw noTarget(`Operations[${i}] (remove) needs a path`);
+    if (operation.op !== 'remove' && value === undefined)
+      throw invalidSyntax(`Operations[${i}] (${operation.op}) needs a value`);
+    if (operation.op === 'remove' && operation.path === undefined)
+      throw noTarget(`Operations[${i}] (remove) needs a path`);
     return operation;
   });
 }
@@ -71,7 +85,8 @@ function applyOperation(resource: Json, operation: PatchOperation, shape: Resour
       const parentIsExtension = shape.extensions.has(lower.slice(0, lower.lastIndexOf(':')));
       if (/^urn:/i.test(key) && (shape.extensions.has(lower) || (!parentIsExtension && isObject(value)))) {
         if (!isObject(value)) throw invalidValue(`${key} must be an object`);
-        for (const [sub, v] of Object.entries(value)) applyAt(resource, { path: { schema: key, attr: sub } }, operation.op, v, shape);
+        for (const [sub, v] of Object.entries(value))
+          applyAt(resource, { path: { schema: key, attr: sub } }, operation.op, v, shape);
         continue;
       }
       applyAt(resource, parsePatchPath(key), operation.op, value, shape);
@@ -102,7 +117,8 @@ function target(resource: Json, path: AttrPath, shape: ResourceShape, create: bo
     container = resource[schemaKey] as Json;
   }
   const spec = findSpec(specs, path.attr);
-  const key = Object.keys(container).find((k) => k.toLowerCase() === path.attr.toLowerCase()) ?? spec?.name ?? path.attr;
+  const key =
+    Object.keys(container).find((k) => k.toLowerCase() === path.attr.toLowerCase()) ?? spec?.name ?? path.attr;
   return { container, key, spec };
 }
 
@@ -112,7 +128,9 @@ function canonicalSchema(schema: string, shape: ResourceShape): string {
 }
 
 const schemaName = (lower: string): string =>
-  lower === 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user' ? 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User' : lower;
+  lower === 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user'
+    ? 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+    : lower;
 
 function coerce(spec: AttributeSpec | undefined, value: unknown, where: string): unknown {
   if (spec?.type === 'boolean') {
@@ -145,7 +163,12 @@ function deepEqual(a: unknown, b: unknown): boolean {
 }
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+  if (isObject(v))
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys(v[k])]),
+    );
   return v;
 }
 
@@ -186,7 +209,8 @@ function applyAt(resource: Json, patchPath: PatchPath, op: PatchOp, value: unkno
     // A sub-attribute of a complex attribute: `name.givenName`.
     const subSpec = findSpec(spec?.subAttributes, path.sub);
     const current = container[key];
-    if (Array.isArray(current) || spec?.multiValued) throw noTarget(`${where}: use a value filter to address values of a multi-valued attribute`);
+    if (Array.isArray(current) || spec?.multiValued)
+      throw noTarget(`${where}: use a value filter to address values of a multi-valued attribute`);
     if (op === 'remove') {
       if (isObject(current)) {
         const subKey = Object.keys(current).find((k) => k.toLowerCase() === path.sub!.toLowerCase());
@@ -207,7 +231,11 @@ function applyAt(resource: Json, patchPath: PatchPath, op: PatchOp, value: unkno
       const doomed = asArray(value);
       container[key] = asArray(current ?? []).filter(
         (item) =>
-          !doomed.some((d) => (isObject(d) && isObject(item) && 'value' in d ? getMember(item, 'value') === getMember(d, 'value') : deepEqual(d, item))),
+          !doomed.some((d) =>
+            isObject(d) && isObject(item) && 'value' in d
+              ? getMember(item, 'value') === getMember(d, 'value')
+              : deepEqual(d, item),
+          ),
       );
       return;
     }
@@ -232,7 +260,8 @@ function applyAt(resource: Json, patchPath: PatchPath, op: PatchOp, value: unkno
   if ((spec?.type === 'complex' || isObject(current)) && isObject(value)) {
     // A complex attribute: the given sub-attributes are set, the others are left as they are.
     const object = isObject(current) ? current : {};
-    for (const [k, v] of Object.entries(value)) setMember(object, k, findSpec(spec?.subAttributes, k), v, `${where}.${k}`);
+    for (const [k, v] of Object.entries(value))
+      setMember(object, k, findSpec(spec?.subAttributes, k), v, `${where}.${k}`);
     container[key] = object;
     return;
   }
@@ -270,16 +299,21 @@ function applyFiltered(
     const terms = equalityTerms(filter);
     if (terms === undefined) throw noTarget(`no value of ${where} matches the filter`);
     const element: Json = {};
-    for (const [k, v] of Object.entries(terms)) setMember(element, k, findSpec(spec?.subAttributes, k), v, `${where}.${k}`);
+    for (const [k, v] of Object.entries(terms))
+      setMember(element, k, findSpec(spec?.subAttributes, k), v, `${where}.${k}`);
     if (sub !== undefined) setMember(element, sub, subSpec, value, `${where}.${sub}`);
-    else if (isObject(value)) for (const [k, v] of Object.entries(value)) setMember(element, k, findSpec(spec?.subAttributes, k), v, `${where}.${k}`);
+    else if (isObject(value))
+      for (const [k, v] of Object.entries(value))
+        setMember(element, k, findSpec(spec?.subAttributes, k), v, `${where}.${k}`);
     else throw invalidValue(`${where} needs an object value`);
     container[key] = [...list, element];
     return;
   }
   for (const item of matched) {
     if (sub !== undefined) setMember(item as Json, sub, subSpec, value, `${where}.${sub}`);
-    else if (isObject(value)) for (const [k, v] of Object.entries(value)) setMember(item as Json, k, findSpec(spec?.subAttributes, k), v, `${where}.${k}`);
+    else if (isObject(value))
+      for (const [k, v] of Object.entries(value))
+        setMember(item as Json, k, findSpec(spec?.subAttributes, k), v, `${where}.${k}`);
     else throw invalidValue(`${where} needs an object value`);
   }
   container[key] = list;

@@ -13,7 +13,8 @@ export const SERVICE_PROVIDER_CONFIG_SCHEMA = 'urn:ietf:params:scim:schemas:core
 export const RESOURCE_TYPE_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ResourceType';
 export const SCHEMA_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Schema';
 
-export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex' | 'binary';
+export type AttributeType =
+  'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex' | 'binary';
 export type Mutability = 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
 
 export interface AttributeSpec {
@@ -39,7 +40,13 @@ export interface SchemaSpec {
 
 type Options = Partial<Omit<AttributeSpec, 'name' | 'type' | 'description' | 'subAttributes'>>;
 
-const attr = (name: string, type: AttributeType, description: string, options: Options = {}, subAttributes?: AttributeSpec[]): AttributeSpec => ({
+const attr = (
+  name: string,
+  type: AttributeType,
+  description: string,
+  options: Options = {},
+  subAttributes?: AttributeSpec[],
+): AttributeSpec => ({
   name,
   type,
   multiValued: false,
@@ -63,15 +70,28 @@ const typed = (kinds: string) => [
   attr('primary', 'boolean', 'The primary value'),
 ];
 
-const idAttr = attr('id', 'string', 'Tollgate’s identifier of the resource', { caseExact: true, mutability: 'readOnly', returned: 'always', uniqueness: 'server' });
-const externalIdAttr = attr('externalId', 'string', 'The IdP’s identifier; for users, the OIDC `sub` shared with sign-in and webhooks', { caseExact: true });
+const idAttr = attr('id', 'string', 'Tollgate’s identifier of the resource', {
+  caseExact: true,
+  mutability: 'readOnly',
+  returned: 'always',
+  uniqueness: 'server',
+});
+const externalIdAttr = attr(
+  'externalId',
+  'string',
+  'The IdP’s identifier; for users, the OIDC `sub` shared with sign-in and webhooks',
+  { caseExact: true },
+);
 
 export const USER_SCHEMA_SPEC: SchemaSpec = {
   id: USER_SCHEMA,
   name: 'User',
   description: 'User Account',
   attributes: [
-    attr('userName', 'string', 'Unique identifier for the User (unique per connector, case-insensitive)', { required: true, uniqueness: 'server' }),
+    attr('userName', 'string', 'Unique identifier for the User (unique per connector, case-insensitive)', {
+      required: true,
+      uniqueness: 'server',
+    }),
     attr('name', 'complex', 'The components of the user’s name', {}, [
       attr('formatted', 'string', 'Full name'),
       attr('familyName', 'string', 'Family name'),
@@ -107,7 +127,12 @@ export const USER_SCHEMA_SPEC: SchemaSpec = {
     multiValued(
       'groups',
       'The groups of the user (read-only: change them through Groups)',
-      [attr('value', 'string', 'Group id', { mutability: 'readOnly' }), attr('$ref', 'reference', 'Group URI', { mutability: 'readOnly' }), attr('display', 'string', 'Group name', { mutability: 'readOnly' }), attr('type', 'string', 'direct', { mutability: 'readOnly' })],
+      [
+        attr('value', 'string', 'Group id', { mutability: 'readOnly' }),
+        attr('$ref', 'reference', 'Group URI', { mutability: 'readOnly' }),
+        attr('display', 'string', 'Group name', { mutability: 'readOnly' }),
+        attr('type', 'string', 'direct', { mutability: 'readOnly' }),
+      ],
       { mutability: 'readOnly' },
     ),
     multiValued('entitlements', 'Entitlements', typed('any')),

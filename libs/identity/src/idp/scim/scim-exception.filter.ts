@@ -1,4 +1,12 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Injectable, Optional } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Inject,
+  Injectable,
+  Optional,
+} from '@nestjs/common';
 import { ApiError } from '@tollgate/contracts';
 import { LOGGER } from '@tollgate/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -16,7 +24,8 @@ const SCIM_TYPES: Partial<Record<ApiError['code'], ScimType>> = {
 /** Anything thrown on a SCIM route, as a SCIM error (RFC 7644 section 3.12). Never a stack trace. */
 export function toScimError(exception: unknown): ScimError {
   if (exception instanceof ScimError) return exception;
-  if (exception instanceof ApiError) return new ScimError(exception.status, exception.message, SCIM_TYPES[exception.code], exception.headers);
+  if (exception instanceof ApiError)
+    return new ScimError(exception.status, exception.message, SCIM_TYPES[exception.code], exception.headers);
   const code = (exception as { code?: unknown } | null)?.code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ScimError(413, 'request body exceeds 1 MiB');
   if (exception instanceof HttpException) {
@@ -36,7 +45,11 @@ export class ScimExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const error = toScimError(exception);
-    if (error.status >= 500) this.logger?.error({ err: exception, requestId: request?.id, url: request?.url?.split('?')[0] }, 'unhandled SCIM error');
+    if (error.status >= 500)
+      this.logger?.error(
+        { err: exception, requestId: request?.id, url: request?.url?.split('?')[0] },
+        'unhandled SCIM error',
+      );
     if (error.headers) void reply.headers(error.headers);
     void reply.status(error.status).header('Content-Type', SCIM_CONTENT_TYPE).send(JSON.stringify(error.toJSON()));
   }

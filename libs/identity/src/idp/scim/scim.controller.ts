@@ -22,7 +22,8 @@ function jsonBody(request: FastifyRequest): unknown {
 
 /** Query parameters as single strings (a repeated parameter counts once: its first value). */
 function listQuery(query: Record<string, unknown>): ListQuery {
-  const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
+  const one = (v: unknown): string | undefined =>
+    typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
   return {
     filter: one(query.filter),
     startIndex: one(query.startIndex),
@@ -33,7 +34,13 @@ function listQuery(query: Record<string, unknown>): ListQuery {
 }
 
 function list(resources: Record<string, unknown>[]) {
-  return { schemas: [LIST_RESPONSE_SCHEMA], totalResults: resources.length, startIndex: 1, itemsPerPage: resources.length, Resources: resources };
+  return {
+    schemas: [LIST_RESPONSE_SCHEMA],
+    totalResults: resources.length,
+    startIndex: 1,
+    itemsPerPage: resources.length,
+    Resources: resources,
+  };
 }
 
 /**
@@ -70,7 +77,12 @@ export class ScimController {
   @Get('ResourceTypes/:id')
   resourceType(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string): void {
     const found = resourceTypes(this.request(request).baseUrl).find((t) => t.id === id);
-    if (!found) this.send(reply, 404, { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'ResourceType not found' });
+    if (!found)
+      this.send(reply, 404, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+        status: '404',
+        detail: 'ResourceType not found',
+      });
     else this.send(reply, 200, found);
   }
 
@@ -82,12 +94,21 @@ export class ScimController {
   @Get('Schemas/:id')
   schema(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string): void {
     const found = schemaResources(this.request(request).baseUrl).find((s) => s.id === id);
-    if (!found) this.send(reply, 404, { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'Schema not found' });
+    if (!found)
+      this.send(reply, 404, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+        status: '404',
+        detail: 'Schema not found',
+      });
     else this.send(reply, 200, found);
   }
 
   @Get('Users')
-  async listUsers(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
+  async listUsers(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Query() query: Record<string, unknown>,
+  ): Promise<void> {
     this.send(reply, 200, await this.scim.listUsers(this.request(request), listQuery(query)));
   }
 
@@ -107,7 +128,11 @@ export class ScimController {
 
   @Put('Users/:id')
   @RawBody()
-  async replaceUser(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string): Promise<void> {
+  async replaceUser(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Param('id') id: string,
+  ): Promise<void> {
     const r = this.request(request);
     this.send(reply, 200, await this.scim.replaceUser(r, id, jsonBody(request)));
   }
@@ -126,7 +151,11 @@ export class ScimController {
   }
 
   @Get('Groups')
-  async listGroups(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
+  async listGroups(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Query() query: Record<string, unknown>,
+  ): Promise<void> {
     this.send(reply, 200, await this.scim.listGroups(this.request(request), listQuery(query)));
   }
 
@@ -140,13 +169,22 @@ export class ScimController {
   }
 
   @Get('Groups/:id')
-  async getGroup(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @Query() query: Record<string, unknown>): Promise<void> {
+  async getGroup(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+  ): Promise<void> {
     this.send(reply, 200, await this.scim.getGroup(this.request(request), id, listQuery(query)));
   }
 
   @Put('Groups/:id')
   @RawBody()
-  async replaceGroup(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string): Promise<void> {
+  async replaceGroup(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Param('id') id: string,
+  ): Promise<void> {
     const r = this.request(request);
     await this.scim.replaceGroup(r, id, jsonBody(request));
     this.send(reply, 200, await this.scim.getGroup(r, id, {}));
@@ -161,7 +199,11 @@ export class ScimController {
   }
 
   @Delete('Groups/:id')
-  async deleteGroup(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string): Promise<void> {
+  async deleteGroup(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Param('id') id: string,
+  ): Promise<void> {
     await this.scim.deleteGroup(this.request(request), id);
     void reply.status(204).send();
   }

@@ -7,7 +7,15 @@ import { type ScimGroupRow, type ScimStore, ScimUniquenessError, type ScimUserRo
 import type { Connector, ConnectorRegistry } from '../connectors';
 import { type Filter, getMember, matches, parseFilter, simpleEquality } from './filter';
 import { applyPatch, type PatchOperation, parsePatchRequest } from './patch';
-import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, GROUP_SHAPE, LIST_RESPONSE_SCHEMA, MAX_RESULTS, USER_SCHEMA, USER_SHAPE } from './schema';
+import {
+  ENTERPRISE_USER_SCHEMA,
+  GROUP_SCHEMA,
+  GROUP_SHAPE,
+  LIST_RESPONSE_SCHEMA,
+  MAX_RESULTS,
+  USER_SCHEMA,
+  USER_SHAPE,
+} from './schema';
 import { invalidSyntax, invalidValue, mutability, ScimError, scimNotFound, uniqueness } from './scim-error';
 
 type Json = Record<string, unknown>;
@@ -71,13 +79,20 @@ export class ScimService {
     const match = /^Bearer[ ]+(\S{1,1024})\s*$/i.exec(authorization ?? '');
     const connector = match ? this.connectors.byScimToken(match[1]!) : undefined;
     if (!connector) {
-      throw new ScimError(401, 'a valid SCIM bearer token is required', undefined, { 'WWW-Authenticate': 'Bearer realm="tollgate-scim"' });
+      throw new ScimError(401, 'a valid SCIM bearer token is required', undefined, {
+        'WWW-Authenticate': 'Bearer realm="tollgate-scim"',
+      });
     }
     return connector;
   }
 
   private context(request: ScimRequest): CommandContext {
-    return { actor: idpActor(request.connector.id), channel: 'scim', idp: request.connector.id, requestId: request.requestId };
+    return {
+      actor: idpActor(request.connector.id),
+      channel: 'scim',
+      idp: request.connector.id,
+      requestId: request.requestId,
+    };
   }
 
   // --- users --------------------------------------------------------------------------------------------
@@ -91,7 +106,9 @@ export class ScimService {
   private async userResource(request: ScimRequest, row: ScimUserRow, state?: UserState): Promise<Json> {
     const user = state ?? (await this.tollgateUser(row.userId));
     const groups = await this.store.groupsNamed(request.connector.id, user.groups);
-    const hasEnterprise = Object.keys(row.attributes).some((k) => k.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase());
+    const hasEnterprise = Object.keys(row.attributes).some(
+      (k) => k.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase(),
+    );
     return {
       schemas: hasEnterprise ? [USER_SCHEMA, ENTERPRISE_USER_SCHEMA] : [USER_SCHEMA],
       id: row.userId,
@@ -99,7 +116,12 @@ export class ScimService {
       userName: row.userName,
       ...row.attributes,
       active: user.deactivatedAt === null,
-      groups: groups.map((g) => ({ value: g.groupId, display: g.displayName, $ref: `${request.baseUrl}/Groups/${g.groupId}`, type: 'direct' })),
+      groups: groups.map((g) => ({
+        value: g.groupId,
+        display: g.displayName,
+        $ref: `${request.baseUrl}/Groups/${g.groupId}`,
+        type: 'direct',
+      })),
       meta: {
         resourceType: 'User',
         created: row.createdAt.toISOString(),
@@ -118,7 +140,9 @@ export class ScimService {
     }
     const externalId = getMember(body, 'externalId');
     if (typeof externalId !== 'string' || externalId === '' || externalId.length > 255) {
-      throw invalidValue("externalId is required: the IdP's subject (the OIDC sub that sign-in and webhooks use), at most 255 characters");
+      throw invalidValue(
+        "externalId is required: the IdP's subject (the OIDC sub that sign-in and webhooks use), at most 255 characters",
+      );
     }
     if (characterCount(externalUserName(idp, externalId)) > 200) {
       // `<idp>:<externalId>` is the Tollgate user name (at most 200 characters).
@@ -137,7 +161,10 @@ export class ScimService {
   private requireSchema(body: unknown, schema: string): Json {
     if (!isObject(body)) throw invalidSyntax('the body must be a JSON object');
     const schemas = getMember(body, 'schemas');
-    if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === schema.toLowerCase())) {
+    if (
+      !Array.isArray(schemas) ||
+      !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === schema.toLowerCase())
+    ) {
       throw invalidSyntax(`schemas must contain ${schema}`);
     }
     return body;
@@ -154,22 +181,39 @@ export class ScimService {
   async createUser(request: ScimRequest, body: unknown): Promise<Json> {
     const idp = request.connector.id;
     const input = this.userInput(idp, this.requireSchema(body, USER_SCHEMA));
-    if (await this.store.userByExternalId(idp, input.externalId)) throw uniqueness(`a user with externalId ${JSON.stringify(input.externalId)} exists`);
-    if (await this.store.userByUserName(idp, input.userName)) throw uniqueness(`a user with userName ${JSON.stringify(input.userName)} exists`);
+    if (await this.store.userByExternalId(idp, input.externalId))
+      throw uniqueness(`a user with externalId ${JSON.stringify(input.externalId)} exists`);
+    if (await this.store.userByUserName(idp, input.userName))
+      throw uniqueness(`a user with userName ${JSON.stringify(input.userName)} exists`);
     const context = this.context(request);
     // The user may exist already (signed in first, or provisioned before a DELETE): it is adopted.
-    const { state } = await this.translate(() => this.directory.ensureExternalUser(context, idp, input.externalId, this.primaryEmail(input.attributes)));
+    const { state } = await this.translate(() =>
+      this.directory.ensureExternalUser(context, idp, input.externalId, this.primaryEmail(input.attributes)),
+    );
     if (state.deactivatedAt !== null) {
-      throw uniqueness('this user was deprovisioned in Tollgate and cannot be provisioned again under the same externalId');
+      throw uniqueness(
+        'this user was deprovisioned in Tollgate and cannot be provisioned again under the same externalId',
+      );
     }
     let row: ScimUserRow;
     try {
-      row = await this.store.insertUser({ idp, userId: state.userId, userName: input.userName, externalId: input.externalId, attributes: input.attributes });
+      row = await this.store.insertUser({
+        idp,
+        userId: state.userId,
+        userName: input.userName,
+        externalId: input.externalId,
+        attributes: input.attributes,
+      });
     } catch (error) {
       if (error instanceof ScimUniquenessError) throw uniqueness(`${error.attribute} is already taken`);
       throw error;
     }
-    const user = input.active ? state : await this.directory.userCommand(context, state.userId, { type: 'DeactivateUser', at: this.now().toISOString() });
+    const user = input.active
+      ? state
+      : await this.directory.userCommand(context, state.userId, {
+          type: 'DeactivateUser',
+          at: this.now().toISOString(),
+        });
     return this.userResource(request, row, user);
   }
 
@@ -201,7 +245,9 @@ export class ScimService {
 
   async patchUser(request: ScimRequest, userId: string, body: unknown): Promise<Json> {
     const operations = parsePatchRequest(body);
-    return this.writeUser(request, userId, (current) => this.userInput(request.connector.id, applyPatch(current, operations, USER_SHAPE)));
+    return this.writeUser(request, userId, (current) =>
+      this.userInput(request.connector.id, applyPatch(current, operations, USER_SHAPE)),
+    );
   }
 
   /** Computes the new user from the current resource, then writes it (the SCIM row at its version; deactivation). */
@@ -214,18 +260,24 @@ export class ScimService {
       const current = await this.userResource(request, row, state);
       const input = next(current);
       if (input.externalId !== row.externalId) {
-        throw mutability("externalId is the IdP subject this user is linked to (sign-in, webhooks); it cannot change");
+        throw mutability('externalId is the IdP subject this user is linked to (sign-in, webhooks); it cannot change');
       }
       if (input.active && state.deactivatedAt !== null) {
         throw mutability('a deprovisioned Tollgate user cannot be reactivated; provision a new user');
       }
       let user = state;
       if (!input.active && state.deactivatedAt === null) {
-        user = await this.directory.userCommand(this.context(request), userId, { type: 'DeactivateUser', at: this.now().toISOString() });
+        user = await this.directory.userCommand(this.context(request), userId, {
+          type: 'DeactivateUser',
+          at: this.now().toISOString(),
+        });
       }
       let written: ScimUserRow | undefined;
       try {
-        written = await this.store.updateUser(idp, userId, row.version, { userName: input.userName, attributes: input.attributes });
+        written = await this.store.updateUser(idp, userId, row.version, {
+          userName: input.userName,
+          attributes: input.attributes,
+        });
       } catch (error) {
         if (error instanceof ScimUniquenessError) throw uniqueness(`${error.attribute} is already taken`);
         throw error;
@@ -239,7 +291,10 @@ export class ScimService {
   async deleteUser(request: ScimRequest, userId: string): Promise<void> {
     const row = await this.store.user(request.connector.id, userId);
     if (!row) throw scimNotFound('User');
-    await this.directory.userCommand(this.context(request), userId, { type: 'DeactivateUser', at: this.now().toISOString() });
+    await this.directory.userCommand(this.context(request), userId, {
+      type: 'DeactivateUser',
+      at: this.now().toISOString(),
+    });
     await this.store.deleteUser(request.connector.id, userId);
   }
 
@@ -254,7 +309,11 @@ export class ScimService {
     };
     if (withMembers) {
       const members = await this.directory.membersOf(request.connector.id, row.displayName);
-      resource.members = members.map((userId) => ({ value: userId, $ref: `${request.baseUrl}/Users/${userId}`, type: 'User' }));
+      resource.members = members.map((userId) => ({
+        value: userId,
+        $ref: `${request.baseUrl}/Users/${userId}`,
+        type: 'User',
+      }));
     }
     resource.meta = {
       resourceType: 'Group',
@@ -272,11 +331,16 @@ export class ScimService {
       throw invalidValue(`displayName is required: the group name, 1 to ${MAX_GROUP_NAME_LENGTH} characters`);
     }
     const externalId = getMember(body, 'externalId');
-    if (externalId !== undefined && externalId !== null && (typeof externalId !== 'string' || externalId.length > 255)) {
+    if (
+      externalId !== undefined &&
+      externalId !== null &&
+      (typeof externalId !== 'string' || externalId.length > 255)
+    ) {
       throw invalidValue('externalId must be a string');
     }
     const members = getMember(body, 'members');
-    if (members !== undefined && members !== null && !Array.isArray(members)) throw invalidValue('members must be an array');
+    if (members !== undefined && members !== null && !Array.isArray(members))
+      throw invalidValue('members must be an array');
     const ids = ((members ?? []) as unknown[]).map((m, i) => {
       const value = isObject(m) ? getMember(m, 'value') : undefined;
       if (typeof value !== 'string' || value === '') throw invalidValue(`members[${i}].value must be a user id`);
@@ -289,7 +353,8 @@ export class ScimService {
   private async assertMembers(request: ScimRequest, userIds: readonly string[]): Promise<void> {
     for (const userId of userIds) {
       const { state } = await this.directory.loadUser(userId);
-      if (!state.exists || state.idp !== request.connector.id) throw invalidValue(`member ${JSON.stringify(userId)} is not a user of this connector`);
+      if (!state.exists || state.idp !== request.connector.id)
+        throw invalidValue(`member ${JSON.stringify(userId)} is not a user of this connector`);
     }
   }
 
@@ -298,14 +363,25 @@ export class ScimService {
     await this.assertMembers(request, input.members);
     let row: ScimGroupRow;
     try {
-      row = await this.store.insertGroup({ groupId: newGroupId(), idp: request.connector.id, displayName: input.displayName, externalId: input.externalId });
+      row = await this.store.insertGroup({
+        groupId: newGroupId(),
+        idp: request.connector.id,
+        displayName: input.displayName,
+        externalId: input.externalId,
+      });
     } catch (error) {
-      if (error instanceof ScimUniquenessError) throw uniqueness(`a group named ${JSON.stringify(input.displayName)} exists`);
+      if (error instanceof ScimUniquenessError)
+        throw uniqueness(`a group named ${JSON.stringify(input.displayName)} exists`);
       throw error;
     }
     const at = this.now().toISOString();
     for (const userId of input.members) {
-      await this.directory.userCommand(this.context(request), userId, { type: 'EditGroups', add: [input.displayName], remove: [], at });
+      await this.directory.userCommand(this.context(request), userId, {
+        type: 'EditGroups',
+        add: [input.displayName],
+        remove: [],
+        at,
+      });
     }
     return this.groupResource(request, row);
   }
@@ -318,14 +394,17 @@ export class ScimService {
 
   async listGroups(request: ScimRequest, query: ListQuery): Promise<ListResponse> {
     const idp = request.connector.id;
-    const filter: Filter | undefined = query.filter === undefined || query.filter.trim() === '' ? undefined : parseFilter(query.filter);
+    const filter: Filter | undefined =
+      query.filter === undefined || query.filter.trim() === '' ? undefined : parseFilter(query.filter);
     const equality = filter && simpleEquality(filter);
     let rows: ScimGroupRow[];
     if (equality?.attr === 'displayname') rows = compact([await this.store.groupByDisplayName(idp, equality.value)]);
     else if (equality?.attr === 'id') rows = compact([await this.store.group(idp, equality.value)]);
     else rows = await this.store.groups(idp);
     const filterNeedsMembers = filter !== undefined && JSON.stringify(filter).toLowerCase().includes('"members"');
-    let resources = await Promise.all(rows.map((row) => this.groupResource(request, row, wantsMembers(query) || filterNeedsMembers)));
+    let resources = await Promise.all(
+      rows.map((row) => this.groupResource(request, row, wantsMembers(query) || filterNeedsMembers)),
+    );
     if (filter) resources = resources.filter((r) => matches(filter, r, groupAccess));
     if (!wantsMembers(query)) resources = resources.map(({ members: _m, ...r }) => r);
     return page(resources, query);
@@ -358,9 +437,13 @@ export class ScimService {
       await this.assertMembers(request, added);
       let written: ScimGroupRow | undefined;
       try {
-        written = await this.store.updateGroup(idp, groupId, row.version, { displayName: input.displayName, externalId: input.externalId });
+        written = await this.store.updateGroup(idp, groupId, row.version, {
+          displayName: input.displayName,
+          externalId: input.externalId,
+        });
       } catch (error) {
-        if (error instanceof ScimUniquenessError) throw uniqueness(`a group named ${JSON.stringify(input.displayName)} exists`);
+        if (error instanceof ScimUniquenessError)
+          throw uniqueness(`a group named ${JSON.stringify(input.displayName)} exists`);
         throw error;
       }
       if (!written) continue;
@@ -373,7 +456,8 @@ export class ScimService {
         const was = before.includes(userId);
         const add = stays && (renamed || !was) ? [input.displayName] : [];
         const remove = was && (renamed || !stays) ? [row.displayName] : [];
-        if (add.length || remove.length) await this.directory.userCommand(this.context(request), userId, { type: 'EditGroups', add, remove, at });
+        if (add.length || remove.length)
+          await this.directory.userCommand(this.context(request), userId, { type: 'EditGroups', add, remove, at });
       }
       return;
     }
@@ -406,13 +490,18 @@ const groupAccess = {
     return path.sub ? list.map((x) => getMember(x, path.sub!)).filter((x) => x !== undefined) : list;
   },
   // Group names are exact and case-sensitive in Tollgate.
-  caseExact: (path: { attr: string; sub?: string }) => ['displayname', 'id', 'externalid', 'value'].includes((path.sub ?? path.attr).toLowerCase()),
+  caseExact: (path: { attr: string; sub?: string }) =>
+    ['displayname', 'id', 'externalid', 'value'].includes((path.sub ?? path.attr).toLowerCase()),
 };
 
 function wantsMembers(query: ListQuery): boolean {
   const excluded = (query.excludedAttributes ?? '').split(',').map((s) => s.trim().toLowerCase());
   if (excluded.includes('members')) return false;
-  if (query.attributes) return query.attributes.split(',').map((s) => s.trim().toLowerCase()).includes('members');
+  if (query.attributes)
+    return query.attributes
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .includes('members');
   return true;
 }
 
@@ -420,12 +509,21 @@ function wantsMembers(query: ListQuery): boolean {
 function select(resource: Json, query: ListQuery): Json {
   const always = new Set(['id', 'schemas', 'meta']);
   if (query.attributes) {
-    const wanted = new Set(query.attributes.split(',').map((s) => s.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:(user|group):/, '')));
+    const wanted = new Set(
+      query.attributes.split(',').map((s) =>
+        s
+          .trim()
+          .toLowerCase()
+          .replace(/^urn:ietf:params:scim:schemas:core:2\.0:(user|group):/, ''),
+      ),
+    );
     return Object.fromEntries(Object.entries(resource).filter(([k]) => always.has(k) || wanted.has(k.toLowerCase())));
   }
   if (query.excludedAttributes) {
     const excluded = new Set(query.excludedAttributes.split(',').map((s) => s.trim().toLowerCase()));
-    return Object.fromEntries(Object.entries(resource).filter(([k]) => always.has(k) || !excluded.has(k.toLowerCase())));
+    return Object.fromEntries(
+      Object.entries(resource).filter(([k]) => always.has(k) || !excluded.has(k.toLowerCase())),
+    );
   }
   return resource;
 }
@@ -440,7 +538,13 @@ function page(resources: Json[], query: ListQuery): ListResponse {
   const startIndex = Math.max(1, positiveInt(query.startIndex, 1, 'startIndex'));
   const count = Math.min(MAX_RESULTS, Math.max(0, positiveInt(query.count, 100, 'count')));
   const slice = resources.slice(startIndex - 1, startIndex - 1 + count).map((r) => select(r, query));
-  return { schemas: [LIST_RESPONSE_SCHEMA], totalResults: resources.length, startIndex, itemsPerPage: slice.length, Resources: slice };
+  return {
+    schemas: [LIST_RESPONSE_SCHEMA],
+    totalResults: resources.length,
+    startIndex,
+    itemsPerPage: slice.length,
+    Resources: slice,
+  };
 }
 
 function newGroupId(): string {

@@ -7,7 +7,9 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const OLD_SECRET = 'whsec_dGhlIG9sZCBzZWNyZXQgb2YgYSByb3RhdGlvbg==';
 const OTHER = 'whsec_c29tZWJvZHkgZWxzZXMgc2VjcmV0IGtleQ==';
 const NOW = Date.parse('2026-11-26T06:30:00.000Z');
-const body = Buffer.from('{"type":"user.groups.changed","timestamp":"2026-11-26T06:30:00.000Z","data":{"subject":"00u1","groups":["ml"]}}');
+const body = Buffer.from(
+  '{"type":"user.groups.changed","timestamp":"2026-11-26T06:30:00.000Z","data":{"subject":"00u1","groups":["ml"]}}',
+);
 
 function signed(secret: string, at = NOW, id = 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', payload = body) {
   const signature = new Webhook(secret).sign(id, new Date(at), payload.toString());
@@ -31,29 +33,54 @@ describe('Standard Webhooks verification', () => {
 
   it('refuses a missing header or signature as webhook-signature-invalid', () => {
     const h = signed(SECRET);
-    for (const missing of [{ ...h, signature: undefined }, { ...h, id: undefined }, { ...h, timestamp: undefined }]) {
-      expect(verifyWebhook({ headers: missing, body, keys: [webhookKey(SECRET)], now: NOW })).toMatchObject({ ok: false, code: 'webhook-signature-invalid' });
+    for (const missing of [
+      { ...h, signature: undefined },
+      { ...h, id: undefined },
+      { ...h, timestamp: undefined },
+    ]) {
+      expect(verifyWebhook({ headers: missing, body, keys: [webhookKey(SECRET)], now: NOW })).toMatchObject({
+        ok: false,
+        code: 'webhook-signature-invalid',
+      });
     }
   });
 
   it('refuses another secret, a changed body, id or timestamp', () => {
     expect(verify(signed(OTHER))).toMatchObject({ ok: false, code: 'webhook-signature-invalid' });
-    expect(verify(signed(SECRET), [SECRET], Buffer.from(body.toString().replace('ml', 'admins')))).toMatchObject({ ok: false, code: 'webhook-signature-invalid' });
-    expect(verify({ ...signed(SECRET), id: 'msg_other' })).toMatchObject({ ok: false, code: 'webhook-signature-invalid' });
-    expect(verify({ ...signed(SECRET), timestamp: String(NOW / 1000 + 1) })).toMatchObject({ ok: false, code: 'webhook-signature-invalid' });
+    expect(verify(signed(SECRET), [SECRET], Buffer.from(body.toString().replace('ml', 'admins')))).toMatchObject({
+      ok: false,
+      code: 'webhook-signature-invalid',
+    });
+    expect(verify({ ...signed(SECRET), id: 'msg_other' })).toMatchObject({
+      ok: false,
+      code: 'webhook-signature-invalid',
+    });
+    expect(verify({ ...signed(SECRET), timestamp: String(NOW / 1000 + 1) })).toMatchObject({
+      ok: false,
+      code: 'webhook-signature-invalid',
+    });
   });
 
   it('ignores other versions and malformed entries', () => {
     const h = signed(SECRET);
-    expect(verify({ ...h, signature: h.signature.replace('v1,', 'v1a,') })).toMatchObject({ ok: false, code: 'webhook-signature-invalid' });
-    expect(verify({ ...h, signature: 'garbage v1 ,,,' })).toMatchObject({ ok: false, code: 'webhook-signature-invalid' });
+    expect(verify({ ...h, signature: h.signature.replace('v1,', 'v1a,') })).toMatchObject({
+      ok: false,
+      code: 'webhook-signature-invalid',
+    });
+    expect(verify({ ...h, signature: 'garbage v1 ,,,' })).toMatchObject({
+      ok: false,
+      code: 'webhook-signature-invalid',
+    });
   });
 
   it('a genuine but stale or future delivery is webhook-timestamp-invalid (±5 min)', () => {
     expect(verify(signed(SECRET, NOW - 301_000))).toMatchObject({ ok: false, code: 'webhook-timestamp-invalid' });
     expect(verify(signed(SECRET, NOW + 301_000))).toMatchObject({ ok: false, code: 'webhook-timestamp-invalid' });
     expect(verify(signed(SECRET, NOW - 299_000)).ok).toBe(true);
-    expect(verify({ ...signed(SECRET), timestamp: '2026-11-26' })).toMatchObject({ ok: false, code: 'webhook-timestamp-invalid' });
+    expect(verify({ ...signed(SECRET), timestamp: '2026-11-26' })).toMatchObject({
+      ok: false,
+      code: 'webhook-timestamp-invalid',
+    });
   });
 
   it('verifies the raw bytes: the same JSON re-serialised does not verify', () => {

@@ -32,19 +32,34 @@ export function webhookKey(secret: string): Buffer {
 const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
 export function webhookHeaders(headers: Record<string, string | string[] | undefined>): WebhookHeaders {
-  return { id: header(headers['webhook-id']), timestamp: header(headers['webhook-timestamp']), signature: header(headers['webhook-signature']) };
+  return {
+    id: header(headers['webhook-id']),
+    timestamp: header(headers['webhook-timestamp']),
+    signature: header(headers['webhook-signature']),
+  };
 }
 
 export function signPayload(key: Buffer, id: string, timestamp: string, body: Buffer): Buffer {
   return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
 }
 
-export function verifyWebhook(input: { headers: WebhookHeaders; body: Buffer; keys: readonly Buffer[]; now: number; toleranceSeconds?: number }): WebhookVerification {
+export function verifyWebhook(input: {
+  headers: WebhookHeaders;
+  body: Buffer;
+  keys: readonly Buffer[];
+  now: number;
+  toleranceSeconds?: number;
+}): WebhookVerification {
   const { id, timestamp, signature } = input.headers;
   if (!id || !timestamp || !signature) {
-    return { ok: false, code: 'webhook-signature-invalid', message: 'webhook-id, webhook-timestamp and webhook-signature are required' };
+    return {
+      ok: false,
+      code: 'webhook-signature-invalid',
+      message: 'webhook-id, webhook-timestamp and webhook-signature are required',
+    };
   }
-  if (id.length > MAX_ID_LENGTH) return { ok: false, code: 'webhook-signature-invalid', message: 'webhook-id is too long' };
+  if (id.length > MAX_ID_LENGTH)
+    return { ok: false, code: 'webhook-signature-invalid', message: 'webhook-id is too long' };
   if (!/^\d{1,12}$/.test(timestamp)) {
     return { ok: false, code: 'webhook-timestamp-invalid', message: 'webhook-timestamp must be Unix seconds' };
   }
@@ -65,11 +80,20 @@ export function verifyWebhook(input: { headers: WebhookHeaders; body: Buffer; ke
       if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) valid = true;
     }
   }
-  if (!valid) return { ok: false, code: 'webhook-signature-invalid', message: 'no webhook-signature matches a secret of this connector' };
+  if (!valid)
+    return {
+      ok: false,
+      code: 'webhook-signature-invalid',
+      message: 'no webhook-signature matches a secret of this connector',
+    };
   const seconds = Number(timestamp);
   const tolerance = input.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS;
   if (Math.abs(input.now / 1000 - seconds) > tolerance) {
-    return { ok: false, code: 'webhook-timestamp-invalid', message: `webhook-timestamp is more than ${tolerance} s away from the server's clock` };
+    return {
+      ok: false,
+      code: 'webhook-timestamp-invalid',
+      message: `webhook-timestamp is more than ${tolerance} s away from the server's clock`,
+    };
   }
   return { ok: true, id, timestamp: seconds };
 }

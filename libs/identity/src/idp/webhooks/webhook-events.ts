@@ -17,6 +17,9 @@ export const WEBHOOK_EVENT_SCHEMAS = {
 } as const;
 
 export type WebhookEventType = keyof typeof WEBHOOK_EVENT_SCHEMAS;
-export type WebhookEvent = { [T in WebhookEventType]: { type: T; data: z.infer<(typeof WEBHOOK_EVENT_SCHEMAS)[T]> } }[WebhookEventType];
+export type WebhookEvent = {
+  [T in WebhookEventType]: { type: T; data: z.infer<(typeof WEBHOOK_EVENT_SCHEMAS)[T]> };
+}[WebhookEventType];
 
-export const isWebhookEventType = (type: string): type is WebhookEventType => Object.hasOwn(WEBHOOK_EVENT_SCHEMAS, type);
+export const isWebhookEventType = (type: string): type is WebhookEventType =>
+  Object.hasOwn(WEBHOOK_EVENT_SCHEMAS, type);

@@ -39,11 +39,20 @@ export class WebhookService {
     }
     const envelope = parseWith(webhookBody, json);
     if (!isWebhookEventType(envelope.type)) return { ignored: true };
-    const event = { type: envelope.type, data: parseWith(WEBHOOK_EVENT_SCHEMAS[envelope.type], envelope.data, 'data') } as WebhookEvent;
+    const event = {
+      type: envelope.type,
+      data: parseWith(WEBHOOK_EVENT_SCHEMAS[envelope.type], envelope.data, 'data'),
+    } as WebhookEvent;
 
     if (!(await this.deliveries.firstSeen(idp, verified.id))) return { duplicate: true };
     try {
-      const context: CommandContext = { actor: idpActor(idp), channel: 'webhook', idp, requestId, causationId: verified.id };
+      const context: CommandContext = {
+        actor: idpActor(idp),
+        channel: 'webhook',
+        idp,
+        requestId,
+        causationId: verified.id,
+      };
       return await this.apply(context, idp, event, new Date(verified.timestamp * 1000).toISOString());
     } catch (error) {
       // Not applied: let the IdP's retry of this id be processed.
@@ -61,16 +70,33 @@ export class WebhookService {
     if (!user) return { ignored: true };
     switch (event.type) {
       case 'user.groups.changed':
-        await this.directory.userCommand(context, user.userId, { type: 'ReplaceGroups', groups: event.data.groups, refreshedAt: at });
+        await this.directory.userCommand(context, user.userId, {
+          type: 'ReplaceGroups',
+          groups: event.data.groups,
+          refreshedAt: at,
+        });
         break;
       case 'group.member.added':
-        await this.directory.userCommand(context, user.userId, { type: 'EditGroups', add: [event.data.group], remove: [], at });
+        await this.directory.userCommand(context, user.userId, {
+          type: 'EditGroups',
+          add: [event.data.group],
+          remove: [],
+          at,
+        });
         break;
       case 'group.member.removed':
-        await this.directory.userCommand(context, user.userId, { type: 'EditGroups', add: [], remove: [event.data.group], at });
+        await this.directory.userCommand(context, user.userId, {
+          type: 'EditGroups',
+          add: [],
+          remove: [event.data.group],
+          at,
+        });
         break;
       case 'user.deactivated':
-        await this.directory.userCommand(context, user.userId, { type: 'DeactivateUser', at: new Date(this.now()).toISOString() });
+        await this.directory.userCommand(context, user.userId, {
+          type: 'DeactivateUser',
+          at: new Date(this.now()).toISOString(),
+        });
         break;
     }
     return { accepted: true };

@@ -16,26 +16,45 @@ describe('signed IdP webhooks (Standard Webhooks, signed with the standardwebhoo
   /** POSTs a delivery signed (or not) as a Standard Webhooks sender would. */
   async function deliver(
     event: unknown,
-    options: { secret?: string | null; id?: string; at?: Date; raw?: string; idp?: string; tamper?: (body: string) => string } = {},
+    options: {
+      secret?: string | null;
+      id?: string;
+      at?: Date;
+      raw?: string;
+      idp?: string;
+      tamper?: (body: string) => string;
+    } = {},
   ) {
     const body = options.raw ?? JSON.stringify(event);
     const id = options.id ?? `msg_${randomUUID()}`;
     const at = options.at ?? new Date();
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)) };
-    if (options.secret !== null) headers['webhook-signature'] = new Webhook(options.secret ?? SECRET).sign(id, at, body);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    };
+    if (options.secret !== null)
+      headers['webhook-signature'] = new Webhook(options.secret ?? SECRET).sign(id, at, body);
     const sent = options.tamper ? options.tamper(body) : body;
     return app.call('POST', `/v1/idp/${options.idp ?? 'corp'}/webhooks`, { raw: sent, headers });
   }
 
-  const groupsOf = async (userId: string) => (await app.call('GET', `/scim/v2/Users/${userId}`, { auth: SCIM_TOKEN })).body;
+  const groupsOf = async (userId: string) =>
+    (await app.call('GET', `/scim/v2/Users/${userId}`, { auth: SCIM_TOKEN })).body;
   const userEvents = (userId: string) =>
-    app.sql(`SELECT type, data, metadata FROM identity.events WHERE stream_id = $1 ORDER BY stream_version`, [`user-${userId}`]);
+    app.sql(`SELECT type, data, metadata FROM identity.events WHERE stream_id = $1 ORDER BY stream_version`, [
+      `user-${userId}`,
+    ]);
   const eventCount = async () => Number((await app.sql(`SELECT count(*)::int AS n FROM identity.events`))[0].n);
 
   async function provision(sub: string, token = SCIM_TOKEN): Promise<string> {
     const r = await app.call('POST', '/scim/v2/Users', {
       auth: token,
-      raw: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `${sub}@example.com`, externalId: sub }),
+      raw: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: `${sub}@example.com`,
+        externalId: sub,
+      }),
       headers: { 'content-type': 'application/scim+json' },
     });
     expect(r.status).toBe(201);
@@ -63,34 +82,54 @@ describe('signed IdP webhooks (Standard Webhooks, signed with the standardwebhoo
 
   it('user.groups.changed replaces the set, refreshed at webhook-timestamp, with actor, channel and causation', async () => {
     const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 30_000);
-    const r = await deliver({ type: 'user.groups.changed', timestamp: at.toISOString(), data: { subject: '00u-ann', groups: ['ml-readers', 'eng'] } }, { at, id: 'msg_ann_1' });
+    const r = await deliver(
+      {
+        type: 'user.groups.changed',
+        timestamp: at.toISOString(),
+        data: { subject: '00u-ann', groups: ['ml-readers', 'eng'] },
+      },
+      { at, id: 'msg_ann_1' },
+    );
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ accepted: true });
     const events = await userEvents(users['00u-ann']!);
     const last = events[events.length - 1];
     expect(last.type).toBe('GroupsRefreshed');
-    expect(last.data).toEqual({ userId: users['00u-ann'], groups: ['ml-readers', 'eng'], refreshedAt: at.toISOString() });
+    expect(last.data).toEqual({
+      userId: users['00u-ann'],
+      groups: ['ml-readers', 'eng'],
+      refreshedAt: at.toISOString(),
+    });
     expect(last.metadata).toMatchObject({ actor: 'idp:corp', channel: 'webhook', causationId: 'msg_ann_1' });
     // The other connector's user with the same subject is another user, untouched.
     expect((await userEvents(users['other:00u-ann']!)).map((e) => e.type)).toEqual(['UserCreated']);
   });
 
   it('a webhook-id seen before is { duplicate: true }, with no second effect (persisted)', async () => {
-    const event = { type: 'group.member.added', timestamp: new Date().toISOString(), data: { subject: '00u-ben', group: 'once' } };
+    const event = {
+      type: 'group.member.added',
+      timestamp: new Date().toISOString(),
+      data: { subject: '00u-ben', group: 'once' },
+    };
     expect((await deliver(event, { id: 'msg_dup' })).body).toEqual({ accepted: true });
-    await app.call('POST', '/v1/idp/corp/webhooks', {}); // unrelated request in between
     const before = await eventCount();
     const again = await deliver(event, { id: 'msg_dup' });
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ duplicate: true });
     expect(await eventCount()).toBe(before);
-    expect((await app.sql(`SELECT count(*)::int AS n FROM identity.webhook_deliveries WHERE webhook_id = 'msg_dup'`))[0].n).toBe(1);
+    expect(
+      (await app.sql(`SELECT count(*)::int AS n FROM identity.webhook_deliveries WHERE webhook_id = 'msg_dup'`))[0].n,
+    ).toBe(1);
   });
 
   it('group.member.added / removed edit the one group set', async () => {
     const ben = users['00u-ben']!;
-    expect((await deliver({ type: 'group.member.added', data: { subject: '00u-ben', group: 'fraud' } })).body).toEqual({ accepted: true });
-    expect((await deliver({ type: 'group.member.removed', data: { subject: '00u-ben', group: 'once' } })).body).toEqual({ accepted: true });
+    expect((await deliver({ type: 'group.member.added', data: { subject: '00u-ben', group: 'fraud' } })).body).toEqual({
+      accepted: true,
+    });
+    expect((await deliver({ type: 'group.member.removed', data: { subject: '00u-ben', group: 'once' } })).body).toEqual(
+      { accepted: true },
+    );
     const last = (await userEvents(ben)).pop();
     expect(last.data.groups).toEqual(['fraud']);
   });
@@ -107,26 +146,37 @@ describe('signed IdP webhooks (Standard Webhooks, signed with the standardwebhoo
   it('user.deactivated deactivates the user (UserDeactivated), and SCIM shows it', async () => {
     const r = await deliver({ type: 'user.deactivated', data: { subject: '00u-dee' } });
     expect(r.body).toEqual({ accepted: true });
-    expect((await userEvents(users['00u-dee']!)).pop()).toMatchObject({ type: 'UserDeactivated', metadata: { channel: 'webhook', actor: 'idp:corp' } });
+    expect((await userEvents(users['00u-dee']!)).pop()).toMatchObject({
+      type: 'UserDeactivated',
+      metadata: { channel: 'webhook', actor: 'idp:corp' },
+    });
     expect((await groupsOf(users['00u-dee']!)).active).toBe(false);
   });
 
   it('an unknown type or subject is { ignored: true }', async () => {
     const before = await eventCount();
     expect((await deliver({ type: 'user.created', data: { subject: '00u-ann' } })).body).toEqual({ ignored: true });
-    expect((await deliver({ type: 'user.groups.changed', data: { subject: '00u-nobody', groups: ['x'] } })).body).toEqual({ ignored: true });
+    expect(
+      (await deliver({ type: 'user.groups.changed', data: { subject: '00u-nobody', groups: ['x'] } })).body,
+    ).toEqual({ ignored: true });
     expect(await eventCount()).toBe(before);
   });
 
   it('accepts a secret being rotated out (any of the connector secrets)', async () => {
-    const r = await deliver({ type: 'group.member.added', data: { subject: '00u-cid', group: 'rotated' } }, { secret: OLD_SECRET });
+    const r = await deliver(
+      { type: 'group.member.added', data: { subject: '00u-cid', group: 'rotated' } },
+      { secret: OLD_SECRET },
+    );
     expect(r.status).toBe(200);
   });
 
   it('verifies the raw bytes: odd formatting signed as sent is fine; bytes changed after signing are not', async () => {
     const raw = '{ "type" : "group.member.added",\n  "data": {"group":"spaced","subject":"00u-cid"} }';
     expect((await deliver(undefined, { raw })).status).toBe(200);
-    const tampered = await deliver({ type: 'group.member.added', data: { subject: '00u-cid', group: 'admins' } }, { tamper: (b) => b.replace('admins', 'admins ') });
+    const tampered = await deliver(
+      { type: 'group.member.added', data: { subject: '00u-cid', group: 'admins' } },
+      { tamper: (b) => b.replace('admins', 'admins ') },
+    );
     expect(tampered.status).toBe(401);
     expect(tampered.body.error.code).toBe('webhook-signature-invalid');
   });
@@ -136,8 +186,18 @@ describe('signed IdP webhooks (Standard Webhooks, signed with the standardwebhoo
     it.each([
       ['unsigned', { secret: null }, 401, 'webhook-signature-invalid'],
       ['signed with another secret', { secret: FOREIGN }, 401, 'webhook-signature-invalid'],
-      ['stale (6 minutes old), correctly signed', { at: new Date(Date.now() - 6 * 60_000) }, 401, 'webhook-timestamp-invalid'],
-      ['from the future (6 minutes ahead)', { at: new Date(Date.now() + 6 * 60_000) }, 401, 'webhook-timestamp-invalid'],
+      [
+        'stale (6 minutes old), correctly signed',
+        { at: new Date(Date.now() - 6 * 60_000) },
+        401,
+        'webhook-timestamp-invalid',
+      ],
+      [
+        'from the future (6 minutes ahead)',
+        { at: new Date(Date.now() + 6 * 60_000) },
+        401,
+        'webhook-timestamp-invalid',
+      ],
       ['for another connector', { idp: 'other' }, 401, 'webhook-signature-invalid'],
     ] as const)('%s', async (_what, options, status, code) => {
       const before = await eventCount();
