@@ -15,10 +15,12 @@ import {
 } from '@tollgate/database';
 import {
   createEventStoreMigrations,
+  eventToMessage,
   KafkaLogSource,
   type LogItem,
   type Logger,
   PostgresEventStore,
+  type RecordedEvent,
   Relay,
 } from '@tollgate/event-store';
 
@@ -167,8 +169,7 @@ async function main(): Promise<void> {
     await latencyRelay.stop();
     samples.sort((a, b) => a - b);
 
-    // baseline in the same run: bare kafkajs produce → consume of one message
-    const baseline = await kafkaBaseline(kafka);
+    const baseline = await kafkaBaseline(kafka, logger);
 
     const figures = {
       appends_per_s: round(appendsPerS, 0),
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
       `  commit → consumed, ${samples.length} samples               p50 ${figures.commit_to_consumed_p50_ms} ms  p99 ${figures.commit_to_consumed_p99_ms} ms  max ${figures.commit_to_consumed_max_ms} ms`,
     );
     console.log(
-      `  baseline: bare kafkajs produce → consume, ${baseline.length} samples   p50 ${round(percentile(baseline, 50))} ms  p99 ${round(percentile(baseline, 99))} ms`,
+      `  baseline: produce → same consumer, no PostgreSQL or relay, ${baseline.length} samples   p50 ${round(percentile(baseline, 50))} ms  p99 ${round(percentile(baseline, 99))} ms  max ${round(baseline[baseline.length - 1]!)} ms`,
     );
     console.log(`BENCH event-store ${JSON.stringify(figures)}`);
   } finally {
@@ -193,11 +194,15 @@ async function main(): Promise<void> {
   }
 }
 
-async function kafkaBaseline(kafka: kafkajs.Kafka): Promise<number[]> {
+/**
+ * Baseline in the same run: the same consumer (KafkaLogSource) and the same envelope, but the message is
+ * produced directly (no PostgreSQL, no relay): what Kafka + kafkajs alone cost.
+ */
+async function kafkaBaseline(kafka: kafkajs.Kafka, logger: Logger): Promise<number[]> {
   const topic = 'bench.baseline.v1';
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
   await admin.disconnect();
   const producer = kafka.producer({
     idempotent: true,
@@ -205,20 +210,34 @@ async function kafkaBaseline(kafka: kafkajs.Kafka): Promise<number[]> {
     createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
   });
   await producer.connect();
-  const consumer = kafka.consumer({ groupId: 'bench-baseline', maxWaitTimeInMs: 20 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let waiting: ((t: number) => void) | undefined;
-  await consumer.run({ eachMessage: async () => waiting?.(performance.now()) });
+  let waiting: { id: string; resolve: (t: number) => void } | undefined;
+  const source = new KafkaLogSource({ kafka, topics: [topic], maxWaitTimeInMs: 20, logger });
+  await source.start({}, async (items) => {
+    const now = performance.now();
+    for (const item of items) if (item.kind === 'event' && item.event.id === waiting?.id) waiting.resolve(now);
+  });
   const samples: number[] = [];
-  for (let i = 0; i < 500; i++) {
-    const got = new Promise<number>((resolve) => (waiting = resolve));
+  for (let i = 0; i < 1000; i++) {
+    const id = `evt_baseline_${i}`;
+    const got = new Promise<number>((resolve) => (waiting = { id, resolve }));
     const sent = performance.now();
-    await producer.send({ topic, acks: -1, messages: [{ key: 'k', value: String(i) }] });
+    const event: RecordedEvent = {
+      id,
+      source: '/bench',
+      streamId: `str_lat_${i % 100}`,
+      streamVersion: i + 1,
+      position: i + 1,
+      type: 'Stepped',
+      data: { i },
+      metadata: { actor: 'usr_bench', channel: 'bench' },
+      recordedAt: new Date(),
+    };
+    await producer.send({ topic, acks: -1, messages: [eventToMessage(event)] });
     const consumed = await got;
-    if (i >= 20) samples.push(consumed - sent);
+    if (i >= 50) samples.push(consumed - sent);
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
-  await consumer.disconnect();
+  await source.stop();
   await producer.disconnect();
   return samples.sort((a, b) => a - b);
 }
