@@ -89,19 +89,24 @@ export class Relay {
     this.admin = kafka.admin();
     await this.admin.connect();
     await ensureTopic(this.admin, topic, this.options.partitions ?? 6);
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-    });
-    await this.producer.connect();
+    this.producer = await this.connectProducer();
     this.running = true;
     this.current = 'standby';
     this.metrics.relayLagProbes.set(this.options.schema, () =>
       this.current === 'active' && this.lastWatermark !== null ? (Date.now() - this.lastWatermark) / 1000 : null,
     );
     this.loop = this.run();
+  }
+
+  private async connectProducer(): Promise<Producer> {
+    const producer = this.options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    return producer;
   }
 
   /** Stops publishing and releases the lock. */
@@ -145,6 +150,9 @@ export class Relay {
         this.current = this.running ? 'standby' : 'stopped';
         this.metrics.relayActive.set({ store: this.t.schema }, 0);
         await this.dropConnection(error);
+        // A failed send may leave the idempotent producer's sequence state unknown: start a fresh one.
+        await this.producer?.disconnect().catch(() => undefined);
+        this.producer = undefined;
         if (this.running) await this.sleep(this.standbyRetryMs);
       }
     }
@@ -172,6 +180,7 @@ export class Relay {
   private async active(conn: Borrowed): Promise<void> {
     const { client } = conn;
     const store = this.t.schema;
+    this.producer ??= await this.connectProducer();
     this.logger.info({ store, topic: this.options.topic }, 'relay: active');
     await client.query(`INSERT INTO ${this.t.checkpoints} (name) VALUES ($1) ON CONFLICT DO NOTHING`, [this.name]);
     const cp = await client.query<{ tx_id: string; position: string }>(
