@@ -110,9 +110,3 @@ export const EXTERNAL_ACCESS_POLICY_STREAM = 'external-access-policy';
  */
 export const IDENTITY_SIGNING_KEYS_STREAM = 'identity-signing-keys';
 
-/**
- * Event-store metadata of identity events: `actor` is the caller's user id (`usr_…`), `idp:<connectorId>`
- * for changes an identity provider made, or `system`; `channel` says how the change came in.
- */
-export const IDENTITY_EVENT_CHANNELS = ['rest', 'oidc', 'webhook', 'scim', 'system'] as const;
-export type IdentityEventChannel = (typeof IDENTITY_EVENT_CHANNELS)[number];

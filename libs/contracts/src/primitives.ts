@@ -26,7 +26,10 @@ export const ALL_CREDENTIAL_KINDS: readonly CredentialKind[] = credentialKind.op
 export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
 /**
- * Where a change came from, so a consumer (or an IdP connector) never echoes back a change it caused.
- * `api` = management REST; `idp:<id>:sign-in|webhook|scim`; `system` = a reaction of one service to another's event.
+ * Where a change came from (event-store metadata `channel`), so a consumer or an IdP connector never echoes
+ * back a change it caused. The actor says who: `usr_…`, `idp:<connector id>` for IdP channels, or `system`.
+ * `rest` = management REST; `oidc`, `webhook`, `scim` = the IdP inbound channels; `system` = one service's
+ * reaction to another's event; `bootstrap` = first start; `ops` = the operator CLI.
  */
-export const sourceChannel = z.string().regex(/^(api|system|bootstrap|ops|idp:[A-Za-z0-9_-]+:(sign-in|webhook|scim))$/);
+export const EVENT_CHANNELS = ['rest', 'oidc', 'webhook', 'scim', 'system', 'bootstrap', 'ops'] as const;
+export type EventChannel = (typeof EVENT_CHANNELS)[number];

@@ -104,7 +104,7 @@ describe('keys service on Kafka', () => {
       ce_time: expect.stringMatching(/Z$/),
       ce_streamversion: '1',
       ce_actor: 'usr_admin',
-      ce_channel: 'api',
+      ce_channel: 'rest',
       ce_correlationid: `req_${run}`,
     });
     expect(JSON.parse(createdMessage!.value)).toMatchObject({

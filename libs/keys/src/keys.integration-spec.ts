@@ -121,7 +121,7 @@ describe('keys service over HTTP (real PostgreSQL, real access model)', () => {
       expect(row.rows[0]).toMatchObject({
         type: 'KeyRevoked',
         data: { keyId: created.keyId, reason: 'user' },
-        metadata: { actor: 'usr_alice', channel: 'api' },
+        metadata: { actor: 'usr_alice', channel: 'rest' },
       });
       await eventually(async () => {
         const refused = await call('GET', '/v1/keys', { auth: created.key! });

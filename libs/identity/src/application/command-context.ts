@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApiError, type IdentityEventChannel } from '@tollgate/contracts';
+import { ApiError, type EventChannel } from '@tollgate/contracts';
 import { type EventMetadata, IdempotencyKeyReusedError, VersionConflictError } from '@tollgate/event-store';
 import type { Actor } from '../domain/actor';
 
@@ -10,7 +10,7 @@ import type { Actor } from '../domain/actor';
  */
 export interface CommandContext {
   actor: Actor;
-  channel: IdentityEventChannel;
+  channel: EventChannel;
   /** The IdP connector for `oidc`, `webhook` and `scim`. */
   idp?: string;
   /** The request id (`req_…`), shared by every event one request caused. */

@@ -19,7 +19,7 @@ export interface RequestMeta {
 
 export const apiMetadata = (caller: Caller, meta: RequestMeta): EventMetadata => ({
   actor: caller.userId,
-  channel: 'api',
+  channel: 'rest',
   correlationId: meta.requestId,
 });
 

@@ -49,7 +49,7 @@ describe('UserKeysService', () => {
         data: { secretHash: hashSecret(body.key!), userId: 'usr_alice' },
       });
       expect(JSON.stringify(events)).not.toContain(body.key!);
-      expect(events[0]!.metadata).toMatchObject({ actor: 'usr_alice', channel: 'api' });
+      expect(events[0]!.metadata).toMatchObject({ actor: 'usr_alice', channel: 'rest' });
     });
 
     it('gives a management key the tgm_ prefix', async () => {

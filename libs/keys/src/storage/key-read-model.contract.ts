@@ -9,7 +9,7 @@ export interface ReadModelFixture {
   close(): Promise<void>;
 }
 
-const meta = { metadata: { actor: 'usr_test', channel: 'api' } };
+const meta = { metadata: { actor: 'usr_test', channel: 'rest' } };
 const hash = (n: number) => n.toString(16).padStart(64, '0');
 const userKey = (
   keyId: string,

@@ -32,7 +32,7 @@ export class IdentityFixture {
 
   private async emit(streamId: string, event: IdentityEvent): Promise<string> {
     const result = await this.store.append(streamId, 'any', [event], {
-      metadata: { actor: 'usr_admin', channel: 'api' },
+      metadata: { actor: 'usr_admin', channel: 'rest' },
     });
     return result.events[0]!.id;
   }

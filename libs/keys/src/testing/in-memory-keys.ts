@@ -128,7 +128,7 @@ export class InMemoryKeys {
       position: this.position,
       type: event.type,
       data: event.data,
-      metadata: { actor: 'usr_admin', channel: 'api' },
+      metadata: { actor: 'usr_admin', channel: 'rest' },
       recordedAt: new Date(this.now),
     };
     this.model.apply(recorded);
