@@ -67,6 +67,8 @@ describe('the HTTP app every service uses', () => {
     ['an unknown field', () => post(JSON.stringify({ name: 'a', size: 1, colour: 'red' })), 400, 'validation-failed'],
     ['a body over 1 MiB', () => post(JSON.stringify({ name: 'x'.repeat(1024 * 1024), size: 1 })), 413, 'payload-too-large'],
     ['a text/plain body', () => post('hello', 'text/plain'), 415, 'unsupported-media-type'],
+    ['a form body', () => post('name=a&size=1', 'application/x-www-form-urlencoded'), 415, 'unsupported-media-type'],
+    ['an empty JSON body where one is required', () => post(''), 400, 'validation-failed'],
     ['an unknown route', () => fetch(`${url}/nowhere`), 404, 'not-found'],
   ])('answers %s with the error shape', async (_what, send, status, code) => {
     const res = await send();

@@ -64,8 +64,19 @@ export async function createHttpApp(
 /** The same configuration for an application built by @nestjs/testing. */
 export function configureHttpApp(app: NestFastifyApplication, options: HttpAppOptions): void {
   const fastify = app.getHttpAdapter().getInstance();
-  // Only JSON: a text/plain body would otherwise reach validation as a string.
+  // Only JSON: a text/plain or form body would otherwise reach validation as a string or an object.
   fastify.removeContentTypeParser('text/plain');
+  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: BODY_LIMIT_BYTES }, (_req, _body, done) => {
+    done(Object.assign(new Error('Unsupported Media Type'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }), undefined);
+  });
+  // An empty body with `Content-Type: application/json` (curl scripts and HTTP clients send it on DELETE)
+  // is no body, not malformed JSON.
+  const jsonParser = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, (req, body, done) => {
+    const text = body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    jsonParser(req as Parameters<typeof jsonParser>[0], text, done);
+  });
   fastify.addContentTypeParser(
     ['application/scim+json', 'application/merge-patch+json'],
     { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
