@@ -43,7 +43,13 @@ describe('CloudEvents binary envelope', () => {
   it('puts the attributes in ce_ headers, the stream id in the key, the data as JSON', () => {
     const message = eventToMessage(event);
     expect(message.key).toBe('key_abc');
-    expect(JSON.parse(String(message.value))).toEqual(event.data);
+    // The data also carries the stream version, the actor and the channel (CONTRACT section 4).
+    expect(JSON.parse(String(message.value))).toEqual({
+      ...event.data,
+      streamVersion: 7,
+      actor: event.metadata.actor,
+      channel: event.metadata.channel,
+    });
     expect(message.headers).toMatchObject({
       ce_specversion: '1.0',
       ce_id: event.id,

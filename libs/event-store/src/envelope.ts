@@ -25,7 +25,27 @@ export function eventToMessage(event: RecordedEvent): Message {
   if (event.metadata.causationId) headers.ce_causationid = event.metadata.causationId;
   if (event.metadata.correlationId) headers.ce_correlationid = event.metadata.correlationId;
   if (event.metadata.idempotencyKey) headers.ce_idempotencykey = event.metadata.idempotencyKey;
-  return { key: event.streamId, value: JSON.stringify(event.data ?? null), headers };
+  return { key: event.streamId, value: JSON.stringify(withEnvelopeFields(event)), headers };
+}
+
+/**
+ * CONTRACT section 4: the JSON data also carries the stream version, the actor and the source channel, so
+ * a consumer that reads only the message value (not the CloudEvents headers) still knows them. These three
+ * names are therefore reserved in event data; `decodeMessage` removes them again.
+ */
+export const ENVELOPE_DATA_FIELDS = ['streamVersion', 'actor', 'channel'] as const;
+
+function withEnvelopeFields(event: RecordedEvent): unknown {
+  const data = event.data;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return data ?? null;
+  return { ...data, streamVersion: event.streamVersion, actor: event.metadata.actor, channel: event.metadata.channel };
+}
+
+function withoutEnvelopeFields(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const data = { ...(value as Record<string, unknown>) };
+  for (const field of ENVELOPE_DATA_FIELDS) delete data[field];
+  return data;
 }
 
 export interface HeartbeatData {
@@ -91,7 +111,7 @@ export function decodeMessage(message: KafkaMessage): Decoded {
       streamVersion: version,
       position: Number(header(message, 'ce_position') ?? 0),
       type,
-      data: value,
+      data: withoutEnvelopeFields(value),
       metadata: {
         actor: header(message, 'ce_actor') ?? '',
         channel: header(message, 'ce_channel') ?? '',
