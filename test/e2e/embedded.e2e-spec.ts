@@ -7,10 +7,6 @@ describe('npm start: the embedded stack', () => {
     product = await startProduct('tollgate');
   }, 120_000);
 
-  afterAll(async () => {
-    await product?.stop();
-  });
-
   it('is live and ready on its port, on an embedded PostgreSQL', async () => {
     expect((await fetch(`${product.url}/health/live`)).status).toBe(200);
     const ready = await fetch(`${product.url}/health/ready`);
@@ -34,6 +30,10 @@ describe('npm start: the embedded stack', () => {
     const lines = product.stdout().split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('stops cleanly on SIGTERM (exit 0)', async () => {
+    expect(await product.stop()).toBe(0);
   });
 });
 

@@ -59,7 +59,8 @@ export async function startProduct(app: string, env: Record<string, string> = {}
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     const code = await exited;
-    await rm(dataDir, { recursive: true, force: true });
+    // PostgreSQL's last WAL writes may still be landing as the process exits: retry on ENOTEMPTY.
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     return code;
   };
   try {

@@ -493,7 +493,7 @@ describe('keys service over HTTP (real PostgreSQL, real access model)', () => {
   describe('bad input: a 4xx with the error shape and a stable code, nothing written', () => {
     it.each([
       ['malformed JSON', { raw: '{"name": "x", "scope":' }, 400, 'malformed-json'],
-      ['an empty JSON body', { raw: '' }, 400, 'malformed-json'],
+      ['an empty JSON body (no body)', { raw: '' }, 400, 'validation-failed'],
       ['a JSON array', { body: [] }, 400, 'validation-failed'],
       ['no body', {}, 400, 'validation-failed'],
       ['a wrong type', { body: { name: 5, scope: 'inference' } }, 400, 'validation-failed'],

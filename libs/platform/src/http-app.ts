@@ -93,7 +93,6 @@ export function configureHttpApp(app: NestFastifyApplication, options: HttpAppOp
     done();
   });
   app.useGlobalFilters(new ApiErrorFilter(options.logger.child({ component: 'http' })));
-  app.enableShutdownHooks();
   if (options.openApiTitle) mountOpenApi(app, options.openApiTitle, options.openApiUi ?? true);
 }
 

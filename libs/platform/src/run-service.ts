@@ -71,6 +71,8 @@ export async function runService(definition: ServiceDefinition, env = process.en
     logger.flush();
     process.exit(0);
   };
+  // runService owns the signals (not Nest's enableShutdownHooks, which re-raises the signal after closing
+  // the app and so kills the process before the embedded PostgreSQL has stopped).
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
