@@ -45,7 +45,7 @@ describe('CloudEvents binary envelope', () => {
     expect(message.key).toBe('key_abc');
     // The data also carries the stream version, the actor and the channel (CONTRACT section 4).
     expect(JSON.parse(String(message.value))).toEqual({
-      ...event.data,
+      ...(event.data as Record<string, unknown>),
       streamVersion: 7,
       actor: event.metadata.actor,
       channel: event.metadata.channel,

@@ -1,9 +1,10 @@
 /**
- * Test helpers (used by the specs only; not exported from the package index): key pairs re-imported from
- * PEM (RECIPES.md, the Node 20 export hang), public JWKs exported once, and a raw JWS signer that lets a
+ * Test helpers (used by the specs only; not exported from the package index): fixed test keys (no key
+ * generation at test time: RECIPES.md, the Node 20 export hang), public JWKs exported once, and a raw JWS signer that lets a
  * test put anything in the header (attack tokens).
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { testEcKey, testEd25519Key, testRsaKey } from '../../../../test/support/test-keys';
 import type { PublicJwk } from './types';
 
 export interface TestSigner {
@@ -14,29 +15,28 @@ export interface TestSigner {
   publicPem: string;
 }
 
-function fromGenerated(privateKey: KeyObject, kid: string, alg: TestSigner['alg']): TestSigner {
-  const reimported = createPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-  const pub = createPublicKey(reimported);
+function fromPool(privateKey: KeyObject, kid: string, alg: TestSigner['alg']): TestSigner {
+  const pub = createPublicKey(privateKey);
   const publicJwk = { ...(pub.export({ format: 'jwk' }) as PublicJwk), kid };
   return {
     kid,
     alg,
-    privateKey: reimported,
+    privateKey,
     publicJwk,
     publicPem: pub.export({ type: 'spki', format: 'pem' }) as string,
   };
 }
 
 export function rsaSigner(kid = 'rsa-1', alg: 'RS256' | 'PS256' = 'RS256'): TestSigner {
-  return fromGenerated(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, kid, alg);
+  return fromPool(testRsaKey(), kid, alg);
 }
 
 export function ecSigner(kid = 'ec-1'): TestSigner {
-  return fromGenerated(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid, 'ES256');
+  return fromPool(testEcKey(), kid, 'ES256');
 }
 
 export function edSigner(kid = 'ed-1'): TestSigner {
-  return fromGenerated(generateKeyPairSync('ed25519').privateKey, kid, 'EdDSA');
+  return fromPool(testEd25519Key(), kid, 'EdDSA');
 }
 
 export const b64json = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');

@@ -1,4 +1,5 @@
-import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { testRsaKey } from '../../../../test/support/test-keys';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
@@ -43,7 +44,8 @@ export async function startTestIssuer(options: { clientId?: string; groupsClaim?
   const clientSecret = randomBytes(16).toString('hex');
   const redirectUri = 'http://127.0.0.1/callback';
   const groupsClaim = options.groupsClaim ?? 'groups';
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // A fixed test key: generating RSA keys at test time can hang Node 20 (RECIPES.md).
+  const privateKey = testRsaKey();
   const kid = `test-${randomBytes(4).toString('hex')}`;
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
   const accounts = new Map<string, Record<string, unknown>>();

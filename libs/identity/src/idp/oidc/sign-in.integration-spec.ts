@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { eventually } from '../../../../../test/support';
 import { ADMIN_KEY, connector, type IdentityTestApp, startIdentityApp } from '../../testing/identity-app';
 import { startTestIssuer, type TestIssuer } from '../../testing/oidc-issuer';
+import { testRsaKey } from '../../../../../test/support/test-keys';
 
 describe('OIDC sign-in against a real OpenID provider (oidc-provider on loopback)', () => {
   let issuer: TestIssuer;
@@ -190,7 +190,7 @@ describe('OIDC sign-in against a real OpenID provider (oidc-provider on loopback
       [
         'a signature by another key under the real kid',
         async () => {
-          const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+          const privateKey = testRsaKey();
           return new SignJWT({ sub: 'x' })
             .setProtectedHeader({ alg: 'RS256', kid: issuer.kid })
             .setIssuer(issuer.issuer)
