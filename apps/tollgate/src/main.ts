@@ -1,10 +1,21 @@
 import 'reflect-metadata';
+import { AccessModelModule } from '@tollgate/access-model';
+import { AuthzModule } from '@tollgate/authz';
+import { IdentityModule } from '@tollgate/identity';
+import { KeysModule, keysBanner } from '@tollgate/keys';
 import { runService } from '@tollgate/platform';
 
-// Embedded mode: every service in one process on one port, embedded PostgreSQL unless DATABASE_URL is set,
-// no Kafka unless KAFKA_BROKERS is set.
+// Embedded mode (`npm start`): every service in one process on one port, one access model shared by all,
+// an embedded PostgreSQL unless DATABASE_URL is set, and no Kafka unless KAFKA_BROKERS is set (the
+// authorizer then tails the writers' event tables with the same gap-safe rule and freshness bound).
 await runService({
   name: 'tollgate',
   openApiTitle: 'Tollgate',
-  modules: () => [],
+  modules: (ctx) => [
+    AccessModelModule.forRoot(ctx),
+    KeysModule.forRoot(ctx),
+    IdentityModule.forRoot(ctx),
+    AuthzModule.forRoot(ctx),
+  ],
+  banner: (app) => keysBanner(app),
 });
