@@ -10,6 +10,9 @@ import { createLogger } from './logger';
 import { createMetricsRegistry, MetricsModule } from './metrics';
 import { CONFIG, DATABASE_URL, LOGGER } from './tokens';
 
+/** How long a stop waits for the app to close before stopping the rest anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 /** What every service module is built from. */
 export interface ServiceContext {
   config: TollgateConfig;
@@ -66,7 +69,14 @@ export async function runService(definition: ServiceDefinition, env = process.en
   let app: NestFastifyApplication | undefined;
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
-    await app?.close().catch((err: unknown) => logger.error({ err }, 'error while closing the app'));
+    // Bounded: with Kafka unreachable, clients retry on close; the process must still stop, and stop its
+    // embedded PostgreSQL, within a predictable time.
+    const closed = app?.close().catch((err: unknown) => logger.error({ err }, 'error while closing the app'));
+    const timedOut = await Promise.race([
+      closed?.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), SHUTDOWN_GRACE_MS).unref()),
+    ]);
+    if (timedOut) logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'the app did not close in time; stopping anyway');
     for (const s of stops.reverse()) await s().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
     logger.flush();
     process.exit(0);
