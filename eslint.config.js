@@ -19,6 +19,11 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off', 'no-console': 'off' },
   },
   {
+    // End-to-end tests start apps (the demo model server) in process.
+    files: ['test/**'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
   },
