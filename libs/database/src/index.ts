@@ -1,4 +1,4 @@
-export { startEmbeddedPostgres } from './embedded-postgres';
+export { runningEmbeddedPostgresUrl, startEmbeddedPostgres } from './embedded-postgres';
 export type { EmbeddedPostgresHandle, EmbeddedPostgresOptions } from './embedded-postgres';
 export { createDataSource, runMigrations, revertLastMigration } from './data-source';
 export type { DataSourceSpec, EntityTarget, MigrationClass } from './data-source';
