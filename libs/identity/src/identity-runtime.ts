@@ -1,7 +1,6 @@
 import { IDENTITY_SCHEMA, IDENTITY_TOPIC } from '@tollgate/contracts';
 import { Relay } from '@tollgate/event-store';
-import type { ServiceContext } from '@tollgate/platform';
-import { Kafka, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import { createKafkaClient, type ServiceContext } from '@tollgate/platform';
 import { Directory } from './application/directory';
 import { ConnectorRegistry } from './idp/connectors';
 import { SignInService } from './idp/oidc/sign-in';
@@ -62,7 +61,7 @@ export class IdentityRuntime {
       this.relay = new Relay({
         dataSource: this.store.dataSource,
         schema: IDENTITY_SCHEMA,
-        kafka: this.kafka(),
+        kafka: createKafkaClient(this.context, 'identity'),
         topic: IDENTITY_TOPIC,
         registry: this.context.metrics,
         partitions: kafka.partitions,
@@ -84,23 +83,5 @@ export class IdentityRuntime {
     await this.store.sql.query('SELECT 1');
     const relay = this.relay?.state() ?? 'off';
     return { ready: relay === 'off' || relay === 'active' || relay === 'standby', detail: { relay } };
-  }
-
-  private kafka(): Kafka {
-    const kafka = this.context.config.kafka!;
-    const logger = this.log;
-    const creator: logCreator =
-      () =>
-      ({ level, log }) => {
-        const { message, ...extra } = log;
-        if (level === KafkaLogLevel.ERROR) logger.error({ kafkajs: extra }, message);
-        else if (level === KafkaLogLevel.WARN) logger.warn({ kafkajs: extra }, message);
-      };
-    return new Kafka({
-      clientId: `${kafka.clientId}-identity`,
-      brokers: kafka.brokers,
-      logLevel: KafkaLogLevel.WARN,
-      logCreator: creator,
-    });
   }
 }

@@ -9,8 +9,7 @@ import {
   type LogSource,
   type ProjectionPosition,
 } from '@tollgate/event-store';
-import type { ServiceContext } from '@tollgate/platform';
-import { Kafka, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import { createKafkaClient, type ServiceContext } from '@tollgate/platform';
 import type { DataSource } from 'typeorm';
 import { RateLimiter } from './domain/rate-limit';
 import { defaultSigningKeySchedule, type SigningKeySchedule } from './domain/signing-keys.decider';
@@ -161,7 +160,7 @@ export class KeysRuntime {
       this.relay = new Relay({
         dataSource: this.dataSource,
         schema: KEYS_SCHEMA,
-        kafka: this.kafka(),
+        kafka: createKafkaClient(this.context, 'keys'),
         topic: KEYS_TOPIC,
         registry: this.context.metrics,
         partitions: kafka.partitions,
@@ -196,24 +195,6 @@ export class KeysRuntime {
       ready: relay === 'off' || relay === 'active' || relay === 'standby',
       detail: { relay, identityReactor: this.runner?.health().status ?? 'not-started' },
     };
-  }
-
-  private kafka(): Kafka {
-    const kafka = this.context.config.kafka!;
-    const logger = this.log;
-    const creator: logCreator =
-      () =>
-      ({ level, log }) => {
-        const { message, ...extra } = log;
-        if (level === KafkaLogLevel.ERROR) logger.error({ kafkajs: extra }, message);
-        else if (level === KafkaLogLevel.WARN) logger.warn({ kafkajs: extra }, message);
-      };
-    return new Kafka({
-      clientId: `${kafka.clientId}-keys`,
-      brokers: kafka.brokers,
-      logLevel: KafkaLogLevel.WARN,
-      logCreator: creator,
-    });
   }
 
   /** Follows the identity log (Kafka topic, or the identity schema's table in embedded mode) for `UserDeactivated`. */
@@ -251,7 +232,7 @@ export class KeysRuntime {
     const kafka = this.context.config.kafka;
     if (kafka) {
       return new KafkaLogSource({
-        kafka: this.kafka(),
+        kafka: createKafkaClient(this.context, 'keys'),
         topics: [IDENTITY_TOPIC],
         groupIdPrefix: `tollgate-keys-${this.context.config.replicaId.replace(/[^A-Za-z0-9._-]/g, '_')}`,
         partitionsIfCreated: kafka.partitions,

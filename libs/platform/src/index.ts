@@ -8,3 +8,4 @@ export * from './http-app';
 export * from './tokens';
 export * from './caller';
 export * from './run-service';
+export * from './kafka';
