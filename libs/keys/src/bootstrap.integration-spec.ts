@@ -1,8 +1,8 @@
 import { AccessModelModule } from '@tollgate/access-model';
 import { createTestDatabase, eventually, type TestDatabase } from '../../../test/support';
+import { httpClient } from '../../../test/support/http';
 import { startTestApp, type TestApp } from '../../../test/support/test-app';
 import { keysBanner, KeysModule } from './keys.module';
-import { httpClient } from './testing/http';
 import { IdentityFixture } from './testing/identity-fixture';
 
 describe('first start without TOLLGATE_BOOTSTRAP_ADMIN_KEY', () => {

@@ -6,9 +6,9 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { eventually, testKafkaBrokers, uniqueName } from '../../../test/support';
+import { httpClient } from '../../../test/support/http';
 import { startTestApp, type TestApp } from '../../../test/support/test-app';
 import { KeysModule } from './keys.module';
-import { httpClient } from './testing/http';
 import { IdentityFixture } from './testing/identity-fixture';
 
 const ADMIN = 'bootstrap-admin-credential-for-the-kafka-tests-01';

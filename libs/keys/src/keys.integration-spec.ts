@@ -3,9 +3,9 @@ import { findKeysInText, generateKey } from '@tollgate/authn';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import pg from 'pg';
 import { eventually } from '../../../test/support';
+import { httpClient } from '../../../test/support/http';
 import { startTestApp, type TestApp } from '../../../test/support/test-app';
 import { KeysModule } from './keys.module';
-import { httpClient } from './testing/http';
 import { IdentityFixture } from './testing/identity-fixture';
 
 const ADMIN = 'bootstrap-admin-credential-for-the-keys-tests-0001';

@@ -2,10 +2,10 @@ import { AccessModelModule, ACCESS_MODEL, type AccessModel } from '@tollgate/acc
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import pg from 'pg';
 import { eventually } from '../../../test/support';
+import { httpClient } from '../../../test/support/http';
 import { startTestApp, type TestApp } from '../../../test/support/test-app';
 import type { KeysRuntime } from './keys-runtime';
 import { KEYS_RUNTIME, KeysModule } from './keys.module';
-import { httpClient } from './testing/http';
 import { IdentityFixture } from './testing/identity-fixture';
 
 const ADMIN = 'bootstrap-admin-credential-for-signing-key-tests';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../../../../test/support/test-app';
 import { IdentityModule } from '../identity.module';
-import { httpClient } from './http';
+import { httpClient } from '../../../../test/support/http';
 
 export const ADMIN_KEY = 'bootstrap-admin-credential-for-identity-tests-000001';
 

@@ -1,9 +1,12 @@
-/** A small fetch client for the keys service's integration tests (test support). */
-// Response bodies are arbitrary JSON that tests assert on field by field.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/**
+ * A small fetch client for integration tests that call a service over HTTP. Response bodies are arbitrary
+ * JSON that tests assert on field by field, so they are loosely typed on purpose.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any */
 export interface HttpResult<T = any> {
   status: number;
   headers: Headers;
+  /** The parsed JSON body; the text itself when it is not JSON; undefined when empty. */
   body: T;
   text: string;
 }
@@ -11,14 +14,18 @@ export interface HttpResult<T = any> {
 export interface CallOptions {
   /** Sent as `Authorization: Bearer <auth>`. */
   auth?: string;
+  /** Sent as JSON. */
   body?: unknown;
-  /** Sent as is (content-type defaults to application/json). */
+  /** Sent as is, instead of `body` (for malformed or byte-exact payloads). */
   raw?: string;
+  /** Sent as given; `content-type` (any case) defaults to application/json when there is a payload. */
   headers?: Record<string, string>;
 }
 
-export function httpClient(baseUrl: string) {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type HttpCall = <T = any>(method: string, path: string, options?: CallOptions) => Promise<HttpResult<T>>;
+
+/** `call(method, path, options)` against `baseUrl` (e.g. a test app's `url`). */
+export function httpClient(baseUrl: string): HttpCall {
   return async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<HttpResult<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.auth !== undefined) headers.authorization = `Bearer ${options.auth}`;
