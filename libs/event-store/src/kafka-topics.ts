@@ -17,11 +17,21 @@ export async function ensureTopic(admin: Admin, topic: string, partitions: numbe
   return topicPartitions(admin, topic);
 }
 
+/**
+ * The topic's partition numbers. Right after a topic is created (by this process or a concurrent one, e.g.
+ * two writers starting together), the broker may still answer "does not host this topic-partition" or
+ * "leader not available" for a moment: those are retried for up to ~10 s.
+ */
 export async function topicPartitions(admin: Admin, topic: string): Promise<number[]> {
   for (let attempt = 0; ; attempt++) {
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    const ids = (metadata.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
-    if (ids.length > 0 || attempt >= 20) return ids;
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const ids = (metadata.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
+      if (ids.length > 0 || attempt >= 100) return ids;
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (attempt >= 100 || (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE')) throw error;
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
