@@ -17,7 +17,11 @@ const stops = [];
 const children = [];
 const say = (line) => process.stderr.write(`[cluster] ${line}\n`);
 
+let stopping = false;
 async function stopAll(code = 0) {
+  // Once: a second SIGTERM would kill a service mid-shutdown (its handler is installed once).
+  if (stopping) return;
+  stopping = true;
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
   for (const stop of stops.reverse()) await stop().catch((err) => say(`stop failed: ${err.message}`));
