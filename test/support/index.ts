@@ -1,6 +1,5 @@
 // Helpers every integration test uses. The infrastructure itself comes from test/setup/global-setup.ts.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { databaseUrl, dropDatabase, ensureDatabase } from '@tollgate/database';
 
 const RUN_THROUGH =
@@ -79,16 +78,4 @@ export async function eventually<T>(fn: () => T | Promise<T>, options: Eventuall
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (prefer listening on port 0 when you can). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freeLoopbackPort as freePort } from '@tollgate/database';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { freeLoopbackPort } from './free-port';
 
 export interface EmbeddedPostgresOptions {
   /**
@@ -226,21 +226,6 @@ async function assertEnterableByOthers(dir: string): Promise<void> {
     }
     if (dirname(current) === current) return;
   }
-}
-
-/** A free TCP port on 127.0.0.1 (the OS picks it; it may be taken again before PostgreSQL binds it). */
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 function describe(error: unknown): string {

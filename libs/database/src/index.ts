@@ -3,3 +3,4 @@ export type { EmbeddedPostgresHandle, EmbeddedPostgresOptions } from './embedded
 export { createDataSource, runMigrations, revertLastMigration } from './data-source';
 export type { DataSourceSpec, EntityTarget, MigrationClass } from './data-source';
 export { databaseUrl, dropDatabase, ensureDatabase } from './ensure-database';
+export { freeLoopbackPort } from './free-port';
