@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { identityEventSchemas, type IdentityEvent } from './identity-events';
 import { keyEventSchemas, type KeyEvent } from './key-events';
+import { opsEventSchemas, type OpsEvent } from './ops-events';
 
-export type DomainEvent = KeyEvent | IdentityEvent;
+/** Every event type of the writers' logs: the writers' own, and the operators' (`EventWaived`) in either store. */
+export type DomainEvent = KeyEvent | IdentityEvent | OpsEvent;
 export type DomainEventType = DomainEvent['type'];
 
-const schemas: Record<string, z.ZodType> = { ...keyEventSchemas, ...identityEventSchemas };
+const schemas: Record<string, z.ZodType> = { ...keyEventSchemas, ...identityEventSchemas, ...opsEventSchemas };
 
 export const isKnownEventType = (type: string): type is DomainEventType => Object.hasOwn(schemas, type);
 
