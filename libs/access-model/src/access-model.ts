@@ -3,6 +3,9 @@ import {
   type CredentialKind,
   type DeploymentState,
   type DomainEvent,
+  EVENT_WAIVED,
+  eventWaived,
+  type EventWaived,
   type KeyCreated,
   type KeyRevoked,
   parseDomainEvent,
@@ -34,6 +37,46 @@ export interface AccessModelOptions {
    * listener must not halt the projection (the revocation itself is applied).
    */
   onListenerError?: (error: unknown) => void;
+  /**
+   * Waiver bookkeeping worth a log line (default: none): a waiver recorded, a waived event skipped (once per
+   * event id), a waiver naming an event id whose stream or version differ (once per event id; the event is
+   * then applied as usual), an `EventWaived` with invalid data (ignored: a waiver is never itself poison).
+   */
+  onWaiverNotice?: (notice: WaiverNotice) => void;
+}
+
+/**
+ * An operator's recorded decision (`EventWaived`): the event `eventId`, of stream `streamId` at version
+ * `eventVersion`, is applied without effect. Nothing else is ever skipped.
+ */
+export interface EventWaiver {
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly eventVersion: number;
+  readonly eventType: string;
+  readonly reason: string;
+  readonly waivedBy: string;
+  /** Id of the `EventWaived` event that recorded the decision. */
+  readonly waiverEventId: string;
+}
+
+export type WaiverNotice =
+  | { kind: 'recorded'; waiver: EventWaiver }
+  | { kind: 'skipped'; waiver: EventWaiver; event: { id: string; type: string; streamId: string; streamVersion: number } }
+  | { kind: 'mismatch'; waivers: EventWaiver[]; event: { id: string; type: string; streamId: string; streamVersion: number } }
+  | { kind: 'invalid'; waiverEventId: string; error: string };
+
+/** Builds a waiver from an `EventWaived` event's data and id. */
+export function eventWaiver(data: EventWaived, waiverEventId: string): EventWaiver {
+  return Object.freeze({
+    eventId: data.eventId,
+    streamId: data.streamId,
+    eventVersion: data.eventVersion,
+    eventType: data.eventType,
+    reason: data.reason,
+    waivedBy: data.waivedBy,
+    waiverEventId,
+  });
 }
 
 /** A public JWK as published in the JWKS (frozen). Usable as `serviceTokenAnchor`'s `getKey` result. */
@@ -188,20 +231,101 @@ export class AccessModel implements Projection {
   private readonly revocationListeners = new Set<(eventId: string, appliedAt: number, key: KeyRecord | undefined) => void>();
   private applied = 0;
 
+  /** Waivers by the waived event's id (normally one; several only if waivers disagree on stream or version). */
+  private readonly waiversByEventId = new Map<string, EventWaiver[]>();
+  private waiverCount = 0;
+  /** Waived events skipped since construction or restore. */
+  private waivedSkipped = 0;
+  /** `skipped:<id>` / `mismatch:<id>` already reported, so each is logged once. */
+  private readonly waiverNoticed = new Set<string>();
+
   private readonly onListenerError: (error: unknown) => void;
+  private readonly onWaiverNotice: (notice: WaiverNotice) => void;
 
   constructor(options: AccessModelOptions = {}) {
     this.now = options.now ?? Date.now;
     this.onListenerError =
       options.onListenerError ?? ((error) => process.emitWarning(`access model: revocation listener failed: ${(error as Error)?.message ?? String(error)}`));
+    this.onWaiverNotice = options.onWaiverNotice ?? (() => undefined);
   }
 
-  /** Folds one event; an unknown type or invalid data throws (the runner halts: fail closed). */
+  /**
+   * Folds one event; an unknown type or invalid data throws (the runner halts: fail closed), unless an
+   * operator waived exactly this event (id, stream and version): then it is applied without effect.
+   */
   apply(event: RecordedEvent): void {
     if (event.type === HEARTBEAT_TYPE) return;
+    if (this.skipIfWaived(event)) {
+      this.applied++;
+      return;
+    }
+    if (event.type === EVENT_WAIVED) {
+      // Never poison: invalid data is reported and ignored (a waiver cannot name anything then).
+      const parsed = eventWaived.safeParse(event.data);
+      if (parsed.success) this.waive(eventWaiver(parsed.data, event.id));
+      else this.notify({ kind: 'invalid', waiverEventId: event.id, error: parsed.error.message });
+      this.applied++;
+      return;
+    }
     const domain = parseDomainEvent(event.type, event.data);
     this.applyDomainEvent(domain, event);
     this.applied++;
+  }
+
+  /**
+   * Records a waiver (what applying its `EventWaived` does; the runtime also calls it when it finds the
+   * waiver of the event it halted on out of band). Returns false when this exact waiver was already held.
+   * Order-independent: of several identical waivers the smallest `waiverEventId` is kept.
+   */
+  waive(waiver: EventWaiver): boolean {
+    const held = this.waiversByEventId.get(waiver.eventId) ?? [];
+    const same = held.findIndex((w) => w.streamId === waiver.streamId && w.eventVersion === waiver.eventVersion);
+    if (same >= 0) {
+      if (waiver.waiverEventId < held[same]!.waiverEventId) held[same] = Object.freeze({ ...waiver });
+      return false;
+    }
+    this.waiversByEventId.set(waiver.eventId, [...held, Object.freeze({ ...waiver })]);
+    this.waiverCount++;
+    this.notify({ kind: 'recorded', waiver });
+    return true;
+  }
+
+  /** The waiver that makes this model skip the event with this id, stream and version, if any. */
+  waiverFor(eventId: string, streamId: string, streamVersion: number): EventWaiver | undefined {
+    return this.waiversByEventId.get(eventId)?.find((w) => w.streamId === streamId && w.eventVersion === streamVersion);
+  }
+
+  /** Every waiver recorded, by waived event id. Off the hot path. */
+  waivers(): EventWaiver[] {
+    return [...this.waiversByEventId.values()].flat();
+  }
+
+  private skipIfWaived(event: RecordedEvent): boolean {
+    const held = this.waiversByEventId.get(event.id);
+    if (!held) return false;
+    const facts = { id: event.id, type: event.type, streamId: event.streamId, streamVersion: event.streamVersion };
+    const waiver = held.find((w) => w.streamId === event.streamId && w.eventVersion === event.streamVersion);
+    if (!waiver) {
+      if (!this.waiverNoticed.has(`mismatch:${event.id}`)) {
+        this.waiverNoticed.add(`mismatch:${event.id}`);
+        this.notify({ kind: 'mismatch', waivers: [...held], event: facts });
+      }
+      return false;
+    }
+    this.waivedSkipped++;
+    if (!this.waiverNoticed.has(`skipped:${event.id}`)) {
+      this.waiverNoticed.add(`skipped:${event.id}`);
+      this.notify({ kind: 'skipped', waiver, event: facts });
+    }
+    return true;
+  }
+
+  private notify(notice: WaiverNotice): void {
+    try {
+      this.onWaiverNotice(notice);
+    } catch (error) {
+      this.onListenerError(error);
+    }
   }
 
   private applyDomainEvent(e: DomainEvent, event: RecordedEvent): void {
@@ -253,6 +377,9 @@ export class AccessModel implements Projection {
           this.externalAccessPolicyVersion = version;
           this.externalAccessPolicy = Object.freeze({ ...e.data });
         }
+        return;
+      case 'EventWaived': // handled in apply (never poison); here for completeness
+        this.waive(eventWaiver(e.data, event.id));
         return;
       default: {
         const unknown: never = e;
@@ -563,6 +690,8 @@ export class AccessModel implements Projection {
       deployments: this.deploymentsById.size,
       signingKeys: this.signingKeysByKid.size,
       appliedEvents: this.applied,
+      waivers: this.waiverCount,
+      waivedEvents: this.waivedSkipped,
     };
   }
 
@@ -604,7 +733,7 @@ export class AccessModel implements Projection {
       this.applied === 0 && this.keysById.size === 0 && this.keyIdsByUser.size === 0 && this.keyTombstones.size === 0 && this.users.size === 0 &&
       this.pendingUsers.size === 0 && this.projects.size === 0 && this.roles.size === 0 && this.deploymentsById.size === 0 &&
       this.signingKeysByKid.size === 0 && this.retiredSigningKeys.size === 0 && this.revocations.size === 0 &&
-      this.keyPolicyVersion === 0 && this.externalAccessPolicyVersion === 0
+      this.keyPolicyVersion === 0 && this.externalAccessPolicyVersion === 0 && this.waiversByEventId.size === 0
     );
   }
 
@@ -626,6 +755,7 @@ export class AccessModel implements Projection {
       signingKeys: [...this.signingKeysByKid.values()],
       retiredSigningKeys: [...this.retiredSigningKeys],
       revocations: [...this.revocations],
+      waivers: this.waivers(),
     };
   }
 
@@ -661,6 +791,11 @@ export class AccessModel implements Projection {
     for (const key of s.signingKeys) this.signingKeysByKid.set(key.kid, key);
     for (const [kid, at] of s.retiredSigningKeys) this.retiredSigningKeys.set(kid, at);
     for (const [eventId, at] of s.revocations) this.revocations.set(eventId, at);
+    for (const waiver of s.waivers) {
+      const held = this.waiversByEventId.get(waiver.eventId) ?? [];
+      this.waiversByEventId.set(waiver.eventId, [...held, waiver]);
+      this.waiverCount++;
+    }
   }
 }
 

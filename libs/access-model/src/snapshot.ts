@@ -19,7 +19,7 @@ import type {
   ProjectRecord,
   UserRecord,
 } from './types';
-import type { HeldSigningKey, KeyTombstone, PendingUser, RoleEntry } from './access-model';
+import type { EventWaiver, HeldSigningKey, KeyTombstone, PendingUser, RoleEntry } from './access-model';
 
 /**
  * The JSON-serialisable snapshot of an `AccessModel`: arrays of tuples (no object per key), secret hashes
@@ -65,6 +65,11 @@ export interface AccessModelSnapshot {
   retiredSigningKeys: [string, number][];
   /** Revocations applied: `[eventId, appliedAt]`. */
   revocations: [string, number][];
+  /**
+   * Waivers held: `[eventId, streamId, eventVersion, eventType, reason, waivedBy, waiverEventId]`. Optional
+   * (added within format 1): a snapshot without it holds none; an older reader ignores it.
+   */
+  waivers?: [string, string, number, string, string, string, string][];
 }
 
 /**
@@ -85,6 +90,7 @@ export interface SnapshotState {
   signingKeys: readonly HeldSigningKey[];
   retiredSigningKeys: readonly [string, number][];
   revocations: readonly [string, number][];
+  waivers: readonly EventWaiver[];
 }
 
 const SCOPES = keyScope.options;
@@ -140,6 +146,7 @@ function encodeRest(s: SnapshotState, keys: KeyTuple[]): AccessModelSnapshot {
     signingKeys: s.signingKeys.map((k) => [k.kid, { ...k.publicJwk }, k.activatesAt, k.version]),
     retiredSigningKeys: [...s.retiredSigningKeys],
     revocations: [...s.revocations],
+    waivers: s.waivers.map((w) => [w.eventId, w.streamId, w.eventVersion, w.eventType, w.reason, w.waivedBy, w.waiverEventId]),
   };
 }
 
@@ -158,6 +165,7 @@ export interface DecodedSnapshot {
   signingKeys: HeldSigningKey[];
   retiredSigningKeys: [string, number][];
   revocations: [string, number][];
+  waivers: EventWaiver[];
 }
 
 export class SnapshotFormatError extends Error {
@@ -314,5 +322,17 @@ export function decodeSnapshot(value: unknown): DecodedSnapshot {
     signingKeys,
     retiredSigningKeys: pairs(v.retiredSigningKeys, 'retiredSigningKeys'),
     revocations: pairs(v.revocations, 'revocations'),
+    waivers: (v.waivers === undefined ? [] : arr(v.waivers, 'waivers')).map((t): EventWaiver => {
+      const w = arr(t, 'waiver');
+      return Object.freeze({
+        eventId: str(w[0], 'waiver eventId'),
+        streamId: str(w[1], 'waiver streamId'),
+        eventVersion: num(w[2], 'waiver eventVersion'),
+        eventType: str(w[3], 'waiver eventType'),
+        reason: str(w[4], 'waiver reason'),
+        waivedBy: str(w[5], 'waiver waivedBy'),
+        waiverEventId: str(w[6], 'waiver waiverEventId'),
+      });
+    }),
   };
 }

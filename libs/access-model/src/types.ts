@@ -101,6 +101,10 @@ export interface AccessModelCounts {
   projects: number;
   deployments: number;
   signingKeys: number;
-  /** Events applied since construction or restore (not counting what a snapshot already held). */
+  /** Events applied since construction or restore (not counting what a snapshot already held); waived ones included. */
   appliedEvents: number;
+  /** Waivers held (operator decisions `EventWaived`, from the log or found out of band while halted). */
+  waivers: number;
+  /** Waived events applied without effect since construction or restore. */
+  waivedEvents: number;
 }
