@@ -1,5 +1,5 @@
 import { normalizePath } from '@tollgate/access-model';
-import { credentialKind, isoTime, projectRole, userKind } from '@tollgate/contracts';
+import { credentialKind, deploymentState, isoTime, projectRole, userKind } from '@tollgate/contracts';
 import { z } from 'zod';
 import { characterCount, MAX_GROUP_NAME_LENGTH, MAX_GROUPS_PER_USER } from '../domain/actor';
 
@@ -118,16 +118,10 @@ export const patchDeploymentBody = z
     'name at least one field to change (any but projectId)',
   );
 
+/** What `deploymentView` returns: the deployment's event state (`deploymentId` as `id`) and its times and version. */
 export const deploymentResponse = z.object({
   id: z.string(),
-  projectId: z.string(),
-  name: z.string(),
-  hosts: z.array(z.string()),
-  pathPrefixes: z.array(z.string()),
-  authentication: z.boolean(),
-  credentialKinds: z.array(credentialKind),
-  grantedGroups: z.array(z.string()),
-  environment: z.string().nullable(),
+  ...deploymentState.omit({ deploymentId: true }).shape,
   createdAt: isoTime,
   updatedAt: isoTime,
   version: z.number().int(),
