@@ -91,32 +91,20 @@ const deploymentFields = {
   environment: z.string().min(1).max(200).nullable(),
 };
 
+/** Every field a client may set on a deployment, each optional (a create needs `name`, a change any one). */
+const deploymentChanges = z.strictObject(deploymentFields).partial();
+
 export const createDeploymentBody = z.strictObject({
   projectId: z.string().min(1),
+  ...deploymentChanges.shape,
   name: deploymentFields.name,
-  hosts: deploymentFields.hosts.optional(),
-  pathPrefixes: deploymentFields.pathPrefixes.optional(),
-  authentication: deploymentFields.authentication.optional(),
-  credentialKinds: deploymentFields.credentialKinds.optional(),
-  grantedGroups: deploymentFields.grantedGroups.optional(),
-  environment: deploymentFields.environment.optional(),
 });
 export type CreateDeploymentBody = z.infer<typeof createDeploymentBody>;
 
-export const patchDeploymentBody = z
-  .strictObject({
-    name: deploymentFields.name.optional(),
-    hosts: deploymentFields.hosts.optional(),
-    pathPrefixes: deploymentFields.pathPrefixes.optional(),
-    authentication: deploymentFields.authentication.optional(),
-    credentialKinds: deploymentFields.credentialKinds.optional(),
-    grantedGroups: deploymentFields.grantedGroups.optional(),
-    environment: deploymentFields.environment.optional(),
-  })
-  .refine(
-    (v) => Object.values(v).some((x) => x !== undefined),
-    'name at least one field to change (any but projectId)',
-  );
+export const patchDeploymentBody = deploymentChanges.refine(
+  (v) => Object.values(v).some((x) => x !== undefined),
+  'name at least one field to change (any but projectId)',
+);
 
 /** What `deploymentView` returns: the deployment's event state (`deploymentId` as `id`) and its times and version. */
 export const deploymentResponse = z.object({
