@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { IDENTITY_TOPIC } from '@tollgate/contracts';
-import { type Consumer, Kafka, logLevel } from 'kafkajs';
-import { eventually, testKafkaBrokers, uniqueName } from '../../../test/support';
+import { eventually, uniqueName } from '../../../test/support';
+import { recordTopic, type TopicRecorder } from '../../../test/support/kafka';
 import { ADMIN_KEY, type IdentityTestApp, startIdentityApp } from './testing/identity-app';
-
-interface Seen {
-  key: string;
-  headers: Record<string, string>;
-  value: string;
-}
 
 /**
  * Deployed mode: the identity service relays its events to tollgate.identity.v1, and the access model of
@@ -16,35 +10,20 @@ interface Seen {
  */
 describe('identity service on Kafka', () => {
   let app: IdentityTestApp;
-  let consumer: Consumer;
-  const seen: Seen[] = [];
+  let topic: TopicRecorder;
   const run = uniqueName('ik').replace(/_/g, '').slice(-10);
-  const bySubject = (subject: string) => seen.filter((m) => m.key === subject);
+  const bySubject = (subject: string) => topic.byKey(subject);
 
   beforeAll(async () => {
     app = await startIdentityApp({
       env: { TOLLGATE_REPLICA_ID: `identity-kafka-${run}`, TOLLGATE_MAX_STALENESS_MS: '5000' },
       kafka: true,
     });
-    const kafka = new Kafka({
-      clientId: `identity-test-${run}`,
-      brokers: testKafkaBrokers(),
-      logLevel: logLevel.NOTHING,
-    });
-    consumer = kafka.consumer({ groupId: uniqueName('identity_events'), maxWaitTimeInMs: 50 });
-    await consumer.connect();
-    await consumer.subscribe({ topic: IDENTITY_TOPIC, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
-        seen.push({ key: message.key?.toString() ?? '', headers, value: message.value?.toString() ?? '' });
-      },
-    });
+    topic = await recordTopic(IDENTITY_TOPIC);
   });
 
   afterAll(async () => {
-    await consumer?.disconnect();
+    await topic?.stop();
     await app?.close();
   });
 

@@ -2,22 +2,16 @@ import { AccessModelModule } from '@tollgate/access-model';
 import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_TOPIC } from '@tollgate/contracts';
 import { createDataSource } from '@tollgate/database';
 import { Relay } from '@tollgate/event-store';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { eventually, testKafkaBrokers, uniqueName } from '../../../test/support';
+import { eventually, uniqueName } from '../../../test/support';
 import { httpClient } from '../../../test/support/http';
+import { recordTopic, testKafkaClient, type TopicRecorder } from '../../../test/support/kafka';
 import { startTestApp, type TestApp } from '../../../test/support/test-app';
 import { KeysModule } from './keys.module';
 import { IdentityFixture } from './testing/identity-fixture';
 
 const ADMIN = 'bootstrap-admin-credential-for-the-kafka-tests-01';
-
-interface Seen {
-  key: string;
-  headers: Record<string, string>;
-  value: string;
-}
 
 /**
  * Deployed mode: the keys service relays its events to tollgate.keys.v1, and learns of UserDeactivated from
@@ -28,11 +22,10 @@ describe('keys service on Kafka', () => {
   let identity: IdentityFixture;
   let identityRelay: Relay;
   let identityDataSource: DataSource;
-  let consumer: Consumer;
+  let topic: TopicRecorder;
   let call: ReturnType<typeof httpClient>;
-  const seen: Seen[] = [];
   const run = uniqueName('kk').replace(/_/g, '').slice(-10);
-  const bySubject = (subject: string) => seen.filter((m) => m.key === subject);
+  const bySubject = (subject: string) => topic.byKey(subject);
 
   beforeAll(async () => {
     app = await startTestApp(
@@ -55,7 +48,7 @@ describe('keys service on Kafka', () => {
       poolSize: 3,
     });
     await identityDataSource.initialize();
-    const kafka = new Kafka({ clientId: `keys-test-${run}`, brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+    const kafka = testKafkaClient(`keys-test-${run}`);
     identityRelay = new Relay({
       dataSource: identityDataSource,
       schema: IDENTITY_SCHEMA,
@@ -64,20 +57,11 @@ describe('keys service on Kafka', () => {
       registry: new Registry(),
     });
     await identityRelay.start();
-    consumer = kafka.consumer({ groupId: uniqueName('keys_events'), maxWaitTimeInMs: 50 });
-    await consumer.connect();
-    await consumer.subscribe({ topic: KEYS_TOPIC, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
-        seen.push({ key: message.key?.toString() ?? '', headers, value: message.value?.toString() ?? '' });
-      },
-    });
+    topic = await recordTopic(KEYS_TOPIC, kafka);
   });
 
   afterAll(async () => {
-    await consumer?.disconnect();
+    await topic?.stop();
     await identityRelay?.stop();
     await identityDataSource?.destroy();
     await identity?.close();
