@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { scimErrorOf } from '../../testing/scim';
 import { entra, okta } from './fixtures';
 import { matches, parseFilter, parsePatchPath, simpleEquality } from './filter';
-import { ScimError } from './scim-error';
 
 const user = {
   id: 'usr_1',
@@ -14,16 +14,6 @@ const user = {
     { type: 'home', value: 'alice@home.example' },
   ],
   'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'ML' },
-};
-
-const scimErrorOf = (fn: () => unknown): ScimError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ScimError);
-    return error as ScimError;
-  }
-  throw new Error('expected a ScimError');
 };
 
 describe('SCIM filters', () => {

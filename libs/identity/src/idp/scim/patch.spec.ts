@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { scimErrorOf } from '../../testing/scim';
 import { entra, okta } from './fixtures';
 import { applyPatch, parsePatchRequest } from './patch';
 import { GROUP_SHAPE, USER_SHAPE } from './schema';
-import { ScimError } from './scim-error';
 
 const entraUser = () => {
   const { schemas: _s, meta: _m, ...rest } = entra.createUser;
@@ -13,16 +13,6 @@ const patchUser = (resource: Record<string, unknown>, body: unknown) =>
   applyPatch(resource, parsePatchRequest(body), USER_SHAPE);
 const patchGroup = (resource: Record<string, unknown>, body: unknown) =>
   applyPatch(resource, parsePatchRequest(body), GROUP_SHAPE);
-
-const scimErrorOf = (fn: () => unknown): ScimError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ScimError);
-    return error as ScimError;
-  }
-  throw new Error('expected a ScimError');
-};
 
 describe('SCIM PATCH, with the requests Entra ID sends', () => {
   it('Update User [Multi-valued properties]: capitalised Replace, value-filter path, sub-attribute', () => {
