@@ -171,15 +171,7 @@ export class UserKeysService {
     const eventIds: string[] = [];
     for (const key of await this.deps.reads.userKeys(userId)) {
       if (key.revokedAt !== null) continue;
-      const result = await storeCall(() =>
-        handleCommand(
-          this.deps.store,
-          keyStream(key.keyId),
-          keyDecider,
-          { type: 'RevokeKey', reason, now: this.deps.clock() },
-          apiMetadata(caller, meta),
-        ),
-      );
+      const result = await this.revokeCommand(key.keyId, reason, caller, meta);
       // Empty when a concurrent request revoked it first: that revocation is not counted here.
       if (result.events[0]) eventIds.push(result.events[0].id);
     }
@@ -224,20 +216,30 @@ export class UserKeysService {
     caller: Caller,
     meta: RequestMeta,
   ): Promise<Revocation> {
-    const result = await storeCall(() =>
-      handleCommand(
-        this.deps.store,
-        keyStream(key.keyId),
-        keyDecider,
-        { type: 'RevokeKey', reason, now: this.deps.clock() },
-        apiMetadata(caller, meta),
-      ),
-    );
+    const result = await this.revokeCommand(key.keyId, reason, caller, meta);
     const event = result.events[0];
     if (event)
       return { keyId: key.keyId, revokedAt: (event.data as { revokedAt: string }).revokedAt, eventId: event.id };
     const current = key.revocationEventId ? key : await this.deps.reads.byId(key.keyId);
     return { keyId: key.keyId, revokedAt: current!.revokedAt!, eventId: current!.revocationEventId! };
+  }
+
+  /** `RevokeKey` on the key's stream; no event when it is already revoked. */
+  private revokeCommand(
+    keyId: string,
+    reason: 'user' | 'admin',
+    caller: Caller,
+    meta: RequestMeta,
+  ): Promise<AppendResult> {
+    return storeCall(() =>
+      handleCommand(
+        this.deps.store,
+        keyStream(keyId),
+        keyDecider,
+        { type: 'RevokeKey', reason, now: this.deps.clock() },
+        apiMetadata(caller, meta),
+      ),
+    );
   }
 }
 
