@@ -38,6 +38,7 @@ import {
   canManageProject,
   canSeeProject,
   collaboratorsView,
+  type ProjectCommand,
   type ProjectEvent,
   projectDecider,
   type ProjectState,
@@ -392,39 +393,40 @@ export class Directory {
     assertCanManageProject(project, context.actor);
     const { state: user } = await this.loadUser(userId);
     if (!user.exists) throw new ApiError('not-found', 'user not found');
-    const { state } = await translating(
-      () =>
-        handleCommand(
-          this.store.events,
-          projectStream(projectId),
-          projectDecider,
-          { type: 'SetCollaborator', by: context.actor, userId, role, ifMatch },
-          metadataOf(context),
-          {
-            retries: 5,
-          },
-        ),
-      'version-conflict',
-    );
+    const state = await this.projectCommand(context, projectId, {
+      type: 'SetCollaborator',
+      by: context.actor,
+      userId,
+      role,
+      ifMatch,
+    });
     return { projectId, userId, role: state.collaborators.get(userId)!, version: state.version };
   }
 
   async removeCollaborator(context: CommandContext, projectId: string, userId: string, ifMatch?: number) {
+    const state = await this.projectCommand(context, projectId, {
+      type: 'RemoveCollaborator',
+      by: context.actor,
+      userId,
+      ifMatch,
+    });
+    return { projectId, userId, removed: true, version: state.version };
+  }
+
+  /** A command on a project's stream: retried on a concurrent write; a stale `ifMatch` is `version-conflict`. */
+  private async projectCommand(
+    context: CommandContext,
+    projectId: string,
+    command: ProjectCommand,
+  ): Promise<ProjectState> {
     const { state } = await translating(
       () =>
-        handleCommand(
-          this.store.events,
-          projectStream(projectId),
-          projectDecider,
-          { type: 'RemoveCollaborator', by: context.actor, userId, ifMatch },
-          metadataOf(context),
-          {
-            retries: 5,
-          },
-        ),
+        handleCommand(this.store.events, projectStream(projectId), projectDecider, command, metadataOf(context), {
+          retries: 5,
+        }),
       'version-conflict',
     );
-    return { projectId, userId, removed: true, version: state.version };
+    return state;
   }
 
   // --- deployments ----------------------------------------------------------------------------------------
