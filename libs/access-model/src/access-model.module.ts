@@ -2,7 +2,7 @@ import { type DynamicModule, Inject, Injectable, Module, type OnModuleDestroy, t
 import { IssuerRegistry, type IssuerConfig } from '@tollgate/authn';
 import { CALLER_AUTHENTICATOR, ReadinessChecks, type ServiceContext } from '@tollgate/platform';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { AccessModel } from './access-model';
+import { AccessModel, type WaiverNotice } from './access-model';
 import { AccessModelCallerAuthenticator, createModelTokenVerifier } from './caller-authenticator';
 import { createFreshness, type Freshness } from './freshness';
 import { AccessModelRuntime, type AccessModelRuntimeOptions } from './runtime';
@@ -34,6 +34,19 @@ class AccessModelLifecycle implements OnModuleInit, OnModuleDestroy {
           watermarkAgeMs: this.freshness.watermarkAgeMs(now),
           maxStalenessMs: this.freshness.maxStalenessMs,
           ...(status.health?.reason ? { reason: status.health.reason } : {}),
+          // Structured, for `tollgate projection status`: the event the projection halted on, and its waiver search.
+          ...(status.health?.poison ? { poison: status.health.poison } : {}),
+          ...(status.health?.poison && status.waiverLookup?.eventId === status.health.poison.eventId
+            ? {
+                waiver: {
+                  found: status.waiverLookup.waiver
+                    ? { waiverEventId: status.waiverLookup.waiver.waiverEventId, waivedBy: status.waiverLookup.waiver.waivedBy }
+                    : null,
+                  lastCheckAt: status.waiverLookup.lastCheckAt,
+                  ...(status.waiverLookup.error ? { error: status.waiverLookup.error } : {}),
+                },
+              }
+            : {}),
           ...(status.lastError ? { lastError: status.lastError } : {}),
         },
       };
@@ -59,6 +72,7 @@ export class AccessModelModule {
   static forRoot(context: ServiceContext, options: AccessModelModuleOptions = {}): DynamicModule {
     const model = new AccessModel({
       onListenerError: (err) => context.logger.error({ err }, 'access model: revocation listener failed'),
+      onWaiverNotice: (notice) => logWaiverNotice(context.logger, notice),
     });
     const runtime = new AccessModelRuntime(model, context, options);
     const freshness = createFreshness(runtime, { maxStalenessMs: context.config.maxStalenessMs });
@@ -85,6 +99,30 @@ export class AccessModelModule {
       ],
       exports: [ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS, CALLER_AUTHENTICATOR],
     };
+  }
+}
+
+/** One log line per waiver recorded, per waived event skipped, per mismatch, per invalid `EventWaived`. */
+function logWaiverNotice(logger: ServiceContext['logger'], notice: WaiverNotice): void {
+  switch (notice.kind) {
+    case 'recorded':
+      logger.info({ ...notice.waiver }, 'access model: waiver recorded (an operator decided this event is applied without effect)');
+      return;
+    case 'skipped':
+      logger.warn(
+        { ...notice.event, waiverEventId: notice.waiver.waiverEventId, waivedBy: notice.waiver.waivedBy, reason: notice.waiver.reason },
+        'access model: waived event applied without effect (operator decision, not an automatic skip)',
+      );
+      return;
+    case 'mismatch':
+      logger.error(
+        { ...notice.event, waivers: notice.waivers.map((w) => ({ waiverEventId: w.waiverEventId, streamId: w.streamId, eventVersion: w.eventVersion })) },
+        'access model: a waiver names this event id but another stream or version; the event is applied as usual',
+      );
+      return;
+    case 'invalid':
+      logger.error({ waiverEventId: notice.waiverEventId, error: notice.error }, 'access model: EventWaived with invalid data ignored (it waives nothing)');
+      return;
   }
 }
 
@@ -128,6 +166,23 @@ function registerMetrics(registry: Registry, model: AccessModel, runtime: Access
     collect() {
       this.reset();
       this.inc(model.counts().appliedEvents);
+    },
+  });
+  new Counter({
+    name: 'tollgate_access_model_waived_events_total',
+    help: 'Events applied without effect because an operator waived them (EventWaived), by this process',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(model.counts().waivedEvents);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_access_model_waivers',
+    help: 'Waivers (operator decisions EventWaived) held by the access model',
+    registers,
+    collect() {
+      this.set(model.counts().waivers);
     },
   });
   new Gauge({

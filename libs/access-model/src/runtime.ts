@@ -1,4 +1,4 @@
-import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC } from '@tollgate/contracts';
+import { EVENT_WAIVED, eventWaived, IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC, waiversStream } from '@tollgate/contracts';
 import { createDataSource, runMigrations } from '@tollgate/database';
 import {
   KafkaLogSource,
@@ -11,7 +11,7 @@ import {
 import type { ServiceContext } from '@tollgate/platform';
 import { Kafka, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import type { AccessModel } from './access-model';
+import { eventWaiver, type AccessModel, type EventWaiver } from './access-model';
 import type { WatermarkSource } from './freshness';
 import { ACCESS_MODEL_MIGRATIONS, SnapshotStore } from './snapshot-store';
 
@@ -32,6 +32,8 @@ export interface AccessModelRuntimeOptions {
   writerSchemas?: string[];
   /** Log source factory (tests); default: Kafka when `config.kafka` is set, else the writers' event tables. */
   createSource?: (dataSource: DataSource) => LogSource;
+  /** While halted on a poison event, look for its waiver in the writers' event tables this often (default 1000 ms). */
+  waiverPollMs?: number;
 }
 
 export type RuntimePhase = 'starting' | 'waiting-for-writers' | 'running' | 'retrying' | 'stopped';
@@ -44,6 +46,23 @@ export interface AccessModelStatus {
   restoredFrom: { id: number; takenAt: string; replicaId: string } | null;
   lastSnapshot: { id: number; takenAt: string; payloadBytes: number; durationMs: number } | null;
   lastError: string | null;
+  /** The out-of-band search for a waiver of the poison event the runner halted on (null: never halted). */
+  waiverLookup: WaiverLookup | null;
+}
+
+/**
+ * While the runner is halted on a poison event it applies nothing more, so it cannot read an operator's
+ * `EventWaived` through the log. The runtime looks for it in the writers' event tables instead.
+ */
+export interface WaiverLookup {
+  /** The poison event looked for. */
+  eventId: string;
+  /** When the writers' tables were last searched (ISO 8601), null before the first search. */
+  lastCheckAt: string | null;
+  /** The waiver found; the runner was then restarted from its last good position. */
+  waiver: EventWaiver | null;
+  /** Why the search failed or the waiver found cannot be used, or null. */
+  error: string | null;
 }
 
 /**
@@ -67,6 +86,13 @@ export class AccessModelRuntime implements WatermarkSource {
   private lastSnapshot: AccessModelStatus['lastSnapshot'] = null;
   private lastError: string | null = null;
   private wake: (() => void) | undefined;
+  /** The snapshot was loaded (or skipped) once: a restarted runner resumes from the previous one's position. */
+  private restored = false;
+  private restarting = false;
+  private waiverCheck: Promise<void> | undefined;
+  private lastWaiverCheckAt = 0;
+  private waiverLookup: WaiverLookup | null = null;
+  private lastWaiverLog = '';
 
   readonly sourceId: string;
   private readonly options: Required<Omit<AccessModelRuntimeOptions, 'createSource'>> & Pick<AccessModelRuntimeOptions, 'createSource'>;
@@ -85,6 +111,7 @@ export class AccessModelRuntime implements WatermarkSource {
       kafkaTopics: options.kafkaTopics ?? [KEYS_TOPIC, IDENTITY_TOPIC],
       writerSchemas: options.writerSchemas ?? [KEYS_SCHEMA, IDENTITY_SCHEMA],
       createSource: options.createSource,
+      waiverPollMs: options.waiverPollMs ?? 1000,
     };
     this.sourceId = context.config.kafka ? `kafka:${this.options.kafkaTopics.join(',')}` : `pg:${this.options.writerSchemas.join(',')}`;
   }
@@ -111,6 +138,7 @@ export class AccessModelRuntime implements WatermarkSource {
       restoredFrom: this.restoredFrom,
       lastSnapshot: this.lastSnapshot,
       lastError: this.lastError,
+      waiverLookup: this.waiverLookup ? { ...this.waiverLookup } : null,
     };
   }
 
@@ -151,13 +179,12 @@ export class AccessModelRuntime implements WatermarkSource {
   private async run(): Promise<void> {
     let backoff = 250;
     let from: ProjectionPosition | undefined;
-    let restored = false;
     while (!this.stopping) {
       try {
         await this.ensureDatabase();
-        if (!restored) {
+        if (!this.restored) {
           from = await this.restore();
-          restored = true;
+          this.restored = true;
         }
         const source = this.options.createSource ? this.options.createSource(this.dataSource!) : await this.createSource();
         if (this.stopping) return;
@@ -176,7 +203,7 @@ export class AccessModelRuntime implements WatermarkSource {
         this.phase = 'running';
         this.lastError = null;
         this.log.info({ source: this.sourceId }, 'access model: following the log');
-        this.timer = setInterval(() => this.tick(), Math.min(1000, this.options.snapshotIntervalMs));
+        this.timer = setInterval(() => this.tick(), Math.min(1000, this.options.snapshotIntervalMs, this.options.waiverPollMs));
         this.timer.unref();
         return;
       } catch (err) {
@@ -278,7 +305,9 @@ export class AccessModelRuntime implements WatermarkSource {
   }
 
   private tick(): void {
-    if (this.saving || this.stopping || !this.runner || this.halted()) return;
+    if (this.stopping || !this.runner) return;
+    if (this.halted()) return this.checkForWaiver();
+    if (this.saving) return;
     const applied = this.model.counts().appliedEvents;
     const since = applied - this.appliedAtLastSnapshot;
     if (since <= 0) return;
@@ -287,6 +316,102 @@ export class AccessModelRuntime implements WatermarkSource {
     this.saving = this.saveSnapshot('periodic')
       .catch((err: unknown) => this.log.warn({ err }, 'access model: snapshot failed'))
       .finally(() => (this.saving = undefined));
+  }
+
+  // ---- poison events: an operator's waiver, found out of band ----
+
+  private checkForWaiver(): void {
+    if (this.waiverCheck || this.restarting || Date.now() - this.lastWaiverCheckAt < this.options.waiverPollMs) return;
+    this.lastWaiverCheckAt = Date.now();
+    this.waiverCheck = this.lookForWaiver()
+      .catch((err: unknown) => this.log.warn({ err }, 'access model: looking for a waiver failed'))
+      .finally(() => (this.waiverCheck = undefined));
+  }
+
+  /**
+   * The runner halted on a poison event and applies nothing more, so it would never read an `EventWaived`
+   * through the log. Look for one in the writers' event tables on this database (embedded mode: the same
+   * database; deployed: every service is given the same DATABASE_URL, see docs/operations.md). A waiver
+   * naming the poison event (id and stream; the model checks the version too) is recorded in the model and
+   * the runner restarted from its last good position: it re-delivers the event, the model skips it. The
+   * waiver itself also arrives through the log later (a duplicate of what the model holds: no effect).
+   * Nothing is ever skipped without a waiver.
+   */
+  private async lookForWaiver(): Promise<void> {
+    const poison = this.runner?.health().poison;
+    if (!poison || !this.dataSource?.isInitialized) return;
+    if (this.waiverLookup?.eventId !== poison.eventId) {
+      this.waiverLookup = { eventId: poison.eventId, lastCheckAt: null, waiver: null, error: null };
+    }
+    const lookup = this.waiverLookup;
+    let found: { waivers: EventWaiver[]; poisonVersion: number | null };
+    try {
+      found = await findWaivers(this.dataSource, this.options.writerSchemas, poison.eventId, poison.streamId);
+      lookup.lastCheckAt = new Date().toISOString();
+      lookup.error = null;
+    } catch (err) {
+      lookup.lastCheckAt = new Date().toISOString();
+      lookup.error = `cannot read waivers from the writers' event tables on this database: ${(err as Error).message}`;
+      this.logWaiverOnce('warn', { eventId: poison.eventId, error: lookup.error }, 'access model: halted, and the waiver cannot be looked for out of band');
+      return;
+    }
+    if (found.waivers.length === 0) return;
+    const usable = found.poisonVersion === null ? found.waivers : found.waivers.filter((w) => w.eventVersion === found.poisonVersion);
+    if (usable.length === 0) {
+      lookup.error = `a waiver names ${poison.eventId} but stream version ${found.waivers.map((w) => w.eventVersion).join(', ')}; the event is version ${found.poisonVersion}: not skipped`;
+      this.logWaiverOnce('error', { eventId: poison.eventId, streamId: poison.streamId, error: lookup.error }, 'access model: a waiver does not match the poison event');
+      return;
+    }
+    let added = false;
+    for (const waiver of usable) added = this.model.waive(waiver) || added;
+    const waiver = this.model.waiverFor(poison.eventId, poison.streamId, usable[0]!.eventVersion) ?? usable[0]!;
+    if (!added && lookup.waiver) {
+      // Already held and restarted once, yet halted on it again: the model refused to skip it (e.g. its version
+      // differs from the waiver's in the log delivered). Do not restart in a loop.
+      lookup.error = `the waiver ${waiver.waiverEventId} is held but the projection halted on ${poison.eventId} again`;
+      this.logWaiverOnce('error', { eventId: poison.eventId, waiverEventId: waiver.waiverEventId }, 'access model: halted again on a waived event; not restarting');
+      return;
+    }
+    lookup.waiver = waiver;
+    this.log.warn(
+      {
+        eventId: poison.eventId,
+        type: poison.type,
+        streamId: poison.streamId,
+        position: poison.position,
+        waiverEventId: waiver.waiverEventId,
+        waivedBy: waiver.waivedBy,
+        reason: waiver.reason,
+      },
+      'access model: an operator waived the poison event; restarting the projection from its last good position',
+    );
+    this.restartRunner();
+  }
+
+  private logWaiverOnce(level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+    const key = `${message}|${JSON.stringify(fields)}`;
+    if (key === this.lastWaiverLog) return;
+    this.lastWaiverLog = key;
+    this.log[level](fields, message);
+  }
+
+  /** Stops the halted runner and starts a new one from its position, with the usual retry and backoff. */
+  private restartRunner(): void {
+    if (this.stopping || this.restarting) return;
+    this.restarting = true;
+    const previous = this.loop;
+    this.loop = (async () => {
+      await previous;
+      if (this.timer) clearInterval(this.timer);
+      this.timer = undefined;
+      this.phase = 'starting';
+      // Keep `this.runner`: run() resumes from its position (everything applied, not the poison event).
+      await this.runner?.stop().catch((err: unknown) => this.log.warn({ err }, 'access model: stopping the halted runner failed'));
+      if (this.stopping) return;
+      await this.run();
+    })().finally(() => {
+      this.restarting = false;
+    });
   }
 
   /** Takes the model and the runner's position in the same tick, then encodes and stores them. */
@@ -328,6 +453,35 @@ export class AccessModelRuntime implements WatermarkSource {
       };
     });
   }
+}
+
+/**
+ * `EventWaived` rows naming this event in this stream, from each writer schema's waivers stream (an index
+ * lookup on `(stream_id, stream_version)`), and the poison event's own stream version when it is in one of
+ * these tables (null otherwise, e.g. a Kafka-only event). Invalid waiver data is ignored.
+ */
+async function findWaivers(
+  dataSource: DataSource,
+  schemas: readonly string[],
+  eventId: string,
+  streamId: string,
+): Promise<{ waivers: EventWaiver[]; poisonVersion: number | null }> {
+  const waivers: EventWaiver[] = [];
+  let poisonVersion: number | null = null;
+  for (const schema of schemas) {
+    const table = `"${schema.replace(/"/g, '""')}".events`;
+    const rows: { event_id: string; data: unknown }[] = await dataSource.query(
+      `SELECT event_id, data FROM ${table} WHERE stream_id = $1 AND type = $2 AND data->>'eventId' = $3 ORDER BY position`,
+      [waiversStream(schema), EVENT_WAIVED, eventId],
+    );
+    for (const row of rows) {
+      const parsed = eventWaived.safeParse(row.data);
+      if (parsed.success && parsed.data.streamId === streamId) waivers.push(eventWaiver(parsed.data, row.event_id));
+    }
+    const own: { stream_version: string | number }[] = await dataSource.query(`SELECT stream_version FROM ${table} WHERE event_id = $1`, [eventId]);
+    if (own[0] && poisonVersion === null) poisonVersion = Number(own[0].stream_version);
+  }
+  return { waivers, poisonVersion };
 }
 
 function kafkaLogCreator(logger: ServiceContext['logger']): logCreator {
