@@ -13,7 +13,8 @@ import { runAllMigrations } from './migrate';
 import type { Output } from './output';
 import { Progress } from './progress';
 import { scanText } from './scan';
-import { openWriterStores, parseStore, readStore, type WriterStores } from './stores';
+import { findEvent, openWriterStores, parseStore, readStore, readWaivers, type RecordedWaiver, type WriterStores } from './stores';
+import { accessModelReadiness, checkWaiveRequest, explainProjection, exitForStatus, toModelWaivers, waiveCommand, waiveEvent, waiverOf } from './waivers';
 
 /** What a command runs with: validated configuration, a database URL getter, output, stdin. */
 export interface CliContext {
@@ -40,6 +41,11 @@ const apiOptions = {
 
 /** Every store's events, each in position order. */
 const allEvents = (stores: WriterStores['stores']) => [...stores.values()].map((store) => readStore(store));
+
+/** The access model as of `at`, folded from the stores; operators' waivers are honoured (a waived poison event has no effect). */
+async function foldStores(stores: WriterStores, at: number, progress: boolean) {
+  return foldUntil(allEvents(stores.stores), at, progress, toModelWaivers(await readWaivers(stores)));
+}
 
 async function withStores<T>(ctx: CliContext, fn: (stores: WriterStores) => Promise<T>): Promise<T> {
   const stores = await openWriterStores(await ctx.database());
@@ -123,17 +129,49 @@ export const COMMANDS: Record<string, Command> = {
       if (!byPosition && !/^evt_/.test(ref)) throw usageError('give a position (integer) or an event id (evt_…)');
       const schemas = parseStore(values.store as string | undefined);
       if (byPosition && schemas.length > 1) throw usageError('a position is per store: add --store keys|identity');
-      return withStores(ctx, async ({ stores }) => {
-        for (const schema of schemas) {
-          const store = stores.get(schema)!;
-          if (byPosition) {
-            const [event] = await store.readAll({ after: Number(ref) - 1, limit: 1 });
-            if (event && event.position === Number(ref)) return show(schema, event, ctx);
-          } else {
-            for await (const event of readStore(store)) if (event.id === ref) return show(schema, event, ctx);
-          }
+      return withStores(ctx, async (opened) => {
+        if (!byPosition) {
+          const found = await findEvent(opened, ref);
+          if (found && schemas.includes(found.schema)) return show(found.schema, found.event, await waiverOf(opened, found.event), ctx);
+          throw notFoundError(`no event ${ref}`);
         }
+        const store = opened.stores.get(schemas[0]!)!;
+        const [event] = await store.readAll({ after: Number(ref) - 1, limit: 1 });
+        if (event && event.position === Number(ref)) return show(schemas[0]!, event, await waiverOf(opened, event), ctx);
         throw notFoundError(`no event ${ref}`);
+      });
+    },
+  },
+
+  'events waive': {
+    summary: 'record an operator\'s decision that a poison event is applied without effect (EventWaived); halted replicas resume',
+    usage: 'tollgate events waive <evt_id> --reason "<why>" --by <operator> [--force]',
+    options: { reason: { type: 'string' }, by: { type: 'string' }, force: { type: 'boolean' } },
+    positionals: 1,
+    async run({ values, positionals }, ctx) {
+      const request = { eventId: positionals[0]!, reason: values.reason as string | undefined, by: values.by as string | undefined, force: values.force === true };
+      checkWaiveRequest(request); // usage errors before any connection
+      return withStores(ctx, async (stores) => {
+        const { appended, target, waiver } = await waiveEvent(stores, request);
+        const { event } = target;
+        if (ctx.out.json) {
+          ctx.out.data({
+            appended,
+            event: { store: target.schema, id: event.id, type: event.type, streamId: event.streamId, streamVersion: event.streamVersion, position: event.position },
+            waiver: waiverJson(waiver),
+          });
+          return EXIT.ok;
+        }
+        const what = `${event.id} (${event.type} ${event.streamId}@${event.streamVersion}, ${target.schema} position ${event.position})`;
+        if (!appended) {
+          ctx.out.line(`${what} was already waived: ${describeWaiver(waiver)}; nothing appended`);
+          return EXIT.ok;
+        }
+        ctx.out.line(`waived ${what}: recorded ${describeWaiver(waiver)}`);
+        ctx.out.line(
+          `replicas halted on it find the waiver in the event tables and resume within seconds (tollgate projection status); every other consumer reads it from the ${target.schema} log`,
+        );
+        return EXIT.ok;
       });
     },
   },
@@ -194,7 +232,7 @@ export const COMMANDS: Record<string, Command> = {
       const started = Date.now();
       const databaseUrl = await ctx.database();
       const logger = createLogger('silent');
-      const runtime = new AccessModelRuntime(new AccessModel(), { config: { ...ctx.config, replicaId: `ops-rebuild-${process.pid}` }, logger, metrics: createMetricsRegistry(), databaseUrl }, { loadSnapshot: false, snapshotOnStop: false, snapshotIntervalMs: 3_600_000, snapshotEveryEvents: Number.MAX_SAFE_INTEGER });
+      const runtime = new AccessModelRuntime(new AccessModel(), { config: { ...ctx.config, replicaId: `ops-rebuild-${process.pid}` }, logger, metrics: createMetricsRegistry(), databaseUrl }, { loadSnapshot: false, snapshotOnStop: false, snapshotIntervalMs: 3_600_000, snapshotEveryEvents: Number.MAX_SAFE_INTEGER, waiverPollMs: 100 });
       runtime.start();
       const progress = new Progress('rebuilding', undefined, process.stderr, !ctx.out.json && Boolean(process.stderr.isTTY));
       try {
@@ -202,7 +240,16 @@ export const COMMANDS: Record<string, Command> = {
         for (;;) {
           const watermark = runtime.watermark();
           const status = runtime.status();
-          if (status.health?.status === 'halted') throw new CliError(`the projection halted: ${status.health.reason ?? 'poison event'} (see tollgate events show)`);
+          if (status.health?.status === 'halted') {
+            const poison = status.health.poison;
+            const lookup = poison && status.waiverLookup?.eventId === poison.eventId ? status.waiverLookup : null;
+            // A waived poison event: the runtime finds the waiver in the stores and restarts past it; wait for that.
+            const waiting = poison && !lookup?.error && (lookup === null || lookup.lastCheckAt === null || lookup.waiver !== null);
+            if (!waiting) {
+              const hint = poison ? `; investigate with tollgate events show ${poison.eventId}, then deploy a fix or: ${waiveCommand(poison.eventId)}` : '';
+              throw new CliError(`the projection halted: ${status.health.reason ?? 'poison event'}${lookup?.error ? ` (${lookup.error})` : ''}${hint}`);
+            }
+          }
           if (watermark !== null && watermark >= started) break;
           if (Date.now() > deadline) throw new CliError(`not caught up after 10 minutes (phase ${status.phase}, last error ${status.lastError ?? 'none'})`, EXIT.unreachable);
           progress.update(runtime.model.counts().appliedEvents);
@@ -221,6 +268,23 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
+  'projection status': {
+    summary: 'ask a running replica (/health/ready) whether its access model is fresh; explain a halt and what to run',
+    usage: 'tollgate projection status [--url AUTHZ_URL]',
+    options: { url: { type: 'string' } },
+    positionals: 0,
+    async run({ values }, ctx) {
+      const url = (values.url as string | undefined) ?? `http://127.0.0.1:${ctx.config.http.port}`;
+      const { status, body } = await new TollgateApi(url, undefined).getRaw('/health/ready');
+      const detail = accessModelReadiness(body);
+      if (!detail) throw new CliError(`${url}/health/ready (${status}) has no access-model check: is it a Tollgate replica?`, EXIT.unreachable);
+      const explained = explainProjection(detail);
+      if (ctx.out.json) ctx.out.data({ url, ...explained, accessModel: detail });
+      else ctx.out.line(explained.line);
+      return exitForStatus(explained);
+    },
+  },
+
   'audit who-can': {
     summary: 'every subject that could invoke a deployment at a time, with the reason',
     usage: 'tollgate audit who-can <deploymentId> --at <time>',
@@ -228,8 +292,8 @@ export const COMMANDS: Record<string, Command> = {
     positionals: 1,
     async run({ values, positionals }, ctx) {
       const at = parseTime((values.at as string | undefined) ?? 'now');
-      return withStores(ctx, async ({ stores }) => {
-        const { model } = await foldUntil(allEvents(stores), at, !ctx.out.json);
+      return withStores(ctx, async (stores) => {
+        const { model } = await foldStores(stores, at, !ctx.out.json);
         const report = whoCan(model, positionals[0]!, at);
         if (ctx.out.json) ctx.out.data(report);
         else {
@@ -248,8 +312,8 @@ export const COMMANDS: Record<string, Command> = {
     positionals: 2,
     async run({ values, positionals }, ctx) {
       const at = parseTime((values.at as string | undefined) ?? 'now');
-      return withStores(ctx, async ({ stores }) => {
-        const { model } = await foldUntil(allEvents(stores), at, !ctx.out.json);
+      return withStores(ctx, async (stores) => {
+        const { model } = await foldStores(stores, at, !ctx.out.json);
         const report = why(model, positionals[0]!, positionals[1]!, at);
         if (ctx.out.json) ctx.out.data(report);
         else {
@@ -291,7 +355,7 @@ export const COMMANDS: Record<string, Command> = {
       } catch (err) {
         throw notFoundError(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      const model = values.offline ? undefined : await withStores(ctx, async ({ stores }) => (await foldUntil(allEvents(stores), Date.now())).model);
+      const model = values.offline ? undefined : await withStores(ctx, async (stores) => (await foldStores(stores, Date.now(), false)).model);
       const findings = scanText(text, model);
       const revoked: { keyId: string; eventId: string }[] = [];
       if (values.revoke) {
@@ -324,7 +388,7 @@ export const COMMANDS: Record<string, Command> = {
     async run({ values }, ctx) {
       const chosen = (['user', 'group', 'deployment', 'project'] as const).filter((k) => values[k] !== undefined);
       if (chosen.length !== 1) throw usageError('give exactly one of --user, --group, --deployment, --project');
-      const model = await withStores(ctx, async ({ stores }) => (await foldUntil(allEvents(stores), Date.now())).model);
+      const model = await withStores(ctx, async (stores) => (await foldStores(stores, Date.now(), false)).model);
       const client = api(values, ctx);
       const now = Date.now();
       const revoked: { keyId: string; eventId: string; owner: string }[] = [];
@@ -363,14 +427,31 @@ export const COMMANDS: Record<string, Command> = {
   },
 };
 
-async function show(schema: string, event: RecordedEvent, ctx: CliContext): Promise<number> {
-  if (ctx.out.json) ctx.out.data({ store: schema, ...eventJson(event) });
+async function show(schema: string, event: RecordedEvent, waiver: RecordedWaiver | undefined, ctx: CliContext): Promise<number> {
+  if (ctx.out.json) ctx.out.data({ store: schema, ...eventJson(event), ...(waiver ? { waiver: waiverJson(waiver) } : {}) });
   else {
     ctx.out.line(`${schema} ${describeEvent(event)}`);
     ctx.out.line(JSON.stringify({ data: event.data, metadata: event.metadata }, null, 2));
+    if (waiver) ctx.out.line(`WAIVED (applied without effect): ${describeWaiver(waiver)}`);
   }
   return EXIT.ok;
 }
+
+const describeWaiver = (w: RecordedWaiver) =>
+  `by ${w.data.waivedBy} (${w.event.metadata.actor} via ${w.event.metadata.channel}) at ${w.event.recordedAt.toISOString()}, ` +
+  `EventWaived ${w.event.id} (${w.schema} ${w.event.streamId}@${w.event.streamVersion}); reason: ${JSON.stringify(w.data.reason)}`;
+
+const waiverJson = (w: RecordedWaiver) => ({
+  waiverEventId: w.event.id,
+  store: w.schema,
+  streamId: w.event.streamId,
+  streamVersion: w.event.streamVersion,
+  waivedBy: w.data.waivedBy,
+  actor: w.event.metadata.actor,
+  channel: w.event.metadata.channel,
+  waivedAt: w.event.recordedAt.toISOString(),
+  reason: w.data.reason,
+});
 
 export function helpText(prefix?: string): string {
   const names = Object.keys(COMMANDS).filter((n) => !prefix || n.startsWith(`${prefix} `) || n === prefix);

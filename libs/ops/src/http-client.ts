@@ -9,6 +9,27 @@ export class TollgateApi {
     if (!/^https?:\/\//.test(baseUrl)) throw usageError(`--url must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
   }
 
+  /** GET without failing on an error status (health endpoints answer 503 with a body worth reading). */
+  async getRaw(path: string): Promise<{ status: number; body: unknown }> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), {
+        headers: this.credential ? { authorization: `Bearer ${this.credential}` } : {},
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      throw unreachableError(`cannot reach ${this.baseUrl}: ${(err as Error).message}`);
+    }
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text ? (JSON.parse(text) as unknown) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body };
+  }
+
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {

@@ -1,4 +1,4 @@
-import { IDENTITY_SCHEMA, KEYS_SCHEMA } from '@tollgate/contracts';
+import { EVENT_WAIVED, eventWaived, IDENTITY_SCHEMA, KEYS_SCHEMA, waiversStream, type EventWaived } from '@tollgate/contracts';
 import { createDataSource } from '@tollgate/database';
 import { PostgresEventStore, type RecordedEvent } from '@tollgate/event-store';
 import { Registry } from 'prom-client';
@@ -43,4 +43,43 @@ export async function* readStore(store: PostgresEventStore, after = 0, pageSize 
     if (page.length < pageSize) return;
     position = page[page.length - 1]!.position;
   }
+}
+
+/** An event and the store that holds it. */
+export interface FoundEvent {
+  schema: WriterSchema;
+  event: RecordedEvent;
+}
+
+/** The event with this id, in whichever store holds it (an index lookup on `event_id`), or undefined. */
+export async function findEvent(stores: WriterStores, eventId: string): Promise<FoundEvent | undefined> {
+  for (const [schema, store] of stores.stores) {
+    const rows: { position: string | number }[] = await stores.dataSource.query(`SELECT position FROM "${schema}".events WHERE event_id = $1`, [eventId]);
+    if (!rows[0]) continue;
+    const position = Number(rows[0].position);
+    const [event] = await store.readAll({ after: position - 1, limit: 1 });
+    if (event && event.id === eventId) return { schema, event };
+  }
+  return undefined;
+}
+
+/** A recorded waiver: the `EventWaived` event, its validated data and the store holding it. */
+export interface RecordedWaiver {
+  schema: WriterSchema;
+  event: RecordedEvent;
+  data: EventWaived;
+}
+
+/** Every valid `EventWaived` of the stores' waivers streams, oldest first per store. */
+export async function readWaivers(stores: WriterStores): Promise<RecordedWaiver[]> {
+  const out: RecordedWaiver[] = [];
+  for (const [schema, store] of stores.stores) {
+    const slice = await store.readStream(waiversStream(schema));
+    for (const event of slice.events) {
+      if (event.type !== EVENT_WAIVED) continue;
+      const parsed = eventWaived.safeParse(event.data);
+      if (parsed.success) out.push({ schema, event, data: parsed.data });
+    }
+  }
+  return out;
 }
