@@ -8,18 +8,15 @@ export class InMemoryKeySigningPair {
   readonly store = new InMemoryEventStore();
   readonly vault = new InMemorySigningKeyVault();
   private readonly logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  readonly a = new SigningKeysService({
-    store: this.store,
-    vault: this.vault,
-    schedule: TEST_SCHEDULE,
-    clock: () => T0,
-    logger: this.logger,
-  });
-  readonly b = new SigningKeysService({
-    store: this.store,
-    vault: this.vault,
-    schedule: TEST_SCHEDULE,
-    clock: () => T0,
-    logger: this.logger,
-  });
+  /** One replica: its own service on the shared store and vault. */
+  private readonly replica = () =>
+    new SigningKeysService({
+      store: this.store,
+      vault: this.vault,
+      schedule: TEST_SCHEDULE,
+      clock: () => T0,
+      logger: this.logger,
+    });
+  readonly a = this.replica();
+  readonly b = this.replica();
 }
