@@ -198,4 +198,11 @@ describe('poison event: halt, investigate, waive, resume (embedded mode, real Po
     expect(scan.code).toBe(EXIT.found);
     expect(JSON.parse(scan.out).findings[0]).toMatchObject({ keyId: 'key_later', owner: 'alice', state: 'valid' });
   });
+
+  it('projection rebuild replays past the waived poison event (it halts on it, finds the waiver, resumes)', async () => {
+    const rebuilt = await cli(['projection', 'rebuild', 'access-model', '--json']);
+    expect(rebuilt.err).toBe('');
+    expect(rebuilt.code).toBe(EXIT.ok);
+    expect(JSON.parse(rebuilt.out)).toMatchObject({ projection: 'access-model', keys: 3, users: 1 });
+  });
 });
