@@ -98,7 +98,7 @@ describe('explainProjection', () => {
   });
 
   it('reports a fresh model as ready, and a gap or a stale model as not ready without a waive command', () => {
-    expect(explainProjection({ status: 'up', projection: 'ok', phase: 'running', watermarkAgeMs: 120, maxStalenessMs: 2000 })).toMatchObject({
+    expect(explainProjection({ status: 'up', projection: 'ok', phase: 'running', watermarkAgeMs: 120.4, maxStalenessMs: 2000 })).toMatchObject({
       ready: true,
       line: 'access-model ok: fresh (watermark 120 ms old, bound 2000 ms, phase running)',
     });

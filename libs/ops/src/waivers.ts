@@ -154,7 +154,7 @@ export function explainProjection(detail: AccessModelReadiness): ProjectionStatu
       `otherwise, once you have decided it may be applied without effect, run: ${command}`;
     return { ready: false, halted: true, line, poison, command };
   }
-  const age = detail.watermarkAgeMs === null || detail.watermarkAgeMs === undefined ? 'no watermark yet' : `watermark ${detail.watermarkAgeMs} ms old`;
+  const age = detail.watermarkAgeMs === null || detail.watermarkAgeMs === undefined ? 'no watermark yet' : `watermark ${Math.round(detail.watermarkAgeMs)} ms old`;
   const bound = detail.maxStalenessMs === undefined ? '' : `, bound ${detail.maxStalenessMs} ms`;
   if (detail.status === 'up') return { ready: true, halted: false, line: `access-model ok: fresh (${age}${bound}, phase ${detail.phase ?? '?'})`, poison: null, command: null };
   const halted = detail.projection === 'halted';
