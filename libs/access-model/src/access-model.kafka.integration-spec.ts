@@ -147,4 +147,40 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
     expect(await status(restarted.app, whileDown)).toBe(200);
     expect(await status(restarted.app, aliceKey)).toBe(401);
   }, 90_000);
+
+  it('every replica halts on a poison event, finds the waiver in the writers\' tables, and resumes past it', async () => {
+    const running = replicas.filter((r) => r.runtime.status().phase === 'running');
+    expect(running.length).toBe(2);
+    const bad = await keys.store.append('key-key_bad', 0, [{ type: 'KeyCreated', data: { keyId: 'key_bad', kind: 'access-key', createdAt: iso(now) } }], meta);
+    const poison = bad.events[0]!;
+    const afterKey = generateKey('management');
+    await keys.store.append('key-key_after', 0, [
+      {
+        type: 'KeyCreated',
+        data: { keyId: 'key_after', kind: 'user-key', secretHash: hashSecret(afterKey), userId: 'usr_alice', scope: 'management', expiresAt: null, createdAt: iso(now) },
+      },
+    ], meta);
+    for (const r of running) {
+      await eventually(() => expect(r.freshness.halted()).toBe(true), { timeoutMs: 30_000 });
+      expect(await status(r.app, afterKey)).toBe(503);
+      await eventually(() => expect(r.runtime.status().waiverLookup).toMatchObject({ eventId: poison.id, lastCheckAt: expect.any(String), waiver: null }));
+    }
+
+    // What `tollgate events waive` appends (the CLI itself is tested in libs/ops).
+    await keys.store.append('waivers', 0, [
+      {
+        type: 'EventWaived',
+        data: { eventId: poison.id, streamId: 'key-key_bad', eventVersion: 1, eventType: 'KeyCreated', reason: 'access key without hash or slot: test data', waivedBy: 'alice' },
+      },
+    ], { metadata: { actor: 'ops:alice', channel: 'ops', causationId: poison.id } });
+
+    for (const r of running) {
+      await eventually(() => expect(r.freshness.isFresh()).toBe(true), { timeoutMs: 30_000 });
+      expect(r.model.keyById('key_after')?.userId).toBe('usr_alice');
+      expect(r.model.keyById('key_bad')).toBeUndefined();
+      expect(await status(r.app, afterKey)).toBe(200);
+      // The waiver arrives through the topic as well: the model holds one.
+      await eventually(() => expect(r.model.counts()).toMatchObject({ waivers: 1, waivedEvents: 1 }), { timeoutMs: 10_000 });
+    }
+  }, 120_000);
 });
