@@ -3,7 +3,11 @@
 //   GATEWAY_URL=http://127.0.0.1:8000 TOLLGATE_KEY=tgi_… node examples/openai-client.mjs
 import OpenAI from 'openai';
 
-const client = new OpenAI({ baseURL: `${process.env.GATEWAY_URL}/v1`, apiKey: process.env.TOLLGATE_KEY, maxRetries: 0 });
+const client = new OpenAI({
+  baseURL: `${process.env.GATEWAY_URL}/v1`,
+  apiKey: process.env.TOLLGATE_KEY,
+  maxRetries: 0,
+});
 try {
   const completion = await client.chat.completions.create({
     model: 'demo-llm',

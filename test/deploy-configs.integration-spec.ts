@@ -18,7 +18,9 @@ describe('deploy/envoy/envoy.yaml', () => {
   const clusters: Doc[] = envoy.static_resources.clusters;
 
   it('asks Tollgate over gRPC ext_authz v3 before the router, failing closed', () => {
-    expect(extAuthz.typed_config['@type']).toBe('type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz');
+    expect(extAuthz.typed_config['@type']).toBe(
+      'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
+    );
     expect(extAuthz.typed_config.transport_api_version).toBe('V3');
     expect(extAuthz.typed_config.failure_mode_allow).toBe(false);
     const names = hcm.http_filters.map((f: Doc) => f.name);
@@ -90,22 +92,32 @@ describe('deploy/k8s', () => {
 
   it('deploys keys, identity and authz from entry points that exist', () => {
     const commands = deployments.map((d) => d.spec.template.spec.containers[0].command[1]);
-    expect(commands.sort()).toEqual(['dist/apps/authz/src/main.js', 'dist/apps/identity/src/main.js', 'dist/apps/keys/src/main.js']);
-    for (const entry of commands) expect(existsSync(join(root, entry.replace(/^dist\//, '').replace(/\.js$/, '.ts')))).toBe(true);
+    expect(commands.sort()).toEqual([
+      'dist/apps/authz/src/main.js',
+      'dist/apps/identity/src/main.js',
+      'dist/apps/keys/src/main.js',
+    ]);
+    for (const entry of commands)
+      expect(existsSync(join(root, entry.replace(/^dist\//, '').replace(/\.js$/, '.ts')))).toBe(true);
   });
 
-  it.each(['tollgate-keys', 'tollgate-identity', 'tollgate-authz'])('%s uses only variables the code reads, and the health endpoints', (name) => {
-    const container = deployments.find((d) => d.metadata.name === name).spec.template.spec.containers[0];
-    for (const env of container.env) expect(ENV_VARIABLES).toContain(env.name);
-    expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
-    expect(container.livenessProbe.httpGet.path).toBe('/health/live');
-    const http = container.ports.find((p: Doc) => p.name === 'http');
-    expect(http.containerPort).toBe(Number(container.env.find((e: Doc) => e.name === 'PORT').value));
-  });
+  it.each(['tollgate-keys', 'tollgate-identity', 'tollgate-authz'])(
+    '%s uses only variables the code reads, and the health endpoints',
+    (name) => {
+      const container = deployments.find((d) => d.metadata.name === name).spec.template.spec.containers[0];
+      for (const env of container.env) expect(ENV_VARIABLES).toContain(env.name);
+      expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
+      expect(container.livenessProbe.httpGet.path).toBe('/health/live');
+      const http = container.ports.find((p: Doc) => p.name === 'http');
+      expect(http.containerPort).toBe(Number(container.env.find((e: Doc) => e.name === 'PORT').value));
+    },
+  );
 
   it('gives every authz replica its own replica id and a gRPC port', () => {
     const authz = deployments.find((d) => d.metadata.name === 'tollgate-authz').spec.template.spec.containers[0];
-    expect(authz.env.find((e: Doc) => e.name === 'TOLLGATE_REPLICA_ID').valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+    expect(authz.env.find((e: Doc) => e.name === 'TOLLGATE_REPLICA_ID').valueFrom.fieldRef.fieldPath).toBe(
+      'metadata.name',
+    );
     expect(authz.ports.find((p: Doc) => p.name === 'grpc').containerPort).toBe(defaults.grpc.port);
   });
 

@@ -13,7 +13,9 @@ interface ComposeService {
 }
 
 describe('docker-compose.yml', () => {
-  const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
+  const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
   const tollgateServices = Object.entries(compose.services).filter(([, s]) => s.command?.[1]?.startsWith('dist/apps/'));
 
   it('runs every deployed service: keys, identity and two authz replicas', () => {
@@ -26,22 +28,26 @@ describe('docker-compose.yml', () => {
       ]),
     );
     expect(entries.filter((e) => e === 'dist/apps/authz/src/main.js')).toHaveLength(2);
-    for (const entry of entries) expect(existsSync(join(root, entry!.replace(/^dist\//, '').replace(/\.js$/, '.ts')))).toBe(true);
+    for (const entry of entries)
+      expect(existsSync(join(root, entry!.replace(/^dist\//, '').replace(/\.js$/, '.ts')))).toBe(true);
   });
 
-  it.each(['keys', 'identity', 'authz-1', 'authz-2'])('gives %s only variables the code reads, with valid values', (name) => {
-    const environment = compose.services[name]?.environment ?? {};
-    expect(Object.keys(environment).length).toBeGreaterThan(0);
-    for (const variable of Object.keys(environment)) expect(ENV_VARIABLES).toContain(variable);
-    const env = Object.fromEntries(
-      Object.entries(environment)
-        .filter(([k]) => k !== 'TOLLGATE_CONFIG')
-        .map(([k, v]) => [k, String(v).replace(/\$\{[^}]+\}/g, 'x'.repeat(40))]),
-    );
-    const config = loadConfig(env);
-    expect(config.kafka?.brokers).toEqual(['kafka:9092']);
-    expect(config.databaseUrl).toMatch(/^postgres:\/\/tollgate:/);
-  });
+  it.each(['keys', 'identity', 'authz-1', 'authz-2'])(
+    'gives %s only variables the code reads, with valid values',
+    (name) => {
+      const environment = compose.services[name]?.environment ?? {};
+      expect(Object.keys(environment).length).toBeGreaterThan(0);
+      for (const variable of Object.keys(environment)) expect(ENV_VARIABLES).toContain(variable);
+      const env = Object.fromEntries(
+        Object.entries(environment)
+          .filter(([k]) => k !== 'TOLLGATE_CONFIG')
+          .map(([k, v]) => [k, String(v).replace(/\$\{[^}]+\}/g, 'x'.repeat(40))]),
+      );
+      const config = loadConfig(env);
+      expect(config.kafka?.brokers).toEqual(['kafka:9092']);
+      expect(config.databaseUrl).toMatch(/^postgres:\/\/tollgate:/);
+    },
+  );
 
   it('gives the authz replicas distinct replica ids', () => {
     const ids = ['authz-1', 'authz-2'].map((n) => compose.services[n]?.environment?.TOLLGATE_REPLICA_ID);

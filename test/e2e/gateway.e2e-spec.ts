@@ -63,10 +63,17 @@ describe('a model behind nginx, protected by Tollgate', () => {
       })
     ).id;
     await api('PUT', `/v1/projects/${ids.project}/collaborators/${ids.alice}`, { role: 'contributor' });
-    keys.alice = (await api<{ key: string; keyId: string }>('POST', `/v1/users/${ids.alice}/keys`, { name: 'notebook', scope: 'inference' })).key;
+    keys.alice = (
+      await api<{ key: string; keyId: string }>('POST', `/v1/users/${ids.alice}/keys`, {
+        name: 'notebook',
+        scope: 'inference',
+      })
+    ).key;
     const aliceKey = await api<{ keyId: string }>('GET', `/v1/users/${ids.alice}/keys`);
     ids.aliceKey = (aliceKey as unknown as { keys: { keyId: string }[] }).keys[0]!.keyId;
-    keys.bob = (await api<{ key: string }>('POST', `/v1/users/${ids.bob}/keys`, { name: 'laptop', scope: 'inference' })).key;
+    keys.bob = (
+      await api<{ key: string }>('POST', `/v1/users/${ids.bob}/keys`, { name: 'laptop', scope: 'inference' })
+    ).key;
   }, 180_000);
 
   afterAll(async () => {

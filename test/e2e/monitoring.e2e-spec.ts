@@ -27,11 +27,14 @@ describe('deploy/monitoring', () => {
     await product?.stop();
   });
 
-  it.each(['deploy/monitoring/grafana-dashboard.json', 'deploy/monitoring/prometheus-alerts.yaml'])('%s names only exported metrics', (path) => {
-    const names = namedIn(path);
-    expect(names.length).toBeGreaterThan(5);
-    expect(names.filter((n) => !exported.has(n))).toEqual([]);
-  });
+  it.each(['deploy/monitoring/grafana-dashboard.json', 'deploy/monitoring/prometheus-alerts.yaml'])(
+    '%s names only exported metrics',
+    (path) => {
+      const names = namedIn(path);
+      expect(names.length).toBeGreaterThan(5);
+      expect(names.filter((n) => !exported.has(n))).toEqual([]);
+    },
+  );
 
   it('covers relay lag, watermark age, propagation lag, gaps, poison events and the 5xx rate', () => {
     const alerts = namedIn('deploy/monitoring/prometheus-alerts.yaml');

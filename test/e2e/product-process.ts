@@ -43,7 +43,11 @@ export function runToExit(app: string, env: Record<string, string>, timeoutMs = 
 }
 
 /** Starts an app on a free port with a fresh data directory and waits until `/health/ready` answers 200. */
-export async function startProduct(app: string, env: Record<string, string> = {}, readyTimeoutMs = 60_000): Promise<ProductProcess> {
+export async function startProduct(
+  app: string,
+  env: Record<string, string> = {},
+  readyTimeoutMs = 60_000,
+): Promise<ProductProcess> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-e2e-'));
   let stdout = '';

@@ -2,7 +2,14 @@ import type { DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { loadConfig, type TollgateConfig } from '@tollgate/config';
-import { configureHttpApp, coreModule, createFastifyAdapter, createLogger, createMetricsRegistry, type ServiceContext } from '@tollgate/platform';
+import {
+  configureHttpApp,
+  coreModule,
+  createFastifyAdapter,
+  createLogger,
+  createMetricsRegistry,
+  type ServiceContext,
+} from '@tollgate/platform';
 import { pino } from 'pino';
 import { createTestDatabase, testKafkaBrokers } from './index';
 
@@ -47,11 +54,10 @@ export async function startTestApp(
   const logger = createLogger(config.logLevel, destination as unknown as pino.DestinationStream);
   const metrics = createMetricsRegistry();
   const context: ServiceContext = { config, logger, metrics, databaseUrl: options.databaseUrl ?? database!.url };
-  const moduleRef = await Test.createTestingModule({ imports: [coreModule(context, await modules(context))] }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(
-    createFastifyAdapter(),
-    { logger: false },
-  );
+  const moduleRef = await Test.createTestingModule({
+    imports: [coreModule(context, await modules(context))],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), { logger: false });
   configureHttpApp(app, { logger, metrics, openApiTitle: 'Tollgate', openApiUi: false });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');

@@ -49,7 +49,10 @@ function subjectOf(req: IncomingMessage): string | null {
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method === 'GET' && path === '/v1/models') {
-    return send(res, 200, { object: 'list', data: [{ id: DEMO_MODEL_NAME, object: 'model', created: 0, owned_by: 'tollgate-demo' }] });
+    return send(res, 200, {
+      object: 'list',
+      data: [{ id: DEMO_MODEL_NAME, object: 'model', created: 0, owned_by: 'tollgate-demo' }],
+    });
   }
   if (req.method === 'GET' && path === '/health') return send(res, 200, { status: 'ok' });
   if (req.method !== 'POST') return send(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
@@ -73,23 +76,38 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
         object: 'chat.completion',
         created: created(),
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the demo model.' }, finish_reason: 'stop', logprobs: null }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: 'Hello from the demo model.' },
+            finish_reason: 'stop',
+            logprobs: null,
+          },
+        ],
         usage,
         tollgate_subject: subject,
       });
     case '/predict': {
       const instances = Array.isArray(body.instances) ? body.instances : [];
-      return send(res, 200, { predictions: instances.map((_, i) => ({ label: i % 2 === 0 ? 'cat' : 'dog', score: 0.9 })), subject });
+      return send(res, 200, {
+        predictions: instances.map((_, i) => ({ label: i % 2 === 0 ? 'cat' : 'dog', score: 0.9 })),
+        subject,
+      });
     }
     default:
       return send(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
   }
 }
 
-export async function startDemoModel(port = 0, host = '127.0.0.1'): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function startDemoModel(
+  port = 0,
+  host = '127.0.0.1',
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     handle(req, res).catch((err: { status?: number; message?: string }) =>
-      send(res, err.status ?? 500, { error: { message: err.status ? err.message : 'internal error', type: 'invalid_request_error' } }),
+      send(res, err.status ?? 500, {
+        error: { message: err.status ? err.message : 'internal error', type: 'invalid_request_error' },
+      }),
     );
   });
   await new Promise<void>((resolve) => server.listen(port, host, resolve));

@@ -33,7 +33,11 @@ try {
     stderr,
   );
 } catch (err) {
-  stderr(err instanceof ConfigError ? `tollgate: invalid configuration\n${err.message}\n` : `tollgate: ${(err as Error).message}\n`);
+  stderr(
+    err instanceof ConfigError
+      ? `tollgate: invalid configuration\n${err.message}\n`
+      : `tollgate: ${(err as Error).message}\n`,
+  );
   code = err instanceof ConfigError ? EXIT.usage : EXIT.failed;
 }
 for (const stop of stops) await stop().catch(() => undefined);

@@ -46,7 +46,10 @@ interface Running {
 
 async function start(url: string, options: AccessModelModuleOptions = {}): Promise<Running> {
   const app = await startTestApp(
-    (ctx): DynamicModule[] => [AccessModelModule.forRoot(ctx, { snapshotIntervalMs: 3_600_000, ...options }), { module: WhoAmIModule }],
+    (ctx): DynamicModule[] => [
+      AccessModelModule.forRoot(ctx, { snapshotIntervalMs: 3_600_000, ...options }),
+      { module: WhoAmIModule },
+    ],
     { databaseUrl: url, env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP, TOLLGATE_REPLICA_ID: 'it-replica' } },
   );
   return {
@@ -95,24 +98,64 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
 
     keys = await writer(db.url, KEYS_SCHEMA);
     identity = await writer(db.url, IDENTITY_SCHEMA);
-    await identity.store.append('user-usr_alice', 0, [
-      { type: 'UserCreated', data: { userId: 'usr_alice', name: 'alice', kind: 'internal', admin: false, email: null, createdAt: iso(now) } },
-    ], meta);
-    await identity.store.append('deployment-dep_1', 0, [
-      {
-        type: 'DeploymentCreated',
-        data: {
-          deploymentId: 'dep_1', projectId: 'prj_1', name: 'llm', hosts: ['models.example.com'], pathPrefixes: ['/v1/llm'],
-          authentication: true, credentialKinds: ['api-key'], grantedGroups: [], environment: null,
+    await identity.store.append(
+      'user-usr_alice',
+      0,
+      [
+        {
+          type: 'UserCreated',
+          data: {
+            userId: 'usr_alice',
+            name: 'alice',
+            kind: 'internal',
+            admin: false,
+            email: null,
+            createdAt: iso(now),
+          },
         },
-      },
-    ], meta);
-    await keys.store.append('key-key_alice', 0, [
-      {
-        type: 'KeyCreated',
-        data: { keyId: 'key_alice', kind: 'user-key', secretHash: hashSecret(aliceKey), userId: 'usr_alice', scope: 'management', expiresAt: null, createdAt: iso(now) },
-      },
-    ], meta);
+      ],
+      meta,
+    );
+    await identity.store.append(
+      'deployment-dep_1',
+      0,
+      [
+        {
+          type: 'DeploymentCreated',
+          data: {
+            deploymentId: 'dep_1',
+            projectId: 'prj_1',
+            name: 'llm',
+            hosts: ['models.example.com'],
+            pathPrefixes: ['/v1/llm'],
+            authentication: true,
+            credentialKinds: ['api-key'],
+            grantedGroups: [],
+            environment: null,
+          },
+        },
+      ],
+      meta,
+    );
+    await keys.store.append(
+      'key-key_alice',
+      0,
+      [
+        {
+          type: 'KeyCreated',
+          data: {
+            keyId: 'key_alice',
+            kind: 'user-key',
+            secretHash: hashSecret(aliceKey),
+            userId: 'usr_alice',
+            scope: 'management',
+            expiresAt: null,
+            createdAt: iso(now),
+          },
+        },
+      ],
+      meta,
+    );
 
     await eventually(() => {
       expect(freshness.isFresh()).toBe(true);
@@ -120,7 +163,13 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
     });
     expect(model.routeDeployment('Models.Example.com:443', '/v1/llm/chat')?.deploymentId).toBe('dep_1');
     expect((await fetch(`${app.url}/health/ready`)).status).toBe(200);
-    expect((await whoami(app, `Bearer ${aliceKey}`)).body).toEqual({ userId: 'usr_alice', name: 'alice', admin: false, via: 'management-key', keyId: 'key_alice' });
+    expect((await whoami(app, `Bearer ${aliceKey}`)).body).toEqual({
+      userId: 'usr_alice',
+      name: 'alice',
+      admin: false,
+      via: 'management-key',
+      keyId: 'key_alice',
+    });
 
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toMatch(/tollgate_access_model_fresh 1/);
@@ -144,7 +193,10 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
       www: 'Bearer realm="tollgate", error="invalid_token"',
     });
     const inference = await whoami(app, `Bearer ${generateKey('inference')}`);
-    expect({ status: inference.status, code: inference.body.error?.code }).toEqual({ status: 401, code: 'key-scope-invalid' });
+    expect({ status: inference.status, code: inference.body.error?.code }).toEqual({
+      status: 401,
+      code: 'key-scope-invalid',
+    });
     // a key in the query string is never read
     const query = await fetch(`${app.url}/whoami?access_token=${aliceKey}&api_key=${aliceKey}`);
     expect(query.status).toBe(401);
@@ -152,20 +204,41 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
 
   it('finds a key created just before the request (read-your-writes) and refuses it once revoked', async () => {
     const { app, model } = running!;
-    await keys.store.append('key-key_later', 0, [
-      {
-        type: 'KeyCreated',
-        data: { keyId: 'key_later', kind: 'user-key', secretHash: hashSecret(laterKey), userId: 'usr_alice', scope: 'management', expiresAt: null, createdAt: iso(now) },
-      },
-    ], meta);
+    await keys.store.append(
+      'key-key_later',
+      0,
+      [
+        {
+          type: 'KeyCreated',
+          data: {
+            keyId: 'key_later',
+            kind: 'user-key',
+            secretHash: hashSecret(laterKey),
+            userId: 'usr_alice',
+            scope: 'management',
+            expiresAt: null,
+            createdAt: iso(now),
+          },
+        },
+      ],
+      meta,
+    );
     // No waiting here: the authenticator waits for the watermark to pass the request before saying unknown.
     expect((await whoami(app, `Bearer ${laterKey}`)).status).toBe(200);
 
-    const revoked = await keys.store.append('key-key_alice', 1, [{ type: 'KeyRevoked', data: { keyId: 'key_alice', reason: 'user', revokedAt: iso(Date.now()) } }], meta);
+    const revoked = await keys.store.append(
+      'key-key_alice',
+      1,
+      [{ type: 'KeyRevoked', data: { keyId: 'key_alice', reason: 'user', revokedAt: iso(Date.now()) } }],
+      meta,
+    );
     const eventId = revoked.events[0]!.id;
     await eventually(() => expect(model.revocationApplied(eventId)).toBeGreaterThan(0));
     const refused = await whoami(app, `Bearer ${aliceKey}`);
-    expect({ status: refused.status, message: refused.body.error?.message }).toEqual({ status: 401, message: expect.stringContaining('key-revoked') });
+    expect({ status: refused.status, message: refused.body.error?.message }).toEqual({
+      status: 401,
+      message: expect.stringContaining('key-revoked'),
+    });
   });
 
   it('restarts from its snapshot and catches up from the snapshot offsets, fresh only once caught up', async () => {
@@ -177,13 +250,31 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
 
     // Written while no replica runs: the restarted model must not call itself fresh before it has these.
     const whileDown = generateKey('management');
-    await keys.store.append('key-key_down', 0, [
-      {
-        type: 'KeyCreated',
-        data: { keyId: 'key_down', kind: 'user-key', secretHash: hashSecret(whileDown), userId: 'usr_alice', scope: 'management', expiresAt: null, createdAt: iso(now) },
-      },
-    ], meta);
-    await identity.store.append('user-usr_alice', 1, [{ type: 'GroupsRefreshed', data: { userId: 'usr_alice', groups: ['ml'], refreshedAt: iso(now) } }], meta);
+    await keys.store.append(
+      'key-key_down',
+      0,
+      [
+        {
+          type: 'KeyCreated',
+          data: {
+            keyId: 'key_down',
+            kind: 'user-key',
+            secretHash: hashSecret(whileDown),
+            userId: 'usr_alice',
+            scope: 'management',
+            expiresAt: null,
+            createdAt: iso(now),
+          },
+        },
+      ],
+      meta,
+    );
+    await identity.store.append(
+      'user-usr_alice',
+      1,
+      [{ type: 'GroupsRefreshed', data: { userId: 'usr_alice', groups: ['ml'], refreshedAt: iso(now) } }],
+      meta,
+    );
 
     running = await start(db.url);
     const { model, freshness } = running;
@@ -213,7 +304,12 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
 
   it('halts on a poison event and fails closed', async () => {
     const { app, freshness } = running!;
-    await keys.store.append('key-key_poison', 0, [{ type: 'KeyTeleported', data: { keyId: 'key_poison' } } as NewEvent], meta);
+    await keys.store.append(
+      'key-key_poison',
+      0,
+      [{ type: 'KeyTeleported', data: { keyId: 'key_poison' } } as NewEvent],
+      meta,
+    );
     await eventually(() => expect(freshness.halted()).toBe(true));
     expect(freshness.isFresh()).toBe(false);
     expect((await fetch(`${app.url}/health/ready`)).status).toBe(503);

@@ -65,10 +65,18 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
 
   async function replica(id: string): Promise<Replica> {
     const app = await startTestApp(
-      (ctx): DynamicModule[] => [AccessModelModule.forRoot(ctx, { kafkaTopics: topics, snapshotIntervalMs: 3_600_000 }), { module: WhoAmIModule }],
+      (ctx): DynamicModule[] => [
+        AccessModelModule.forRoot(ctx, { kafkaTopics: topics, snapshotIntervalMs: 3_600_000 }),
+        { module: WhoAmIModule },
+      ],
       { kafka: true, databaseUrl: db.url, env: { TOLLGATE_REPLICA_ID: id } },
     );
-    const r = { app, model: app.app.get(ACCESS_MODEL), freshness: app.app.get(FRESHNESS), runtime: app.app.get(ACCESS_MODEL_RUNTIME) };
+    const r = {
+      app,
+      model: app.app.get(ACCESS_MODEL),
+      freshness: app.app.get(FRESHNESS),
+      runtime: app.app.get(ACCESS_MODEL_RUNTIME),
+    };
     replicas.push(r);
     return r;
   }
@@ -78,7 +86,8 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
     await r.app.close();
   }
 
-  const status = (app: TestApp, key: string) => fetch(`${app.url}/whoami`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status);
+  const status = (app: TestApp, key: string) =>
+    fetch(`${app.url}/whoami`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -98,29 +107,67 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
 
   it('every replica reads every partition: both see the key, then its revocation', async () => {
     const [a, b] = [await replica('replica-a'), await replica('replica-b')];
-    await identity.store.append('user-usr_alice', 0, [
-      { type: 'UserCreated', data: { userId: 'usr_alice', name: 'alice', kind: 'internal', admin: false, email: null, createdAt: iso(now) } },
-    ], meta);
-    await keys.store.append('key-key_alice', 0, [
-      {
-        type: 'KeyCreated',
-        data: { keyId: 'key_alice', kind: 'user-key', secretHash: hashSecret(aliceKey), userId: 'usr_alice', scope: 'management', expiresAt: null, createdAt: iso(now) },
-      },
-    ], meta);
+    await identity.store.append(
+      'user-usr_alice',
+      0,
+      [
+        {
+          type: 'UserCreated',
+          data: {
+            userId: 'usr_alice',
+            name: 'alice',
+            kind: 'internal',
+            admin: false,
+            email: null,
+            createdAt: iso(now),
+          },
+        },
+      ],
+      meta,
+    );
+    await keys.store.append(
+      'key-key_alice',
+      0,
+      [
+        {
+          type: 'KeyCreated',
+          data: {
+            keyId: 'key_alice',
+            kind: 'user-key',
+            secretHash: hashSecret(aliceKey),
+            userId: 'usr_alice',
+            scope: 'management',
+            expiresAt: null,
+            createdAt: iso(now),
+          },
+        },
+      ],
+      meta,
+    );
     for (const r of [a, b]) {
-      await eventually(() => {
-        expect(r.freshness.isFresh()).toBe(true);
-        expect(r.model.keyByHash(hashSecret(aliceKey))?.userId).toBe('usr_alice');
-      }, { timeoutMs: 30_000 });
+      await eventually(
+        () => {
+          expect(r.freshness.isFresh()).toBe(true);
+          expect(r.model.keyByHash(hashSecret(aliceKey))?.userId).toBe('usr_alice');
+        },
+        { timeoutMs: 30_000 },
+      );
       expect(await status(r.app, aliceKey)).toBe(200);
       expect((await fetch(`${r.app.url}/health/ready`)).status).toBe(200);
     }
 
     const committed = Date.now();
-    const revoked = await keys.store.append('key-key_alice', 1, [{ type: 'KeyRevoked', data: { keyId: 'key_alice', reason: 'admin', revokedAt: iso(committed) } }], meta);
+    const revoked = await keys.store.append(
+      'key-key_alice',
+      1,
+      [{ type: 'KeyRevoked', data: { keyId: 'key_alice', reason: 'admin', revokedAt: iso(committed) } }],
+      meta,
+    );
     const eventId = revoked.events[0]!.id;
     for (const r of [a, b]) {
-      await eventually(() => expect(r.model.revocationApplied(eventId)).toBeGreaterThanOrEqual(committed), { timeoutMs: 10_000 });
+      await eventually(() => expect(r.model.revocationApplied(eventId)).toBeGreaterThanOrEqual(committed), {
+        timeoutMs: 10_000,
+      });
       expect(await status(r.app, aliceKey)).toBe(401);
     }
   }, 90_000);
@@ -131,12 +178,25 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
     await close(a);
 
     const whileDown = generateKey('management');
-    await keys.store.append('key-key_down', 0, [
-      {
-        type: 'KeyCreated',
-        data: { keyId: 'key_down', kind: 'user-key', secretHash: hashSecret(whileDown), userId: 'usr_alice', scope: 'management', expiresAt: null, createdAt: iso(now) },
-      },
-    ], meta);
+    await keys.store.append(
+      'key-key_down',
+      0,
+      [
+        {
+          type: 'KeyCreated',
+          data: {
+            keyId: 'key_down',
+            kind: 'user-key',
+            secretHash: hashSecret(whileDown),
+            userId: 'usr_alice',
+            scope: 'management',
+            expiresAt: null,
+            createdAt: iso(now),
+          },
+        },
+      ],
+      meta,
+    );
 
     const restarted = await replica('replica-a');
     await eventually(() => expect(restarted.freshness.isFresh()).toBe(true), { timeoutMs: 30_000 });
@@ -148,31 +208,67 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
     expect(await status(restarted.app, aliceKey)).toBe(401);
   }, 90_000);
 
-  it('every replica halts on a poison event, finds the waiver in the writers\' tables, and resumes past it', async () => {
+  it("every replica halts on a poison event, finds the waiver in the writers' tables, and resumes past it", async () => {
     const running = replicas.filter((r) => r.runtime.status().phase === 'running');
     expect(running.length).toBe(2);
-    const bad = await keys.store.append('key-key_bad', 0, [{ type: 'KeyCreated', data: { keyId: 'key_bad', kind: 'access-key', createdAt: iso(now) } }], meta);
+    const bad = await keys.store.append(
+      'key-key_bad',
+      0,
+      [{ type: 'KeyCreated', data: { keyId: 'key_bad', kind: 'access-key', createdAt: iso(now) } }],
+      meta,
+    );
     const poison = bad.events[0]!;
     const afterKey = generateKey('management');
-    await keys.store.append('key-key_after', 0, [
-      {
-        type: 'KeyCreated',
-        data: { keyId: 'key_after', kind: 'user-key', secretHash: hashSecret(afterKey), userId: 'usr_alice', scope: 'management', expiresAt: null, createdAt: iso(now) },
-      },
-    ], meta);
+    await keys.store.append(
+      'key-key_after',
+      0,
+      [
+        {
+          type: 'KeyCreated',
+          data: {
+            keyId: 'key_after',
+            kind: 'user-key',
+            secretHash: hashSecret(afterKey),
+            userId: 'usr_alice',
+            scope: 'management',
+            expiresAt: null,
+            createdAt: iso(now),
+          },
+        },
+      ],
+      meta,
+    );
     for (const r of running) {
       await eventually(() => expect(r.freshness.halted()).toBe(true), { timeoutMs: 30_000 });
       expect(await status(r.app, afterKey)).toBe(503);
-      await eventually(() => expect(r.runtime.status().waiverLookup).toMatchObject({ eventId: poison.id, lastCheckAt: expect.any(String), waiver: null }));
+      await eventually(() =>
+        expect(r.runtime.status().waiverLookup).toMatchObject({
+          eventId: poison.id,
+          lastCheckAt: expect.any(String),
+          waiver: null,
+        }),
+      );
     }
 
     // What `tollgate events waive` appends (the CLI itself is tested in libs/ops).
-    await keys.store.append('waivers', 0, [
-      {
-        type: 'EventWaived',
-        data: { eventId: poison.id, streamId: 'key-key_bad', eventVersion: 1, eventType: 'KeyCreated', reason: 'access key without hash or slot: test data', waivedBy: 'alice' },
-      },
-    ], { metadata: { actor: 'ops:alice', channel: 'ops', causationId: poison.id } });
+    await keys.store.append(
+      'waivers',
+      0,
+      [
+        {
+          type: 'EventWaived',
+          data: {
+            eventId: poison.id,
+            streamId: 'key-key_bad',
+            eventVersion: 1,
+            eventType: 'KeyCreated',
+            reason: 'access key without hash or slot: test data',
+            waivedBy: 'alice',
+          },
+        },
+      ],
+      { metadata: { actor: 'ops:alice', channel: 'ops', causationId: poison.id } },
+    );
 
     for (const r of running) {
       await eventually(() => expect(r.freshness.isFresh()).toBe(true), { timeoutMs: 30_000 });
@@ -180,7 +276,9 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
       expect(r.model.keyById('key_bad')).toBeUndefined();
       expect(await status(r.app, afterKey)).toBe(200);
       // The waiver arrives through the topic as well: the model holds one.
-      await eventually(() => expect(r.model.counts()).toMatchObject({ waivers: 1, waivedEvents: 1 }), { timeoutMs: 10_000 });
+      await eventually(() => expect(r.model.counts()).toMatchObject({ waivers: 1, waivedEvents: 1 }), {
+        timeoutMs: 10_000,
+      });
     }
   }, 120_000);
 });

@@ -1,4 +1,11 @@
-import { type DynamicModule, Inject, Injectable, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { IssuerRegistry, type IssuerConfig } from '@tollgate/authn';
 import { CALLER_AUTHENTICATOR, ReadinessChecks, type ServiceContext } from '@tollgate/platform';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -40,7 +47,10 @@ class AccessModelLifecycle implements OnModuleInit, OnModuleDestroy {
             ? {
                 waiver: {
                   found: status.waiverLookup.waiver
-                    ? { waiverEventId: status.waiverLookup.waiver.waiverEventId, waivedBy: status.waiverLookup.waiver.waivedBy }
+                    ? {
+                        waiverEventId: status.waiverLookup.waiver.waiverEventId,
+                        waivedBy: status.waiverLookup.waiver.waivedBy,
+                      }
                     : null,
                   lastCheckAt: status.waiverLookup.lastCheckAt,
                   ...(status.waiverLookup.error ? { error: status.waiverLookup.error } : {}),
@@ -77,7 +87,8 @@ export class AccessModelModule {
     const runtime = new AccessModelRuntime(model, context, options);
     const freshness = createFreshness(runtime, { maxStalenessMs: context.config.maxStalenessMs });
     const issuers = new IssuerRegistry(context.config.trustedIssuers as IssuerConfig[], {
-      onJwksError: (issuer, err) => context.logger.warn({ issuer, err: err.message }, 'trusted issuer JWKS refresh failed'),
+      onJwksError: (issuer, err) =>
+        context.logger.warn({ issuer, err: err.message }, 'trusted issuer JWKS refresh failed'),
     });
     const authenticator = new AccessModelCallerAuthenticator({
       model,
@@ -106,22 +117,40 @@ export class AccessModelModule {
 function logWaiverNotice(logger: ServiceContext['logger'], notice: WaiverNotice): void {
   switch (notice.kind) {
     case 'recorded':
-      logger.info({ ...notice.waiver }, 'access model: waiver recorded (an operator decided this event is applied without effect)');
+      logger.info(
+        { ...notice.waiver },
+        'access model: waiver recorded (an operator decided this event is applied without effect)',
+      );
       return;
     case 'skipped':
       logger.warn(
-        { ...notice.event, waiverEventId: notice.waiver.waiverEventId, waivedBy: notice.waiver.waivedBy, reason: notice.waiver.reason },
+        {
+          ...notice.event,
+          waiverEventId: notice.waiver.waiverEventId,
+          waivedBy: notice.waiver.waivedBy,
+          reason: notice.waiver.reason,
+        },
         'access model: waived event applied without effect (operator decision, not an automatic skip)',
       );
       return;
     case 'mismatch':
       logger.error(
-        { ...notice.event, waivers: notice.waivers.map((w) => ({ waiverEventId: w.waiverEventId, streamId: w.streamId, eventVersion: w.eventVersion })) },
+        {
+          ...notice.event,
+          waivers: notice.waivers.map((w) => ({
+            waiverEventId: w.waiverEventId,
+            streamId: w.streamId,
+            eventVersion: w.eventVersion,
+          })),
+        },
         'access model: a waiver names this event id but another stream or version; the event is applied as usual',
       );
       return;
     case 'invalid':
-      logger.error({ waiverEventId: notice.waiverEventId, error: notice.error }, 'access model: EventWaived with invalid data ignored (it waives nothing)');
+      logger.error(
+        { waiverEventId: notice.waiverEventId, error: notice.error },
+        'access model: EventWaived with invalid data ignored (it waives nothing)',
+      );
       return;
   }
 }
@@ -130,7 +159,12 @@ function logWaiverNotice(logger: ServiceContext['logger'], notice: WaiverNotice)
  * The model's own metrics (the runner adds `tollgate_projection_*{projection="access-model"}`). Values are
  * read at scrape time. Registered once per registry.
  */
-function registerMetrics(registry: Registry, model: AccessModel, runtime: AccessModelRuntime, freshness: Freshness): void {
+function registerMetrics(
+  registry: Registry,
+  model: AccessModel,
+  runtime: AccessModelRuntime,
+  freshness: Freshness,
+): void {
   if (registry.getSingleMetric('tollgate_access_model_fresh')) return;
   const registers = [registry];
   new Gauge({

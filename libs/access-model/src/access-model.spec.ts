@@ -26,7 +26,7 @@ function* permutations<T>(items: readonly T[]): Generator<T[]> {
 /** A seeded interleaving of streams that keeps each stream's own order (what a partitioned log delivers). */
 function interleave(streams: readonly RecordedEvent[][], seed: number): RecordedEvent[] {
   let s = seed >>> 0;
-  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const queues = streams.map((q) => [...q]);
   const out: RecordedEvent[] = [];
   while (queues.some((q) => q.length > 0)) {
@@ -104,8 +104,17 @@ describe('AccessModel', () => {
       }
       expect(n).toBe(5040);
       const m = modelOf(keysAndUsers);
-      expect(m.keyByHash(sha('secret-1'))).toMatchObject({ revoked: true, revocationReason: 'leaked', revocationEventId: 'evt_key-key_1_2' });
-      expect(m.user('usr_1')).toMatchObject({ deactivated: true, groupsRefreshedAt: T0 + 2 * HOUR, idp: 'corp', externalSubject: 'sub-1' });
+      expect(m.keyByHash(sha('secret-1'))).toMatchObject({
+        revoked: true,
+        revocationReason: 'leaked',
+        revocationEventId: 'evt_key-key_1_2',
+      });
+      expect(m.user('usr_1')).toMatchObject({
+        deactivated: true,
+        groupsRefreshedAt: T0 + 2 * HOUR,
+        idp: 'corp',
+        externalSubject: 'sub-1',
+      });
       expect([...m.user('usr_1')!.groups]).toEqual(['ml-team']);
     });
 
@@ -119,8 +128,14 @@ describe('AccessModel', () => {
       ev.externalAccessPolicy(2, 0),
     ];
     const directoryProbe: Probe = {
-      roles: [['prj_1', 'usr_1'], ['prj_1', 'usr_2']],
-      routes: [['a.example.com', '/v1/a'], ['b.example.com', '/v1/b/x']],
+      roles: [
+        ['prj_1', 'usr_1'],
+        ['prj_1', 'usr_2'],
+      ],
+      routes: [
+        ['a.example.com', '/v1/a'],
+        ['b.example.com', '/v1/b/x'],
+      ],
       deploymentIds: ['dep_1'],
     };
 
@@ -142,23 +157,44 @@ describe('AccessModel', () => {
         [ev.userKeyCreated('key_2', 'usr_2', 'secret-2')],
         [ev.accessKeyCreated('key_a1', 'dep_1', 'primary', 'access-1', T0), ev.keyRevoked('key_a1', 'rotated')],
         [ev.accessKeyCreated('key_a2', 'dep_1', 'primary', 'access-2', T0 + 1)],
-        [ev.userCreated('usr_1', 'alice'), ev.groupsRefreshed('usr_1', 2, ['g1'], T0 + HOUR), ev.userDeactivated('usr_1', 3)],
+        [
+          ev.userCreated('usr_1', 'alice'),
+          ev.groupsRefreshed('usr_1', 2, ['g1'], T0 + HOUR),
+          ev.userDeactivated('usr_1', 3),
+        ],
         [ev.userCreated('usr_2', 'bob', { admin: true })],
         [ev.projectCreated('prj_1', 'usr_1'), ev.collaboratorSet('prj_1', 2, 'usr_2', 'admin')],
-        [ev.deployment('dep_1', 1), ev.deployment('dep_1', 2, { hosts: ['Models.Example.com'], pathPrefixes: ['/v1', '/v2'] })],
+        [
+          ev.deployment('dep_1', 1),
+          ev.deployment('dep_1', 2, { hosts: ['Models.Example.com'], pathPrefixes: ['/v1', '/v2'] }),
+        ],
         [ev.deployment('dep_2', 1, { pathPrefixes: ['/v1/special'] })],
         [ev.externalAccessPolicy(1, 48)],
         [ev.keyPolicy(1, 30, 90), ev.keyPolicy(2, 30, null)],
-        [ev.signingKeyPublished(1, 'kid-1', jwk), ev.signingKeyPublished(2, 'kid-2', jwk), ev.signingKeyRetired(3, 'kid-1', T0)],
+        [
+          ev.signingKeyPublished(1, 'kid-1', jwk),
+          ev.signingKeyPublished(2, 'kid-2', jwk),
+          ev.signingKeyRetired(3, 'kid-1', T0),
+        ],
       ];
       const probe: Probe = {
         secrets: ['secret-1', 'secret-2', 'access-1', 'access-2'],
         userIds: ['usr_1', 'usr_2'],
         names: ['alice', 'bob'],
-        roles: [['prj_1', 'usr_1'], ['prj_1', 'usr_2']],
-        routes: [['models.example.com', '/v1/x'], ['models.example.com:443', '/v1/special/y'], ['models.example.com', '/v3']],
+        roles: [
+          ['prj_1', 'usr_1'],
+          ['prj_1', 'usr_2'],
+        ],
+        routes: [
+          ['models.example.com', '/v1/x'],
+          ['models.example.com:443', '/v1/special/y'],
+          ['models.example.com', '/v3'],
+        ],
         deploymentIds: ['dep_1', 'dep_2'],
-        slots: [['dep_1', 'primary'], ['dep_1', 'secondary']],
+        slots: [
+          ['dep_1', 'primary'],
+          ['dep_1', 'secondary'],
+        ],
         kids: ['kid-1', 'kid-2'],
         eventIds: ['evt_key-key_1_2', 'evt_key-key_a1_2'],
       };
@@ -166,7 +202,10 @@ describe('AccessModel', () => {
       for (let seed = 1; seed <= 300; seed++) expect(answers(modelOf(interleave(streams, seed)), probe)).toBe(expected);
       for (let seed = 1; seed <= 100; seed++) {
         // Even arbitrary orders (not only per-stream order) converge: the model keeps versions and tombstones.
-        const shuffled = interleave(streams.flat().map((e) => [e]), seed);
+        const shuffled = interleave(
+          streams.flat().map((e) => [e]),
+          seed,
+        );
         expect(answers(modelOf(shuffled), probe)).toBe(expected);
       }
       const m = modelOf(streams.flat());
@@ -183,13 +222,22 @@ describe('AccessModel', () => {
     it('a KeyRevoked before its KeyCreated leaves a tombstone: the key is born revoked', () => {
       const m = modelOf([ev.keyRevoked('key_1', 'admin', T0 + 5), ev.userKeyCreated('key_1', 'usr_1', 'secret-1')]);
       const key = m.keyByHash(sha('secret-1'))!;
-      expect(key).toMatchObject({ keyId: 'key_1', revoked: true, revokedAt: T0 + 5, revocationReason: 'admin', revocationEventId: 'evt_key-key_1_2' });
+      expect(key).toMatchObject({
+        keyId: 'key_1',
+        revoked: true,
+        revokedAt: T0 + 5,
+        revocationReason: 'admin',
+        revocationEventId: 'evt_key-key_1_2',
+      });
       expect(keyState(key, T0)).toBe('revoked');
       expect(m.counts()).toMatchObject({ keys: 1, revokedKeys: 1 });
     });
 
     it('a revoked access key never becomes the slot key, whatever the order', () => {
-      const m = modelOf([ev.keyRevoked('key_a1', 'slot-revoked'), ev.accessKeyCreated('key_a1', 'dep_1', 'secondary', 'acc')]);
+      const m = modelOf([
+        ev.keyRevoked('key_a1', 'slot-revoked'),
+        ev.accessKeyCreated('key_a1', 'dep_1', 'secondary', 'acc'),
+      ]);
       expect(m.accessKey('dep_1', 'secondary')).toBeUndefined();
       expect(m.keyByHash(sha('acc'))?.revoked).toBe(true);
     });
@@ -206,7 +254,11 @@ describe('AccessModel', () => {
         ev.keyRevoked('key_1', 'user', T0 + 1),
         recorded('key-key_1', 3, 'KeyRevoked', { keyId: 'key_1', reason: 'admin', revokedAt: iso(T0 + 2) }),
       ]);
-      expect(m.keyById('key_1')).toMatchObject({ revokedAt: T0 + 1, revocationReason: 'user', revocationEventId: 'evt_key-key_1_2' });
+      expect(m.keyById('key_1')).toMatchObject({
+        revokedAt: T0 + 1,
+        revocationReason: 'user',
+        revocationEventId: 'evt_key-key_1_2',
+      });
     });
   });
 
@@ -214,7 +266,10 @@ describe('AccessModel', () => {
     it('ignores a refresh older than the one held, in either order', () => {
       const newer = ev.groupsRefreshed('usr_1', 2, ['new'], T0 + 2 * HOUR);
       const older = ev.groupsRefreshed('usr_1', 3, ['old'], T0 + HOUR);
-      for (const order of [[newer, older], [older, newer]]) {
+      for (const order of [
+        [newer, older],
+        [older, newer],
+      ]) {
         const m = modelOf([ev.userCreated('usr_1', 'alice'), ...order]);
         expect([...m.user('usr_1')!.groups]).toEqual(['new']);
         expect(m.user('usr_1')!.groupsRefreshedAt).toBe(T0 + 2 * HOUR);
@@ -294,9 +349,19 @@ describe('AccessModel', () => {
 
   describe('lookups', () => {
     it('keeps keys by hash and id, with expiry', () => {
-      const m = modelOf([ev.userKeyCreated('key_1', 'usr_1', 's1', { expiresAt: iso(T0 + HOUR) }), ev.userKeyCreated('key_2', 'usr_1', 's2', { expiresAt: null })]);
+      const m = modelOf([
+        ev.userKeyCreated('key_1', 'usr_1', 's1', { expiresAt: iso(T0 + HOUR) }),
+        ev.userKeyCreated('key_2', 'usr_1', 's2', { expiresAt: null }),
+      ]);
       const k1 = m.keyByHash(sha('s1'))!;
-      expect(k1).toMatchObject({ keyId: 'key_1', kind: 'user-key', userId: 'usr_1', scope: 'management', deploymentId: null, expiresAt: T0 + HOUR });
+      expect(k1).toMatchObject({
+        keyId: 'key_1',
+        kind: 'user-key',
+        userId: 'usr_1',
+        scope: 'management',
+        deploymentId: null,
+        expiresAt: T0 + HOUR,
+      });
       expect(keyState(k1, T0 + HOUR - 1)).toBe('valid');
       expect(keyState(k1, T0 + HOUR)).toBe('expired');
       expect(keyState(m.keyById('key_2')!, T0 + 1e12)).toBe('valid');
@@ -310,8 +375,15 @@ describe('AccessModel', () => {
         ev.userKeyCreated('key_3', 'usr_2', 's3'),
         ev.keyRevoked('key_2'),
       ]);
-      expect(m.keysOfUser('usr_1').map((k) => [k.keyId, k.revoked])).toEqual([['key_1', false], ['key_2', true]]);
-      expect(AccessModel.restore(m.snapshot()).keysOfUser('usr_1').map((k) => k.keyId)).toEqual(['key_1', 'key_2']);
+      expect(m.keysOfUser('usr_1').map((k) => [k.keyId, k.revoked])).toEqual([
+        ['key_1', false],
+        ['key_2', true],
+      ]);
+      expect(
+        AccessModel.restore(m.snapshot())
+          .keysOfUser('usr_1')
+          .map((k) => k.keyId),
+      ).toEqual(['key_1', 'key_2']);
       expect(m.keysOfUser('usr_none')).toEqual([]);
     });
 
@@ -321,7 +393,12 @@ describe('AccessModel', () => {
       m.apply(ev.accessKeyCreated('key_a2', 'dep_1', 'primary', 'a2', T0 + 1));
       m.apply(ev.keyRevoked('key_a1', 'rotated'));
       expect(m.accessKey('dep_1', 'primary')?.keyId).toBe('key_a2');
-      expect(m.keyByHash(sha('a2'))).toMatchObject({ deploymentId: 'dep_1', slot: 'primary', userId: null, scope: null });
+      expect(m.keyByHash(sha('a2'))).toMatchObject({
+        deploymentId: 'dep_1',
+        slot: 'primary',
+        userId: null,
+        scope: null,
+      });
       m.apply(ev.keyRevoked('key_a2', 'slot-revoked'));
       expect(m.accessKey('dep_1', 'primary')).toBeUndefined();
     });
@@ -334,8 +411,15 @@ describe('AccessModel', () => {
     });
 
     it('lists collaborators and projects', () => {
-      const m = modelOf([ev.projectCreated('prj_1', 'usr_1'), ev.collaboratorSet('prj_1', 2, 'usr_2', 'viewer'), ev.collaboratorSet('prj_1', 3, 'usr_1', 'admin')]);
-      expect([...m.collaborators('prj_1')]).toEqual([['usr_1', 'admin'], ['usr_2', 'viewer']]);
+      const m = modelOf([
+        ev.projectCreated('prj_1', 'usr_1'),
+        ev.collaboratorSet('prj_1', 2, 'usr_2', 'viewer'),
+        ev.collaboratorSet('prj_1', 3, 'usr_1', 'admin'),
+      ]);
+      expect([...m.collaborators('prj_1')]).toEqual([
+        ['usr_1', 'admin'],
+        ['usr_2', 'viewer'],
+      ]);
       expect(m.project('prj_1')).toMatchObject({ ownerId: 'usr_1' });
       expect(m.collaborators('prj_none').size).toBe(0);
     });
@@ -343,7 +427,10 @@ describe('AccessModel', () => {
     it('removes a retired signing key from its retiredAt on', () => {
       let now = T0;
       const jwk = signingJwk();
-      const m = modelOf([ev.signingKeyPublished(1, 'kid-1', jwk), ev.signingKeyRetired(2, 'kid-1', T0 + HOUR)], () => now);
+      const m = modelOf(
+        [ev.signingKeyPublished(1, 'kid-1', jwk), ev.signingKeyRetired(2, 'kid-1', T0 + HOUR)],
+        () => now,
+      );
       expect(m.signingKey('kid-1')).toMatchObject({ kid: 'kid-1', kty: 'OKP' });
       expect(m.jwks().keys).toHaveLength(1);
       now = T0 + HOUR;
@@ -366,7 +453,10 @@ describe('AccessModel', () => {
       expect(m.revocationApplied('evt_key-key_1_2')).toBe(T0 + 123);
       expect(m.revocationApplied('evt_key-key_9_2')).toBe(T0 + 1123);
       expect(m.revocationApplied('evt_other')).toBeUndefined();
-      expect(heard).toEqual([['evt_key-key_1_2', T0 + 123, 'key_1'], ['evt_key-key_9_2', T0 + 1123, undefined]]);
+      expect(heard).toEqual([
+        ['evt_key-key_1_2', T0 + 123, 'key_1'],
+        ['evt_key-key_9_2', T0 + 1123, undefined],
+      ]);
       off();
       m.apply(recorded('key-key_1', 3, 'KeyRevoked', { keyId: 'key_1', reason: 'user', revokedAt: iso(T0) }));
       expect(heard).toHaveLength(2);
@@ -390,8 +480,21 @@ describe('AccessModel', () => {
       expect(() => new AccessModel().apply(recorded('x-1', 1, 'KeyTeleported', {}))).toThrow(/unknown event type/);
     });
     it('throws on invalid data', () => {
-      expect(() => new AccessModel().apply(recorded('key-k', 1, 'KeyCreated', { keyId: 'k', kind: 'user-key' }))).toThrow();
-      expect(() => new AccessModel().apply(recorded('user-u', 1, 'UserCreated', { userId: 'u', name: 'a', kind: 'robot', admin: false, email: null, createdAt: iso(T0) }))).toThrow();
+      expect(() =>
+        new AccessModel().apply(recorded('key-k', 1, 'KeyCreated', { keyId: 'k', kind: 'user-key' })),
+      ).toThrow();
+      expect(() =>
+        new AccessModel().apply(
+          recorded('user-u', 1, 'UserCreated', {
+            userId: 'u',
+            name: 'a',
+            kind: 'robot',
+            admin: false,
+            email: null,
+            createdAt: iso(T0),
+          }),
+        ),
+      ).toThrow();
     });
     it('throws on a user key without owner or an access key without slot', () => {
       expect(() => new AccessModel().apply(ev.userKeyCreated('k', 'u', 's', { userId: undefined }))).toThrow(/userId/);
@@ -409,7 +512,12 @@ describe('AccessModel', () => {
   describe('snapshots', () => {
     const jwk = signingJwk();
     const history = [
-      ev.userCreated('usr_1', 'alice', { kind: 'external', idp: 'corp', externalSubject: 's1', email: 'a@example.com' }),
+      ev.userCreated('usr_1', 'alice', {
+        kind: 'external',
+        idp: 'corp',
+        externalSubject: 's1',
+        email: 'a@example.com',
+      }),
       ev.groupsRefreshed('usr_1', 2, ['g1', 'g2'], T0 + HOUR),
       ev.userCreated('usr_2', 'bob', { admin: true, kind: 'machine' }),
       ev.userDeactivated('usr_2', 2),
@@ -425,7 +533,12 @@ describe('AccessModel', () => {
       ev.projectCreated('prj_1', 'usr_1'),
       ev.collaboratorSet('prj_1', 2, 'usr_2', 'contributor'),
       ev.collaboratorRemoved('prj_1', 3, 'usr_2'),
-      ev.deployment('dep_1', 1, { hosts: ['Models.example.com:443'], pathPrefixes: ['/v1', '/v2/x'], grantedGroups: ['g1'], environment: 'prod' }),
+      ev.deployment('dep_1', 1, {
+        hosts: ['Models.example.com:443'],
+        pathPrefixes: ['/v1', '/v2/x'],
+        grantedGroups: ['g1'],
+        environment: 'prod',
+      }),
       ev.deployment('dep_2', 1, { pathPrefixes: ['/v1/b'], credentialKinds: ['jwt'], authentication: false }),
       ev.externalAccessPolicy(1, 12),
       ev.keyPolicy(1, 10, 20),
@@ -446,10 +559,21 @@ describe('AccessModel', () => {
       keyIds: ['key_1', 'key_2', 'key_9', 'key_a1', 'key_a2'],
       userIds: ['usr_1', 'usr_2', 'usr_3', 'usr_4'],
       names: ['alice', 'bob', 'carol'],
-      roles: [['prj_1', 'usr_1'], ['prj_1', 'usr_2']],
-      routes: [['models.example.com', '/v1/b/c'], ['MODELS.example.com', '/v2/x/y'], ['models.example.com', '/v2/y'], ['models.example.com', '/v3']],
+      roles: [
+        ['prj_1', 'usr_1'],
+        ['prj_1', 'usr_2'],
+      ],
+      routes: [
+        ['models.example.com', '/v1/b/c'],
+        ['MODELS.example.com', '/v2/x/y'],
+        ['models.example.com', '/v2/y'],
+        ['models.example.com', '/v3'],
+      ],
       deploymentIds: ['dep_1', 'dep_2'],
-      slots: [['dep_1', 'primary'], ['dep_1', 'secondary']],
+      slots: [
+        ['dep_1', 'primary'],
+        ['dep_1', 'secondary'],
+      ],
       kids: ['kid-1', 'kid-2'],
       eventIds: ['evt_key-key_2_2', 'evt_key-key_9_2', 'evt_key-key_a2_2', 'evt_key-key_1_2'],
     };
@@ -482,7 +606,15 @@ describe('AccessModel', () => {
     it('is compact: tuples, base64 hashes, no object per key', () => {
       const snap = modelOf(history).snapshot();
       const k1 = snap.keys.find((k) => k[0] === 'key_1')!;
-      expect(k1).toEqual(['key_1', 0, Buffer.from(sha('k1'), 'hex').toString('base64'), 'usr_1', 1, T0 + 24 * HOUR, T0]);
+      expect(k1).toEqual([
+        'key_1',
+        0,
+        Buffer.from(sha('k1'), 'hex').toString('base64'),
+        'usr_1',
+        1,
+        T0 + 24 * HOUR,
+        T0,
+      ]);
       expect(snap.keys.find((k) => k[0] === 'key_2')).toHaveLength(10);
     });
 
@@ -514,10 +646,23 @@ describe('decision facts', () => {
       ev.deployment('dep_2', 1),
     ]);
     const user = m.user('usr_1')!;
-    expect(toUserFacts(user)).toEqual({ id: 'usr_1', name: 'alice', kind: 'external', deactivated: false, groups: ['g'], groupsRefreshedAt: T0, admin: false });
+    expect(toUserFacts(user)).toEqual({
+      id: 'usr_1',
+      name: 'alice',
+      kind: 'external',
+      deactivated: false,
+      groups: ['g'],
+      groupsRefreshedAt: T0,
+      admin: false,
+    });
     expect(toUserFacts(user)).toBe(toUserFacts(user));
     expect(toDeploymentFacts(m.deploymentById('dep_1')!)).toEqual({
-      id: 'dep_1', projectId: 'prj_1', authentication: true, credentialKinds: ['jwt'], grantedGroups: ['g'], environment: 'prod',
+      id: 'dep_1',
+      projectId: 'prj_1',
+      authentication: true,
+      credentialKinds: ['jwt'],
+      grantedGroups: ['g'],
+      environment: 'prod',
     });
     expect(toDeploymentFacts(m.deploymentById('dep_2')!)).not.toHaveProperty('environment');
     m.apply(ev.userDeactivated('usr_1', 3));

@@ -15,7 +15,13 @@ import {
 import type { PublicJwk } from '@tollgate/authn';
 import { HEARTBEAT_TYPE, type Projection, type RecordedEvent } from '@tollgate/event-store';
 import { RouteTable } from './routing';
-import { decodeSnapshot, encodeSnapshot, encodeSnapshotAsync, type AccessModelSnapshot, type SnapshotState } from './snapshot';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  encodeSnapshotAsync,
+  type AccessModelSnapshot,
+  type SnapshotState,
+} from './snapshot';
 import type {
   AccessModelCounts,
   DeploymentRecord,
@@ -62,8 +68,16 @@ export interface EventWaiver {
 
 export type WaiverNotice =
   | { kind: 'recorded'; waiver: EventWaiver }
-  | { kind: 'skipped'; waiver: EventWaiver; event: { id: string; type: string; streamId: string; streamVersion: number } }
-  | { kind: 'mismatch'; waivers: EventWaiver[]; event: { id: string; type: string; streamId: string; streamVersion: number } }
+  | {
+      kind: 'skipped';
+      waiver: EventWaiver;
+      event: { id: string; type: string; streamId: string; streamVersion: number };
+    }
+  | {
+      kind: 'mismatch';
+      waivers: EventWaiver[];
+      event: { id: string; type: string; streamId: string; streamVersion: number };
+    }
   | { kind: 'invalid'; waiverEventId: string; error: string };
 
 /** Builds a waiver from an `EventWaived` event's data and id. */
@@ -103,7 +117,9 @@ export interface RoleEntry {
   version: number;
 }
 
-export const DEFAULT_EXTERNAL_ACCESS_POLICY: ExternalAccessPolicy = Object.freeze({ requireExternalUserLoginAfterHours: -1 });
+export const DEFAULT_EXTERNAL_ACCESS_POLICY: ExternalAccessPolicy = Object.freeze({
+  requireExternalUserLoginAfterHours: -1,
+});
 export const DEFAULT_KEY_POLICY: KeyPolicy = Object.freeze({ defaultLifetimeDays: 365, maxLifetimeDays: 365 });
 
 const EMPTY_GROUPS: ReadonlySet<string> = Object.freeze(new Set<string>()) as ReadonlySet<string>;
@@ -166,7 +182,12 @@ export interface HeldSigningKey extends SigningKeyRecord {
   readonly version: number;
 }
 
-export function signingKeyRecord(kid: string, publicJwk: Record<string, unknown>, activatesAt: number, version: number): HeldSigningKey {
+export function signingKeyRecord(
+  kid: string,
+  publicJwk: Record<string, unknown>,
+  activatesAt: number,
+  version: number,
+): HeldSigningKey {
   // The JWKS entry always names its kid, whatever the event's JWK carried.
   return Object.freeze({ kid, publicJwk: Object.freeze({ ...publicJwk, kid }) as PublicJwk, activatesAt, version });
 }
@@ -228,7 +249,9 @@ export class AccessModel implements Projection {
   private readonly retiredSigningKeys = new Map<string, number>();
 
   private readonly revocations = new Map<string, number>();
-  private readonly revocationListeners = new Set<(eventId: string, appliedAt: number, key: KeyRecord | undefined) => void>();
+  private readonly revocationListeners = new Set<
+    (eventId: string, appliedAt: number, key: KeyRecord | undefined) => void
+  >();
   private applied = 0;
 
   /** Waivers by the waived event's id (normally one; several only if waivers disagree on stream or version). */
@@ -245,7 +268,9 @@ export class AccessModel implements Projection {
   constructor(options: AccessModelOptions = {}) {
     this.now = options.now ?? Date.now;
     this.onListenerError =
-      options.onListenerError ?? ((error) => process.emitWarning(`access model: revocation listener failed: ${(error as Error)?.message ?? String(error)}`));
+      options.onListenerError ??
+      ((error) =>
+        process.emitWarning(`access model: revocation listener failed: ${(error as Error)?.message ?? String(error)}`));
     this.onWaiverNotice = options.onWaiverNotice ?? (() => undefined);
   }
 
@@ -509,13 +534,15 @@ export class AccessModel implements Projection {
     this.users.set(record.userId, record);
     const holder = this.usersByName.get(record.name);
     // Names are unique (the writer refuses a taken one); should two users still share one, the smaller id wins.
-    if (!holder || holder.userId === record.userId || record.userId < holder.userId) this.usersByName.set(record.name, record);
+    if (!holder || holder.userId === record.userId || record.userId < holder.userId)
+      this.usersByName.set(record.name, record);
   }
 
   private userDeactivated(userId: string, at: number): void {
     const user = this.users.get(userId);
     if (user) {
-      if (user.deactivatedAt === null || at < user.deactivatedAt) this.storeUser(userRecord({ ...user, deactivatedAt: at }));
+      if (user.deactivatedAt === null || at < user.deactivatedAt)
+        this.storeUser(userRecord({ ...user, deactivatedAt: at }));
       return;
     }
     const pending = this.pending(userId);
@@ -577,7 +604,9 @@ export class AccessModel implements Projection {
 
   /** Every key of a user (valid, revoked and expired alike), oldest first (then by id). Off the hot path. */
   keysOfUser(userId: string): KeyRecord[] {
-    return (this.keyIdsByUser.get(userId) ?? []).map((id) => this.keysById.get(id)!).sort((a, b) => a.createdAt - b.createdAt || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+    return (this.keyIdsByUser.get(userId) ?? [])
+      .map((id) => this.keysById.get(id)!)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
   }
 
   /** The current access key of a deployment's slot: the newest unrevoked one (expired ones included). */
@@ -730,23 +759,38 @@ export class AccessModel implements Projection {
 
   private isEmpty(): boolean {
     return (
-      this.applied === 0 && this.keysById.size === 0 && this.keyIdsByUser.size === 0 && this.keyTombstones.size === 0 && this.users.size === 0 &&
-      this.pendingUsers.size === 0 && this.projects.size === 0 && this.roles.size === 0 && this.deploymentsById.size === 0 &&
-      this.signingKeysByKid.size === 0 && this.retiredSigningKeys.size === 0 && this.revocations.size === 0 &&
-      this.keyPolicyVersion === 0 && this.externalAccessPolicyVersion === 0 && this.waiversByEventId.size === 0
+      this.applied === 0 &&
+      this.keysById.size === 0 &&
+      this.keyIdsByUser.size === 0 &&
+      this.keyTombstones.size === 0 &&
+      this.users.size === 0 &&
+      this.pendingUsers.size === 0 &&
+      this.projects.size === 0 &&
+      this.roles.size === 0 &&
+      this.deploymentsById.size === 0 &&
+      this.signingKeysByKid.size === 0 &&
+      this.retiredSigningKeys.size === 0 &&
+      this.revocations.size === 0 &&
+      this.keyPolicyVersion === 0 &&
+      this.externalAccessPolicyVersion === 0 &&
+      this.waiversByEventId.size === 0
     );
   }
 
   private state(): SnapshotState {
     const roles: [string, string, RoleEntry][] = [];
-    for (const [projectId, members] of this.roles) for (const [userId, entry] of members) roles.push([projectId, userId, entry]);
+    for (const [projectId, members] of this.roles)
+      for (const [userId, entry] of members) roles.push([projectId, userId, entry]);
     return {
       keys: [...this.keysById.values()],
       keyTombstones: [...this.keyTombstones],
       users: [...this.users.values()],
       groupsVersions: new Map(this.groupsVersions),
       // Pending facts are mutated in place: copy them.
-      pendingUsers: [...this.pendingUsers].map(([userId, p]) => [userId, { ...p, groups: p.groups ? [...p.groups] : null }]),
+      pendingUsers: [...this.pendingUsers].map(([userId, p]) => [
+        userId,
+        { ...p, groups: p.groups ? [...p.groups] : null },
+      ]),
       projects: [...this.projects.values()],
       roles,
       deployments: [...this.deploymentsById.values()],
@@ -771,7 +815,10 @@ export class AccessModel implements Projection {
       const record = keyRecord({
         ...key,
         userId: key.userId === null ? null : (this.users.get(key.userId)?.userId ?? key.userId),
-        deploymentId: key.deploymentId === null ? null : (this.deploymentsById.get(key.deploymentId)?.deploymentId ?? key.deploymentId),
+        deploymentId:
+          key.deploymentId === null
+            ? null
+            : (this.deploymentsById.get(key.deploymentId)?.deploymentId ?? key.deploymentId),
       });
       this.index(record);
       this.indexOwner(record);

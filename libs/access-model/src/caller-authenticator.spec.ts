@@ -1,4 +1,10 @@
-import { generateKey, generateServiceSigningKey, IssuerRegistry, ServiceTokenSigner, type ServiceSigningKey } from '@tollgate/authn';
+import {
+  generateKey,
+  generateServiceSigningKey,
+  IssuerRegistry,
+  ServiceTokenSigner,
+  type ServiceSigningKey,
+} from '@tollgate/authn';
 import { ApiError } from '@tollgate/contracts';
 import { SignJWT } from 'jose';
 import { AccessModel } from './access-model';
@@ -54,7 +60,11 @@ function buildModel(): AccessModel {
   return model;
 }
 
-function fakeFreshness(state: { fresh: boolean; halted?: boolean; onWait?: () => boolean }): Freshness & { waits: number[] } {
+function fakeFreshness(state: {
+  fresh: boolean;
+  halted?: boolean;
+  onWait?: () => boolean;
+}): Freshness & { waits: number[] } {
   const waits: number[] = [];
   return {
     waits,
@@ -94,9 +104,19 @@ async function refused(promise: Promise<unknown>): Promise<ApiError> {
   throw new Error('expected the credential to be refused');
 }
 
-async function expect401(promise: Promise<unknown>, reason: string, header = INVALID, code = 'unauthenticated'): Promise<void> {
+async function expect401(
+  promise: Promise<unknown>,
+  reason: string,
+  header = INVALID,
+  code = 'unauthenticated',
+): Promise<void> {
   const error = await refused(promise);
-  expect({ code: error.code, status: error.status, reason: error.details?.[0]?.message, header: error.headers?.['WWW-Authenticate'] }).toEqual({
+  expect({
+    code: error.code,
+    status: error.status,
+    reason: error.details?.[0]?.message,
+    header: error.headers?.['WWW-Authenticate'],
+  }).toEqual({
     code,
     status: 401,
     reason,
@@ -105,8 +125,16 @@ async function expect401(promise: Promise<unknown>, reason: string, header = INV
   expect(error.message).toContain(reason);
 }
 
-function serviceToken(scope: 'inference' | 'management' | 'any', source: string, subject = 'usr_alice', key = tollgateKey, now = clock) {
-  return new ServiceTokenSigner(key, { now }).sign({ subject, scope, source, expiresInSeconds: 600 }).then((t) => t.token);
+function serviceToken(
+  scope: 'inference' | 'management' | 'any',
+  source: string,
+  subject = 'usr_alice',
+  key = tollgateKey,
+  now = clock,
+) {
+  return new ServiceTokenSigner(key, { now })
+    .sign({ subject, scope, source, expiresInSeconds: 600 })
+    .then((t) => t.token);
 }
 
 function idpToken(claims: Record<string, unknown>, key = idpKey): Promise<string> {
@@ -127,7 +155,10 @@ describe('AccessModelCallerAuthenticator', () => {
     });
 
     it('an unknown scheme or a malformed key: 401 invalid_token', async () => {
-      await expect401(authenticator().authenticate(`Basic ${Buffer.from('a:b').toString('base64')}`), 'credential-malformed');
+      await expect401(
+        authenticator().authenticate(`Basic ${Buffer.from('a:b').toString('base64')}`),
+        'credential-malformed',
+      );
       await expect401(authenticator().authenticate(`Bearer ${mgmt.slice(0, -1)}x`), 'credential-malformed');
       await expect401(authenticator().authenticate('Bearer'), 'credential-malformed');
       await expect401(authenticator().authenticate('Bearer not-a-key-and-not-a-jwt'), 'credential-malformed');
@@ -149,12 +180,17 @@ describe('AccessModelCallerAuthenticator', () => {
     it('is exact, and refused when not configured', async () => {
       await expect401(authenticator().authenticate(`Bearer ${BOOTSTRAP}x`), 'credential-malformed');
       await expect401(authenticator().authenticate(`Bearer ${BOOTSTRAP.toUpperCase()}`), 'credential-malformed');
-      await expect401(authenticator(buildModel(), undefined, null).authenticate(`Bearer ${BOOTSTRAP}`), 'credential-malformed');
+      await expect401(
+        authenticator(buildModel(), undefined, null).authenticate(`Bearer ${BOOTSTRAP}`),
+        'credential-malformed',
+      );
     });
 
     it('works even when the model is stale (it does not depend on it)', async () => {
       const stale = fakeFreshness({ fresh: false });
-      await expect(authenticator(buildModel(), stale).authenticate(`Bearer ${BOOTSTRAP}`)).resolves.toMatchObject({ via: 'bootstrap' });
+      await expect(authenticator(buildModel(), stale).authenticate(`Bearer ${BOOTSTRAP}`)).resolves.toMatchObject({
+        via: 'bootstrap',
+      });
     });
   });
 
@@ -188,10 +224,25 @@ describe('AccessModelCallerAuthenticator', () => {
     });
 
     it('an inference or access key: 401 key-scope-invalid', async () => {
-      await expect401(authenticator().authenticate(`Bearer ${inference}`), 'key-scope-invalid', INVALID, 'key-scope-invalid');
-      await expect401(authenticator().authenticate(`ApiKey ${access}`), 'key-scope-invalid', INVALID, 'key-scope-invalid');
+      await expect401(
+        authenticator().authenticate(`Bearer ${inference}`),
+        'key-scope-invalid',
+        INVALID,
+        'key-scope-invalid',
+      );
+      await expect401(
+        authenticator().authenticate(`ApiKey ${access}`),
+        'key-scope-invalid',
+        INVALID,
+        'key-scope-invalid',
+      );
       // even one Tollgate never issued: the prefix says it is not for this API
-      await expect401(authenticator().authenticate(`Bearer ${generateKey('inference')}`), 'key-scope-invalid', INVALID, 'key-scope-invalid');
+      await expect401(
+        authenticator().authenticate(`Bearer ${generateKey('inference')}`),
+        'key-scope-invalid',
+        INVALID,
+        'key-scope-invalid',
+      );
     });
   });
 
@@ -218,25 +269,61 @@ describe('AccessModelCallerAuthenticator', () => {
     });
 
     it('scope inference: 401 key-scope-invalid', async () => {
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('inference', 'key_i')}`), 'key-scope-invalid', INVALID, 'key-scope-invalid');
+      await expect401(
+        authenticator().authenticate(`Bearer ${await serviceToken('inference', 'key_i')}`),
+        'key-scope-invalid',
+        INVALID,
+        'key-scope-invalid',
+      );
     });
 
     it('dies with its source key: revoked, expired or unknown', async () => {
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('management', 'key_r')}`), 'key-revoked');
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('management', 'key_e')}`), 'key-expired');
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('management', 'key_nope')}`), 'key-unknown');
+      await expect401(
+        authenticator().authenticate(`Bearer ${await serviceToken('management', 'key_r')}`),
+        'key-revoked',
+      );
+      await expect401(
+        authenticator().authenticate(`Bearer ${await serviceToken('management', 'key_e')}`),
+        'key-expired',
+      );
+      await expect401(
+        authenticator().authenticate(`Bearer ${await serviceToken('management', 'key_nope')}`),
+        'key-unknown',
+      );
     });
 
     it('refuses a source key of another user, and a deactivated subject', async () => {
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('management', 'key_m', 'usr_admin')}`), 'token-invalid');
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('any', 'sign-in', 'usr_bob')}`), 'user-deactivated');
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('any', 'sign-in', 'usr_ghost')}`), 'user-unknown');
+      await expect401(
+        authenticator().authenticate(`Bearer ${await serviceToken('management', 'key_m', 'usr_admin')}`),
+        'token-invalid',
+      );
+      await expect401(
+        authenticator().authenticate(`Bearer ${await serviceToken('any', 'sign-in', 'usr_bob')}`),
+        'user-deactivated',
+      );
+      await expect401(
+        authenticator().authenticate(`Bearer ${await serviceToken('any', 'sign-in', 'usr_ghost')}`),
+        'user-unknown',
+      );
     });
 
     it('refuses a key the model does not publish, a retired key, and an expired token', async () => {
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('any', 'sign-in', 'usr_alice', generateServiceSigningKey('tg-x'))}`), 'token-invalid');
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('any', 'sign-in', 'usr_alice', retiredKey)}`), 'token-invalid');
-      await expect401(authenticator().authenticate(`Bearer ${await serviceToken('any', 'sign-in', 'usr_alice', tollgateKey, () => NOW - 2 * HOUR)}`), 'token-expired');
+      await expect401(
+        authenticator().authenticate(
+          `Bearer ${await serviceToken('any', 'sign-in', 'usr_alice', generateServiceSigningKey('tg-x'))}`,
+        ),
+        'token-invalid',
+      );
+      await expect401(
+        authenticator().authenticate(`Bearer ${await serviceToken('any', 'sign-in', 'usr_alice', retiredKey)}`),
+        'token-invalid',
+      );
+      await expect401(
+        authenticator().authenticate(
+          `Bearer ${await serviceToken('any', 'sign-in', 'usr_alice', tollgateKey, () => NOW - 2 * HOUR)}`,
+        ),
+        'token-expired',
+      );
     });
 
     it('a bad signature: 401 token-invalid', async () => {
@@ -278,7 +365,10 @@ describe('AccessModelCallerAuthenticator', () => {
         .setExpirationTime(Math.floor(NOW / 1000) + 300)
         .sign(idpKey.privateKey);
       await expect401(authenticator().authenticate(`Bearer ${untrusted}`), 'issuer-untrusted');
-      await expect401(authenticator().authenticate(`Bearer ${await idpToken({ sub: 'alice' }, tollgateKey)}`), 'token-invalid');
+      await expect401(
+        authenticator().authenticate(`Bearer ${await idpToken({ sub: 'alice' }, tollgateKey)}`),
+        'token-invalid',
+      );
     });
   });
 
@@ -303,7 +393,9 @@ describe('AccessModelCallerAuthenticator', () => {
 
     it('a model that catches up within the bound answers', async () => {
       const state = { fresh: false, onWait: () => ((state.fresh = true), true) };
-      await expect(authenticator(buildModel(), fakeFreshness(state)).authenticate(`Bearer ${mgmt}`)).resolves.toMatchObject({ userId: 'usr_alice' });
+      await expect(
+        authenticator(buildModel(), fakeFreshness(state)).authenticate(`Bearer ${mgmt}`),
+      ).resolves.toMatchObject({ userId: 'usr_alice' });
     });
 
     it('an unknown key is looked up again once the watermark passed the request (read-your-writes)', async () => {
@@ -316,7 +408,11 @@ describe('AccessModelCallerAuthenticator', () => {
           return true;
         },
       });
-      await expect(authenticator(model, freshness).authenticate(`Bearer ${fresh}`)).resolves.toMatchObject({ userId: 'usr_admin', admin: true, keyId: 'key_new' });
+      await expect(authenticator(model, freshness).authenticate(`Bearer ${fresh}`)).resolves.toMatchObject({
+        userId: 'usr_admin',
+        admin: true,
+        keyId: 'key_new',
+      });
       expect(freshness.waits).toEqual([NOW]);
     });
 
@@ -328,7 +424,10 @@ describe('AccessModelCallerAuthenticator', () => {
 
     it('an unknown key stays 401 when the watermark does not pass the request in time', async () => {
       const freshness = fakeFreshness({ fresh: true, onWait: () => false });
-      await expect401(authenticator(buildModel(), freshness).authenticate(`Bearer ${generateKey('management')}`), 'key-unknown');
+      await expect401(
+        authenticator(buildModel(), freshness).authenticate(`Bearer ${generateKey('management')}`),
+        'key-unknown',
+      );
       expect(freshness.waits).toHaveLength(1);
     });
   });

@@ -60,7 +60,8 @@ const MESSAGES: Record<CallerRefusal, string> = {
   'key-unknown': 'unknown key',
   'key-revoked': 'the key was revoked',
   'key-expired': 'the key has expired',
-  'key-scope-invalid': 'inference and model access keys (and tokens made from them) are not accepted on the management API; use a management key',
+  'key-scope-invalid':
+    'inference and model access keys (and tokens made from them) are not accepted on the management API; use a management key',
   'token-invalid': 'the token is invalid',
   'token-expired': 'the token has expired',
   'issuer-untrusted': 'the token issuer is not trusted',
@@ -129,19 +130,30 @@ export class AccessModelCallerAuthenticator implements CallerAuthenticator {
 
   private bootstrapCaller(): Caller {
     const admin = this.model.user(BOOTSTRAP_ADMIN_USER_ID);
-    return { userId: BOOTSTRAP_ADMIN_USER_ID, name: admin?.name ?? BOOTSTRAP_ADMIN_NAME, admin: true, via: 'bootstrap' };
+    return {
+      userId: BOOTSTRAP_ADMIN_USER_ID,
+      name: admin?.name ?? BOOTSTRAP_ADMIN_NAME,
+      admin: true,
+      via: 'bootstrap',
+    };
   }
 
   /** Fail closed on a stale or halted model, after giving it up to the staleness bound to catch up. */
   private async requireFresh(arrival: number): Promise<void> {
     const freshness = this.freshness;
     if (!freshness || freshness.isFresh(this.now())) return;
-    if (!freshness.halted() && (await freshness.waitForWatermark(arrival, freshness.maxStalenessMs)) && freshness.isFresh(this.now())) {
+    if (
+      !freshness.halted() &&
+      (await freshness.waitForWatermark(arrival, freshness.maxStalenessMs)) &&
+      freshness.isFresh(this.now())
+    ) {
       return;
     }
     throw new ApiError(
       'unavailable',
-      freshness.halted() ? 'access data is halted; an operator must act' : 'access data is not fresh enough to authenticate; retry shortly',
+      freshness.halted()
+        ? 'access data is halted; an operator must act'
+        : 'access data is not fresh enough to authenticate; retry shortly',
       undefined,
       { 'Retry-After': '1' },
     );
@@ -160,7 +172,10 @@ export class AccessModelCallerAuthenticator implements CallerAuthenticator {
     const verification = await this.verifier.verify(token);
     if (!verification.ok) {
       // A service token signed with a key this model has not learned yet: worth a second look.
-      return no(verification.reason, verification.reason === 'token-invalid' && verification.detail === 'no key for kid');
+      return no(
+        verification.reason,
+        verification.reason === 'token-invalid' && verification.detail === 'no key for kid',
+      );
     }
     const verified = verification.token;
     return verified.kind === 'service-token' ? this.serviceToken(verified) : this.trustedJwt(verified);

@@ -38,6 +38,18 @@ export {
   type CallerRefusal,
 } from './caller-authenticator';
 export { AccessModelModule, type AccessModelModuleOptions } from './access-model.module';
-export { AccessModelRuntime, type AccessModelRuntimeOptions, type AccessModelStatus, type RuntimePhase, type WaiverLookup } from './runtime';
-export { ACCESS_MODEL_MIGRATIONS, ACCESS_MODEL_SCHEMA, SnapshotStore, type SnapshotPayload, type StoredSnapshot } from './snapshot-store';
+export {
+  AccessModelRuntime,
+  type AccessModelRuntimeOptions,
+  type AccessModelStatus,
+  type RuntimePhase,
+  type WaiverLookup,
+} from './runtime';
+export {
+  ACCESS_MODEL_MIGRATIONS,
+  ACCESS_MODEL_SCHEMA,
+  SnapshotStore,
+  type SnapshotPayload,
+  type StoredSnapshot,
+} from './snapshot-store';
 export { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';

@@ -1,4 +1,12 @@
-import { EVENT_WAIVED, eventWaived, IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC, waiversStream } from '@tollgate/contracts';
+import {
+  EVENT_WAIVED,
+  eventWaived,
+  IDENTITY_SCHEMA,
+  IDENTITY_TOPIC,
+  KEYS_SCHEMA,
+  KEYS_TOPIC,
+  waiversStream,
+} from '@tollgate/contracts';
 import { createDataSource, runMigrations } from '@tollgate/database';
 import {
   KafkaLogSource,
@@ -95,7 +103,8 @@ export class AccessModelRuntime implements WatermarkSource {
   private lastWaiverLog = '';
 
   readonly sourceId: string;
-  private readonly options: Required<Omit<AccessModelRuntimeOptions, 'createSource'>> & Pick<AccessModelRuntimeOptions, 'createSource'>;
+  private readonly options: Required<Omit<AccessModelRuntimeOptions, 'createSource'>> &
+    Pick<AccessModelRuntimeOptions, 'createSource'>;
 
   constructor(
     readonly model: AccessModel,
@@ -113,7 +122,9 @@ export class AccessModelRuntime implements WatermarkSource {
       createSource: options.createSource,
       waiverPollMs: options.waiverPollMs ?? 1000,
     };
-    this.sourceId = context.config.kafka ? `kafka:${this.options.kafkaTopics.join(',')}` : `pg:${this.options.writerSchemas.join(',')}`;
+    this.sourceId = context.config.kafka
+      ? `kafka:${this.options.kafkaTopics.join(',')}`
+      : `pg:${this.options.writerSchemas.join(',')}`;
   }
 
   private get log() {
@@ -163,12 +174,21 @@ export class AccessModelRuntime implements WatermarkSource {
     if (this.timer) clearInterval(this.timer);
     if (this.phase === 'running') {
       await this.saving;
-      if (this.options.snapshotOnStop && this.runner && !this.halted() && this.model.counts().appliedEvents > this.appliedAtLastSnapshot) {
-        await this.saveSnapshot('stop').catch((err: unknown) => this.log.warn({ err }, 'access model: snapshot at stop failed'));
+      if (
+        this.options.snapshotOnStop &&
+        this.runner &&
+        !this.halted() &&
+        this.model.counts().appliedEvents > this.appliedAtLastSnapshot
+      ) {
+        await this.saveSnapshot('stop').catch((err: unknown) =>
+          this.log.warn({ err }, 'access model: snapshot at stop failed'),
+        );
       }
     }
     // Stopping the runner also ends a start still in progress (its source is closed under it).
-    await this.runner?.stop().catch((err: unknown) => this.log.warn({ err }, 'access model: stopping the runner failed'));
+    await this.runner
+      ?.stop()
+      .catch((err: unknown) => this.log.warn({ err }, 'access model: stopping the runner failed'));
     await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     await this.runner?.stop().catch(() => undefined);
     this.runner = undefined;
@@ -186,7 +206,9 @@ export class AccessModelRuntime implements WatermarkSource {
           from = await this.restore();
           this.restored = true;
         }
-        const source = this.options.createSource ? this.options.createSource(this.dataSource!) : await this.createSource();
+        const source = this.options.createSource
+          ? this.options.createSource(this.dataSource!)
+          : await this.createSource();
         if (this.stopping) return;
         const runner = new ProjectionRunner({
           name: 'access-model',
@@ -203,7 +225,10 @@ export class AccessModelRuntime implements WatermarkSource {
         this.phase = 'running';
         this.lastError = null;
         this.log.info({ source: this.sourceId }, 'access model: following the log');
-        this.timer = setInterval(() => this.tick(), Math.min(1000, this.options.snapshotIntervalMs, this.options.waiverPollMs));
+        this.timer = setInterval(
+          () => this.tick(),
+          Math.min(1000, this.options.snapshotIntervalMs, this.options.waiverPollMs),
+        );
         this.timer.unref();
         return;
       } catch (err) {
@@ -252,7 +277,12 @@ export class AccessModelRuntime implements WatermarkSource {
     }
     this.restoredFrom = { id: stored.id, takenAt: stored.takenAt.toISOString(), replicaId: stored.replicaId };
     this.log.info(
-      { snapshotId: stored.id, takenAt: this.restoredFrom.takenAt, keys: this.model.counts().keys, ms: Date.now() - started },
+      {
+        snapshotId: stored.id,
+        takenAt: this.restoredFrom.takenAt,
+        keys: this.model.counts().keys,
+        ms: Date.now() - started,
+      },
       'access model: restored from snapshot',
     );
     return stored.payload.position;
@@ -311,7 +341,8 @@ export class AccessModelRuntime implements WatermarkSource {
     const applied = this.model.counts().appliedEvents;
     const since = applied - this.appliedAtLastSnapshot;
     if (since <= 0) return;
-    const due = since >= this.options.snapshotEveryEvents || Date.now() - this.lastSnapshotAt >= this.options.snapshotIntervalMs;
+    const due =
+      since >= this.options.snapshotEveryEvents || Date.now() - this.lastSnapshotAt >= this.options.snapshotIntervalMs;
     if (!due) return;
     this.saving = this.saveSnapshot('periodic')
       .catch((err: unknown) => this.log.warn({ err }, 'access model: snapshot failed'))
@@ -352,14 +383,25 @@ export class AccessModelRuntime implements WatermarkSource {
     } catch (err) {
       lookup.lastCheckAt = new Date().toISOString();
       lookup.error = `cannot read waivers from the writers' event tables on this database: ${(err as Error).message}`;
-      this.logWaiverOnce('warn', { eventId: poison.eventId, error: lookup.error }, 'access model: halted, and the waiver cannot be looked for out of band');
+      this.logWaiverOnce(
+        'warn',
+        { eventId: poison.eventId, error: lookup.error },
+        'access model: halted, and the waiver cannot be looked for out of band',
+      );
       return;
     }
     if (found.waivers.length === 0) return;
-    const usable = found.poisonVersion === null ? found.waivers : found.waivers.filter((w) => w.eventVersion === found.poisonVersion);
+    const usable =
+      found.poisonVersion === null
+        ? found.waivers
+        : found.waivers.filter((w) => w.eventVersion === found.poisonVersion);
     if (usable.length === 0) {
       lookup.error = `a waiver names ${poison.eventId} but stream version ${found.waivers.map((w) => w.eventVersion).join(', ')}; the event is version ${found.poisonVersion}: not skipped`;
-      this.logWaiverOnce('error', { eventId: poison.eventId, streamId: poison.streamId, error: lookup.error }, 'access model: a waiver does not match the poison event');
+      this.logWaiverOnce(
+        'error',
+        { eventId: poison.eventId, streamId: poison.streamId, error: lookup.error },
+        'access model: a waiver does not match the poison event',
+      );
       return;
     }
     let added = false;
@@ -369,7 +411,11 @@ export class AccessModelRuntime implements WatermarkSource {
       // Already held and restarted once, yet halted on it again: the model refused to skip it (e.g. its version
       // differs from the waiver's in the log delivered). Do not restart in a loop.
       lookup.error = `the waiver ${waiver.waiverEventId} is held but the projection halted on ${poison.eventId} again`;
-      this.logWaiverOnce('error', { eventId: poison.eventId, waiverEventId: waiver.waiverEventId }, 'access model: halted again on a waived event; not restarting');
+      this.logWaiverOnce(
+        'error',
+        { eventId: poison.eventId, waiverEventId: waiver.waiverEventId },
+        'access model: halted again on a waived event; not restarting',
+      );
       return;
     }
     lookup.waiver = waiver;
@@ -406,7 +452,9 @@ export class AccessModelRuntime implements WatermarkSource {
       this.timer = undefined;
       this.phase = 'starting';
       // Keep `this.runner`: run() resumes from its position (everything applied, not the poison event).
-      await this.runner?.stop().catch((err: unknown) => this.log.warn({ err }, 'access model: stopping the halted runner failed'));
+      await this.runner
+        ?.stop()
+        .catch((err: unknown) => this.log.warn({ err }, 'access model: stopping the halted runner failed'));
       if (this.stopping) return;
       await this.run();
     })().finally(() => {
@@ -440,7 +488,12 @@ export class AccessModelRuntime implements WatermarkSource {
       },
       this.options.snapshotsKept,
     );
-    this.lastSnapshot = { id: saved.id, takenAt: takenAt.toISOString(), payloadBytes: saved.payloadBytes, durationMs: Date.now() - started };
+    this.lastSnapshot = {
+      id: saved.id,
+      takenAt: takenAt.toISOString(),
+      payloadBytes: saved.payloadBytes,
+      durationMs: Date.now() - started,
+    };
     this.log.info({ why, ...this.lastSnapshot, blockedMs, keys: counts.keys }, 'access model: snapshot saved');
   }
 
@@ -478,7 +531,10 @@ async function findWaivers(
       const parsed = eventWaived.safeParse(row.data);
       if (parsed.success && parsed.data.streamId === streamId) waivers.push(eventWaiver(parsed.data, row.event_id));
     }
-    const own: { stream_version: string | number }[] = await dataSource.query(`SELECT stream_version FROM ${table} WHERE event_id = $1`, [eventId]);
+    const own: { stream_version: string | number }[] = await dataSource.query(
+      `SELECT stream_version FROM ${table} WHERE event_id = $1`,
+      [eventId],
+    );
     if (own[0] && poisonVersion === null) poisonVersion = Number(own[0].stream_version);
   }
   return { waivers, poisonVersion };

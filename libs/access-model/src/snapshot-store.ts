@@ -55,7 +55,9 @@ export class CreateAccessModelSnapshots1767225600001 implements MigrationInterfa
         payload_bytes  integer NOT NULL,
         payload        bytea NOT NULL
       )`);
-    await q.query(`CREATE INDEX snapshots_source_format_idx ON "${ACCESS_MODEL_SCHEMA}".snapshots (source, format, id DESC)`);
+    await q.query(
+      `CREATE INDEX snapshots_source_format_idx ON "${ACCESS_MODEL_SCHEMA}".snapshots (source, format, id DESC)`,
+    );
     await q.query(`CREATE INDEX snapshots_replica_idx ON "${ACCESS_MODEL_SCHEMA}".snapshots (replica_id, id DESC)`);
   }
   async down(q: QueryRunner): Promise<void> {
@@ -71,15 +73,23 @@ export class SnapshotStore {
 
   /** The newest snapshot of this log source and format, from any replica (all fold the same log). */
   async latest(source: string): Promise<StoredSnapshot | null> {
-    const rows: { id: string; replica_id: string; taken_at: Date; source: string; payload: Buffer }[] = await this.dataSource.query(
-      `SELECT id, replica_id, taken_at, source, payload FROM "${ACCESS_MODEL_SCHEMA}".snapshots
+    const rows: { id: string; replica_id: string; taken_at: Date; source: string; payload: Buffer }[] =
+      await this.dataSource.query(
+        `SELECT id, replica_id, taken_at, source, payload FROM "${ACCESS_MODEL_SCHEMA}".snapshots
         WHERE source = $1 AND format = $2 ORDER BY id DESC LIMIT 1`,
-      [source, SNAPSHOT_FORMAT],
-    );
+        [source, SNAPSHOT_FORMAT],
+      );
     const row = rows[0];
     if (!row) return null;
     const payload = await decodePayload(row.payload);
-    return { id: Number(row.id), replicaId: row.replica_id, takenAt: row.taken_at, source: row.source, payload, payloadBytes: row.payload.length };
+    return {
+      id: Number(row.id),
+      replicaId: row.replica_id,
+      takenAt: row.taken_at,
+      source: row.source,
+      payload,
+      payloadBytes: row.payload.length,
+    };
   }
 
   /** Stores a snapshot and keeps only the newest `keep` of this replica. Returns its id and size. */
@@ -161,7 +171,8 @@ async function writeJson(value: unknown, out: SlicedWriter): Promise<void> {
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out.push(',');
       const item: unknown = value[i];
-      if (item !== null && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length > SLICE) await writeJson(item, out);
+      if (item !== null && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length > SLICE)
+        await writeJson(item, out);
       else out.push(JSON.stringify(item) ?? 'null');
       await out.maybeFlush();
     }

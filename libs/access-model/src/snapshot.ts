@@ -38,7 +38,18 @@ export type KeyTuple =
   | [string, 0 | 1, string, string, 0 | 1, number | null, number, number, string, string];
 /** `[userId, name, kind, admin, email, idp, externalSubject, createdAt, deactivatedAt, groups, groupsRefreshedAt, groupsVersion]` */
 export type UserTuple = [
-  string, string, string, boolean, string | null, string | null, string | null, number, number | null, string[], number | null, number,
+  string,
+  string,
+  string,
+  boolean,
+  string | null,
+  string | null,
+  string | null,
+  number,
+  number | null,
+  string[],
+  number | null,
+  number,
 ];
 
 export interface AccessModelSnapshot {
@@ -131,22 +142,57 @@ function encodeRest(s: SnapshotState, keys: KeyTuple[]): AccessModelSnapshot {
     keys,
     keyTombstones: s.keyTombstones.map(([keyId, t]) => [keyId, t.revokedAt, t.reason, t.eventId]),
     users: s.users.map((u) => [
-      u.userId, u.name, u.kind, u.admin, u.email, u.idp, u.externalSubject, u.createdAt, u.deactivatedAt,
-      [...u.groups], u.groupsRefreshedAt, s.groupsVersions.get(u.userId) ?? 0,
+      u.userId,
+      u.name,
+      u.kind,
+      u.admin,
+      u.email,
+      u.idp,
+      u.externalSubject,
+      u.createdAt,
+      u.deactivatedAt,
+      [...u.groups],
+      u.groupsRefreshedAt,
+      s.groupsVersions.get(u.userId) ?? 0,
     ]),
-    pendingUsers: s.pendingUsers.map(([userId, p]) => [userId, p.deactivatedAt, p.groups ? [...p.groups] : null, p.groupsRefreshedAt, p.groupsVersion]),
+    pendingUsers: s.pendingUsers.map(([userId, p]) => [
+      userId,
+      p.deactivatedAt,
+      p.groups ? [...p.groups] : null,
+      p.groupsRefreshedAt,
+      p.groupsVersion,
+    ]),
     projects: s.projects.map((p) => [p.projectId, p.name, p.ownerId, p.createdAt]),
     roles: s.roles.map(([projectId, userId, entry]) => [projectId, userId, entry.role, entry.version]),
     deployments: s.deployments.map((d) => [
-      d.deploymentId, d.projectId, d.name, [...d.hosts], [...d.pathPrefixes], d.authentication, [...d.credentialKinds],
-      [...d.grantedGroups], d.environment, d.version,
+      d.deploymentId,
+      d.projectId,
+      d.name,
+      [...d.hosts],
+      [...d.pathPrefixes],
+      d.authentication,
+      [...d.credentialKinds],
+      [...d.grantedGroups],
+      d.environment,
+      d.version,
     ]),
-    externalAccessPolicy: [s.externalAccessPolicy.policy.requireExternalUserLoginAfterHours, s.externalAccessPolicy.version],
+    externalAccessPolicy: [
+      s.externalAccessPolicy.policy.requireExternalUserLoginAfterHours,
+      s.externalAccessPolicy.version,
+    ],
     keyPolicy: [s.keyPolicy.policy.defaultLifetimeDays, s.keyPolicy.policy.maxLifetimeDays, s.keyPolicy.version],
     signingKeys: s.signingKeys.map((k) => [k.kid, { ...k.publicJwk }, k.activatesAt, k.version]),
     retiredSigningKeys: [...s.retiredSigningKeys],
     revocations: [...s.revocations],
-    waivers: s.waivers.map((w) => [w.eventId, w.streamId, w.eventVersion, w.eventType, w.reason, w.waivedBy, w.waiverEventId]),
+    waivers: s.waivers.map((w) => [
+      w.eventId,
+      w.streamId,
+      w.eventVersion,
+      w.eventType,
+      w.reason,
+      w.waivedBy,
+      w.waiverEventId,
+    ]),
   };
 }
 
@@ -177,7 +223,8 @@ const fail = (what: string): never => {
 };
 const arr = (v: unknown, what: string): unknown[] => (Array.isArray(v) ? v : fail(`${what} is not an array`));
 const str = (v: unknown, what: string): string => (typeof v === 'string' ? v : fail(`${what} is not a string`));
-const num = (v: unknown, what: string): number => (typeof v === 'number' && Number.isFinite(v) ? v : fail(`${what} is not a number`));
+const num = (v: unknown, what: string): number =>
+  typeof v === 'number' && Number.isFinite(v) ? v : fail(`${what} is not a number`);
 const bool = (v: unknown, what: string): boolean => (typeof v === 'boolean' ? v : fail(`${what} is not a boolean`));
 const optStr = (v: unknown, what: string): string | null => (v === null ? null : str(v, what));
 const optNum = (v: unknown, what: string): number | null => (v === null ? null : num(v, what));
@@ -221,7 +268,11 @@ export function decodeSnapshot(value: unknown): DecodedSnapshot {
     const k = arr(t, 'tombstone');
     return [
       str(k[0], 'tombstone keyId'),
-      { revokedAt: num(k[1], 'revokedAt'), reason: oneOf(keyRevocationReason.options, k[2], 'reason') as KeyRevocationReasonValue, eventId: str(k[3], 'eventId') },
+      {
+        revokedAt: num(k[1], 'revokedAt'),
+        reason: oneOf(keyRevocationReason.options, k[2], 'reason') as KeyRevocationReasonValue,
+        eventId: str(k[3], 'eventId'),
+      },
     ];
   });
 
@@ -262,7 +313,12 @@ export function decodeSnapshot(value: unknown): DecodedSnapshot {
 
   const projects = arr(v.projects, 'projects').map((t): ProjectRecord => {
     const p = arr(t, 'project');
-    return Object.freeze({ projectId: str(p[0], 'projectId'), name: str(p[1], 'name'), ownerId: str(p[2], 'ownerId'), createdAt: num(p[3], 'createdAt') });
+    return Object.freeze({
+      projectId: str(p[0], 'projectId'),
+      name: str(p[1], 'name'),
+      ownerId: str(p[2], 'ownerId'),
+      createdAt: num(p[3], 'createdAt'),
+    });
   });
 
   const roles = arr(v.roles, 'roles').map((t): [string, string, RoleEntry] => {
@@ -280,7 +336,9 @@ export function decodeSnapshot(value: unknown): DecodedSnapshot {
       hosts: Object.freeze(strs(d[3], 'hosts')),
       pathPrefixes: Object.freeze(strs(d[4], 'pathPrefixes')),
       authentication: bool(d[5], 'authentication'),
-      credentialKinds: new Set(strs(d[6], 'credentialKinds').map((k) => oneOf(credentialKind.options, k, 'credential kind') as CredentialKind)),
+      credentialKinds: new Set(
+        strs(d[6], 'credentialKinds').map((k) => oneOf(credentialKind.options, k, 'credential kind') as CredentialKind),
+      ),
       grantedGroups: new Set(strs(d[7], 'grantedGroups')),
       environment: optStr(d[8], 'environment'),
       version: num(d[9], 'version'),
@@ -294,7 +352,12 @@ export function decodeSnapshot(value: unknown): DecodedSnapshot {
     const jwk = k[1];
     if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) fail('publicJwk');
     const kid = str(k[0], 'kid');
-    return Object.freeze({ kid, publicJwk: Object.freeze({ ...(jwk as Record<string, unknown>), kid }) as PublicJwk, activatesAt: num(k[2], 'activatesAt'), version: num(k[3], 'version') });
+    return Object.freeze({
+      kid,
+      publicJwk: Object.freeze({ ...(jwk as Record<string, unknown>), kid }) as PublicJwk,
+      activatesAt: num(k[2], 'activatesAt'),
+      version: num(k[3], 'version'),
+    });
   });
   const pairs = (x: unknown, what: string): [string, number][] =>
     arr(x, what).map((t) => {
@@ -316,7 +379,10 @@ export function decodeSnapshot(value: unknown): DecodedSnapshot {
       version: num(eap[1], 'externalAccessPolicy version'),
     },
     keyPolicy: {
-      policy: Object.freeze({ defaultLifetimeDays: num(kp[0], 'defaultLifetimeDays'), maxLifetimeDays: optNum(kp[1], 'maxLifetimeDays') }),
+      policy: Object.freeze({
+        defaultLifetimeDays: num(kp[0], 'defaultLifetimeDays'),
+        maxLifetimeDays: optNum(kp[1], 'maxLifetimeDays'),
+      }),
       version: num(kp[2], 'keyPolicy version'),
     },
     signingKeys,

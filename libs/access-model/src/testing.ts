@@ -16,7 +16,13 @@ import { createHash } from 'node:crypto';
 
 let counter = 0;
 
-export function recorded(streamId: string, streamVersion: number, type: string, data: unknown, id?: string): RecordedEvent {
+export function recorded(
+  streamId: string,
+  streamVersion: number,
+  type: string,
+  data: unknown,
+  id?: string,
+): RecordedEvent {
   counter += 1;
   return {
     id: id ?? `evt_${streamId}_${streamVersion}`,
@@ -52,7 +58,13 @@ export const ev = {
     };
     return recorded(`key-${keyId}`, 1, 'KeyCreated', data);
   },
-  accessKeyCreated(keyId: string, deploymentId: string, slot: 'primary' | 'secondary', secret: string, createdAt = T0): RecordedEvent {
+  accessKeyCreated(
+    keyId: string,
+    deploymentId: string,
+    slot: 'primary' | 'secondary',
+    secret: string,
+    createdAt = T0,
+  ): RecordedEvent {
     const data: KeyCreated = {
       keyId,
       kind: 'access-key',
@@ -68,14 +80,26 @@ export const ev = {
     return recorded(`key-${keyId}`, 2, 'KeyRevoked', { keyId, reason, revokedAt: iso(at) } satisfies KeyRevoked);
   },
   userCreated(userId: string, name: string, over: Partial<UserCreated> = {}, version = 1): RecordedEvent {
-    const data: UserCreated = { userId, name, kind: 'internal', admin: false, email: null, createdAt: iso(T0), ...over };
+    const data: UserCreated = {
+      userId,
+      name,
+      kind: 'internal',
+      admin: false,
+      email: null,
+      createdAt: iso(T0),
+      ...over,
+    };
     return recorded(`user-${userId}`, version, 'UserCreated', data);
   },
   userDeactivated(userId: string, version: number, at = T0 + 2 * HOUR): RecordedEvent {
     return recorded(`user-${userId}`, version, 'UserDeactivated', { userId, deactivatedAt: iso(at) });
   },
   groupsRefreshed(userId: string, version: number, groups: string[], at: number): RecordedEvent {
-    return recorded(`user-${userId}`, version, 'GroupsRefreshed', { userId, groups, refreshedAt: iso(at) } satisfies GroupsRefreshed);
+    return recorded(`user-${userId}`, version, 'GroupsRefreshed', {
+      userId,
+      groups,
+      refreshedAt: iso(at),
+    } satisfies GroupsRefreshed);
   },
   projectCreated(projectId: string, ownerId: string): RecordedEvent {
     return recorded(`project-${projectId}`, 1, 'ProjectCreated', {
@@ -104,15 +128,27 @@ export const ev = {
       environment: null,
       ...over,
     };
-    return recorded(`deployment-${deploymentId}`, version, version === 1 ? 'DeploymentCreated' : 'DeploymentUpdated', data);
+    return recorded(
+      `deployment-${deploymentId}`,
+      version,
+      version === 1 ? 'DeploymentCreated' : 'DeploymentUpdated',
+      data,
+    );
   },
   externalAccessPolicy(version: number, hours: number): RecordedEvent {
-    return recorded('external-access-policy', version, 'ExternalAccessPolicyChanged', { requireExternalUserLoginAfterHours: hours });
+    return recorded('external-access-policy', version, 'ExternalAccessPolicyChanged', {
+      requireExternalUserLoginAfterHours: hours,
+    });
   },
   keyPolicy(version: number, defaultLifetimeDays: number, maxLifetimeDays: number | null): RecordedEvent {
     return recorded('key-policy', version, 'KeyPolicyChanged', { defaultLifetimeDays, maxLifetimeDays });
   },
-  signingKeyPublished(version: number, kid: string, publicJwk: Record<string, unknown>, activatesAt = T0): RecordedEvent {
+  signingKeyPublished(
+    version: number,
+    kid: string,
+    publicJwk: Record<string, unknown>,
+    activatesAt = T0,
+  ): RecordedEvent {
     return recorded('signing-keys', version, 'SigningKeyPublished', { kid, publicJwk, activatesAt: iso(activatesAt) });
   },
   signingKeyRetired(version: number, kid: string, retiredAt: number): RecordedEvent {

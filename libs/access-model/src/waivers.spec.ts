@@ -10,7 +10,11 @@ const unknownType = recorded('key-key_odd', 1, 'KeyTeleported', { keyId: 'key_od
 const later = ev.userKeyCreated('key_later', 'usr_1', 'later-secret');
 
 let waiverCounter = 0;
-function waiverOf(target: { id: string; streamId: string; streamVersion: number; type: string }, over: Partial<EventWaived> = {}, id?: string): RecordedEvent {
+function waiverOf(
+  target: { id: string; streamId: string; streamVersion: number; type: string },
+  over: Partial<EventWaived> = {},
+  id?: string,
+): RecordedEvent {
   waiverCounter += 1;
   const data: EventWaived = {
     eventId: target.id,
@@ -21,7 +25,10 @@ function waiverOf(target: { id: string; streamId: string; streamVersion: number;
     waivedBy: 'alice',
     ...over,
   };
-  return { ...recorded('waivers', waiverCounter, EVENT_WAIVED, data, id ?? `evt_waiver_${waiverCounter}`), metadata: { actor: 'ops:alice', channel: 'ops' } };
+  return {
+    ...recorded('waivers', waiverCounter, EVENT_WAIVED, data, id ?? `evt_waiver_${waiverCounter}`),
+    metadata: { actor: 'ops:alice', channel: 'ops' },
+  };
 }
 
 function modelWithNotices(): { model: AccessModel; notices: WaiverNotice[] } {
@@ -91,11 +98,14 @@ describe('AccessModel waivers (EventWaived)', () => {
       expect(m.keyById('key_bad')).toBeUndefined();
       expect(m.keyByHash(sha('later-secret'))?.keyId).toBe('key_later');
       expect(m.counts()).toMatchObject({ keys: 1, waivers: 1, waivedEvents: 1 });
-      expect(m.waiverFor('evt_poison', 'key-key_bad', 1)).toMatchObject({ waivedBy: 'alice', waiverEventId: waiver.id });
+      expect(m.waiverFor('evt_poison', 'key-key_bad', 1)).toMatchObject({
+        waivedBy: 'alice',
+        waiverEventId: waiver.id,
+      });
     }
   });
 
-  it('a waived event has no effect even if the model could apply it (the decision is the operator\'s)', () => {
+  it("a waived event has no effect even if the model could apply it (the decision is the operator's)", () => {
     const { model } = modelWithNotices();
     model.apply(waiverOf(later));
     model.apply(later);
@@ -125,7 +135,7 @@ describe('AccessModel waivers (EventWaived)', () => {
     expect(model.waivers().map((w) => w.waiverEventId)).toEqual(['evt_waiver_a']);
   });
 
-  it('waive() (the runtime\'s out-of-band path) records the same waiver as applying the event', () => {
+  it("waive() (the runtime's out-of-band path) records the same waiver as applying the event", () => {
     const { model } = modelWithNotices();
     const waiver = waiverOf(poison);
     const data = waiver.data as EventWaived;

@@ -40,7 +40,10 @@ describe('loadConfig (environment)', () => {
   });
 
   it('names the file when TOLLGATE_CONFIG cannot be read', () => {
-    expectConfigError(() => loadConfig({ TOLLGATE_CONFIG: '/nonexistent/tollgate.yaml' }), /TOLLGATE_CONFIG: cannot read/);
+    expectConfigError(
+      () => loadConfig({ TOLLGATE_CONFIG: '/nonexistent/tollgate.yaml' }),
+      /TOLLGATE_CONFIG: cannot read/,
+    );
   });
 });
 
@@ -63,18 +66,29 @@ trustedIssuers:
   });
 
   it('accepts JSON when the file name says so', () => {
-    const config = parseFileConfig(JSON.stringify({ idpConnectors: [{ id: 'corp', webhookSecrets: ['whsec_abc='] }] }), 'c.json');
+    const config = parseFileConfig(
+      JSON.stringify({ idpConnectors: [{ id: 'corp', webhookSecrets: ['whsec_abc='] }] }),
+      'c.json',
+    );
     expect(config.idpConnectors[0]?.id).toBe('corp');
   });
 
   it.each([
     ['an unknown field', `${issuer}    colour: blue\n`, /trustedIssuers\[0\]: Unrecognized key: "colour"/],
     ['a bad URL', issuer.replace('https://idp.example.com/certs', 'not a url'), /trustedIssuers\[0\]\.jwksUri/],
-    ['a missing JWKS', issuer.replace(/\s+jwksUri:.*\n/, '\n'), /trustedIssuers\[0\]\.jwksUri: exactly one of jwksUri or jwks/],
+    [
+      'a missing JWKS',
+      issuer.replace(/\s+jwksUri:.*\n/, '\n'),
+      /trustedIssuers\[0\]\.jwksUri: exactly one of jwksUri or jwks/,
+    ],
     ['a symmetric algorithm', issuer.replace('EdDSA', 'HS256'), /trustedIssuers\[0\]\.algorithms\[1\]/],
     ['a wrong type', 'trustedIssuers: yes', /trustedIssuers:/],
     ['an unknown top-level field', 'colour: blue', /Unrecognized key: "colour"/],
-    ['a bad webhook secret', 'idpConnectors: [{ id: corp, webhookSecrets: [nope] }]', /idpConnectors\[0\]\.webhookSecrets\[0\]/],
+    [
+      'a bad webhook secret',
+      'idpConnectors: [{ id: corp, webhookSecrets: [nope] }]',
+      /idpConnectors\[0\]\.webhookSecrets\[0\]/,
+    ],
     ['duplicate connector ids', 'idpConnectors: [{ id: a }, { id: a }]', /idpConnectors: connector ids must be unique/],
     ['broken YAML', 'trustedIssuers: [', /not valid YAML/],
   ])('refuses %s, naming the field', (_what, text, field) => {

@@ -17,14 +17,19 @@ export const envSchema = z.object({
   GRPC_PORT: port.default(50051),
   DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   TOLLGATE_DATA_DIR: z.string().min(1).default('./.data'),
-  KAFKA_BROKERS: optionalString.transform((v) => (v ? v.split(',').map((b) => b.trim()).filter(Boolean) : undefined)),
+  KAFKA_BROKERS: optionalString.transform((v) =>
+    v
+      ? v
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean)
+      : undefined,
+  ),
   KAFKA_CLIENT_ID: z.string().min(1).default('tollgate'),
   TOLLGATE_KAFKA_PARTITIONS: positiveInt.max(1000).default(6),
   TOLLGATE_MAX_STALENESS_MS: positiveInt.default(2000),
   TOLLGATE_HEARTBEAT_MS: positiveInt.default(250),
-  TOLLGATE_BOOTSTRAP_ADMIN_KEY: optionalString.pipe(
-    z.string().min(32, 'must be at least 32 characters').optional(),
-  ),
+  TOLLGATE_BOOTSTRAP_ADMIN_KEY: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   TOLLGATE_CONFIG: optionalString,
   TOLLGATE_REPLICA_ID: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

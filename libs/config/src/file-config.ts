@@ -4,7 +4,17 @@ import { z } from 'zod';
 const httpsOrHttpUrl = z.url({ protocol: /^https?$/ });
 const jwks = z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) });
 const asymmetricAlgorithm = z.enum([
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
 ]);
 
 /** Exactly one of `jwksUri` and inline `jwks`: without a key source no token could ever be verified. */
@@ -44,7 +54,10 @@ export const oidcConnectorSchema = z
 export const idpConnectorSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only'),
   webhookSecrets: z.array(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'a whsec_ secret')).default([]),
-  scimBearerTokenHash: z.string().regex(/^[0-9a-f]{64}$/, 'SHA-256 hex').optional(),
+  scimBearerTokenHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'SHA-256 hex')
+    .optional(),
   oidc: oidcConnectorSchema.optional(),
 });
 

@@ -31,7 +31,9 @@ export class ConfigError extends Error {
 const describeIssues = (source: string, error: z.ZodError): string =>
   error.issues
     .map((issue) => {
-      const field = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.') : '(root)';
+      const field = issue.path.length
+        ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.')
+        : '(root)';
       return `${source}: ${field.replace(/\.\[/g, '[')}: ${issue.message}`;
     })
     .join('\n');

@@ -109,4 +109,3 @@ export const EXTERNAL_ACCESS_POLICY_STREAM = 'external-access-policy';
  * ids are unique across stores, hence not `signing-keys`.
  */
 export const IDENTITY_SIGNING_KEYS_STREAM = 'identity-signing-keys';
-

@@ -39,7 +39,12 @@ const validKeys = (model: AccessModel, user: UserRecord, at: number): KeyRecord[
  * (every user can sign in or exchange a key), else a trusted issuer's JWT. The access rule itself does not
  * depend on which, only on whether the deployment accepts it.
  */
-function userCaller(model: AccessModel, user: UserRecord, accepts: ReadonlySet<CredentialKind>, at: number): { caller: ResolvedCaller; credentials: string[] } | undefined {
+function userCaller(
+  model: AccessModel,
+  user: UserRecord,
+  accepts: ReadonlySet<CredentialKind>,
+  at: number,
+): { caller: ResolvedCaller; credentials: string[] } | undefined {
   const keys = accepts.has('api-key') ? validKeys(model, user, at) : [];
   const credentials = keys.map((k) => `api-key:${k.keyId}`);
   if (accepts.has('service-token')) credentials.push('service-token');
@@ -47,7 +52,13 @@ function userCaller(model: AccessModel, user: UserRecord, accepts: ReadonlySet<C
   if (credentials.length === 0) return undefined;
   const kind: CredentialKind = keys.length > 0 ? 'api-key' : accepts.has('service-token') ? 'service-token' : 'jwt';
   return {
-    caller: { kind, keyId: keys[0]?.keyId, scope: kind === 'jwt' ? undefined : 'any', user: toUserFacts(user), issuer: kind === 'jwt' ? undefined : kind === 'service-token' ? 'tollgate' : undefined },
+    caller: {
+      kind,
+      keyId: keys[0]?.keyId,
+      scope: kind === 'jwt' ? undefined : 'any',
+      user: toUserFacts(user),
+      issuer: kind === 'jwt' ? undefined : kind === 'service-token' ? 'tollgate' : undefined,
+    },
     credentials,
   };
 }
@@ -56,7 +67,12 @@ export function whoCan(model: AccessModel, deploymentId: string, at: number): Wh
   const record = deploymentOrThrow(model, deploymentId);
   const deployment = toDeploymentFacts(record);
   const report: WhoCanReport = {
-    deployment: { id: record.deploymentId, name: record.name, projectId: record.projectId, authentication: record.authentication },
+    deployment: {
+      id: record.deploymentId,
+      name: record.name,
+      projectId: record.projectId,
+      authentication: record.authentication,
+    },
     at: new Date(at).toISOString(),
     subjects: [],
   };
@@ -123,8 +139,32 @@ export function why(model: AccessModel, subject: string, deploymentId: string, a
     const key = model.accessKey(accessKey[1]!, accessKey[2] as 'primary' | 'secondary');
     decision =
       key && keyState(key, at) === 'valid'
-        ? decide({ ...base, credential: { ok: true, caller: { kind: 'access-key', keyId: key.keyId, accessKeyDeploymentId: key.deploymentId!, accessKeySlot: key.slot! } } }, { explain: true })
-        : decide({ ...base, credential: { ok: false, reason: key ? (keyState(key, at) === 'revoked' ? 'key-revoked' : 'key-expired') : 'key-unknown', kind: 'access-key' } }, { explain: true });
+        ? decide(
+            {
+              ...base,
+              credential: {
+                ok: true,
+                caller: {
+                  kind: 'access-key',
+                  keyId: key.keyId,
+                  accessKeyDeploymentId: key.deploymentId!,
+                  accessKeySlot: key.slot!,
+                },
+              },
+            },
+            { explain: true },
+          )
+        : decide(
+            {
+              ...base,
+              credential: {
+                ok: false,
+                reason: key ? (keyState(key, at) === 'revoked' ? 'key-revoked' : 'key-expired') : 'key-unknown',
+                kind: 'access-key',
+              },
+            },
+            { explain: true },
+          );
   } else {
     const user = model.user(subject) ?? model.userByName(subject);
     if (!user) throw notFoundError(`no user ${subject} at that time`);
@@ -132,7 +172,10 @@ export function why(model: AccessModel, subject: string, deploymentId: string, a
       caller: { kind: 'service-token' as const, scope: 'any' as const, issuer: 'tollgate', user: toUserFacts(user) },
       credentials: [],
     };
-    decision = decide({ ...base, credential: { ok: true, caller: resolved.caller }, role: model.roleOf(record.projectId, user.userId) }, { explain: true });
+    decision = decide(
+      { ...base, credential: { ok: true, caller: resolved.caller }, role: model.roleOf(record.projectId, user.userId) },
+      { explain: true },
+    );
   }
   return { subject, deployment: deploymentId, at: new Date(at).toISOString(), decision };
 }

@@ -29,8 +29,10 @@ export function parseTime(value: string, now = Date.now()): number {
     const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's' | 'm' | 'h' | 'd'];
     return now - Number(relative[1]) * unit;
   }
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) throw usageError(`bad time ${JSON.stringify(value)}: use ISO 8601 (2026-11-26T06:30:00Z), now, or -15m/-2h/-7d`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value))
+    throw usageError(`bad time ${JSON.stringify(value)}: use ISO 8601 (2026-11-26T06:30:00Z), now, or -15m/-2h/-7d`);
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw usageError(`bad time ${JSON.stringify(value)}: use ISO 8601 (2026-11-26T06:30:00Z), now, or -15m/-2h/-7d`);
+  if (Number.isNaN(ms))
+    throw usageError(`bad time ${JSON.stringify(value)}: use ISO 8601 (2026-11-26T06:30:00Z), now, or -15m/-2h/-7d`);
   return ms;
 }

@@ -13,8 +13,25 @@ import { runAllMigrations } from './migrate';
 import type { Output } from './output';
 import { Progress } from './progress';
 import { scanText } from './scan';
-import { findEvent, openWriterStores, parseStore, readStore, readWaivers, type RecordedWaiver, type WriterStores } from './stores';
-import { accessModelReadiness, checkWaiveRequest, explainProjection, exitForStatus, toModelWaivers, waiveCommand, waiveEvent, waiverOf } from './waivers';
+import {
+  findEvent,
+  openWriterStores,
+  parseStore,
+  readStore,
+  readWaivers,
+  type RecordedWaiver,
+  type WriterStores,
+} from './stores';
+import {
+  accessModelReadiness,
+  checkWaiveRequest,
+  explainProjection,
+  exitForStatus,
+  toModelWaivers,
+  waiveCommand,
+  waiveEvent,
+  waiverOf,
+} from './waivers';
 
 /** What a command runs with: validated configuration, a database URL getter, output, stdin. */
 export interface CliContext {
@@ -30,10 +47,17 @@ interface Command {
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
   positionals: number | [number, number];
-  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }, ctx: CliContext): Promise<number>;
+  run(
+    args: { values: Record<string, string | boolean | undefined>; positionals: string[] },
+    ctx: CliContext,
+  ): Promise<number>;
 }
 
-const common = { json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+const common = {
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 const apiOptions = {
   url: { type: 'string' },
   key: { type: 'string' },
@@ -87,16 +111,25 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   'events tail': {
-    summary: 'print events from the writers\' stores, oldest first (optionally following new ones)',
-    usage: 'tollgate events tail [--store keys|identity] [--type T] [--stream S] [--from POSITION] [--limit N] [--follow]',
-    options: { store: { type: 'string' }, type: { type: 'string' }, stream: { type: 'string' }, from: { type: 'string' }, limit: { type: 'string' }, follow: { type: 'boolean' } },
+    summary: "print events from the writers' stores, oldest first (optionally following new ones)",
+    usage:
+      'tollgate events tail [--store keys|identity] [--type T] [--stream S] [--from POSITION] [--limit N] [--follow]',
+    options: {
+      store: { type: 'string' },
+      type: { type: 'string' },
+      stream: { type: 'string' },
+      from: { type: 'string' },
+      limit: { type: 'string' },
+      follow: { type: 'boolean' },
+    },
     positionals: 0,
     async run({ values }, ctx) {
       const schemas = parseStore(values.store as string | undefined);
       const from = values.from === undefined ? 0 : Number(values.from);
       const limit = values.limit === undefined ? Infinity : Number(values.limit);
       if (!Number.isInteger(from) || from < 0) throw usageError('--from must be a position (an integer ≥ 0)');
-      if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw usageError('--limit must be an integer ≥ 1');
+      if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1))
+        throw usageError('--limit must be an integer ≥ 1');
       return withStores(ctx, async ({ stores }) => {
         const after = new Map(schemas.map((s) => [s, Math.max(0, from - 1)]));
         let printed = 0;
@@ -132,24 +165,32 @@ export const COMMANDS: Record<string, Command> = {
       return withStores(ctx, async (opened) => {
         if (!byPosition) {
           const found = await findEvent(opened, ref);
-          if (found && schemas.includes(found.schema)) return show(found.schema, found.event, await waiverOf(opened, found.event), ctx);
+          if (found && schemas.includes(found.schema))
+            return show(found.schema, found.event, await waiverOf(opened, found.event), ctx);
           throw notFoundError(`no event ${ref}`);
         }
         const store = opened.stores.get(schemas[0]!)!;
         const [event] = await store.readAll({ after: Number(ref) - 1, limit: 1 });
-        if (event && event.position === Number(ref)) return show(schemas[0]!, event, await waiverOf(opened, event), ctx);
+        if (event && event.position === Number(ref))
+          return show(schemas[0]!, event, await waiverOf(opened, event), ctx);
         throw notFoundError(`no event ${ref}`);
       });
     },
   },
 
   'events waive': {
-    summary: 'record an operator\'s decision that a poison event is applied without effect (EventWaived); halted replicas resume',
+    summary:
+      "record an operator's decision that a poison event is applied without effect (EventWaived); halted replicas resume",
     usage: 'tollgate events waive <evt_id> --reason "<why>" --by <operator> [--force]',
     options: { reason: { type: 'string' }, by: { type: 'string' }, force: { type: 'boolean' } },
     positionals: 1,
     async run({ values, positionals }, ctx) {
-      const request = { eventId: positionals[0]!, reason: values.reason as string | undefined, by: values.by as string | undefined, force: values.force === true };
+      const request = {
+        eventId: positionals[0]!,
+        reason: values.reason as string | undefined,
+        by: values.by as string | undefined,
+        force: values.force === true,
+      };
       checkWaiveRequest(request); // usage errors before any connection
       return withStores(ctx, async (stores) => {
         const { appended, target, waiver } = await waiveEvent(stores, request);
@@ -157,7 +198,14 @@ export const COMMANDS: Record<string, Command> = {
         if (ctx.out.json) {
           ctx.out.data({
             appended,
-            event: { store: target.schema, id: event.id, type: event.type, streamId: event.streamId, streamVersion: event.streamVersion, position: event.position },
+            event: {
+              store: target.schema,
+              id: event.id,
+              type: event.type,
+              streamId: event.streamId,
+              streamVersion: event.streamVersion,
+              position: event.position,
+            },
             waiver: waiverJson(waiver),
           });
           return EXIT.ok;
@@ -185,10 +233,16 @@ export const COMMANDS: Record<string, Command> = {
       const [schema] = parseStore(values.store as string | undefined);
       if (values.store === undefined) throw usageError('--store is required');
       const from = Number(values.from);
-      if (values.from === undefined || !Number.isInteger(from) || from < 1) throw usageError('--from must be a position ≥ 1');
+      if (values.from === undefined || !Number.isInteger(from) || from < 1)
+        throw usageError('--from must be a position ≥ 1');
       if (!ctx.config.kafka) throw usageError('KAFKA_BROKERS is not set: there is no Kafka to republish to');
       const topic = (values.topic as string | undefined) ?? `tollgate.${schema}.v1`;
-      const kafka = new Kafka({ clientId: `${ctx.config.kafka.clientId}-ops`, brokers: ctx.config.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+      const kafka = new Kafka({
+        clientId: `${ctx.config.kafka.clientId}-ops`,
+        brokers: ctx.config.kafka.brokers,
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 2 },
+      });
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       try {
         await producer.connect();
@@ -197,7 +251,12 @@ export const COMMANDS: Record<string, Command> = {
       }
       try {
         return await withStores(ctx, async ({ stores }) => {
-          const progress = new Progress('republishing', undefined, process.stderr, !ctx.out.json && Boolean(process.stderr.isTTY));
+          const progress = new Progress(
+            'republishing',
+            undefined,
+            process.stderr,
+            !ctx.out.json && Boolean(process.stderr.isTTY),
+          );
           let count = 0;
           let batch: RecordedEvent[] = [];
           const flush = async () => {
@@ -232,9 +291,29 @@ export const COMMANDS: Record<string, Command> = {
       const started = Date.now();
       const databaseUrl = await ctx.database();
       const logger = createLogger('silent');
-      const runtime = new AccessModelRuntime(new AccessModel(), { config: { ...ctx.config, replicaId: `ops-rebuild-${process.pid}` }, logger, metrics: createMetricsRegistry(), databaseUrl }, { loadSnapshot: false, snapshotOnStop: false, snapshotIntervalMs: 3_600_000, snapshotEveryEvents: Number.MAX_SAFE_INTEGER, waiverPollMs: 100 });
+      const runtime = new AccessModelRuntime(
+        new AccessModel(),
+        {
+          config: { ...ctx.config, replicaId: `ops-rebuild-${process.pid}` },
+          logger,
+          metrics: createMetricsRegistry(),
+          databaseUrl,
+        },
+        {
+          loadSnapshot: false,
+          snapshotOnStop: false,
+          snapshotIntervalMs: 3_600_000,
+          snapshotEveryEvents: Number.MAX_SAFE_INTEGER,
+          waiverPollMs: 100,
+        },
+      );
       runtime.start();
-      const progress = new Progress('rebuilding', undefined, process.stderr, !ctx.out.json && Boolean(process.stderr.isTTY));
+      const progress = new Progress(
+        'rebuilding',
+        undefined,
+        process.stderr,
+        !ctx.out.json && Boolean(process.stderr.isTTY),
+      );
       try {
         const deadline = Date.now() + 10 * 60_000;
         for (;;) {
@@ -244,14 +323,23 @@ export const COMMANDS: Record<string, Command> = {
             const poison = status.health.poison;
             const lookup = poison && status.waiverLookup?.eventId === poison.eventId ? status.waiverLookup : null;
             // A waived poison event: the runtime finds the waiver in the stores and restarts past it; wait for that.
-            const waiting = poison && !lookup?.error && (lookup === null || lookup.lastCheckAt === null || lookup.waiver !== null);
+            const waiting =
+              poison && !lookup?.error && (lookup === null || lookup.lastCheckAt === null || lookup.waiver !== null);
             if (!waiting) {
-              const hint = poison ? `; investigate with tollgate events show ${poison.eventId}, then deploy a fix or: ${waiveCommand(poison.eventId)}` : '';
-              throw new CliError(`the projection halted: ${status.health.reason ?? 'poison event'}${lookup?.error ? ` (${lookup.error})` : ''}${hint}`);
+              const hint = poison
+                ? `; investigate with tollgate events show ${poison.eventId}, then deploy a fix or: ${waiveCommand(poison.eventId)}`
+                : '';
+              throw new CliError(
+                `the projection halted: ${status.health.reason ?? 'poison event'}${lookup?.error ? ` (${lookup.error})` : ''}${hint}`,
+              );
             }
           }
           if (watermark !== null && watermark >= started) break;
-          if (Date.now() > deadline) throw new CliError(`not caught up after 10 minutes (phase ${status.phase}, last error ${status.lastError ?? 'none'})`, EXIT.unreachable);
+          if (Date.now() > deadline)
+            throw new CliError(
+              `not caught up after 10 minutes (phase ${status.phase}, last error ${status.lastError ?? 'none'})`,
+              EXIT.unreachable,
+            );
           progress.update(runtime.model.counts().appliedEvents);
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -259,8 +347,19 @@ export const COMMANDS: Record<string, Command> = {
         await runtime.saveSnapshot('ops rebuild');
         const counts = runtime.model.counts();
         const snapshot = runtime.status().lastSnapshot;
-        if (ctx.out.json) ctx.out.data({ projection: 'access-model', events: counts.appliedEvents, keys: counts.keys, users: counts.users, snapshot, ms: Date.now() - started });
-        else ctx.out.line(`rebuilt access-model from ${counts.appliedEvents} events (${counts.keys} keys, ${counts.users} users) in ${Date.now() - started} ms; snapshot ${snapshot?.id ?? '?'} saved`);
+        if (ctx.out.json)
+          ctx.out.data({
+            projection: 'access-model',
+            events: counts.appliedEvents,
+            keys: counts.keys,
+            users: counts.users,
+            snapshot,
+            ms: Date.now() - started,
+          });
+        else
+          ctx.out.line(
+            `rebuilt access-model from ${counts.appliedEvents} events (${counts.keys} keys, ${counts.users} users) in ${Date.now() - started} ms; snapshot ${snapshot?.id ?? '?'} saved`,
+          );
         return EXIT.ok;
       } finally {
         await runtime.stop();
@@ -277,7 +376,11 @@ export const COMMANDS: Record<string, Command> = {
       const url = (values.url as string | undefined) ?? `http://127.0.0.1:${ctx.config.http.port}`;
       const { status, body } = await new TollgateApi(url, undefined).getRaw('/health/ready');
       const detail = accessModelReadiness(body);
-      if (!detail) throw new CliError(`${url}/health/ready (${status}) has no access-model check: is it a Tollgate replica?`, EXIT.unreachable);
+      if (!detail)
+        throw new CliError(
+          `${url}/health/ready (${status}) has no access-model check: is it a Tollgate replica?`,
+          EXIT.unreachable,
+        );
       const explained = explainProjection(detail);
       if (ctx.out.json) ctx.out.data({ url, ...explained, accessModel: detail });
       else ctx.out.line(explained.line);
@@ -297,8 +400,17 @@ export const COMMANDS: Record<string, Command> = {
         const report = whoCan(model, positionals[0]!, at);
         if (ctx.out.json) ctx.out.data(report);
         else {
-          ctx.out.line(`${report.deployment.name} (${report.deployment.id}) at ${report.at}: ${report.subjects.length} subject(s)`);
-          ctx.out.table(report.subjects as unknown as Record<string, unknown>[], ['subject', 'name', 'kind', 'reason', 'groups', 'credentials']);
+          ctx.out.line(
+            `${report.deployment.name} (${report.deployment.id}) at ${report.at}: ${report.subjects.length} subject(s)`,
+          );
+          ctx.out.table(report.subjects as unknown as Record<string, unknown>[], [
+            'subject',
+            'name',
+            'kind',
+            'reason',
+            'groups',
+            'credentials',
+          ]);
         }
         return EXIT.ok;
       });
@@ -318,8 +430,11 @@ export const COMMANDS: Record<string, Command> = {
         if (ctx.out.json) ctx.out.data(report);
         else {
           const d = report.decision;
-          ctx.out.line(`${report.subject} → ${report.deployment} at ${report.at}: ${d.allowed ? 'ALLOWED' : 'DENIED'} (${d.status} ${d.reason})`);
-          for (const step of d.trace ?? []) ctx.out.line(`  ${step.rule.padEnd(28)} ${step.outcome}${step.detail ? `  ${step.detail}` : ''}`);
+          ctx.out.line(
+            `${report.subject} → ${report.deployment} at ${report.at}: ${d.allowed ? 'ALLOWED' : 'DENIED'} (${d.status} ${d.reason})`,
+          );
+          for (const step of d.trace ?? [])
+            ctx.out.line(`  ${step.rule.padEnd(28)} ${step.outcome}${step.detail ? `  ${step.detail}` : ''}`);
         }
         return EXIT.ok;
       });
@@ -332,10 +447,17 @@ export const COMMANDS: Record<string, Command> = {
     options: { ...apiOptions },
     positionals: 1,
     async run({ values, positionals }, ctx) {
-      const status = await api(values, ctx).request<{ eventId: string; committedAt: string; appliedByAll: boolean; replicas: { replicaId: string; appliedAt: string | null; lagMs: number | null }[] }>('GET', `/v1/revocations/${encodeURIComponent(positionals[0]!)}`);
+      const status = await api(values, ctx).request<{
+        eventId: string;
+        committedAt: string;
+        appliedByAll: boolean;
+        replicas: { replicaId: string; appliedAt: string | null; lagMs: number | null }[];
+      }>('GET', `/v1/revocations/${encodeURIComponent(positionals[0]!)}`);
       if (ctx.out.json) ctx.out.data(status);
       else {
-        ctx.out.line(`${status.eventId} committed ${status.committedAt}: ${status.appliedByAll ? 'applied by all replicas' : 'NOT yet applied by all replicas'}`);
+        ctx.out.line(
+          `${status.eventId} committed ${status.committedAt}: ${status.appliedByAll ? 'applied by all replicas' : 'NOT yet applied by all replicas'}`,
+        );
         ctx.out.table(status.replicas as unknown as Record<string, unknown>[], ['replicaId', 'appliedAt', 'lagMs']);
       }
       return status.appliedByAll ? EXIT.ok : EXIT.failed;
@@ -355,7 +477,9 @@ export const COMMANDS: Record<string, Command> = {
       } catch (err) {
         throw notFoundError(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      const model = values.offline ? undefined : await withStores(ctx, async (stores) => (await foldStores(stores, Date.now(), false)).model);
+      const model = values.offline
+        ? undefined
+        : await withStores(ctx, async (stores) => (await foldStores(stores, Date.now(), false)).model);
       const findings = scanText(text, model);
       const revoked: { keyId: string; eventId: string }[] = [];
       if (values.revoke) {
@@ -363,7 +487,10 @@ export const COMMANDS: Record<string, Command> = {
         const client = api(values, ctx);
         for (const finding of findings.filter((f) => f.keyId && f.state === 'valid')) {
           const result = finding.deploymentId
-            ? await client.request<{ eventId: string }>('DELETE', `/v1/deployments/${encodeURIComponent(finding.deploymentId)}/access-keys/${model!.keyById(finding.keyId!)!.slot}`)
+            ? await client.request<{ eventId: string }>(
+                'DELETE',
+                `/v1/deployments/${encodeURIComponent(finding.deploymentId)}/access-keys/${model!.keyById(finding.keyId!)!.slot}`,
+              )
             : await client.request<{ eventId: string }>('DELETE', `/v1/keys/${encodeURIComponent(finding.keyId!)}`);
           revoked.push({ keyId: finding.keyId!, eventId: result.eventId });
           finding.state = 'revoked';
@@ -373,7 +500,15 @@ export const COMMANDS: Record<string, Command> = {
       if (ctx.out.json) ctx.out.data({ findings: rows, revoked });
       else if (rows.length === 0) ctx.out.line('no Tollgate keys found');
       else {
-        ctx.out.table(rows as unknown as Record<string, unknown>[], ['line', 'column', 'kind', 'redacted', 'keyId', 'owner', 'state']);
+        ctx.out.table(rows as unknown as Record<string, unknown>[], [
+          'line',
+          'column',
+          'kind',
+          'redacted',
+          'keyId',
+          'owner',
+          'state',
+        ]);
         for (const r of revoked) ctx.out.line(`revoked ${r.keyId} (event ${r.eventId})`);
       }
       return findings.length ? EXIT.found : EXIT.ok;
@@ -381,9 +516,16 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   'keys revoke': {
-    summary: 'bulk revoke: every key of a user, of a group\'s members, or the access keys of a deployment or project',
-    usage: 'tollgate keys revoke (--user ID | --group NAME | --deployment ID | --project ID) [--url KEYS_URL] [--key ADMIN_CREDENTIAL]',
-    options: { user: { type: 'string' }, group: { type: 'string' }, deployment: { type: 'string' }, project: { type: 'string' }, ...apiOptions },
+    summary: "bulk revoke: every key of a user, of a group's members, or the access keys of a deployment or project",
+    usage:
+      'tollgate keys revoke (--user ID | --group NAME | --deployment ID | --project ID) [--url KEYS_URL] [--key ADMIN_CREDENTIAL]',
+    options: {
+      user: { type: 'string' },
+      group: { type: 'string' },
+      deployment: { type: 'string' },
+      project: { type: 'string' },
+      ...apiOptions,
+    },
     positionals: 0,
     async run({ values }, ctx) {
       const chosen = (['user', 'group', 'deployment', 'project'] as const).filter((k) => values[k] !== undefined);
@@ -393,14 +535,20 @@ export const COMMANDS: Record<string, Command> = {
       const now = Date.now();
       const revoked: { keyId: string; eventId: string; owner: string }[] = [];
       const revokeUser = async (userId: string) => {
-        const result = await client.request<{ revoked: number; eventIds: string[] }>('DELETE', `/v1/users/${encodeURIComponent(userId)}/keys`);
+        const result = await client.request<{ revoked: number; eventIds: string[] }>(
+          'DELETE',
+          `/v1/users/${encodeURIComponent(userId)}/keys`,
+        );
         result.eventIds.forEach((eventId) => revoked.push({ keyId: '(user keys)', eventId, owner: userId }));
       };
       const revokeAccessKeys = async (deploymentId: string) => {
         for (const slot of ['primary', 'secondary'] as const) {
           const key = model.accessKey(deploymentId, slot);
           if (!key || keyState(key, now) !== 'valid') continue;
-          const result = await client.request<{ eventId: string }>('DELETE', `/v1/deployments/${encodeURIComponent(deploymentId)}/access-keys/${slot}`);
+          const result = await client.request<{ eventId: string }>(
+            'DELETE',
+            `/v1/deployments/${encodeURIComponent(deploymentId)}/access-keys/${slot}`,
+          );
           revoked.push({ keyId: key.keyId, eventId: result.eventId, owner: `access-key:${deploymentId}:${slot}` });
         }
       };
@@ -410,7 +558,8 @@ export const COMMANDS: Record<string, Command> = {
       } else if (values.group) {
         for (const user of model.allUsers()) if (user.groups.has(values.group as string)) await revokeUser(user.userId);
       } else if (values.deployment) {
-        if (!model.deploymentById(values.deployment as string)) throw notFoundError(`no deployment ${values.deployment}`);
+        if (!model.deploymentById(values.deployment as string))
+          throw notFoundError(`no deployment ${values.deployment}`);
         await revokeAccessKeys(values.deployment as string);
       } else {
         const deployments = [...model.deployments()].filter((d) => d.projectId === values.project);
@@ -427,8 +576,14 @@ export const COMMANDS: Record<string, Command> = {
   },
 };
 
-async function show(schema: string, event: RecordedEvent, waiver: RecordedWaiver | undefined, ctx: CliContext): Promise<number> {
-  if (ctx.out.json) ctx.out.data({ store: schema, ...eventJson(event), ...(waiver ? { waiver: waiverJson(waiver) } : {}) });
+async function show(
+  schema: string,
+  event: RecordedEvent,
+  waiver: RecordedWaiver | undefined,
+  ctx: CliContext,
+): Promise<number> {
+  if (ctx.out.json)
+    ctx.out.data({ store: schema, ...eventJson(event), ...(waiver ? { waiver: waiverJson(waiver) } : {}) });
   else {
     ctx.out.line(`${schema} ${describeEvent(event)}`);
     ctx.out.line(JSON.stringify({ data: event.data, metadata: event.metadata }, null, 2));
@@ -469,7 +624,11 @@ export function helpText(prefix?: string): string {
 }
 
 /** Runs one CLI invocation; returns the exit code. Never throws. */
-export async function runCli(argv: string[], makeContext: (json: boolean) => CliContext, stderr: (text: string) => void): Promise<number> {
+export async function runCli(
+  argv: string[],
+  makeContext: (json: boolean) => CliContext,
+  stderr: (text: string) => void,
+): Promise<number> {
   const verbose = argv.includes('--verbose');
   const json = argv.includes('--json');
   const words = argv.filter((a) => !a.startsWith('-'));
@@ -487,16 +646,28 @@ export async function runCli(argv: string[], makeContext: (json: boolean) => Cli
   const command = COMMANDS[name]!;
   const rest = argv.slice(argv.indexOf(name.split(' ').at(-1)!) + 1);
   try {
-    const parsed = parseArgs({ args: rest, options: { ...common, ...command.options }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args: rest,
+      options: { ...common, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
     if (parsed.values.help) {
       stderr(`${command.usage}\n  ${command.summary}\n`);
       return EXIT.ok;
     }
-    const [min, max] = Array.isArray(command.positionals) ? command.positionals : [command.positionals, command.positionals];
+    const [min, max] = Array.isArray(command.positionals)
+      ? command.positionals
+      : [command.positionals, command.positionals];
     if (parsed.positionals.length < min || parsed.positionals.length > max) throw usageError(`usage: ${command.usage}`);
     return await command.run(parsed as never, makeContext(json));
   } catch (err) {
-    const code = err instanceof CliError ? err.exitCode : (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? EXIT.usage : EXIT.failed;
+    const code =
+      err instanceof CliError
+        ? err.exitCode
+        : (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+          ? EXIT.usage
+          : EXIT.failed;
     const message = (err as Error).message.split('\n')[0];
     stderr(`tollgate ${name}: ${message}\n`);
     if (verbose && (err as Error).stack) stderr(`${(err as Error).stack}\n`);

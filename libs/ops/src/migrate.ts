@@ -16,7 +16,13 @@ export const SCHEMAS = [
 export async function runAllMigrations(url: string): Promise<string[]> {
   const ran: string[] = [];
   for (const { schema, migrations } of SCHEMAS) {
-    const dataSource = createDataSource({ url, schema, migrations: migrations(), name: 'tollgate-migrate', poolSize: 2 });
+    const dataSource = createDataSource({
+      url,
+      schema,
+      migrations: migrations(),
+      name: 'tollgate-migrate',
+      poolSize: 2,
+    });
     try {
       await dataSource.initialize();
     } catch (err) {

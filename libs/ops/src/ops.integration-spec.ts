@@ -47,14 +47,85 @@ describe('tollgate CLI on a real event store', () => {
     const at = async (name: string, p: Promise<{ events: { recordedAt: Date }[] }>) => {
       times[name] = (await p).events[0]!.recordedAt.getTime();
     };
-    await at('users', identity.append('user-usr_alice', 0, [{ type: 'UserCreated', data: { userId: 'usr_alice', name: 'alice', kind: 'internal', admin: false, email: null, createdAt: now } }], { metadata: meta }));
-    await identity.append('project-prj_1', 0, [
-      { type: 'ProjectCreated', data: { projectId: 'prj_1', name: 'vision', ownerId: 'usr_alice', createdAt: now } },
-      { type: 'CollaboratorSet', data: { projectId: 'prj_1', userId: 'usr_alice', role: 'owner' } },
-    ], { metadata: meta });
-    await at('deployment', identity.append('deployment-dep_1', 0, [{ type: 'DeploymentCreated', data: { deploymentId: 'dep_1', projectId: 'prj_1', name: 'resnet', hosts: ['resnet.example.com'], pathPrefixes: ['/'], authentication: true, credentialKinds: ['api-key', 'access-key', 'jwt', 'service-token'], grantedGroups: [], environment: null } }], { metadata: meta }));
-    await at('key', keys.append('key-key_alice', 0, [{ type: 'KeyCreated', data: { keyId: 'key_alice', kind: 'user-key', secretHash: hashSecret(secret), name: 'ci', userId: 'usr_alice', scope: 'inference', expiresAt: null, createdAt: now } }], { metadata: meta }));
-    await at('removed', identity.append('project-prj_1', 2, [{ type: 'CollaboratorRemoved', data: { projectId: 'prj_1', userId: 'usr_alice' } }], { metadata: meta }));
+    await at(
+      'users',
+      identity.append(
+        'user-usr_alice',
+        0,
+        [
+          {
+            type: 'UserCreated',
+            data: { userId: 'usr_alice', name: 'alice', kind: 'internal', admin: false, email: null, createdAt: now },
+          },
+        ],
+        { metadata: meta },
+      ),
+    );
+    await identity.append(
+      'project-prj_1',
+      0,
+      [
+        { type: 'ProjectCreated', data: { projectId: 'prj_1', name: 'vision', ownerId: 'usr_alice', createdAt: now } },
+        { type: 'CollaboratorSet', data: { projectId: 'prj_1', userId: 'usr_alice', role: 'owner' } },
+      ],
+      { metadata: meta },
+    );
+    await at(
+      'deployment',
+      identity.append(
+        'deployment-dep_1',
+        0,
+        [
+          {
+            type: 'DeploymentCreated',
+            data: {
+              deploymentId: 'dep_1',
+              projectId: 'prj_1',
+              name: 'resnet',
+              hosts: ['resnet.example.com'],
+              pathPrefixes: ['/'],
+              authentication: true,
+              credentialKinds: ['api-key', 'access-key', 'jwt', 'service-token'],
+              grantedGroups: [],
+              environment: null,
+            },
+          },
+        ],
+        { metadata: meta },
+      ),
+    );
+    await at(
+      'key',
+      keys.append(
+        'key-key_alice',
+        0,
+        [
+          {
+            type: 'KeyCreated',
+            data: {
+              keyId: 'key_alice',
+              kind: 'user-key',
+              secretHash: hashSecret(secret),
+              name: 'ci',
+              userId: 'usr_alice',
+              scope: 'inference',
+              expiresAt: null,
+              createdAt: now,
+            },
+          },
+        ],
+        { metadata: meta },
+      ),
+    );
+    await at(
+      'removed',
+      identity.append(
+        'project-prj_1',
+        2,
+        [{ type: 'CollaboratorRemoved', data: { projectId: 'prj_1', userId: 'usr_alice' } }],
+        { metadata: meta },
+      ),
+    );
   });
 
   afterAll(async () => {
@@ -71,9 +142,17 @@ describe('tollgate CLI on a real event store', () => {
   it('events tail filters by type and prints JSON lines', async () => {
     const result = await cli(['events', 'tail', '--type', 'CollaboratorSet', '--json']);
     expect(result.code).toBe(EXIT.ok);
-    const lines = result.out.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = result.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ store: 'identity', type: 'CollaboratorSet', streamId: 'project-prj_1', streamVersion: 2 });
+    expect(lines[0]).toMatchObject({
+      store: 'identity',
+      type: 'CollaboratorSet',
+      streamId: 'project-prj_1',
+      streamVersion: 2,
+    });
   });
 
   it('events show finds an event by id and by position', async () => {
@@ -89,7 +168,9 @@ describe('tollgate CLI on a real event store', () => {
 
   it('audit who-can answers for a time before and after a change', async () => {
     const before = await cli(['audit', 'who-can', 'dep_1', '--at', new Date(times.key!).toISOString(), '--json']);
-    expect(JSON.parse(before.out).subjects.map((s: { subject: string; reason: string }) => `${s.subject}:${s.reason}`)).toEqual(['usr_alice:collaborator']);
+    expect(
+      JSON.parse(before.out).subjects.map((s: { subject: string; reason: string }) => `${s.subject}:${s.reason}`),
+    ).toEqual(['usr_alice:collaborator']);
     const after = await cli(['audit', 'who-can', 'dep_1', '--at', new Date(times.removed!).toISOString(), '--json']);
     expect(JSON.parse(after.out).subjects).toEqual([]);
     const why = await cli(['audit', 'why', 'alice', 'dep_1', '--at', new Date(times.removed!).toISOString()]);
@@ -101,7 +182,12 @@ describe('tollgate CLI on a real event store', () => {
   it('keys scan reports the key id, owner and state of a leaked key', async () => {
     const result = await cli(['keys', 'scan', '-', '--json']);
     expect(result.code).toBe(EXIT.found);
-    expect(JSON.parse(result.out).findings[0]).toMatchObject({ keyId: 'key_alice', owner: 'alice', state: 'valid', line: 1 });
+    expect(JSON.parse(result.out).findings[0]).toMatchObject({
+      keyId: 'key_alice',
+      owner: 'alice',
+      state: 'valid',
+      line: 1,
+    });
     expect(result.out).not.toContain(secret);
   });
 
@@ -113,17 +199,21 @@ describe('tollgate CLI on a real event store', () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
     await admin.disconnect();
-    const result = await cli(['events', 'republish', '--store', 'identity', '--from', '1', '--topic', topic], { KAFKA_BROKERS: brokers.join(',') });
+    const result = await cli(['events', 'republish', '--store', 'identity', '--from', '1', '--topic', topic], {
+      KAFKA_BROKERS: brokers.join(','),
+    });
     expect(result.code).toBe(EXIT.ok);
     expect(result.out).toContain('republished 5 events of identity');
     const consumer = kafka.consumer({ groupId: uniqueName('g'), maxWaitTimeInMs: 50 });
     const types: string[] = [];
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => {
-      const decoded = decodeMessage(message);
-      if (decoded.kind === 'event') types.push(decoded.event.type);
-    } });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const decoded = decodeMessage(message);
+        if (decoded.kind === 'event') types.push(decoded.event.type);
+      },
+    });
     await eventually(() => expect(types).toHaveLength(5), { timeoutMs: 20_000 });
     await consumer.disconnect();
     expect(types).toContain('DeploymentCreated');

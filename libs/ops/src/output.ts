@@ -6,7 +6,10 @@ export interface Output {
   table(rows: Record<string, unknown>[], columns: string[]): void;
 }
 
-export function createOutput(json: boolean, write: (text: string) => void = (t) => void process.stdout.write(t)): Output {
+export function createOutput(
+  json: boolean,
+  write: (text: string) => void = (t) => void process.stdout.write(t),
+): Output {
   return {
     json,
     line: (text) => write(`${text}\n`),
@@ -14,7 +17,11 @@ export function createOutput(json: boolean, write: (text: string) => void = (t) 
     table(rows, columns) {
       const cell = (v: unknown) => (v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v));
       const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-      const fmt = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+      const fmt = (values: string[]) =>
+        values
+          .map((v, i) => v.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd();
       write(`${fmt(columns.map((c) => c.toUpperCase()))}\n`);
       for (const row of rows) write(`${fmt(columns.map((c) => cell(row[c])))}\n`);
     },

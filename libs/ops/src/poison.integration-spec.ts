@@ -1,5 +1,13 @@
 import { Controller, type DynamicModule, Get, Module, UseGuards } from '@nestjs/common';
-import { AccessModelModule, ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS, type AccessModel, type AccessModelRuntime, type Freshness } from '@tollgate/access-model';
+import {
+  AccessModelModule,
+  ACCESS_MODEL,
+  ACCESS_MODEL_RUNTIME,
+  FRESHNESS,
+  type AccessModel,
+  type AccessModelRuntime,
+  type Freshness,
+} from '@tollgate/access-model';
 import { generateKey, hashSecret } from '@tollgate/authn';
 import { loadConfig } from '@tollgate/config';
 import { createDataSource } from '@tollgate/database';
@@ -57,12 +65,21 @@ describe('poison event: halt, investigate, waive, resume (embedded mode, real Po
     const code = await runCli(args, context, (t) => void err.push(t));
     return { code, out: out.join(''), err: err.join('') };
   };
-  const whoami = (credential: string) => fetch(`${app.url}/whoami`, { headers: { authorization: `Bearer ${credential}` } }).then((r) => r.status);
+  const whoami = (credential: string) =>
+    fetch(`${app.url}/whoami`, { headers: { authorization: `Bearer ${credential}` } }).then((r) => r.status);
   const ready = () => fetch(`${app.url}/health/ready`).then((r) => r.status);
   const metrics = () => fetch(`${app.url}/metrics`).then((r) => r.text());
   const userKey = (keyId: string, secret: string) => ({
     type: 'KeyCreated',
-    data: { keyId, kind: 'user-key', secretHash: hashSecret(secret), userId: 'usr_alice', scope: 'management', expiresAt: null, createdAt: iso(now) },
+    data: {
+      keyId,
+      kind: 'user-key',
+      secretHash: hashSecret(secret),
+      userId: 'usr_alice',
+      scope: 'management',
+      expiresAt: null,
+      createdAt: iso(now),
+    },
   });
 
   beforeAll(async () => {
@@ -73,12 +90,30 @@ describe('poison event: halt, investigate, waive, resume (embedded mode, real Po
     const registry = new Registry();
     keys = new PostgresEventStore({ dataSource, schema: 'keys', registry });
     identity = new PostgresEventStore({ dataSource, schema: 'identity', registry });
-    await identity.append('user-usr_alice', 0, [
-      { type: 'UserCreated', data: { userId: 'usr_alice', name: 'alice', kind: 'internal', admin: false, email: null, createdAt: iso(now) } },
-    ], meta);
+    await identity.append(
+      'user-usr_alice',
+      0,
+      [
+        {
+          type: 'UserCreated',
+          data: {
+            userId: 'usr_alice',
+            name: 'alice',
+            kind: 'internal',
+            admin: false,
+            email: null,
+            createdAt: iso(now),
+          },
+        },
+      ],
+      meta,
+    );
     await keys.append('key-key_alice', 0, [userKey('key_alice', aliceKey)], meta);
     app = await startTestApp(
-      (ctx): DynamicModule[] => [AccessModelModule.forRoot(ctx, { snapshotIntervalMs: 3_600_000, waiverPollMs: 200 }), { module: WhoAmIModule }],
+      (ctx): DynamicModule[] => [
+        AccessModelModule.forRoot(ctx, { snapshotIntervalMs: 3_600_000, waiverPollMs: 200 }),
+        { module: WhoAmIModule },
+      ],
       { databaseUrl: database.url, env: { TOLLGATE_REPLICA_ID: 'poison-replica' } },
     );
     model = app.app.get(ACCESS_MODEL);
@@ -95,10 +130,20 @@ describe('poison event: halt, investigate, waive, resume (embedded mode, real Po
   });
 
   it('halts on a malformed KeyCreated and fails closed; later events are not applied', async () => {
-    const appended = await keys.append('key-key_bad', 0, [{ type: 'KeyCreated', data: { keyId: 'key_bad', kind: 'user-key', createdAt: iso(now) } }], meta);
+    const appended = await keys.append(
+      'key-key_bad',
+      0,
+      [{ type: 'KeyCreated', data: { keyId: 'key_bad', kind: 'user-key', createdAt: iso(now) } }],
+      meta,
+    );
     poisonId = appended.events[0]!.id;
     await keys.append('key-key_later', 0, [userKey('key_later', laterKey)], meta);
-    await identity.append('user-usr_alice', 1, [{ type: 'GroupsRefreshed', data: { userId: 'usr_alice', groups: ['ml'], refreshedAt: iso(now) } }], meta);
+    await identity.append(
+      'user-usr_alice',
+      1,
+      [{ type: 'GroupsRefreshed', data: { userId: 'usr_alice', groups: ['ml'], refreshedAt: iso(now) } }],
+      meta,
+    );
 
     await eventually(() => expect(freshness.halted()).toBe(true));
     expect(freshness.isFresh()).toBe(false);
@@ -124,9 +169,15 @@ describe('poison event: halt, investigate, waive, resume (embedded mode, real Po
     expect(status.code).toBe(EXIT.failed);
     expect(status.out.trim().split('\n')).toHaveLength(1);
     expect(status.out).toContain(`HALTED on poison event ${poisonId} (KeyCreated, stream key-key_bad, position 2)`);
-    expect(status.out).toContain(`tollgate events waive ${poisonId} --reason "<why, after investigation>" --by <operator>`);
+    expect(status.out).toContain(
+      `tollgate events waive ${poisonId} --reason "<why, after investigation>" --by <operator>`,
+    );
     const json = JSON.parse((await cli(['projection', 'status', '--url', app.url, '--json'])).out);
-    expect(json).toMatchObject({ ready: false, halted: true, poison: { eventId: poisonId, type: 'KeyCreated', streamId: 'key-key_bad' } });
+    expect(json).toMatchObject({
+      ready: false,
+      halted: true,
+      poison: { eventId: poisonId, type: 'KeyCreated', streamId: 'key-key_bad' },
+    });
   });
 
   it('events waive refuses missing arguments (2), an unknown event (3) and an event this release applies (1)', async () => {
@@ -168,7 +219,14 @@ describe('poison event: halt, investigate, waive, resume (embedded mode, real Po
     const [recorded] = (await keys.readStream('waivers')).events;
     expect(recorded).toMatchObject({
       type: 'EventWaived',
-      data: { eventId: poisonId, streamId: 'key-key_bad', eventVersion: 1, eventType: 'KeyCreated', reason, waivedBy: 'alice' },
+      data: {
+        eventId: poisonId,
+        streamId: 'key-key_bad',
+        eventVersion: 1,
+        eventType: 'KeyCreated',
+        reason,
+        waivedBy: 'alice',
+      },
       metadata: { actor: 'ops:alice', channel: 'ops', causationId: poisonId },
     });
     expect((await cli(['projection', 'status', '--url', app.url])).code).toBe(EXIT.ok);
@@ -188,9 +246,16 @@ describe('poison event: halt, investigate, waive, resume (embedded mode, real Po
 
     const shown = await cli(['events', 'show', poisonId]);
     expect(shown.code).toBe(EXIT.ok);
-    expect(shown.out).toMatch(/WAIVED \(applied without effect\): by alice \(ops:alice via ops\) at \d{4}-.*reason: "KeyCreated without hash/);
+    expect(shown.out).toMatch(
+      /WAIVED \(applied without effect\): by alice \(ops:alice via ops\) at \d{4}-.*reason: "KeyCreated without hash/,
+    );
     const json = JSON.parse((await cli(['events', 'show', poisonId, '--json'])).out);
-    expect(json.waiver).toMatchObject({ waivedBy: 'alice', actor: 'ops:alice', channel: 'ops', waivedAt: expect.any(String) });
+    expect(json.waiver).toMatchObject({
+      waivedBy: 'alice',
+      actor: 'ops:alice',
+      channel: 'ops',
+      waivedAt: expect.any(String),
+    });
   });
 
   it('the offline fold (audit, keys scan) honours the waiver instead of failing on the poison event', async () => {

@@ -17,7 +17,9 @@ export class Progress {
       const ratio = Math.min(1, done / this.total);
       const width = 30;
       const filled = Math.round(ratio * width);
-      this.stream.write(`\r${this.label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(ratio * 100)}% ${done}/${this.total}`);
+      this.stream.write(
+        `\r${this.label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(ratio * 100)}% ${done}/${this.total}`,
+      );
     } else {
       this.stream.write(`\r${this.label} ${done}`);
     }

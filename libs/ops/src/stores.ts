@@ -1,4 +1,11 @@
-import { EVENT_WAIVED, eventWaived, IDENTITY_SCHEMA, KEYS_SCHEMA, waiversStream, type EventWaived } from '@tollgate/contracts';
+import {
+  EVENT_WAIVED,
+  eventWaived,
+  IDENTITY_SCHEMA,
+  KEYS_SCHEMA,
+  waiversStream,
+  type EventWaived,
+} from '@tollgate/contracts';
 import { createDataSource } from '@tollgate/database';
 import { PostgresEventStore, type RecordedEvent } from '@tollgate/event-store';
 import { Registry } from 'prom-client';
@@ -16,7 +23,8 @@ export interface WriterStores {
 
 export function parseStore(value: string | undefined): WriterSchema[] {
   if (value === undefined) return [...WRITER_SCHEMAS];
-  if (!(WRITER_SCHEMAS as readonly string[]).includes(value)) throw usageError(`--store must be one of ${WRITER_SCHEMAS.join(', ')}`);
+  if (!(WRITER_SCHEMAS as readonly string[]).includes(value))
+    throw usageError(`--store must be one of ${WRITER_SCHEMAS.join(', ')}`);
   return [value as WriterSchema];
 }
 
@@ -54,7 +62,10 @@ export interface FoundEvent {
 /** The event with this id, in whichever store holds it (an index lookup on `event_id`), or undefined. */
 export async function findEvent(stores: WriterStores, eventId: string): Promise<FoundEvent | undefined> {
   for (const [schema, store] of stores.stores) {
-    const rows: { position: string | number }[] = await stores.dataSource.query(`SELECT position FROM "${schema}".events WHERE event_id = $1`, [eventId]);
+    const rows: { position: string | number }[] = await stores.dataSource.query(
+      `SELECT position FROM "${schema}".events WHERE event_id = $1`,
+      [eventId],
+    );
     if (!rows[0]) continue;
     const position = Number(rows[0].position);
     const [event] = await store.readAll({ after: position - 1, limit: 1 });

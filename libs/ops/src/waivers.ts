@@ -19,7 +19,8 @@ export interface WaiveRequest {
 export function checkWaiveRequest(request: WaiveRequest): { eventId: string; reason: string; by: string } {
   if (!/^evt_\S+$/.test(request.eventId)) throw usageError('give the event id (evt_…) of the poison event');
   const reason = request.reason?.trim();
-  if (!reason) throw usageError('--reason is required: why this event may be applied without effect (after investigation)');
+  if (!reason)
+    throw usageError('--reason is required: why this event may be applied without effect (after investigation)');
   if (reason.length > 2000) throw usageError('--reason is at most 2000 characters');
   const by = request.by?.trim();
   if (!by) throw usageError('--by is required: the operator who decides (recorded as actor ops:<operator>)');
@@ -57,7 +58,8 @@ export async function waiveEvent(stores: WriterStores, request: WaiveRequest): P
   const target = await findEvent(stores, eventId);
   if (!target) throw notFoundError(`no event ${eventId} in the keys or identity store`);
   const { schema, event } = target;
-  if (event.type === EVENT_WAIVED) throw new CliError(`${eventId} is itself an EventWaived: a waiver is never poison, there is nothing to waive`);
+  if (event.type === EVENT_WAIVED)
+    throw new CliError(`${eventId} is itself an EventWaived: a waiver is never poison, there is nothing to waive`);
   const store = stores.stores.get(schema)!;
   const stream = waiversStream(schema);
   for (let attempt = 0; ; attempt++) {
@@ -94,15 +96,20 @@ const matches = (w: EventWaived, event: { id: string; streamId: string; streamVe
   w.eventId === event.id && w.streamId === event.streamId && w.eventVersion === event.streamVersion;
 
 /** The waiver recorded for this event, if any. */
-export async function waiverOf(stores: WriterStores, event: { id: string; streamId: string; streamVersion: number }): Promise<RecordedWaiver | undefined> {
+export async function waiverOf(
+  stores: WriterStores,
+  event: { id: string; streamId: string; streamVersion: number },
+): Promise<RecordedWaiver | undefined> {
   return (await readWaivers(stores)).find((w) => matches(w.data, event));
 }
 
 /** The model's view of recorded waivers (for folding the stores with `foldUntil`). */
-export const toModelWaivers = (waivers: readonly RecordedWaiver[]): EventWaiver[] => waivers.map((w) => ({ ...w.data, waiverEventId: w.event.id }));
+export const toModelWaivers = (waivers: readonly RecordedWaiver[]): EventWaiver[] =>
+  waivers.map((w) => ({ ...w.data, waiverEventId: w.event.id }));
 
 /** The command an operator runs once they decided, after investigation, to waive a poison event. */
-export const waiveCommand = (eventId: string): string => `tollgate events waive ${eventId} --reason "<why, after investigation>" --by <operator>`;
+export const waiveCommand = (eventId: string): string =>
+  `tollgate events waive ${eventId} --reason "<why, after investigation>" --by <operator>`;
 
 /** What a replica's `/health/ready` says about its access model (the readiness check `access-model`). */
 export interface AccessModelReadiness {
@@ -146,7 +153,8 @@ export function explainProjection(detail: AccessModelReadiness): ProjectionStatu
     const command = waiveCommand(poison.eventId);
     const where = `${poison.type}, stream ${poison.streamId}, position ${poison.position}`;
     let waiver = '';
-    if (detail.waiver?.found) waiver = ` A waiver (${detail.waiver.found.waiverEventId} by ${detail.waiver.found.waivedBy}) was found: the projection is restarting past it.`;
+    if (detail.waiver?.found)
+      waiver = ` A waiver (${detail.waiver.found.waiverEventId} by ${detail.waiver.found.waivedBy}) was found: the projection is restarting past it.`;
     else if (detail.waiver?.error) waiver = ` Waiver lookup: ${detail.waiver.error}.`;
     const line =
       `access-model HALTED on poison event ${poison.eventId} (${where}): ${poison.error.replace(/\s+/g, ' ')}. Every door fails closed (503).` +
@@ -154,9 +162,19 @@ export function explainProjection(detail: AccessModelReadiness): ProjectionStatu
       `otherwise, once you have decided it may be applied without effect, run: ${command}`;
     return { ready: false, halted: true, line, poison, command };
   }
-  const age = detail.watermarkAgeMs === null || detail.watermarkAgeMs === undefined ? 'no watermark yet' : `watermark ${Math.round(detail.watermarkAgeMs)} ms old`;
+  const age =
+    detail.watermarkAgeMs === null || detail.watermarkAgeMs === undefined
+      ? 'no watermark yet'
+      : `watermark ${Math.round(detail.watermarkAgeMs)} ms old`;
   const bound = detail.maxStalenessMs === undefined ? '' : `, bound ${detail.maxStalenessMs} ms`;
-  if (detail.status === 'up') return { ready: true, halted: false, line: `access-model ok: fresh (${age}${bound}, phase ${detail.phase ?? '?'})`, poison: null, command: null };
+  if (detail.status === 'up')
+    return {
+      ready: true,
+      halted: false,
+      line: `access-model ok: fresh (${age}${bound}, phase ${detail.phase ?? '?'})`,
+      poison: null,
+      command: null,
+    };
   const halted = detail.projection === 'halted';
   const why = detail.reason ?? detail.lastError ?? `phase ${detail.phase ?? '?'}`;
   return {

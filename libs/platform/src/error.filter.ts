@@ -60,12 +60,17 @@ export class ApiErrorFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const error = toApiError(exception);
     if (error.code === 'internal-error') {
-      this.logger.error({ err: exception, requestId: request?.id, url: request?.url?.split('?')[0] }, 'unhandled error');
+      this.logger.error(
+        { err: exception, requestId: request?.id, url: request?.url?.split('?')[0] },
+        'unhandled error',
+      );
     }
     if (error.headers) reply.headers(error.headers);
     void reply
       .status(error.status)
       .type('application/json')
-      .send({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
+      .send({
+        error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+      });
   }
 }

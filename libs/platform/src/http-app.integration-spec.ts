@@ -65,7 +65,12 @@ describe('the HTTP app every service uses', () => {
     ['malformed JSON', () => post('{"name":'), 400, 'malformed-json'],
     ['a wrong type', () => post(JSON.stringify({ name: 'a', size: 'big' })), 400, 'validation-failed'],
     ['an unknown field', () => post(JSON.stringify({ name: 'a', size: 1, colour: 'red' })), 400, 'validation-failed'],
-    ['a body over 1 MiB', () => post(JSON.stringify({ name: 'x'.repeat(1024 * 1024), size: 1 })), 413, 'payload-too-large'],
+    [
+      'a body over 1 MiB',
+      () => post(JSON.stringify({ name: 'x'.repeat(1024 * 1024), size: 1 })),
+      413,
+      'payload-too-large',
+    ],
     ['a text/plain body', () => post('hello', 'text/plain'), 415, 'unsupported-media-type'],
     ['a form body', () => post('name=a&size=1', 'application/x-www-form-urlencoded'), 415, 'unsupported-media-type'],
     ['an empty JSON body where one is required', () => post(''), 400, 'validation-failed'],
@@ -112,7 +117,9 @@ describe('the HTTP app every service uses', () => {
     const doc = (await (await fetch(`${url}/docs-json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toContain('/widgets');
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/tollgate_http_request_duration_seconds_count\{method="POST",route="\/widgets",status="201"\}/);
+    expect(metrics).toMatch(
+      /tollgate_http_request_duration_seconds_count\{method="POST",route="\/widgets",status="201"\}/,
+    );
   });
 });
 

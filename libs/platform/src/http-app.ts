@@ -38,7 +38,8 @@ export function createFastifyAdapter(): FastifyAdapter {
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     requestIdHeader: false,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestId(req.headers['x-request-id']),
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) =>
+      requestId(req.headers['x-request-id']),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
   });
 }
@@ -67,7 +68,10 @@ export function configureHttpApp(app: NestFastifyApplication, options: HttpAppOp
   // Only JSON: a text/plain or form body would otherwise reach validation as a string or an object.
   fastify.removeContentTypeParser('text/plain');
   app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: BODY_LIMIT_BYTES }, (_req, _body, done) => {
-    done(Object.assign(new Error('Unsupported Media Type'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }), undefined);
+    done(
+      Object.assign(new Error('Unsupported Media Type'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }),
+      undefined,
+    );
   });
   // An empty body with `Content-Type: application/json` (curl scripts and HTTP clients send it on DELETE)
   // is no body, not malformed JSON.
@@ -103,7 +107,11 @@ function mountOpenApi(app: INestApplication, title: string, ui: boolean): void {
       'Identity and access control for machine-learning model endpoints. Errors: `{ "error": { "code", "message", "details"? } }`.',
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Management key (tgm_…), service token, trusted JWT or the bootstrap admin credential' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'Management key (tgm_…), service token, trusted JWT or the bootstrap admin credential',
+    })
     .build();
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'], ui });

@@ -6,11 +6,27 @@ import { pino, type Logger } from 'pino';
  * careless `log.info({ req })` still never writes a key, token, ID token, webhook or SCIM secret.
  */
 const SECRET_FIELDS = [
-  'authorization', 'Authorization', 'key', 'accessKey', 'token', 'idToken', 'id_token', 'secret', 'password',
-  'x-model-access-key', 'cookie', 'webhookSecrets', 'bootstrapAdminKey', 'privateJwk',
+  'authorization',
+  'Authorization',
+  'key',
+  'accessKey',
+  'token',
+  'idToken',
+  'id_token',
+  'secret',
+  'password',
+  'x-model-access-key',
+  'cookie',
+  'webhookSecrets',
+  'bootstrapAdminKey',
+  'privateJwk',
 ];
 const segment = (field: string): string => (/^\w+$/.test(field) ? `.${field}` : `["${field}"]`);
-const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [segment(f).replace(/^\./, ''), `*${segment(f)}`, `*.*${segment(f)}`]);
+const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [
+  segment(f).replace(/^\./, ''),
+  `*${segment(f)}`,
+  `*.*${segment(f)}`,
+]);
 
 /** Structured JSON logs on stdout, one line per record. */
 export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {

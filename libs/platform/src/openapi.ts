@@ -16,6 +16,8 @@ export const ApiJsonResponse = (status: number, description: string, schema?: z.
     ApiResponse({
       status,
       description,
-      ...(schema || example ? { schema: { ...(schema ? toOpenApiSchema(schema) : {}), ...(example ? { example } : {}) } } : {}),
+      ...(schema || example
+        ? { schema: { ...(schema ? toOpenApiSchema(schema) : {}), ...(example ? { example } : {}) } }
+        : {}),
     }),
   );
