@@ -131,7 +131,8 @@ export class RevocationConfirmations {
       clientId: `${kafkaConfig.clientId}-authz-confirmations`,
       brokers: kafkaConfig.brokers,
       logLevel: logLevel.NOTHING,
-      retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8 },
+      // Never restart a crashed consumer once stopping (kafkajs would otherwise retry forever).
+      retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8, restartOnFailure: async () => !this.stopped },
     });
     const admin = this.kafka.admin();
     try {
@@ -151,7 +152,8 @@ export class RevocationConfirmations {
     }
     this.producer = this.kafka.producer({
       allowAutoTopicCreation: false,
-      retry: { retries: 3, initialRetryTime: 100 },
+      // Short: a failed batch stays queued and the flush loop tries again; a send never blocks a stop for long.
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
     });
     await this.producer.connect();
     this.consumer = this.kafka.consumer({
@@ -191,22 +193,24 @@ export class RevocationConfirmations {
     this.heartbeat.unref();
   }
 
+  /**
+   * Stops within a few seconds whatever Kafka does: a last best-effort flush and a `leaving` message (skipped
+   * while publishing fails: the live window then ends this replica's membership), bounded disconnects.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe?.();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.producer) {
-      this.queue.push({ type: 'leaving', replicaId: this.options.replicaId, at: this.now() });
-      await this.flushing?.catch(() => undefined);
-      // Best effort: with the broker gone, the live window ends this replica's membership anyway.
-      await Promise.race([
-        this.sendQueued().catch(() => undefined),
-        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
-      ]);
+      await within(this.flushing ?? Promise.resolve(), 1000);
+      if (!this.publishFailing) {
+        this.queue.push({ type: 'leaving', replicaId: this.options.replicaId, at: this.now() });
+        await within(this.sendQueued(), 1000);
+      }
     }
-    await this.consumer?.disconnect().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
+    await within(this.consumer?.disconnect() ?? Promise.resolve(), 1000);
+    await within(this.producer?.disconnect() ?? Promise.resolve(), 1000);
   }
 
   /** The confirmation status of a revocation, or undefined when no replica knows the event (404). */
@@ -344,6 +348,18 @@ export class RevocationConfirmations {
     });
     this.queue.splice(0, batch.length);
   }
+}
+
+/** Waits for `promise` (its failure ignored) at most `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
