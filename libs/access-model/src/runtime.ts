@@ -9,6 +9,7 @@ import {
 } from '@tollgate/contracts';
 import { createDataSource, runMigrations } from '@tollgate/database';
 import {
+  interruptibleSleep,
   KafkaLogSource,
   type LogSource,
   PostgresLogSource,
@@ -498,13 +499,7 @@ export class AccessModelRuntime implements WatermarkSource {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+    return interruptibleSleep(ms, (wake) => (this.wake = wake));
   }
 }
 

@@ -33,5 +33,6 @@ export {
   type ProjectionStats,
   type ProjectionRunnerOptions,
 } from './projection-runner';
+export { interruptibleSleep } from './interruptible-sleep';
 export { InMemoryEventStore, InMemoryLog, InMemoryLogSource } from './in-memory';
 export { eventToMessage, decodeMessage, type HeartbeatData } from './envelope';

@@ -11,6 +11,7 @@ import type { LogBatchHandler, LogItem, LogSource, Offsets, PartitionKey } from 
 import { type Borrowed, borrow, giveBack, rowToEvent, withClient } from './pg';
 import { storeTables, type StoreTables } from './schema';
 import { consoleLogger, type Logger } from './types';
+import { interruptibleSleep } from './interruptible-sleep';
 
 export interface PostgresLogSourceOptions {
   dataSource: DataSource;
@@ -177,16 +178,6 @@ export class PostgresLogSource implements LogSource {
 
   private sleep(ms: number): Promise<void> {
     if (this.woken || !this.running) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        done();
-      };
-    });
+    return interruptibleSleep(ms, (wake) => (this.wake = wake));
   }
 }

@@ -9,6 +9,7 @@ import { eventStoreMetrics, type EventStoreMetrics } from './metrics';
 import { type Borrowed, borrow, giveBack, rowToEvent } from './pg';
 import { storeTables, type StoreTables } from './schema';
 import { consoleLogger, type Logger, type RecordedEvent } from './types';
+import { interruptibleSleep } from './interruptible-sleep';
 
 export interface RelayHooks {
   /** Called after a batch was acknowledged by Kafka and before the checkpoint is stored (fault injection). */
@@ -245,16 +246,6 @@ export class Relay {
   /** Sleeps up to `ms`, cut short by a NOTIFY from an append or by stop(). */
   private sleep(ms: number): Promise<void> {
     if (this.woken || !this.running) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        done();
-      };
-    });
+    return interruptibleSleep(ms, (wake) => (this.wake = wake));
   }
 }

@@ -1,6 +1,7 @@
 import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC } from '@tollgate/contracts';
 import { createDataSource, runMigrations } from '@tollgate/database';
 import {
+  interruptibleSleep,
   KafkaLogSource,
   PostgresEventStore,
   PostgresLogSource,
@@ -273,12 +274,6 @@ export class KeysRuntime {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+    return interruptibleSleep(ms, (wake) => (this.wake = wake));
   }
 }
