@@ -184,6 +184,23 @@ describe('authz doors (embedded mode, real PostgreSQL)', () => {
     expect(forbidden.status.code).toBe(7);
   });
 
+  it('answers forward-auth subrequests whatever body headers the proxy kept', async () => {
+    const headers = proxyHeaders(fixture.cases.find((c) => c.name === 'inference key of a contributor')!);
+    const multipart = await fetch(`${app.url}/v1/forward-auth`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'multipart/form-data; boundary=xyz' },
+    });
+    expect(multipart.status).toBe(200);
+    const brokenJson = await fetch(`${app.url}/v1/forward-auth`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: '{"not json',
+    });
+    expect(brokenJson.status).toBe(200);
+    // The connection stays usable after a discarded body.
+    expect((await forwardAuth(headers)).status).toBe(200);
+  });
+
   it('ignores a credential in a query string', async () => {
     const key = fixture.keys.aliceInference.secret;
     const fa = await fetch(`${app.url}/v1/forward-auth?api_key=${key}&key=${key}`, {

@@ -5,7 +5,9 @@ import {
   Module,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleInit,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import {
   ACCESS_MODEL,
   type AccessModel,
@@ -43,15 +45,42 @@ export class ExtAuthzGrpcDoor {
   }
 }
 
+/**
+ * Forward-auth reads headers only. A proxy's subrequest may keep the original `Content-Type` (multipart
+ * audio for a transcription model, say) with or without a body: the framework must not parse, refuse (415)
+ * or wait for it. Node still reads and discards whatever body arrives.
+ */
+export function ignoreForwardAuthBodies(fastify: {
+  addHook(
+    name: 'onRequest',
+    hook: (request: { url: string; headers: Record<string, unknown> }, reply: unknown, done: () => void) => void,
+  ): unknown;
+}): void {
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    if (request.url.startsWith('/v1/forward-auth') && (request.url.length === 16 || request.url[16] === '?')) {
+      delete request.headers['content-type'];
+      delete request.headers['content-length'];
+      delete request.headers['transfer-encoding'];
+    }
+    done();
+  });
+}
+
 /** Starts the gRPC server, the revocation confirmations and the JWKS refresh with the application. */
 @Injectable()
-class AuthzLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+class AuthzLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
+    private readonly adapterHost: HttpAdapterHost,
     @Inject(AUTHZ_GRPC) private readonly grpc: ExtAuthzGrpcDoor,
     @Inject(REVOCATION_CONFIRMATIONS) private readonly confirmations: RevocationConfirmations,
     @Inject(ISSUERS) private readonly issuers: IssuerRegistry,
     @Inject('AUTHZ_CONTEXT') private readonly context: ServiceContext,
   ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance?.();
+    if (fastify && typeof fastify.addHook === 'function') ignoreForwardAuthBodies(fastify);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.issuers.start();
