@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { AccessModelModule } from '@tollgate/access-model';
-import { AuthzModule } from '@tollgate/authz';
+import { AUTHZ_GRPC, AuthzModule, type ExtAuthzGrpcDoor } from '@tollgate/authz';
 import { runService } from '@tollgate/platform';
 
 // One authz replica: the in-memory access model (Kafka when KAFKA_BROKERS is set, else the writers' event
@@ -9,4 +9,8 @@ await runService({
   name: 'authz',
   openApiTitle: 'Tollgate authz',
   modules: (ctx) => [AccessModelModule.forRoot(ctx), AuthzModule.forRoot(ctx)],
+  banner: (app, ctx) => {
+    const port = app.get<ExtAuthzGrpcDoor>(AUTHZ_GRPC).port;
+    return [port ? `ext_authz gRPC (Envoy): ${ctx.config.http.host}:${port}` : 'ext_authz gRPC: off (GRPC_PORT=0)'];
+  },
 });
