@@ -335,6 +335,11 @@ describe('authz doors (embedded mode, real PostgreSQL)', () => {
     expect(Date.parse(status.replicas[0]!.appliedAt)).toBeGreaterThanOrEqual(Date.parse(status.committedAt));
     expect(Math.abs(Date.parse(status.committedAt) - committedAt)).toBeLessThan(1000);
     expect(status.replicas[0]!.lagMs).toBeGreaterThanOrEqual(0);
+    // Read-your-writes: asked right after the commit, the replica answers once it has applied it.
+    const next = await writers.revoke(fixture.keys.erin.keyId);
+    const right = await fetch(`${app.url}/v1/revocations/${next.eventId}`, { headers: admin });
+    expect(right.status).toBe(200);
+    expect(((await right.json()) as { appliedByAll: boolean }).appliedByAll).toBe(true);
     const unknown = await fetch(`${app.url}/v1/revocations/evt_doesnotexist`, { headers: admin });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('not-found');

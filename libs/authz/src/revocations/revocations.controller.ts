@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { FRESHNESS, type Freshness } from '@tollgate/access-model';
 import { notFound } from '@tollgate/contracts';
 import { ApiJsonResponse, CallerGuard } from '@tollgate/platform';
 import { REVOCATION_CONFIRMATIONS } from '../tokens';
@@ -11,14 +12,18 @@ import type { RevocationConfirmations, RevocationStatus } from './confirmations'
 @UseGuards(CallerGuard)
 @Controller('v1/revocations')
 export class RevocationsController {
-  constructor(@Inject(REVOCATION_CONFIRMATIONS) private readonly confirmations: RevocationConfirmations) {}
+  constructor(
+    @Inject(REVOCATION_CONFIRMATIONS) private readonly confirmations: RevocationConfirmations,
+    @Inject(FRESHNESS) private readonly freshness: Freshness,
+  ) {}
 
   @Get(':eventId')
   @ApiOperation({
     summary: 'Revocation confirmation',
     description:
       'The `eventId` of a `KeyRevoked` (returned by the revoke calls) → every live authz replica with when it applied it ' +
-      '(`appliedAt` and `lagMs` null until then); `appliedByAll` once all have. 404 while no replica knows the event.',
+      '(`appliedAt` and `lagMs` null until then); `appliedByAll` once all have. A revocation committed before the request ' +
+      'is always known (the answer waits, at most the freshness bound, for this replica to apply it); else 404.',
   })
   @ApiJsonResponse(200, 'Confirmation status', undefined, {
     eventId: 'evt_4kL9mN2pQ7rS1tU3',
@@ -29,9 +34,15 @@ export class RevocationsController {
     ],
     appliedByAll: false,
   })
-  @ApiJsonResponse(404, 'No replica knows this event (yet)')
-  get(@Param('eventId') eventId: string): RevocationStatus {
-    const status = this.confirmations.status(eventId);
+  @ApiJsonResponse(404, 'No replica knows this event')
+  async get(@Param('eventId') eventId: string): Promise<RevocationStatus> {
+    const arrival = Date.now();
+    let status = this.confirmations.status(eventId);
+    // Read-your-writes: a revocation committed before this request is applied here once the watermark
+    // passes the request's arrival (at most the staleness bound away); only then is "unknown" final.
+    if (!status && (await this.freshness.waitForWatermark(arrival, this.freshness.maxStalenessMs))) {
+      status = this.confirmations.status(eventId);
+    }
     if (!status) throw notFound('revocation event');
     return status;
   }
