@@ -16,7 +16,7 @@ import {
   type Freshness,
 } from '@tollgate/access-model';
 import { type IssuerConfig, IssuerRegistry } from '@tollgate/authn';
-import type { ServiceContext } from '@tollgate/platform';
+import { ReadinessChecks, type ServiceContext } from '@tollgate/platform';
 import { authzMetrics } from './authz.metrics';
 import { AuthzChecker } from './check';
 import { DecisionRecorder } from './decision-log';
@@ -75,19 +75,38 @@ class AuthzLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     @Inject(REVOCATION_CONFIRMATIONS) private readonly confirmations: RevocationConfirmations,
     @Inject(ISSUERS) private readonly issuers: IssuerRegistry,
     @Inject('AUTHZ_CONTEXT') private readonly context: ServiceContext,
+    private readonly readiness: ReadinessChecks,
   ) {}
+
+  private grpcError: string | undefined;
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance?.();
     if (fastify && typeof fastify.addHook === 'function') ignoreForwardAuthBodies(fastify);
+    if (this.grpc.server) {
+      // A configured gRPC door that is not listening makes the replica unready: Envoy fails closed, visibly.
+      this.readiness.register('ext-authz-grpc', () => ({
+        ready: this.grpc.port !== undefined,
+        detail: { port: this.grpc.port ?? null, ...(this.grpcError ? { error: this.grpcError } : {}) },
+      }));
+    }
   }
 
   async onApplicationBootstrap(): Promise<void> {
     this.issuers.start();
     await this.confirmations.start();
     if (this.grpc.server) {
-      const port = await this.grpc.server.start();
-      this.context.logger.info({ port }, 'authz: ext_authz gRPC door listening');
+      try {
+        const port = await this.grpc.server.start();
+        this.context.logger.info({ port }, 'authz: ext_authz gRPC door listening');
+      } catch (err) {
+        // The HTTP doors keep serving; /health/ready says why the gRPC one does not.
+        this.grpcError = (err as Error).message;
+        this.context.logger.error(
+          { err, grpcPort: this.context.config.grpc.port },
+          'authz: the ext_authz gRPC door could not start (Envoy protos need Java + Maven once: node deploy/envoy/fetch-protos.mjs; or GRPC_PORT=0)',
+        );
+      }
     }
   }
 

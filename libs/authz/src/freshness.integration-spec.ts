@@ -2,6 +2,7 @@
 // bound), every door answers 503 authorizer-stale with Retry-After, and /health/ready is down; both recover
 // when heartbeats come back. The log is an in-memory one the test controls (its heartbeats are the clock of
 // freshness); the application, its database and the doors are the real ones.
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AccessModelModule } from '@tollgate/access-model';
 import { InMemoryLog } from '@tollgate/event-store';
@@ -109,5 +110,60 @@ describe('authz freshness (fail closed)', () => {
     startBeating();
     await eventually(async () => expect((await doors()).rest).toEqual([200, 'collaborator']), { timeoutMs: 5000 });
     expect((await doors()).ready).toBe(200);
+  });
+});
+
+describe('authz whose gRPC door cannot start', () => {
+  const log = new InMemoryLog({ partitions: 1 });
+  let beat: NodeJS.Timeout | undefined;
+  let app: TestApp;
+  let blocker: Server;
+
+  beforeAll(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as AddressInfo).port;
+    const fixture = await buildAuthzFixture(Date.now(), { withTokens: false });
+    log.publish(fixture.recorded());
+    beat = setInterval(() => log.heartbeat(), 50);
+    app = await startTestApp(
+      (ctx) => [
+        AccessModelModule.forRoot(ctx, {
+          createSource: () => log.source(),
+          loadSnapshot: false,
+          snapshotOnStop: false,
+        }),
+        AuthzModule.forRoot(ctx),
+      ],
+      { env: { GRPC_PORT: String(taken) } },
+    );
+  });
+
+  afterAll(async () => {
+    clearInterval(beat);
+    await app?.close();
+    blocker?.close();
+  });
+
+  it('keeps the HTTP doors and reports the gRPC door unready, with the reason', async () => {
+    await eventually(async () => {
+      const res = await fetch(`${app.url}/v1/forward-auth`, {
+        headers: { 'x-forwarded-host': 'nowhere.example.test' },
+      });
+      expect(res.status).toBe(403);
+    });
+    const ready = await eventually(async () => {
+      const r = await fetch(`${app.url}/health/ready`);
+      const body = (await r.json()) as { error?: Record<string, { status: string; error?: string; port: unknown }> };
+      expect(body.error?.['access-model']).toBeUndefined();
+      return { status: r.status, grpc: body.error?.['ext-authz-grpc'] };
+    });
+    expect(ready.status).toBe(503);
+    expect(ready.grpc).toMatchObject({
+      status: 'down',
+      port: null,
+      error: expect.stringMatching(/EADDRINUSE|address|bind|No address added/i),
+    });
+    expect(app.logLines().some((l) => l.includes('the ext_authz gRPC door could not start'))).toBe(true);
   });
 });

@@ -104,6 +104,8 @@ export class RevocationConfirmations {
   private consumer: Consumer | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private connecting: Promise<void> | undefined;
+  private isConnected = false;
   private stopped = false;
   private publishFailing = false;
 
@@ -125,9 +127,44 @@ export class RevocationConfirmations {
     this.unsubscribe = this.options.model.onRevocationApplied((eventId, appliedAt, key) =>
       this.applied(eventId, appliedAt, key),
     );
-    const kafkaConfig = this.options.kafka;
-    if (!kafkaConfig) return;
-    this.kafka = new Kafka({
+    if (!this.options.kafka) return;
+    // In the background, like the access model's own log source: the replica serves while Kafka is away;
+    // confirmations applied meanwhile are queued and published once connected.
+    this.connecting = this.connectLoop();
+  }
+
+  /** Whether the confirmations topic is being read and written (always false in embedded mode). */
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  private async connectLoop(): Promise<void> {
+    let backoff = 250;
+    while (!this.stopped) {
+      try {
+        await this.connect();
+        this.isConnected = true;
+        this.options.logger.info({ topic: this.topic }, 'authz: revocation confirmations connected');
+        this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
+        return;
+      } catch (error) {
+        this.options.logger.warn(
+          { err: error, topic: this.topic, retryInMs: backoff },
+          'authz: confirmations cannot reach Kafka; retrying',
+        );
+        await within(this.consumer?.disconnect() ?? Promise.resolve(), 1000);
+        await within(this.producer?.disconnect() ?? Promise.resolve(), 1000);
+        this.consumer = undefined;
+        this.producer = undefined;
+        await new Promise((resolve) => setTimeout(resolve, backoff).unref());
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const kafkaConfig = this.options.kafka!;
+    this.kafka ??= new Kafka({
       clientId: `${kafkaConfig.clientId}-authz-confirmations`,
       brokers: kafkaConfig.brokers,
       logLevel: logLevel.NOTHING,
@@ -150,20 +187,22 @@ export class RevocationConfirmations {
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
-    this.producer = this.kafka.producer({
+    const producer = this.kafka.producer({
       allowAutoTopicCreation: false,
       // Short: a failed batch stays queued and the flush loop tries again; a send never blocks a stop for long.
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
     });
-    await this.producer.connect();
-    this.consumer = this.kafka.consumer({
+    this.producer = producer;
+    await producer.connect();
+    const consumer = this.kafka.consumer({
       groupId: `tollgate-authz-confirmations-${this.options.replicaId}-${randomBytes(4).toString('hex')}`,
       maxWaitTimeInMs: 50,
       allowAutoTopicCreation: false,
     });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
@@ -179,17 +218,11 @@ export class RevocationConfirmations {
         }
       },
     });
-    this.enqueue({ type: 'heartbeat', replicaId: this.options.replicaId, at: this.now(), startedAt: this.startedAt });
-    this.heartbeat = setInterval(
-      () =>
-        this.enqueue({
-          type: 'heartbeat',
-          replicaId: this.options.replicaId,
-          at: this.now(),
-          startedAt: this.startedAt,
-        }),
-      this.heartbeatMs,
-    );
+    if (this.stopped) return;
+    const beat = () =>
+      this.enqueue({ type: 'heartbeat', replicaId: this.options.replicaId, at: this.now(), startedAt: this.startedAt });
+    beat();
+    this.heartbeat = setInterval(beat, this.heartbeatMs);
     this.heartbeat.unref();
   }
 
@@ -201,8 +234,9 @@ export class RevocationConfirmations {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe?.();
+    await within(this.connecting ?? Promise.resolve(), 1000);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    if (this.producer) {
+    if (this.producer && this.isConnected) {
       await within(this.flushing ?? Promise.resolve(), 1000);
       if (!this.publishFailing) {
         this.queue.push({ type: 'leaving', replicaId: this.options.replicaId, at: this.now() });
@@ -266,7 +300,7 @@ export class RevocationConfirmations {
     const lagMs = committedAt === null ? null : Math.max(0, appliedAt - committedAt);
     remember(this.local, eventId, { keyId: key?.keyId ?? null, committedAt, appliedAt }, this.maxEntries);
     this.options.onApplied?.(lagMs);
-    if (this.producer && !this.stopped) {
+    if (this.options.kafka && !this.stopped) {
       this.enqueue({
         type: 'applied',
         eventId,
@@ -315,12 +349,12 @@ export class RevocationConfirmations {
   private enqueue(message: ConfirmationMessage): void {
     if (this.queue.length >= this.maxEntries) this.queue.shift();
     this.queue.push(message);
-    this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
+    if (this.isConnected) this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
   }
 
   /** Sends whatever is queued, one batch at a time; a failed batch stays queued and is retried. */
   private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0 && !this.stopped) {
+    while (this.queue.length > 0 && !this.stopped && this.isConnected) {
       try {
         await this.sendQueued();
         if (this.publishFailing)
