@@ -156,191 +156,233 @@ function failureReason(outcome: { reason: UnauthenticatedReason; kind?: Credenti
   return outcome.kind === 'access-key' ? accessKeyFailure(outcome.reason) : outcome.reason;
 }
 
+/** Appends one step to an explain trace (only ever called when `explain` is on). */
+function push(trace: TraceStep[], rule: DecisionRule, outcome: TraceStep['outcome'], detail?: string): void {
+  trace.push(detail === undefined ? { rule, outcome } : { rule, outcome, detail });
+}
+
+/** The decision object: fields in a fixed order, unset ones left out, the trace only with `explain`. */
+function finish(
+  reason: Reason,
+  trace: TraceStep[] | undefined,
+  deployment?: string,
+  subject?: string,
+  keyId?: string,
+  issuer?: string,
+  groups?: string[],
+): Decision {
+  const status = statusOfReason(reason);
+  const out: Decision = { allowed: status === 200, status, reason };
+  if (subject !== undefined) out.subject = subject;
+  if (keyId !== undefined) out.keyId = keyId;
+  if (issuer !== undefined) out.issuer = issuer;
+  if (deployment !== undefined) out.deployment = deployment;
+  if (groups !== undefined) out.groups = groups;
+  if (trace !== undefined) out.trace = trace;
+  return out;
+}
+
 /**
  * The access decision of CONTRACT section 2, from resolved facts. Pure and synchronous: no I/O, no clock
  * (time is `input.now`). `explain` only adds the trace; the decision is the same with or without it.
+ *
+ * Hot path: without `explain` no step is recorded and no detail string is built (every `push` sits behind a
+ * `trace !== undefined` test), and no intermediate object is allocated besides the decision itself.
  */
-export function decide(input: DecisionInput, options: DecideOptions = {}): Decision {
-  const trace: TraceStep[] | undefined = options.explain ? [] : undefined;
-  const step = (rule: DecisionRule, outcome: TraceStep['outcome'], detail?: string): void => {
-    if (trace !== undefined) trace.push(detail === undefined ? { rule, outcome } : { rule, outcome, detail });
-  };
-  const finish = (d: Omit<Decision, 'status' | 'allowed' | 'trace'>): Decision => {
-    const status = statusOfReason(d.reason);
-    const out: Decision = { allowed: status === 200, status, reason: d.reason };
-    if (d.subject !== undefined) out.subject = d.subject;
-    if (d.keyId !== undefined) out.keyId = d.keyId;
-    if (d.issuer !== undefined) out.issuer = d.issuer;
-    if (d.deployment !== undefined) out.deployment = d.deployment;
-    if (d.groups !== undefined) out.groups = d.groups;
-    if (trace !== undefined) out.trace = trace;
-    return out;
-  };
+export function decide(input: DecisionInput, options?: DecideOptions): Decision {
+  const trace: TraceStep[] | undefined = options !== undefined && options.explain ? [] : undefined;
 
   // 1. Fail closed when the data may be stale.
   if (!input.fresh) {
-    step('freshness', 'deny', 'the projection is behind the staleness bound');
-    return finish({ reason: 'authorizer-stale' });
+    if (trace !== undefined) push(trace, 'freshness', 'deny', 'the projection is behind the staleness bound');
+    return finish('authorizer-stale', trace);
   }
-  step('freshness', 'pass');
+  if (trace !== undefined) push(trace, 'freshness', 'pass');
 
   // 2. The deployment.
   const dep = input.deployment;
   if (dep === undefined) {
-    step('deployment-known', 'deny');
-    return finish({ reason: 'deployment-unknown' });
+    if (trace !== undefined) push(trace, 'deployment-known', 'deny');
+    return finish('deployment-unknown', trace);
   }
-  step('deployment-known', 'pass', dep.id);
   const deployment = dep.id;
+  if (trace !== undefined) push(trace, 'deployment-known', 'pass', deployment);
 
   // 3. Authentication off: allowed whatever is sent.
   if (!dep.authentication) {
-    step('authentication-required', 'allow', 'authentication is off for this deployment');
-    return finish({ reason: 'public', deployment });
+    if (trace !== undefined)
+      push(trace, 'authentication-required', 'allow', 'authentication is off for this deployment');
+    return finish('public', trace, deployment);
   }
-  step('authentication-required', 'pass');
+  if (trace !== undefined) push(trace, 'authentication-required', 'pass');
 
   // 4. Which credentials were sent, and are they valid?
-  let main = input.credential;
+  const main = input.credential;
   let companion = input.accessKey;
-  if (!main.ok && main.reason === 'credential-missing' && companion !== undefined) {
-    // Only an access key was sent.
-    main = companion.ok ? companion : { ...companion, kind: 'access-key' };
+  let caller: ResolvedCaller;
+  if (main.ok) {
+    caller = main.caller;
+  } else if (main.reason === 'credential-missing' && companion !== undefined) {
+    // Only an access key was sent: it is the main credential (a failure counts as an access key's).
+    if (!companion.ok) {
+      const reason = accessKeyFailure(companion.reason);
+      if (trace !== undefined) push(trace, 'credential-valid', 'deny', reason);
+      return finish(reason, trace, deployment);
+    }
+    caller = companion.caller;
     companion = undefined;
-  }
-  if (!main.ok) {
+  } else {
     const reason = failureReason(main);
-    step('credential-valid', 'deny', reason);
-    return finish({ reason, deployment });
+    if (trace !== undefined) push(trace, 'credential-valid', 'deny', reason);
+    return finish(reason, trace, deployment);
   }
-  const caller = main.caller;
-  step('credential-valid', 'pass', caller.kind);
+  const kind = caller.kind;
+  if (trace !== undefined) push(trace, 'credential-valid', 'pass', kind);
 
   // 5. An access key sent with a user credential must be valid too.
   let companionKey: ResolvedCaller | undefined;
   if (companion === undefined) {
-    step('access-key-companion-valid', 'skip');
-  } else if (caller.kind === 'access-key') {
-    step('access-key-companion-valid', 'skip', 'the main credential is already the access key');
+    if (trace !== undefined) push(trace, 'access-key-companion-valid', 'skip');
+  } else if (kind === 'access-key') {
+    if (trace !== undefined)
+      push(trace, 'access-key-companion-valid', 'skip', 'the main credential is already the access key');
   } else if (!companion.ok) {
     const reason = accessKeyFailure(companion.reason);
-    step('access-key-companion-valid', 'deny', reason);
-    return finish({ reason, deployment });
+    if (trace !== undefined) push(trace, 'access-key-companion-valid', 'deny', reason);
+    return finish(reason, trace, deployment);
   } else if (companion.caller.kind !== 'access-key') {
-    step('access-key-companion-valid', 'deny', `a ${companion.caller.kind} is not an access key`);
-    return finish({ reason: 'access-key-invalid', deployment });
+    if (trace !== undefined)
+      push(trace, 'access-key-companion-valid', 'deny', `a ${companion.caller.kind} is not an access key`);
+    return finish('access-key-invalid', trace, deployment);
   } else {
     companionKey = companion.caller;
-    step('access-key-companion-valid', 'pass');
+    if (trace !== undefined) push(trace, 'access-key-companion-valid', 'pass');
   }
 
   // 6. An issuer restricted to an environment is not trusted elsewhere.
-  if (caller.kind === 'jwt' && caller.issuerEnvironment !== undefined) {
-    if (caller.issuerEnvironment !== dep.environment) {
-      step('issuer-environment', 'deny', `issuer trusted only in ${caller.issuerEnvironment}`);
-      return finish({ reason: 'issuer-untrusted', deployment, issuer: caller.issuer });
+  const issuerEnvironment = caller.issuerEnvironment;
+  if (kind === 'jwt' && issuerEnvironment !== undefined) {
+    if (issuerEnvironment !== dep.environment) {
+      if (trace !== undefined) push(trace, 'issuer-environment', 'deny', `issuer trusted only in ${issuerEnvironment}`);
+      return finish('issuer-untrusted', trace, deployment, undefined, undefined, caller.issuer);
     }
-    step('issuer-environment', 'pass', caller.issuerEnvironment);
-  } else {
-    step('issuer-environment', 'skip');
+    if (trace !== undefined) push(trace, 'issuer-environment', 'pass', issuerEnvironment);
+  } else if (trace !== undefined) {
+    push(trace, 'issuer-environment', 'skip');
   }
 
   // 7. A management credential is not for inference.
-  if (caller.scope === 'management') {
-    step('key-scope', 'deny', 'management scope');
-    return finish({ reason: 'key-scope-invalid', deployment, keyId: caller.keyId });
+  const scope = caller.scope;
+  if (scope === 'management') {
+    if (trace !== undefined) push(trace, 'key-scope', 'deny', 'management scope');
+    return finish('key-scope-invalid', trace, deployment, undefined, caller.keyId);
   }
-  step('key-scope', caller.scope === undefined ? 'skip' : 'pass', caller.scope);
+  if (trace !== undefined) push(trace, 'key-scope', scope === undefined ? 'skip' : 'pass', scope);
 
   // 8. The deployment must accept the credential kind(s).
   const kinds = dep.credentialKinds;
-  if (!kinds.includes(caller.kind) || (companionKey !== undefined && !kinds.includes('access-key'))) {
-    const kind = kinds.includes(caller.kind) ? 'access-key' : caller.kind;
-    step('credential-kind-accepted', 'deny', `${kind} not accepted (accepts ${kinds.join(', ') || 'none'})`);
-    return finish({ reason: 'auth-mode-not-allowed', deployment });
+  const kindAccepted = kinds.includes(kind);
+  if (!kindAccepted || (companionKey !== undefined && !kinds.includes('access-key'))) {
+    if (trace !== undefined) {
+      const refused = kindAccepted ? 'access-key' : kind;
+      push(
+        trace,
+        'credential-kind-accepted',
+        'deny',
+        `${refused} not accepted (accepts ${kinds.join(', ') || 'none'})`,
+      );
+    }
+    return finish('auth-mode-not-allowed', trace, deployment);
   }
-  step('credential-kind-accepted', 'pass', companionKey === undefined ? caller.kind : `${caller.kind} + access-key`);
+  if (trace !== undefined)
+    push(trace, 'credential-kind-accepted', 'pass', companionKey === undefined ? kind : `${kind} + access-key`);
 
   // 9. An access key belongs to one deployment.
-  const accessKey = caller.kind === 'access-key' ? caller : companionKey;
+  const accessKey = kind === 'access-key' ? caller : companionKey;
   if (accessKey === undefined) {
-    step('access-key-deployment', 'skip');
-  } else if (accessKey.accessKeyDeploymentId !== dep.id) {
-    step('access-key-deployment', 'deny', 'the access key belongs to another deployment');
-    return finish({ reason: 'access-key-invalid', deployment });
-  } else {
-    step('access-key-deployment', 'pass', accessKey.accessKeySlot);
+    if (trace !== undefined) push(trace, 'access-key-deployment', 'skip');
+  } else if (accessKey.accessKeyDeploymentId !== deployment) {
+    if (trace !== undefined)
+      push(trace, 'access-key-deployment', 'deny', 'the access key belongs to another deployment');
+    return finish('access-key-invalid', trace, deployment);
+  } else if (trace !== undefined) {
+    push(trace, 'access-key-deployment', 'pass', accessKey.accessKeySlot);
   }
 
   // 10. An access key alone is enough.
-  if (caller.kind === 'access-key') {
-    step('access-key', 'allow', accessKey?.accessKeySlot);
-    return finish({
-      reason: 'access-key',
-      deployment,
-      subject: accessKeySubject(dep.id, caller.accessKeySlot),
-      keyId: caller.keyId,
-    });
+  if (kind === 'access-key') {
+    if (trace !== undefined) push(trace, 'access-key', 'allow', caller.accessKeySlot);
+    return finish('access-key', trace, deployment, accessKeySubject(deployment, caller.accessKeySlot), caller.keyId);
   }
-  step('access-key', 'skip', companionKey === undefined ? undefined : 'the user credential decides');
+  if (trace !== undefined)
+    push(trace, 'access-key', 'skip', companionKey === undefined ? undefined : 'the user credential decides');
 
-  // From here on, a user credential decides.
+  // From here on, a user credential decides: who it is, for the decision.
   const user = caller.user;
-  const who = {
-    deployment,
-    subject: user?.id ?? caller.subject,
-    keyId: caller.kind === 'api-key' || caller.kind === 'service-token' ? caller.keyId : undefined,
-    issuer: caller.kind === 'jwt' || caller.kind === 'service-token' ? caller.issuer : undefined,
-  };
+  const subject = user?.id ?? caller.subject;
+  const keyId = kind === 'api-key' || kind === 'service-token' ? caller.keyId : undefined;
+  const issuer = kind === 'jwt' || kind === 'service-token' ? caller.issuer : undefined;
 
   // 11. A deactivated user gets nothing.
-  if (user?.deactivated) {
-    step('user-active', 'deny', user.id);
-    return finish({ ...who, reason: 'user-deactivated' });
+  if (user !== undefined && user.deactivated) {
+    if (trace !== undefined) push(trace, 'user-active', 'deny', user.id);
+    return finish('user-deactivated', trace, deployment, subject, keyId, issuer);
   }
-  step('user-active', user === undefined ? 'skip' : 'pass', user === undefined ? 'no Tollgate user' : undefined);
+  if (trace !== undefined)
+    push(
+      trace,
+      'user-active',
+      user === undefined ? 'skip' : 'pass',
+      user === undefined ? 'no Tollgate user' : undefined,
+    );
 
   // 12. Collaborators with an invoking role.
-  if (user !== undefined && input.role !== undefined && INVOKING_ROLES.has(input.role)) {
-    step('collaborator', 'allow', input.role);
-    return finish({ ...who, reason: 'collaborator' });
+  const role = input.role;
+  if (user !== undefined && role !== undefined && INVOKING_ROLES.has(role)) {
+    if (trace !== undefined) push(trace, 'collaborator', 'allow', role);
+    return finish('collaborator', trace, deployment, subject, keyId, issuer);
   }
-  step('collaborator', 'no-match', input.role === undefined ? 'no role' : `role ${input.role} may not invoke`);
+  if (trace !== undefined)
+    push(trace, 'collaborator', 'no-match', role === undefined ? 'no role' : `role ${role} may not invoke`);
 
   // 13. Granted groups, subject to the external access policy.
   const current = currentGroups(caller);
   const granted = current === undefined ? [] : intersect(current.groups, dep.grantedGroups);
   if (granted.length === 0) {
-    step('group-grant', 'no-match', current === undefined ? 'no groups' : 'no granted group');
+    if (trace !== undefined)
+      push(trace, 'group-grant', 'no-match', current === undefined ? 'no groups' : 'no granted group');
   } else {
     const hours = input.policy.requireExternalUserLoginAfterHours;
     if (hours === -1) {
-      step('group-grant', 'allow', `${granted.join(', ')} (no refresh limit)`);
-      return finish({ ...who, reason: 'group-granted', groups: granted });
+      if (trace !== undefined) push(trace, 'group-grant', 'allow', `${granted.join(', ')} (no refresh limit)`);
+      return finish('group-granted', trace, deployment, subject, keyId, issuer, granted);
     }
     if (!Number.isInteger(hours) || hours <= 0) {
       // 0 disables access through groups; anything else that is not -1 or a positive integer fails closed.
-      step('group-grant', 'deny', 'external access through groups is disabled');
-      return finish({ ...who, reason: 'external-access-disabled' });
+      if (trace !== undefined) push(trace, 'group-grant', 'deny', 'external access through groups is disabled');
+      return finish('external-access-disabled', trace, deployment, subject, keyId, issuer);
     }
     const refreshedAt = current!.refreshedAt;
     if (refreshedAt === undefined || input.now - refreshedAt > hours * HOUR_MS) {
-      step(
-        'group-grant',
-        'deny',
-        `groups last refreshed ${refreshedAt === undefined ? 'never' : new Date(refreshedAt).toISOString()}, limit ${hours} h`,
-      );
-      return finish({ ...who, reason: 'external-login-stale' });
+      if (trace !== undefined)
+        push(
+          trace,
+          'group-grant',
+          'deny',
+          `groups last refreshed ${refreshedAt === undefined ? 'never' : new Date(refreshedAt).toISOString()}, limit ${hours} h`,
+        );
+      return finish('external-login-stale', trace, deployment, subject, keyId, issuer);
     }
-    step('group-grant', 'allow', `${granted.join(', ')} (refreshed ${new Date(refreshedAt).toISOString()})`);
-    return finish({ ...who, reason: 'group-granted', groups: granted });
+    if (trace !== undefined)
+      push(trace, 'group-grant', 'allow', `${granted.join(', ')} (refreshed ${new Date(refreshedAt).toISOString()})`);
+    return finish('group-granted', trace, deployment, subject, keyId, issuer, granted);
   }
 
   // 14. Refused.
-  const external = user?.kind === 'external' || (caller.kind === 'jwt' && caller.jwtGroups !== undefined);
-  const reason = external ? 'group-not-granted' : 'not-collaborator';
-  step('no-access', 'deny', external ? 'external caller' : undefined);
-  return finish({ ...who, reason });
+  const external =
+    (user !== undefined && user.kind === 'external') || (kind === 'jwt' && caller.jwtGroups !== undefined);
+  if (trace !== undefined) push(trace, 'no-access', 'deny', external ? 'external caller' : undefined);
+  return finish(external ? 'group-not-granted' : 'not-collaborator', trace, deployment, subject, keyId, issuer);
 }
 
 /**
@@ -357,8 +399,15 @@ export function currentGroups(caller: ResolvedCaller): { groups: readonly string
   return { groups: user.groups, refreshedAt: user.groupsRefreshedAt };
 }
 
+/** The caller's groups that are granted, in the caller's order, each once. */
 function intersect(groups: readonly string[], granted: readonly string[]): string[] {
   if (granted.length === 0 || groups.length === 0) return [];
-  const g = new Set(granted);
-  return [...new Set(groups.filter((x) => g.has(x)))];
+  if (groups.length * granted.length > 256) {
+    // Large sets: hash lookups rather than linear scans.
+    const g = new Set(granted);
+    return [...new Set(groups.filter((x) => g.has(x)))];
+  }
+  const out: string[] = [];
+  for (const x of groups) if (granted.includes(x) && !out.includes(x)) out.push(x);
+  return out;
 }
