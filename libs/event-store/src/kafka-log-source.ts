@@ -20,8 +20,11 @@ export interface KafkaLogSourceOptions {
 /**
  * Reads all partitions of the topics from given offsets (Kafka offsets as decimal strings: the next
  * offset to read). kafkajs has no manual assignment, so each instance joins a consumer group of its own
- * (it gets every partition), and the given offsets are committed for that fresh group before it starts;
- * partitions without an offset start at the beginning. Decodes CloudEvents binary mode.
+ * (it gets every partition) and never commits. The given offsets are applied with `consumer.seek` from
+ * the group-join event, which kafkajs emits after the assignment and before its first fetch, so no message
+ * from an earlier position is ever fetched; partitions without an offset start at the beginning. (Not
+ * `admin.setOffsets`: kafkajs runs it through a temporary consumer, about 5 s per topic.) Decodes
+ * CloudEvents binary mode.
  */
 export class KafkaLogSource implements LogSource {
   private readonly logger: Logger;
@@ -43,13 +46,21 @@ export class KafkaLogSource implements LogSource {
     const groupId = `${this.options.groupIdPrefix ?? 'tollgate-reader'}-${ulid().toLowerCase()}`;
     this.groupId = groupId;
     const known: PartitionKey[] = [];
+    // Per partition, the next offset to hand to the handler: the stored offset until something is delivered.
+    // Every group join (the first one included) seeks each listed partition there; the others start at the
+    // beginning (fromBeginning, and the group has no committed offsets).
+    const delivered = new Map<string, { topic: string; partition: number; next: string }>();
     for (const topic of topics) {
       const partitions = await ensureTopic(admin, topic, this.options.partitionsIfCreated ?? 6);
-      const stored = partitions
-        .filter((p) => from[`${topic}:${p}`] !== undefined)
-        .map((p) => ({ partition: p, offset: from[`${topic}:${p}`]! }));
-      if (stored.length > 0) await admin.setOffsets({ groupId, topic, partitions: stored });
-      for (const p of partitions) known.push(`${topic}:${p}`);
+      for (const p of partitions) {
+        const key = `${topic}:${p}`;
+        known.push(key);
+        const offset = from[key];
+        if (offset === undefined) continue;
+        const next = BigInt(offset); // throws on a malformed offset, before anything joins
+        if (next < 0n) throw new Error(`KafkaLogSource: negative stored offset ${offset} for ${key}`);
+        delivered.set(key, { topic, partition: p, next: next.toString() });
+      }
     }
     this.known = known;
     const consumer = kafka.consumer({
@@ -59,14 +70,15 @@ export class KafkaLogSource implements LogSource {
       retry: { initialRetryTime: 100, retries: 10 },
     });
     this.consumer = consumer;
-    // We never commit, so a re-join (session lost, broker restart) would restart from the first offsets:
-    // seek every partition back to what was delivered instead (duplicates at worst, never gaps).
-    const delivered = new Map<string, { topic: string; partition: number; next: string }>();
+    // GROUP_JOIN is emitted synchronously inside consumer.run() (and on every re-join or crash restart), after
+    // the new assignment and before the fetch loop is (re)scheduled: a seek made here is applied by the very
+    // first fetch of that generation. We never commit, so without it the first join would start at the
+    // beginning and a re-join (session lost, broker restart) would restart there too: seek every partition
+    // to its stored or delivered offset instead (duplicates at worst, never gaps).
     let joins = 0;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       joins += 1;
-      if (joins === 1) return;
-      this.logger.warn({ groupId, joins }, 'kafka log source: re-joined, seeking to delivered offsets');
+      if (joins > 1) this.logger.warn({ groupId, joins }, 'kafka log source: re-joined, seeking to delivered offsets');
       for (const { topic, partition, next } of delivered.values()) consumer.seek({ topic, partition, offset: next });
     });
     await consumer.connect();
@@ -77,9 +89,13 @@ export class KafkaLogSource implements LogSource {
       eachBatch: async ({ batch, isStale }) => {
         const items: LogItem[] = [];
         const partition = `${batch.topic}:${batch.partition}`;
+        // Belt and braces: a batch fetched before a seek took effect could start before what is due; never
+        // hand the handler anything before the stored or delivered offset of its partition.
+        const due = delivered.get(partition)?.next;
         for (const message of batch.messages) {
           if (isStale()) return; // a seek or rebalance made the rest obsolete
           const offset = message.offset;
+          if (due !== undefined && BigInt(offset) < BigInt(due)) continue;
           const next = (BigInt(offset) + 1n).toString();
           let decoded;
           try {
@@ -99,7 +115,7 @@ export class KafkaLogSource implements LogSource {
         }
         if (items.length > 0) await handler(items);
         const last = batch.messages[batch.messages.length - 1];
-        if (last) {
+        if (last && (due === undefined || BigInt(last.offset) >= BigInt(due))) {
           delivered.set(partition, {
             topic: batch.topic,
             partition: batch.partition,
