@@ -1,0 +1,80 @@
+import { describe, expect, it } from '@jest/globals';
+import { createLogger } from '@tollgate/platform';
+import type { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { authzMetrics } from './authz.metrics';
+import { DecisionRecorder } from './decision-log';
+
+describe('decision log', () => {
+  const capture = () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', {
+      write: (l: string) => void lines.push(l),
+    } as unknown as pino.DestinationStream);
+    return { lines, logger };
+  };
+
+  it('writes one authz.decision line with every contract field and counts the decision', async () => {
+    const { lines, logger } = capture();
+    const registry = new Registry();
+    const recorder = new DecisionRecorder(
+      logger,
+      authzMetrics(registry, () => 5),
+    );
+    const latency = recorder.record(
+      'ext-authz',
+      'req_1',
+      {
+        allowed: true,
+        status: 200,
+        reason: 'collaborator',
+        subject: 'usr_1',
+        keyId: 'key_1',
+        issuer: 'tollgate',
+        deployment: 'dep_1',
+      },
+      process.hrtime.bigint(),
+    );
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      msg: 'authz.decision',
+      requestId: 'req_1',
+      door: 'ext-authz',
+      subject: 'usr_1',
+      keyId: 'key_1',
+      issuer: 'tollgate',
+      deployment: 'dep_1',
+      allowed: true,
+      status: 200,
+      reason: 'collaborator',
+      latencyUs: latency,
+    });
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('tollgate_authz_decisions_total{door="ext-authz",status="200",reason="collaborator"} 1');
+    expect(metrics).toContain('tollgate_authz_decision_duration_seconds_count{door="ext-authz"} 1');
+    expect(metrics).toContain('tollgate_authz_watermark_age_seconds 0.005');
+  });
+
+  it('takes only the decision fields: nothing else a decision object carries reaches the line', () => {
+    const { lines, logger } = capture();
+    const recorder = new DecisionRecorder(
+      logger,
+      authzMetrics(new Registry(), () => null),
+    );
+    const decision = {
+      allowed: false,
+      status: 401,
+      reason: 'key-revoked',
+      authorization: 'Bearer tgi_secret',
+      token: 'eyJ.secret.x',
+    };
+    recorder.record('forward-auth', 'req_2', decision, process.hrtime.bigint());
+    expect(lines[0]).not.toContain('secret');
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      subject: null,
+      deployment: null,
+      status: 401,
+      reason: 'key-revoked',
+    });
+  });
+});
