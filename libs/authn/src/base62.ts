@@ -43,3 +43,22 @@ export function encodeBase62Uint(value: number, width: number): string {
   if (out.length > width) throw new RangeError(`value does not fit in ${width} base62 digits`);
   return out.padStart(width, '0');
 }
+
+/** The base62 digit of a character code (alphabet `0-9A-Za-z`), or -1. */
+export function base62Digit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 65 && code <= 90) return code - 55;
+  if (code >= 97 && code <= 122) return code - 61;
+  return -1;
+}
+
+/** The number written in base62 in `s[start, end)` (most significant first), or -1 if a character is not base62. */
+export function decodeBase62Uint(s: string, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = base62Digit(s.charCodeAt(i));
+    if (digit < 0) return -1;
+    value = value * 62 + digit;
+  }
+  return value;
+}

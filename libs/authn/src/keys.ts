@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { crc32 } from './crc32';
-import { encodeBase62Uint, isBase62, randomBase62, type RandomBytes } from './base62';
+import { crc32, crc32Ascii } from './crc32';
+import { base62Digit, decodeBase62Uint, encodeBase62Uint, randomBase62, type RandomBytes } from './base62';
 
 /** The three kinds of Tollgate keys (CONTRACT section 1). */
 export type KeyKind = 'inference' | 'management' | 'access';
@@ -68,11 +68,23 @@ export function parseKey(s: string): ParsedKey {
   const kind = KIND_BY_PREFIX.get(prefix);
   if (kind === undefined) return { ok: false, reason: 'not-a-key' };
   if (s.length !== KEY_LENGTH) return { ok: false, reason: 'credential-malformed', kind };
-  const random = s.slice(KEY_PREFIX_LENGTH, KEY_PREFIX_LENGTH + KEY_RANDOM_LENGTH);
-  const checksum = s.slice(KEY_PREFIX_LENGTH + KEY_RANDOM_LENGTH);
-  if (!isBase62(random) || !isBase62(checksum)) return { ok: false, reason: 'credential-malformed', kind };
-  if (keyChecksum(prefix + random) !== checksum) return { ok: false, reason: 'credential-malformed', kind };
-  return { ok: true, kind, prefix: prefix as KeyPrefix, random, checksum, key: s };
+  // Checked on every request by the authorizer: no intermediate strings. A base62 checksum of fixed width
+  // is unique per value, so comparing the decoded number is comparing the text.
+  const checksumStart = KEY_PREFIX_LENGTH + KEY_RANDOM_LENGTH;
+  for (let i = KEY_PREFIX_LENGTH; i < checksumStart; i++) {
+    if (base62Digit(s.charCodeAt(i)) < 0) return { ok: false, reason: 'credential-malformed', kind };
+  }
+  const written = decodeBase62Uint(s, checksumStart, KEY_LENGTH);
+  if (written < 0 || written !== crc32Ascii(s, 0, checksumStart))
+    return { ok: false, reason: 'credential-malformed', kind };
+  return {
+    ok: true,
+    kind,
+    prefix: prefix as KeyPrefix,
+    random: s.slice(KEY_PREFIX_LENGTH, checksumStart),
+    checksum: s.slice(checksumStart),
+    key: s,
+  };
 }
 
 export interface FoundKey {
