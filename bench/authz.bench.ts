@@ -2,8 +2,9 @@
 //   1. in-process decision rate at 100k and 1M keys vs a bare SHA-256 + Map loop over the same keys; heap
 //      bytes per key of the access model at 1M keys
 //   2. HTTP forward-auth on one core (taskset): the NestJS door vs a bare node:http server running the same
-//      check (same Doors, decision log and metrics), load from autocannon on the other core; p50/p99 of the
-//      NestJS door at half of its saturation rate
+//      check (same Doors, decision log and metrics), load from autocannon on the other core, best of two
+//      alternating rounds each (the table shows how busy the server core was); p50/p99 of the NestJS door
+//      at half of its saturation rate
 //   3. real Kafka + PostgreSQL (started here): full replay vs snapshot + catch-up of the access model, then
 //      revocation propagation to 3 replicas (commit → refused on all three) over 1,000 revocations, and a
 //      burst of 5,000
@@ -226,15 +227,14 @@ function inProcess(keys: number): InProcess {
     return (n / (t - t0)) * 1000;
   };
   let allowed = 0;
-  const decisionsPerS = timeLoop(1500, (i) => {
+  const decision = (i: number) => {
     const d = checker.check({ host: HOST, path: PATH, authorization: authorizations[i % authorizations.length] }) as {
       allowed: boolean;
     };
     if (d.allowed) allowed++;
-  });
-  if (allowed === 0) throw new Error('in-process: no decision allowed: the bench world is wrong');
+  };
   let found = 0;
-  const bareLoopsPerS = timeLoop(1500, (i) => {
+  const bareLoop = (i: number) => {
     if (
       bare.get(
         createHash('sha256')
@@ -243,7 +243,15 @@ function inProcess(keys: number): InProcess {
       ) !== undefined
     )
       found++;
-  });
+  };
+  // Alternating rounds, best of three each: noise on this shared machine hits a round, not one side.
+  let decisionsPerS = 0;
+  let bareLoopsPerS = 0;
+  for (let round = 0; round < 3; round++) {
+    decisionsPerS = Math.max(decisionsPerS, timeLoop(600, decision));
+    bareLoopsPerS = Math.max(bareLoopsPerS, timeLoop(600, bareLoop));
+  }
+  if (allowed === 0) throw new Error('in-process: no decision allowed: the bench world is wrong');
   if (found === 0) throw new Error('bare loop found nothing');
   return {
     keys,
@@ -475,36 +483,47 @@ interface HttpResult {
   half: Load;
 }
 
+/**
+ * Both servers run (idle but one) on core 0; saturation is measured in alternating rounds (bare, NestJS,
+ * bare, NestJS) and the best round of each counts, so a burst of noise on this shared machine hits one
+ * round, not one server.
+ */
 async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
   const fixture = httpFixture();
   const fixturePath = join(workDir, 'http-fixture.json');
   await writeFile(fixturePath, JSON.stringify(fixture));
-  const saturate = async (kind: 'nest' | 'bare') => {
-    const port = await freePort();
-    const child = await startServer(kind, port, fixturePath, dbUrl);
-    try {
-      const url = `http://127.0.0.1:${port}`;
-      await load(url, fixture.authorizations, { durationS: 2, connections: 32, pipelining: 4 }); // warm-up
+  const servers: Record<'bare' | 'nest', { child: ChildProcess; url: string }> = {} as never;
+  try {
+    for (const kind of ['bare', 'nest'] as const) {
+      const port = await freePort();
+      servers[kind] = { child: await startServer(kind, port, fixturePath, dbUrl), url: `http://127.0.0.1:${port}` };
+    }
+    const saturate = async (kind: 'bare' | 'nest', durationS: number) => {
+      const { child, url } = servers[kind];
       const cpu0 = cpuSeconds(child.pid!);
       const t0 = performance.now();
-      const saturated = await load(url, fixture.authorizations, { durationS: 5, connections: 32, pipelining: 4 });
-      saturated.serverCpu = (cpuSeconds(child.pid!) - cpu0) / ((performance.now() - t0) / 1000);
-      let half: Load | undefined;
-      if (kind === 'nest') {
-        half = await load(url, fixture.authorizations, {
-          durationS: 5,
-          connections: 8,
-          overallRate: Math.max(1, Math.round(saturated.rps / 2)),
-        });
+      const result = await load(url, fixture.authorizations, { durationS, connections: 32, pipelining: 4 });
+      result.serverCpu = (cpuSeconds(child.pid!) - cpu0) / ((performance.now() - t0) / 1000);
+      return result;
+    };
+    await saturate('bare', 2); // warm-up
+    await saturate('nest', 2);
+    const best: Partial<Record<'bare' | 'nest', Load>> = {};
+    for (let round = 0; round < 2; round++) {
+      for (const kind of ['bare', 'nest'] as const) {
+        const r = await saturate(kind, 4);
+        if (!best[kind] || r.rps > best[kind]!.rps) best[kind] = r;
       }
-      return { saturated, half };
-    } finally {
-      await stopServer(child);
     }
-  };
-  const bare = await saturate('bare');
-  const nest = await saturate('nest');
-  return { nest: nest.saturated, bare: bare.saturated, half: nest.half! };
+    const half = await load(servers.nest.url, fixture.authorizations, {
+      durationS: 5,
+      connections: 8,
+      overallRate: Math.max(1, Math.round(best.nest!.rps / 2)),
+    });
+    return { nest: best.nest!, bare: best.bare!, half };
+  } finally {
+    for (const server of Object.values(servers)) await stopServer(server.child);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
