@@ -8,12 +8,12 @@
 //   const { dir, root } = await ensureEnvoyProtos();   // loadSync(root, { includeDirs: [dir] })
 //
 // Plain Node ESM on purpose (like deploy/kafka/local-kafka.mjs): it runs without a build step.
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireTool, run } from '../tools.mjs';
 
 const ENVOY_DIR = dirname(fileURLToPath(import.meta.url));
 const POM = join(ENVOY_DIR, 'pom.xml');
@@ -23,7 +23,7 @@ const STAMP = '.stamp';
 /** The services the authorizer serves; everything they import (transitively) is kept. */
 export const ROOTS = ['envoy/service/auth/v3/external_auth.proto'];
 export const EXT_AUTHZ_PROTO = ROOTS[0];
-export const INSTALL_HINT = 'apt-get install -y openjdk-17-jre-headless maven';
+export { INSTALL_HINT } from '../tools.mjs';
 
 const IMPORT_RE = /^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;/gm;
 
@@ -41,39 +41,6 @@ function isFresh(folder, stamp) {
   } catch {
     return false;
   }
-}
-
-function requireTool(name) {
-  for (const folder of (process.env.PATH ?? '').split(delimiter)) {
-    if (!folder) continue;
-    try {
-      accessSync(join(folder, name), fsConstants.X_OK);
-      return;
-    } catch {
-      // not in this folder
-    }
-  }
-  throw new Error(
-    `Fetching Envoy's .proto files needs Java 17+ and Maven, and \`${name}\` is not on PATH. ` +
-      `On Debian/Ubuntu install them with: ${INSTALL_HINT}`,
-  );
-}
-
-function run(command, args, options) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) resolvePromise(output);
-      else {
-        const tail = output.trimEnd().split('\n').slice(-40).join('\n');
-        reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${tail}`));
-      }
-    });
-  });
 }
 
 /**
@@ -111,8 +78,8 @@ export async function ensureEnvoyProtos({ log = () => {} } = {}) {
     const files = readFileSync(join(PROTO_DIR, STAMP), 'utf8').split('\n').slice(1).filter(Boolean);
     return { dir: PROTO_DIR, root: EXT_AUTHZ_PROTO, files };
   }
-  requireTool('java');
-  requireTool('mvn');
+  requireTool('java', "Fetching Envoy's .proto files");
+  requireTool('mvn', "Fetching Envoy's .proto files");
   const staging = `${PROTO_DIR}.fetch-${process.pid}-${randomBytes(3).toString('hex')}`;
   const unpacked = join(staging, 'unpacked');
   const kept = join(staging, 'proto');

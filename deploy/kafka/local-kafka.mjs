@@ -9,13 +9,14 @@
 // this script relies on.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
+import { requireTool, run, tail } from '../tools.mjs';
 
 const { Kafka, logLevel: KafkaLogLevel } = kafkajs;
 
@@ -27,7 +28,7 @@ const STAMP = '.pom.sha256';
 // so that a new download drops it: about a third off the JVM start of the storage tool and broker.
 const CDS_ARCHIVE = join(LIBS, 'kafka-broker.jsa');
 
-export const INSTALL_HINT = 'apt-get install -y openjdk-17-jre-headless maven';
+export { INSTALL_HINT } from '../tools.mjs';
 const READY_DEADLINE_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
 const JVM_FLAGS = ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
@@ -48,7 +49,7 @@ const JVM_FLAGS = ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAt
  * @returns {Promise<KafkaHandle>}
  */
 export async function startKafka({ dir, log = () => {} } = {}) {
-  requireTool('java');
+  requireTool('java', 'Local Kafka');
   await ensureJars(log);
   let lastError;
   // Free ports are picked before the JVM binds them; another process may win the race. Retry then.
@@ -62,23 +63,6 @@ export async function startKafka({ dir, log = () => {} } = {}) {
     }
   }
   throw lastError;
-}
-
-/** Throws the install hint when `name` is not an executable on PATH. */
-function requireTool(name) {
-  for (const folder of (process.env.PATH ?? '').split(delimiter)) {
-    if (!folder) continue;
-    try {
-      accessSync(join(folder, name), fsConstants.X_OK);
-      return;
-    } catch {
-      // not in this folder
-    }
-  }
-  throw new Error(
-    `Local Kafka needs Java 17+ and Maven, and \`${name}\` is not on PATH. ` +
-      `On Debian/Ubuntu install them with: ${INSTALL_HINT}`,
-  );
 }
 
 function pomHash() {
@@ -102,7 +86,7 @@ function jarsAreFresh(folder, hash) {
 async function ensureJars(log) {
   const hash = pomHash();
   if (jarsAreFresh(LIBS, hash)) return;
-  requireTool('mvn');
+  requireTool('mvn', 'Local Kafka');
   const staging = `${LIBS}.fetch-${process.pid}-${randomBytes(3).toString('hex')}`;
   const started = Date.now();
   log(`kafka: fetching jars with Maven into ${LIBS} (first time or pom.xml changed)`);
@@ -132,21 +116,6 @@ async function ensureJars(log) {
   log(`kafka: jars fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-/** Runs a command to completion; rejects with its output when it fails. */
-function run(command, args, options) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) resolvePromise(output);
-      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${tail(output)}`));
-    });
-  });
-}
-
 /** A free TCP port on 127.0.0.1 (never 9092, the port a developer's own Kafka likely uses). */
 export async function freeLoopbackPort() {
   for (;;) {
@@ -161,10 +130,6 @@ export async function freeLoopbackPort() {
     });
     if (port !== 9092 && port !== 0) return port;
   }
-}
-
-function tail(text, lines = 40) {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
 /** Kafka's cluster id format: 16 random bytes, URL-safe base64 without padding, not starting with '-'. */

@@ -1,0 +1,52 @@
+// Helpers shared by the project's Java-backed scripts (deploy/kafka/local-kafka.mjs fetches Kafka's jars,
+// deploy/envoy/fetch-protos.mjs Envoy's .proto files, both with Maven). Plain Node ESM: no build step.
+import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** The apt-get command that installs Java and Maven on Debian/Ubuntu. */
+export const INSTALL_HINT = 'apt-get install -y openjdk-17-jre-headless maven';
+
+/**
+ * Throws, with the install hint, when `name` is not an executable on PATH.
+ * @param {string} name      e.g. `java`, `mvn`
+ * @param {string} purpose   what needs it, e.g. `Local Kafka`
+ */
+export function requireTool(name, purpose) {
+  for (const folder of (process.env.PATH ?? '').split(delimiter)) {
+    if (!folder) continue;
+    try {
+      accessSync(join(folder, name), fsConstants.X_OK);
+      return;
+    } catch {
+      // not in this folder
+    }
+  }
+  throw new Error(
+    `${purpose} needs Java 17+ and Maven, and \`${name}\` is not on PATH. ` +
+      `On Debian/Ubuntu install them with: ${INSTALL_HINT}`,
+  );
+}
+
+/** The last `lines` lines of `text`. */
+export function tail(text, lines = 40) {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Runs a command to completion; resolves with its combined output, rejects with the output's tail.
+ * @returns {Promise<string>}
+ */
+export function run(command, args, options) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) resolvePromise(output);
+      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${tail(output)}`));
+    });
+  });
+}
