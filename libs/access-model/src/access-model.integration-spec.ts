@@ -13,6 +13,7 @@ import { AccessModelModule, type AccessModelModuleOptions } from './access-model
 import type { Freshness } from './freshness';
 import type { AccessModelRuntime } from './runtime';
 import { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';
+import { userCreated } from '../../../test/support/events';
 
 @Controller('whoami')
 @UseGuards(CallerGuard)
@@ -98,24 +99,7 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
 
     keys = await writer(db.url, KEYS_SCHEMA);
     identity = await writer(db.url, IDENTITY_SCHEMA);
-    await identity.store.append(
-      'user-usr_alice',
-      0,
-      [
-        {
-          type: 'UserCreated',
-          data: {
-            userId: 'usr_alice',
-            name: 'alice',
-            kind: 'internal',
-            admin: false,
-            email: null,
-            createdAt: iso(now),
-          },
-        },
-      ],
-      meta,
-    );
+    await identity.store.append('user-usr_alice', 0, [userCreated('usr_alice', now)], meta);
     await identity.store.append(
       'deployment-dep_1',
       0,

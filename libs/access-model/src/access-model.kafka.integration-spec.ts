@@ -14,6 +14,7 @@ import { AccessModelModule } from './access-model.module';
 import type { Freshness } from './freshness';
 import type { AccessModelRuntime } from './runtime';
 import { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';
+import { userCreated } from '../../../test/support/events';
 
 @Controller('whoami')
 @UseGuards(CallerGuard)
@@ -107,24 +108,7 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
 
   it('every replica reads every partition: both see the key, then its revocation', async () => {
     const [a, b] = [await replica('replica-a'), await replica('replica-b')];
-    await identity.store.append(
-      'user-usr_alice',
-      0,
-      [
-        {
-          type: 'UserCreated',
-          data: {
-            userId: 'usr_alice',
-            name: 'alice',
-            kind: 'internal',
-            admin: false,
-            email: null,
-            createdAt: iso(now),
-          },
-        },
-      ],
-      meta,
-    );
+    await identity.store.append('user-usr_alice', 0, [userCreated('usr_alice', now)], meta);
     await keys.store.append(
       'key-key_alice',
       0,

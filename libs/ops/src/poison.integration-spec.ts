@@ -20,6 +20,7 @@ import { startTestApp, type TestApp } from '../../../test/support/test-app';
 import { type CliContext, runCli } from './cli';
 import { EXIT } from './cli-errors';
 import { createOutput } from './output';
+import { userCreated } from '../../../test/support/events';
 
 @Controller('whoami')
 @UseGuards(CallerGuard)
@@ -90,24 +91,7 @@ describe('poison event: halt, investigate, waive, resume (embedded mode, real Po
     const registry = new Registry();
     keys = new PostgresEventStore({ dataSource, schema: 'keys', registry });
     identity = new PostgresEventStore({ dataSource, schema: 'identity', registry });
-    await identity.append(
-      'user-usr_alice',
-      0,
-      [
-        {
-          type: 'UserCreated',
-          data: {
-            userId: 'usr_alice',
-            name: 'alice',
-            kind: 'internal',
-            admin: false,
-            email: null,
-            createdAt: iso(now),
-          },
-        },
-      ],
-      meta,
-    );
+    await identity.append('user-usr_alice', 0, [userCreated('usr_alice', now)], meta);
     await keys.append('key-key_alice', 0, [userKey('key_alice', aliceKey)], meta);
     app = await startTestApp(
       (ctx): DynamicModule[] => [
