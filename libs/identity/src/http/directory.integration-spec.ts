@@ -538,7 +538,8 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
       expect(paths['/v1/idp/{idp}/sign-in']!.post!.tags).toEqual(['idp']);
       expect(paths['/v1/me']!.get!.tags).toEqual(['me']);
       expect(JSON.stringify(paths['/v1/users']!.post!.requestBody)).toContain('ci-bot');
-      expect(Object.keys(paths).some((p) => p.startsWith('/scim'))).toBe(false);
+      expect(paths['/scim/v2/Users']!.post!.tags).toEqual(['scim']);
+      expect(paths['/scim/v2/Groups/{id}']!.patch!.tags).toEqual(['scim']);
     });
   });
 });

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, Inject, Param, Patch, Post, Put, Query, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RawBody, rawBodyOf } from '../raw-body';
 import { type ListQuery, ScimService, type ScimRequest } from './scim.service';
@@ -45,10 +45,12 @@ function list(resources: Record<string, unknown>[]) {
 
 /**
  * SCIM 2.0 at `/scim/v2` (RFC 7643/7644), per IdP connector: the connector is the one whose
- * `scimBearerTokenHash` matches the bearer token. Documented in docs/idp-setup.md (not in the OpenAPI
- * document: SCIM has its own discovery, `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas`).
+ * `scimBearerTokenHash` matches the bearer token. Documented in docs/idp-setup.md; listed in the OpenAPI
+ * document under the `scim` tag, while the resource schemas are SCIM's own discovery (`/ServiceProviderConfig`,
+ * `/ResourceTypes`, `/Schemas`, RFC 7643), which IdPs read instead.
  */
-@ApiExcludeController()
+@ApiTags('scim')
+@ApiBearerAuth()
 @Controller('scim/v2')
 @UseFilters(ScimExceptionFilter)
 export class ScimController {
