@@ -12,7 +12,6 @@ import {
 } from '@tollgate/event-store';
 import { createKafkaClient, type ServiceContext } from '@tollgate/platform';
 import type { DataSource } from 'typeorm';
-import { RateLimiter } from './domain/rate-limit';
 import { defaultSigningKeySchedule, type SigningKeySchedule } from './domain/signing-keys.decider';
 import type { Clock } from './domain/time';
 import { BootstrapAdminKeyService } from './service/bootstrap-admin-key.service';
@@ -27,6 +26,7 @@ import { PostgresCheckpointStore } from './storage/checkpoints';
 import { PostgresLocks } from './storage/locks';
 import { keysMigrations } from './storage/migrations';
 import { PostgresKeyReadModel } from './storage/postgres-key-read-model';
+import { PostgresRateLimiter } from './storage/rate-buckets';
 import { PostgresSigningKeyVault } from './storage/signing-key-vault';
 import { PostgresTokenRequestStore } from './storage/token-requests';
 
@@ -77,7 +77,7 @@ export class KeysRuntime {
     this.store = new PostgresEventStore({ dataSource, schema: KEYS_SCHEMA, registry: context.metrics });
     const reads = new PostgresKeyReadModel(dataSource);
     const directory = accessModelDirectory(model, freshness);
-    const limiter = new RateLimiter(options.keyCreationsPerMinute ?? 30);
+    const limiter = new PostgresRateLimiter(dataSource, options.keyCreationsPerMinute ?? 30);
     this.policy = new KeyPolicyService(this.store);
     this.userKeys = new UserKeysService({ store: this.store, reads, policy: this.policy, directory, limiter, clock });
     this.accessKeys = new AccessKeysService({

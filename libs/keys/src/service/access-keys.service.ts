@@ -11,7 +11,7 @@ import { fold, handleCommand, type AppendResult, type EventStore } from '@tollga
 import type { Caller } from '@tollgate/platform';
 import { accessKeySlotsDecider } from '../domain/access-key-slots.decider';
 import { keyDecider } from '../domain/key.decider';
-import type { RateLimiter } from '../domain/rate-limit';
+import type { KeyCreationLimiter } from '../domain/rate-limit';
 import type { Clock } from '../domain/time';
 import type { KeyReadModel } from '../storage/key-read-model';
 import type { Locks } from '../storage/locks';
@@ -31,7 +31,7 @@ export interface AccessKeysDeps {
   store: EventStore;
   reads: KeyReadModel;
   directory: Directory;
-  limiter: RateLimiter;
+  limiter: KeyCreationLimiter;
   locks: Locks;
   clock: Clock;
 }
@@ -64,7 +64,7 @@ export class AccessKeysService {
         : storeCall(() => store.lookupIdempotencyKey(caller.userId, idempotency, fingerprint));
     const stored = await lookup();
     if (stored) return { body: replayBody(stored), replayed: true };
-    const limit = limiter.take(`deployment:${deploymentId}`, clock());
+    const limit = await limiter.take(`deployment:${deploymentId}`, clock());
     if (!limit.allowed) {
       throw new ApiError(
         'rate-limited',

@@ -4,7 +4,7 @@ import { handleCommand, type AppendResult, type EventStore } from '@tollgate/eve
 import type { Caller } from '@tollgate/platform';
 import { keyNotFound } from '../domain/errors';
 import { keyDecider } from '../domain/key.decider';
-import type { RateLimiter } from '../domain/rate-limit';
+import type { KeyCreationLimiter } from '../domain/rate-limit';
 import { DAY_MS, iso, type Clock } from '../domain/time';
 import { keyStatus, type KeyReadModel, type StoredKey } from '../storage/key-read-model';
 import type { Directory } from './directory';
@@ -68,7 +68,7 @@ export interface UserKeysDeps {
   reads: KeyReadModel;
   policy: KeyPolicyService;
   directory: Directory;
-  limiter: RateLimiter;
+  limiter: KeyCreationLimiter;
   clock: Clock;
 }
 
@@ -105,7 +105,7 @@ export class UserKeysService {
       if (stored) return { body: replayBody(stored), replayed: true };
     }
     const now = clock();
-    const limit = limiter.take(`user:${userId}`, now);
+    const limit = await limiter.take(`user:${userId}`, now);
     if (!limit.allowed) {
       throw new ApiError(
         'rate-limited',

@@ -6,3 +6,4 @@ export * from './signing-key-vault';
 export * from './token-requests';
 export * from './locks';
 export * from './checkpoints';
+export * from './rate-buckets';

@@ -66,7 +66,29 @@ export class KeysServiceTables1767312000000 implements MigrationInterface {
   }
 }
 
+/** Key-creation token buckets shared by every keys replica (storage/rate-buckets.ts). */
+export class KeyCreationRateBuckets1767398400000 implements MigrationInterface {
+  name = 'KeyCreationRateBuckets1767398400000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE ${S}.rate_buckets (
+        owner   text PRIMARY KEY,
+        tokens  double precision NOT NULL,
+        at_ms   bigint NOT NULL
+      )`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS ${S}.rate_buckets`);
+  }
+}
+
 /** Every migration of the `keys` schema, in order: the event store's tables, then the service's own. */
 export function keysMigrations(): MigrationClass[] {
-  return [...createEventStoreMigrations(KEYS_SCHEMA), KeysServiceTables1767312000000];
+  return [
+    ...createEventStoreMigrations(KEYS_SCHEMA),
+    KeysServiceTables1767312000000,
+    KeyCreationRateBuckets1767398400000,
+  ];
 }
