@@ -1,21 +1,10 @@
+import { ASYMMETRIC_JWS_ALGORITHMS } from '@tollgate/contracts';
 import { z } from 'zod';
 
 /** The `TOLLGATE_CONFIG` file (YAML or JSON), CONTRACT.md section 5. Unknown fields are errors. */
 const httpsOrHttpUrl = z.url({ protocol: /^https?$/ });
 const jwks = z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) });
-const asymmetricAlgorithm = z.enum([
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-]);
+const asymmetricAlgorithm = z.enum(ASYMMETRIC_JWS_ALGORITHMS);
 
 /** Exactly one of `jwksUri` and inline `jwks`: without a key source no token could ever be verified. */
 const withKeySource = <T extends { jwksUri?: string; jwks?: unknown }>(value: T, ctx: z.RefinementCtx) => {

@@ -33,3 +33,22 @@ export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
  */
 export const EVENT_CHANNELS = ['rest', 'oidc', 'webhook', 'scim', 'system', 'bootstrap', 'ops'] as const;
 export type EventChannel = (typeof EVENT_CHANNELS)[number];
+
+/**
+ * The asymmetric JWS algorithms a trusted issuer or IdP may allow (CONTRACT section 1): HMAC (`HS*`) and
+ * `none` never, since Tollgate never verifies a signature with a symmetric key. Shared by the configuration
+ * schema and the verifier.
+ */
+export const ASYMMETRIC_JWS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;

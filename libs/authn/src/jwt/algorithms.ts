@@ -1,22 +1,11 @@
+import { ASYMMETRIC_JWS_ALGORITHMS } from '@tollgate/contracts';
 import type { PublicJwk } from './types';
 
 /**
- * The asymmetric JWS algorithms an issuer may allow. HMAC (`HS*`) and `none` are never accepted: Tollgate
- * never verifies a signature with a symmetric key.
+ * The asymmetric JWS algorithms an issuer may allow (`ASYMMETRIC_JWS_ALGORITHMS` of the contract). HMAC
+ * (`HS*`) and `none` are never accepted: Tollgate never verifies a signature with a symmetric key.
  */
-export const SUPPORTED_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-] as const;
+export const SUPPORTED_ALGORITHMS = ASYMMETRIC_JWS_ALGORITHMS;
 
 export type SupportedAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
