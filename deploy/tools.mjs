@@ -1,7 +1,9 @@
 // Helpers shared by the project's Java-backed scripts (deploy/kafka/local-kafka.mjs fetches Kafka's jars,
 // deploy/envoy/fetch-protos.mjs Envoy's .proto files, both with Maven). Plain Node ESM: no build step.
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { accessSync, existsSync, constants as fsConstants } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 
 /** The apt-get command that installs Java and Maven on Debian/Ubuntu. */
@@ -49,4 +51,26 @@ export function run(command, args, options) {
       else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${tail(output)}`));
     });
   });
+}
+
+/**
+ * Moves a freshly built folder to `target`, replacing a stale one, unless `isFresh()` already holds (another
+ * process won the race). Renames keep readers from ever seeing half a folder: two processes may fetch at once.
+ * @param {string} built
+ * @param {string} target
+ * @param {() => boolean} isFresh  whether `target` is already what `built` holds
+ */
+export async function moveIntoPlace(built, target, isFresh) {
+  if (isFresh()) return;
+  if (existsSync(target)) {
+    const stale = `${target}.stale-${process.pid}-${randomBytes(3).toString('hex')}`;
+    await rename(target, stale).catch(() => {});
+    await rm(stale, { recursive: true, force: true });
+  }
+  try {
+    await rename(built, target);
+  } catch (error) {
+    // Another process renamed its own copy into place between our check and our rename.
+    if (!isFresh()) throw error;
+  }
 }

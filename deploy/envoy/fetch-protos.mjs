@@ -10,10 +10,10 @@
 // Plain Node ESM on purpose (like deploy/kafka/local-kafka.mjs): it runs without a build step.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requireTool, run } from '../tools.mjs';
+import { moveIntoPlace, requireTool, run } from '../tools.mjs';
 
 const ENVOY_DIR = dirname(fileURLToPath(import.meta.url));
 const POM = join(ENVOY_DIR, 'pom.xml');
@@ -109,19 +109,7 @@ export async function ensureEnvoyProtos({ log = () => {} } = {}) {
       await copyFile(join(unpacked, file), join(kept, file));
     }
     await writeFile(join(kept, STAMP), `${stamp}\n${files.join('\n')}\n`);
-    if (!isFresh(PROTO_DIR, stamp)) {
-      if (existsSync(PROTO_DIR)) {
-        const stale = `${PROTO_DIR}.stale-${process.pid}-${randomBytes(3).toString('hex')}`;
-        await rename(PROTO_DIR, stale).catch(() => {});
-        await rm(stale, { recursive: true, force: true });
-      }
-      try {
-        await rename(kept, PROTO_DIR);
-      } catch (error) {
-        // Another process renamed its own copy into place between our check and our rename.
-        if (!isFresh(PROTO_DIR, stamp)) throw error;
-      }
-    }
+    await moveIntoPlace(kept, PROTO_DIR, () => isFresh(PROTO_DIR, stamp));
     log(`envoy: ${files.length} .proto files ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { dir: PROTO_DIR, root: EXT_AUTHZ_PROTO, files };
   } finally {

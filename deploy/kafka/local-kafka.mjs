@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
-import { requireTool, run, tail } from '../tools.mjs';
+import { moveIntoPlace, requireTool, run, tail } from '../tools.mjs';
 
 const { Kafka, logLevel: KafkaLogLevel } = kafkajs;
 
@@ -97,19 +97,7 @@ async function ensureJars(log) {
       { cwd: KAFKA_DIR },
     );
     await writeFile(join(staging, STAMP), `${hash}\n`);
-    if (!jarsAreFresh(LIBS, hash)) {
-      if (existsSync(LIBS)) {
-        const stale = `${LIBS}.stale-${process.pid}-${randomBytes(3).toString('hex')}`;
-        await rename(LIBS, stale).catch(() => {});
-        await rm(stale, { recursive: true, force: true });
-      }
-      try {
-        await rename(staging, LIBS);
-      } catch (error) {
-        // Another process renamed its own download into place between our check and our rename.
-        if (!jarsAreFresh(LIBS, hash)) throw error;
-      }
-    }
+    await moveIntoPlace(staging, LIBS, () => jarsAreFresh(LIBS, hash));
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
