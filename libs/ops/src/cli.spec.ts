@@ -1,30 +1,7 @@
-import { loadConfig } from '@tollgate/config';
-import { type CliContext, runCli } from './cli';
+import { cliHarness as harness } from './cli-harness';
 import { EXIT, parseTime } from './cli-errors';
-import { createOutput } from './output';
 import { scanText } from './scan';
 import { generateKey } from '@tollgate/authn';
-
-function harness(stdin = '') {
-  const out: string[] = [];
-  const err: string[] = [];
-  let databaseAsked = false;
-  const context = (json: boolean): CliContext => ({
-    config: loadConfig({}),
-    out: createOutput(json, (t) => void out.push(t)),
-    database: async () => {
-      databaseAsked = true;
-      throw new Error('no database in unit tests');
-    },
-    readStdin: async () => stdin,
-  });
-  return {
-    run: (args: string[]) => runCli(args, context, (t) => void err.push(t)),
-    out: () => out.join(''),
-    err: () => err.join(''),
-    databaseAsked: () => databaseAsked,
-  };
-}
 
 describe('tollgate CLI: arguments', () => {
   it('prints help and exits 0 with --help', async () => {

@@ -1,29 +1,6 @@
-import { loadConfig } from '@tollgate/config';
-import { type CliContext, runCli } from './cli';
+import { cliHarness as harness } from './cli-harness';
 import { EXIT } from './cli-errors';
-import { createOutput } from './output';
 import { accessModelReadiness, explainProjection } from './waivers';
-
-function harness() {
-  const out: string[] = [];
-  const err: string[] = [];
-  let databaseAsked = false;
-  const context = (json: boolean): CliContext => ({
-    config: loadConfig({}),
-    out: createOutput(json, (t) => void out.push(t)),
-    database: async () => {
-      databaseAsked = true;
-      throw new Error('no database in unit tests');
-    },
-    readStdin: async () => '',
-  });
-  return {
-    run: (args: string[]) => runCli(args, context, (t) => void err.push(t)),
-    out: () => out.join(''),
-    err: () => err.join(''),
-    databaseAsked: () => databaseAsked,
-  };
-}
 
 const ID = 'evt_01KB0000000000000000000000';
 
