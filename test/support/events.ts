@@ -1,4 +1,5 @@
-import type { UserCreated } from '@tollgate/contracts';
+import { hashSecret } from '@tollgate/authn';
+import type { KeyCreated, UserCreated } from '@tollgate/contracts';
 
 /**
  * Builders of domain events for integration tests that write the writers' stores directly (the way the keys
@@ -20,6 +21,29 @@ export function userCreated(
       kind: 'internal',
       admin: false,
       email: null,
+      createdAt: iso(createdAt),
+      ...over,
+    },
+  };
+}
+
+/** `KeyCreated` for a user's never-expiring management key with this secret, overridable. */
+export function userKeyCreated(
+  keyId: string,
+  userId: string,
+  secret: string,
+  createdAt: number,
+  over: Partial<KeyCreated> = {},
+): { type: 'KeyCreated'; data: KeyCreated } {
+  return {
+    type: 'KeyCreated',
+    data: {
+      keyId,
+      kind: 'user-key',
+      secretHash: hashSecret(secret),
+      userId,
+      scope: 'management',
+      expiresAt: null,
       createdAt: iso(createdAt),
       ...over,
     },

@@ -13,7 +13,7 @@ import { AccessModelModule, type AccessModelModuleOptions } from './access-model
 import type { Freshness } from './freshness';
 import type { AccessModelRuntime } from './runtime';
 import { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';
-import { userCreated } from '../../../test/support/events';
+import { userCreated, userKeyCreated } from '../../../test/support/events';
 
 @Controller('whoami')
 @UseGuards(CallerGuard)
@@ -121,25 +121,7 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
       ],
       meta,
     );
-    await keys.store.append(
-      'key-key_alice',
-      0,
-      [
-        {
-          type: 'KeyCreated',
-          data: {
-            keyId: 'key_alice',
-            kind: 'user-key',
-            secretHash: hashSecret(aliceKey),
-            userId: 'usr_alice',
-            scope: 'management',
-            expiresAt: null,
-            createdAt: iso(now),
-          },
-        },
-      ],
-      meta,
-    );
+    await keys.store.append('key-key_alice', 0, [userKeyCreated('key_alice', 'usr_alice', aliceKey, now)], meta);
 
     await eventually(() => {
       expect(freshness.isFresh()).toBe(true);
@@ -188,25 +170,7 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
 
   it('finds a key created just before the request (read-your-writes) and refuses it once revoked', async () => {
     const { app, model } = running!;
-    await keys.store.append(
-      'key-key_later',
-      0,
-      [
-        {
-          type: 'KeyCreated',
-          data: {
-            keyId: 'key_later',
-            kind: 'user-key',
-            secretHash: hashSecret(laterKey),
-            userId: 'usr_alice',
-            scope: 'management',
-            expiresAt: null,
-            createdAt: iso(now),
-          },
-        },
-      ],
-      meta,
-    );
+    await keys.store.append('key-key_later', 0, [userKeyCreated('key_later', 'usr_alice', laterKey, now)], meta);
     // No waiting here: the authenticator waits for the watermark to pass the request before saying unknown.
     expect((await whoami(app, `Bearer ${laterKey}`)).status).toBe(200);
 
@@ -234,25 +198,7 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
 
     // Written while no replica runs: the restarted model must not call itself fresh before it has these.
     const whileDown = generateKey('management');
-    await keys.store.append(
-      'key-key_down',
-      0,
-      [
-        {
-          type: 'KeyCreated',
-          data: {
-            keyId: 'key_down',
-            kind: 'user-key',
-            secretHash: hashSecret(whileDown),
-            userId: 'usr_alice',
-            scope: 'management',
-            expiresAt: null,
-            createdAt: iso(now),
-          },
-        },
-      ],
-      meta,
-    );
+    await keys.store.append('key-key_down', 0, [userKeyCreated('key_down', 'usr_alice', whileDown, now)], meta);
     await identity.store.append(
       'user-usr_alice',
       1,

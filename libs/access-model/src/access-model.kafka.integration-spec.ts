@@ -14,7 +14,7 @@ import { AccessModelModule } from './access-model.module';
 import type { Freshness } from './freshness';
 import type { AccessModelRuntime } from './runtime';
 import { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';
-import { userCreated } from '../../../test/support/events';
+import { userCreated, userKeyCreated } from '../../../test/support/events';
 
 @Controller('whoami')
 @UseGuards(CallerGuard)
@@ -109,25 +109,7 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
   it('every replica reads every partition: both see the key, then its revocation', async () => {
     const [a, b] = [await replica('replica-a'), await replica('replica-b')];
     await identity.store.append('user-usr_alice', 0, [userCreated('usr_alice', now)], meta);
-    await keys.store.append(
-      'key-key_alice',
-      0,
-      [
-        {
-          type: 'KeyCreated',
-          data: {
-            keyId: 'key_alice',
-            kind: 'user-key',
-            secretHash: hashSecret(aliceKey),
-            userId: 'usr_alice',
-            scope: 'management',
-            expiresAt: null,
-            createdAt: iso(now),
-          },
-        },
-      ],
-      meta,
-    );
+    await keys.store.append('key-key_alice', 0, [userKeyCreated('key_alice', 'usr_alice', aliceKey, now)], meta);
     for (const r of [a, b]) {
       await eventually(
         () => {
@@ -162,25 +144,7 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
     await close(a);
 
     const whileDown = generateKey('management');
-    await keys.store.append(
-      'key-key_down',
-      0,
-      [
-        {
-          type: 'KeyCreated',
-          data: {
-            keyId: 'key_down',
-            kind: 'user-key',
-            secretHash: hashSecret(whileDown),
-            userId: 'usr_alice',
-            scope: 'management',
-            expiresAt: null,
-            createdAt: iso(now),
-          },
-        },
-      ],
-      meta,
-    );
+    await keys.store.append('key-key_down', 0, [userKeyCreated('key_down', 'usr_alice', whileDown, now)], meta);
 
     const restarted = await replica('replica-a');
     await eventually(() => expect(restarted.freshness.isFresh()).toBe(true), { timeoutMs: 30_000 });
@@ -203,25 +167,7 @@ describe('AccessModelModule on Kafka (deployed mode)', () => {
     );
     const poison = bad.events[0]!;
     const afterKey = generateKey('management');
-    await keys.store.append(
-      'key-key_after',
-      0,
-      [
-        {
-          type: 'KeyCreated',
-          data: {
-            keyId: 'key_after',
-            kind: 'user-key',
-            secretHash: hashSecret(afterKey),
-            userId: 'usr_alice',
-            scope: 'management',
-            expiresAt: null,
-            createdAt: iso(now),
-          },
-        },
-      ],
-      meta,
-    );
+    await keys.store.append('key-key_after', 0, [userKeyCreated('key_after', 'usr_alice', afterKey, now)], meta);
     for (const r of running) {
       await eventually(() => expect(r.freshness.halted()).toBe(true), { timeoutMs: 30_000 });
       expect(await status(r.app, afterKey)).toBe(503);
