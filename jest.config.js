@@ -2,6 +2,7 @@
 //   *.spec.ts              unit: pure logic, no I/O
 //   *.integration-spec.ts  one module against real PostgreSQL and real Kafka
 //   test/e2e/*.e2e-spec.ts the running product over HTTP/gRPC
+//   test/cluster/*.cluster-spec.ts  the deployed shape, every service its own process (npm run test:cluster)
 // Jest runs in native ESM mode because NestJS 12 ships ES modules only.
 const rootDir = new URL('.', import.meta.url).pathname;
 const common = {
@@ -27,5 +28,13 @@ export default {
       slowTestThreshold: 20,
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'], slowTestThreshold: 30 },
+    // The deployed shape (3 brokers, PostgreSQL, 7 service processes; it starts its own): `npm run test:cluster`,
+    // not part of `npm test` (docs/operations.md, "The cluster tier", says why).
+    {
+      ...common,
+      displayName: 'cluster',
+      testMatch: ['<rootDir>/test/cluster/**/*.cluster-spec.ts'],
+      slowTestThreshold: 120,
+    },
   ],
 };

@@ -18,7 +18,17 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  credentials,
+  makeClientConstructor,
+  Server as GrpcServer,
+  ServerCredentials,
+  type Client as GrpcClient,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import kafkajs from 'kafkajs';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import {
   AccessModel,
@@ -28,8 +38,20 @@ import {
   createModelTokenVerifier,
   type Freshness,
 } from '@tollgate/access-model';
-import { generateKey, hashSecret } from '@tollgate/authn';
-import { AuthzChecker, AuthzModule, authzMetrics, DecisionRecorder, Doors } from '@tollgate/authz';
+import { generateKey, generateServiceSigningKey, hashSecret, IssuerRegistry } from '@tollgate/authn';
+import {
+  AuthzChecker,
+  AuthzModule,
+  authzMetrics,
+  DecisionRecorder,
+  type DoorDecision,
+  Doors,
+  forwardAuthInput,
+  forwardAuthRoute,
+  ExtAuthzDoor,
+  loadExtAuthzService,
+  LoadShedder,
+} from '@tollgate/authz';
 import { loadConfig } from '@tollgate/config';
 import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC } from '@tollgate/contracts';
 import {
@@ -41,13 +63,12 @@ import {
 } from '@tollgate/database';
 import {
   createEventStoreMigrations,
-  InMemoryLog,
   type NewEvent,
   PostgresEventStore,
   type RecordedEvent,
   Relay,
 } from '@tollgate/event-store';
-import { createLogger, requestId, runService, type ServiceContext } from '@tollgate/platform';
+import { createLogger, runService, type ServiceContext } from '@tollgate/platform';
 
 const HOST = 'models.bench.example.test';
 const PATH = '/v1/chat/completions';
@@ -59,6 +80,7 @@ const HTTP_KEYS = 10_000;
 const REPLAY_KEYS = Number(process.env.BENCH_REPLAY_KEYS ?? 100_000);
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 1000);
 const BURST = Number(process.env.BENCH_BURST ?? 5000);
+const BURST_CLIENTS = Number(process.env.BENCH_BURST_CLIENTS ?? 64);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
@@ -264,6 +286,83 @@ function inProcess(keys: number): InProcess {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Part 1b: trusted JWTs in process
+
+interface Jwt {
+  /** Checks/s of one trusted JWT already verified (the per-token cache). */
+  cachedPerS: number;
+  /** Checks/s of distinct trusted JWTs, each seen once (signature verified), and bare jose's rate on them. */
+  coldPerS: number;
+  joseColdPerS: number;
+}
+
+async function jwtPart(): Promise<Jwt> {
+  const now = Date.now();
+  const model = new AccessModel();
+  for (const s of worldEvents(now)) s.events.forEach((e, v) => model.apply(recorded(s.streamId, v + 1, e)));
+  const idp = generateServiceSigningKey('bench-idp');
+  const issuer = 'https://idp.bench.example.test/realms/ml';
+  const audience = 'tollgate-models';
+  const issuers = new IssuerRegistry([
+    {
+      issuer,
+      jwks: { keys: [idp.publicJwk as Record<string, unknown>] },
+      audiences: [audience],
+      algorithms: ['EdDSA'],
+      subjectClaim: 'sub',
+      groupsClaim: 'groups',
+    },
+  ]);
+  const checker = new AuthzChecker({
+    model,
+    freshness: { isFresh: () => true, maxStalenessMs: 2000 },
+    verifier: createModelTokenVerifier(model, { issuers }),
+  });
+  const sign = (i: number) =>
+    new SignJWT({ sub: `bench-user-${i % USERS}`, jti: `bench-${i}` })
+      .setProtectedHeader({ alg: 'EdDSA', kid: idp.kid })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt(Math.floor(now / 1000) - 60)
+      .setExpirationTime(Math.floor(now / 1000) + 3600)
+      .sign(idp.privateKey);
+  const COLD = 4000;
+  const tokens = await Promise.all(Array.from({ length: COLD }, (_, i) => sign(i)));
+  const check = (token: string) => checker.check({ host: HOST, path: PATH, authorization: `Bearer ${token}` });
+  const first = (await check(tokens[0]!)) as DoorDecision;
+  if (!first.allowed) throw new Error(`jwt: the bench token was refused (${first.reason})`);
+
+  // Cached: the same token again and again (what a client reusing its token costs after the first call).
+  let cachedPerS = 0;
+  for (let round = 0; round < 3; round++) {
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 300) {
+      for (let j = 0; j < 1000; j++, n++) {
+        const d = check(tokens[0]!);
+        if (d instanceof Promise) await d;
+      }
+    }
+    cachedPerS = Math.max(cachedPerS, (n / (performance.now() - t0)) * 1000);
+  }
+  // Cold: each token once, through the check vs through jose's jwtVerify with the same key and claims.
+  const publicKey = await importJWK(idp.publicJwk as JWK, 'EdDSA');
+  const options = { issuer, audience, algorithms: ['EdDSA'] };
+  const rate = async (tokensToUse: string[], verify: (t: string) => unknown) => {
+    const t0 = performance.now();
+    for (const t of tokensToUse) await verify(t);
+    return (tokensToUse.length / (performance.now() - t0)) * 1000;
+  };
+  const half = COLD / 2;
+  // Alternating halves, so noise hits both sides: jose, check, jose, check on fresh tokens each time.
+  const jose1 = await rate(tokens.slice(1, half / 2), (t) => jwtVerify(t, publicKey, options));
+  const cold1 = await rate(tokens.slice(half / 2, half), check);
+  const jose2 = await rate(tokens.slice(half, half + half / 2), (t) => jwtVerify(t, publicKey, options));
+  const cold2 = await rate(tokens.slice(half + half / 2), check);
+  return { cachedPerS, coldPerS: Math.max(cold1, cold2), joseColdPerS: Math.max(jose1, jose2) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Part 2: HTTP forward-auth, one core per side
 
 interface HttpFixture {
@@ -284,33 +383,50 @@ function httpFixture(): HttpFixture {
   return { events: events.map((e) => ({ ...e, recordedAt: e.recordedAt.toISOString() })), authorizations };
 }
 
-/** Child process: one of the two servers, pinned by its parent to one core. */
+type ServerKind = 'floor' | 'doors' | 'product' | 'grpc-floor' | 'grpc-doors' | 'grpc-product';
+
+/**
+ * Child process: one of the servers of part 2, pinned by its parent to one core.
+ * - `floor`: bare node:http and the credential check only (SHA-256 of the key, one Map lookup): no log
+ *   line, no metrics, no `Doors`. What any Node server must pay for this check.
+ * - `doors`: bare node:http around the product's forward-auth route (`Doors`: check, decision log line,
+ *   metrics; load shedding), without the framework and the service around it.
+ * - `grpc-floor`: a bare grpc-js server of Envoy's `Authorization/Check` on port + 1, doing only the same
+ *   credential check (the `authorization` header of the request's attributes, SHA-256, one Map lookup).
+ * - `grpc-doors`: the shipped gRPC door (`ExtAuthzDoor`: `@nestjs/microservices`' gRPC transport) around the
+ *   same `Doors`, on port + 1, no service.
+ * - `grpc-product`: `product` with its ext_authz gRPC door on port + 1 (the HTTP door stays on port).
+ * - `product`: the authz service as shipped (`runService` + `AccessModelModule` + `AuthzModule`), following
+ *   the writers' event tables in `dbUrl` (embedded mode, `npm start`'s log source). Answers IPC `stats`
+ *   with the largest watermark age and event-loop delay seen since the last `reset`.
+ */
 async function serve(kind: string, port: number, fixturePath: string, dbUrl: string): Promise<void> {
   const fixture = JSON.parse(readFileSync(fixturePath, 'utf8')) as HttpFixture;
   const events = fixture.events.map((e) => ({ ...e, recordedAt: new Date(e.recordedAt) }) as RecordedEvent);
-  if (kind === 'nest') {
-    const log = new InMemoryLog({ partitions: 2 });
-    log.publish(events);
-    setInterval(() => log.heartbeat(), 100).unref();
-    await runService(
-      {
-        name: 'authz',
-        modules: (ctx) => [
-          AccessModelModule.forRoot(ctx, {
-            createSource: () => log.source(),
-            loadSnapshot: false,
-            snapshotOnStop: false,
-          }),
-          AuthzModule.forRoot(ctx),
-        ],
-      },
-      { PORT: String(port), DATABASE_URL: dbUrl, GRPC_PORT: '0', LOG_LEVEL: 'info', TOLLGATE_REPLICA_ID: 'bench-nest' },
-    );
-    return;
-  }
-  // The bare server: node:http, the same Doors (check, decision log line, metrics), no framework.
+  if (kind === 'product') return serveProduct(port, dbUrl);
+  if (kind === 'grpc-product') return serveProduct(port, dbUrl, port + 1);
   const model = new AccessModel();
   for (const e of events) model.apply(e);
+  if (kind === 'floor') return serveFloor(port, model);
+  if (kind === 'grpc-floor') return serveGrpcFloor(port + 1, model);
+  const { doors, logger } = benchDoors(model);
+  if (kind === 'grpc-doors') {
+    // The shipped gRPC door around the same Doors, no service.
+    const door = new ExtAuthzDoor({ host: '127.0.0.1', port: port + 1, handler: (r) => doors.extAuthz(r) });
+    await door.start();
+    process.on('SIGTERM', () => void door.stop().finally(() => process.exit(0)));
+    return;
+  }
+  // node:http around the same Doors (check, decision log line, metrics), no framework.
+  const route = forwardAuthRoute({ doors, shedder: new LoadShedder(), onShed: () => undefined, logger });
+  const server = createServer((req, res) => {
+    if (!route(req, res)) res.writeHead(404).end();
+  });
+  listen(server, port, kind);
+}
+
+/** The product's `Doors` (check, decision log line, metrics) over a fixed model that is always fresh. */
+function benchDoors(model: AccessModel) {
   let beat = Date.now();
   setInterval(() => (beat = Date.now()), 100).unref();
   const freshness = createFreshness({ watermark: () => beat, halted: () => false }, { maxStalenessMs: 2000 });
@@ -323,29 +439,126 @@ async function serve(kind: string, port: number, fixturePath: string, dbUrl: str
       authzMetrics(registry, () => freshness.watermarkAgeMs()),
     ),
   );
+  return { doors, logger };
+}
+
+/** The floor: node:http, parse `Bearer <key>`, SHA-256 it, one Map lookup, answer. Nothing else. */
+function serveFloor(port: number, model: AccessModel): void {
+  const byHash = new Map<string, string>();
+  for (let i = 0; i < HTTP_KEYS; i++) {
+    const k = model.keyById(keyId(i));
+    if (k?.userId) byHash.set(k.secretHash, k.userId);
+  }
   const server = createServer((req, res) => {
-    if (req.url?.split('?')[0] !== '/v1/forward-auth') {
-      res.writeHead(404).end();
-      return;
-    }
-    const id = requestId(req.headers['x-request-id']);
-    const answer = (r: Awaited<ReturnType<typeof doors.forwardAuth>>) => {
-      const body = JSON.stringify(r.body);
-      res.writeHead(r.status, {
-        ...r.headers,
-        'x-request-id': id,
-        'cache-control': 'no-store',
-        'content-type': 'application/json; charset=utf-8',
-      });
-      res.end(body);
-    };
-    const result = doors.forwardAuth(req.headers, req.rawHeaders, id);
-    if (result instanceof Promise) void result.then(answer);
-    else answer(result);
+    const authorization = req.headers.authorization;
+    const subject =
+      authorization?.startsWith('Bearer ') === true
+        ? byHash.get(createHash('sha256').update(authorization.slice(7), 'utf8').digest('hex'))
+        : undefined;
+    const allowed = subject !== undefined;
+    const status = allowed ? 200 : 401;
+    const body = JSON.stringify({ allowed, status, reason: allowed ? 'collaborator' : 'key-unknown', message: '' });
+    res.writeHead(status, {
+      ...(allowed ? { 'x-auth-subject': subject } : {}),
+      'content-type': 'application/json; charset=utf-8',
+    });
+    res.end(body);
   });
+  listen(server, port, 'floor');
+}
+
+/**
+ * The gRPC floor: grpc-js with Envoy's service definition (any ext_authz server needs it), read the
+ * `authorization` header of the request's attributes, SHA-256 it, one Map lookup, answer OK with the subject or
+ * UNAUTHENTICATED. Nothing else: no log line, no metrics, no `Doors`.
+ */
+function serveGrpcFloor(port: number, model: AccessModel): void {
+  const byHash = new Map<string, string>();
+  for (let i = 0; i < HTTP_KEYS; i++) {
+    const k = model.keyById(keyId(i));
+    if (k?.userId) byHash.set(k.secretHash, k.userId);
+  }
+  type Check = { attributes?: { request?: { http?: { headers?: Record<string, string> } } } };
+  const server = new GrpcServer();
+  server.addService(loadExtAuthzService(), {
+    Check(call: { request: Check }, callback: (error: null, response: unknown) => void) {
+      const authorization = call.request.attributes?.request?.http?.headers?.authorization;
+      const subject =
+        authorization?.startsWith('Bearer ') === true
+          ? byHash.get(createHash('sha256').update(authorization.slice(7), 'utf8').digest('hex'))
+          : undefined;
+      callback(
+        null,
+        subject === undefined
+          ? { status: { code: 16 }, denied_response: { status: { code: 401 } } }
+          : {
+              status: { code: 0 },
+              ok_response: { headers: [{ header: { key: 'x-auth-subject', value: subject } }] },
+            },
+      );
+    },
+  });
+  server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error) => {
+    if (error) throw error;
+    process.stderr.write(`grpc-floor server listening on ${port}\n`);
+  });
+  process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
+}
+
+function listen(server: ReturnType<typeof createServer>, port: number, kind: string): void {
   server.keepAliveTimeout = 60_000;
-  server.listen(port, '127.0.0.1', () => process.stderr.write(`bare server listening on ${port}\n`));
+  server.listen(port, '127.0.0.1', () => process.stderr.write(`${kind} server listening on ${port}\n`));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+/** The shipped service, plus the IPC sampler of watermark age and event-loop delay the flood part reads. */
+async function serveProduct(port: number, dbUrl: string, grpcPort = 0): Promise<void> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { FRESHNESS } = await import('@tollgate/access-model');
+  await runService(
+    {
+      name: 'authz',
+      modules: (ctx) => [
+        AccessModelModule.forRoot(ctx, { loadSnapshot: false, snapshotOnStop: false }),
+        AuthzModule.forRoot(ctx),
+      ],
+      banner: (app, ctx) => {
+        const freshness = app.get<Freshness>(FRESHNESS);
+        const loop = monitorEventLoopDelay({ resolution: 1 });
+        loop.enable();
+        let maxAgeMs = 0;
+        const sample = () => (maxAgeMs = Math.max(maxAgeMs, freshness.watermarkAgeMs() ?? 0));
+        setInterval(sample, 5).unref();
+        const answer = async (message: unknown) => {
+          if (message === 'reset') {
+            maxAgeMs = 0;
+            loop.reset();
+            process.send?.({ reset: true });
+          } else if (message === 'stats') {
+            sample();
+            const shed = await ctx.metrics.getSingleMetric('tollgate_authz_shed_total')?.get();
+            const shedTotal = (shed?.values ?? []).reduce((n, v) => n + v.value, 0);
+            process.send?.({
+              maxWatermarkAgeMs: maxAgeMs,
+              maxStalenessMs: freshness.maxStalenessMs,
+              loopDelayP99Ms: loop.percentile(99) / 1e6,
+              loopDelayMaxMs: loop.max / 1e6,
+              shed: shedTotal,
+            });
+          }
+        };
+        process.on('message', (message) => void answer(message));
+        return [];
+      },
+    },
+    {
+      PORT: String(port),
+      DATABASE_URL: dbUrl,
+      GRPC_PORT: String(grpcPort),
+      LOG_LEVEL: 'info',
+      TOLLGATE_REPLICA_ID: 'bench-product',
+    },
+  );
 }
 
 /** The part of autocannon's API used here (the package ships no types). */
@@ -354,7 +567,10 @@ interface AutocannonInstance {
 }
 type Autocannon = (
   options: Record<string, unknown>,
-  done: (error: Error | null, result: { non2xx: number; duration: number; '2xx': number }) => void,
+  done: (
+    error: Error | null,
+    result: { non2xx: number; duration: number; '2xx': number; errors: number; timeouts: number },
+  ) => void,
 ) => AutocannonInstance;
 const AUTOCANNON = 'autocannon';
 const autocannon = ((await import(AUTOCANNON)) as { default: Autocannon }).default;
@@ -363,9 +579,13 @@ interface Load {
   rps: number;
   p50: number;
   p99: number;
+  p999: number;
   max: number;
   samples: number;
   non2xx: number;
+  /** Answers by HTTP status, and requests that got none (connection errors, timeouts). */
+  statuses: Record<number, number>;
+  errors: number;
   /** Share of its core the server used while saturated (1 = busy all the time). */
   serverCpu?: number;
 }
@@ -378,6 +598,7 @@ function load(
   return new Promise((resolve, reject) => {
     let n = 0;
     const latencies: number[] = [];
+    const statuses: Record<number, number> = {};
     const instance = autocannon(
       {
         url: `${url}/v1/forward-auth`,
@@ -390,11 +611,14 @@ function load(
             method: 'GET',
             setupRequest: (request: Record<string, unknown>) => ({
               ...request,
-              headers: {
-                'x-forwarded-host': HOST,
-                'x-original-uri': PATH,
-                authorization: authorizations[n++ % authorizations.length]!,
-              },
+              headers:
+                authorizations.length === 0
+                  ? { 'x-forwarded-host': HOST, 'x-original-uri': PATH }
+                  : {
+                      'x-forwarded-host': HOST,
+                      'x-original-uri': PATH,
+                      authorization: authorizations[n++ % authorizations.length]!,
+                    },
             }),
           },
         ],
@@ -406,13 +630,17 @@ function load(
           rps: result['2xx'] / result.duration,
           p50: percentile(latencies, 50),
           p99: percentile(latencies, 99),
+          p999: percentile(latencies, 99.9),
           max: latencies[latencies.length - 1] ?? 0,
           samples: latencies.length,
           non2xx: result.non2xx,
+          statuses,
+          errors: result.errors + result.timeouts,
         });
       },
     );
     instance.on('response', (_client, status, _bytes, ms) => {
+      statuses[status] = (statuses[status] ?? 0) + 1;
       if (status === 200) latencies.push(ms);
     });
   });
@@ -424,30 +652,37 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function startServer(
-  kind: 'nest' | 'bare',
-  port: number,
-  fixturePath: string,
-  dbUrl: string,
-): Promise<ChildProcess> {
+async function startServer(kind: ServerKind, port: number, fixturePath: string, dbUrl: string): Promise<ChildProcess> {
   const self = fileURLToPath(import.meta.url);
+  // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = spawn(
     'taskset',
-    ['-c', '0', process.execPath, self, '--serve', kind, String(port), fixturePath, dbUrl],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+    ['-c', '0', process.execPath, ...profile, self, '--serve', kind, String(port), fixturePath, dbUrl],
+    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
   );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const deadline = Date.now() + 60_000;
+  const ready = kind.startsWith('grpc-')
+    ? async () => {
+        const client = extAuthzClient(`127.0.0.1:${port + 1}`);
+        try {
+          return (await client.check(checkRequest(undefined))).status?.code === 16;
+        } finally {
+          client.close();
+        }
+      }
+    : async () =>
+        (
+          await fetch(`http://127.0.0.1:${port}/v1/forward-auth`, {
+            headers: { 'x-forwarded-host': HOST, 'x-original-uri': PATH },
+          })
+        ).status === 401;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${kind} server exited: ${stderr}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/forward-auth`, {
-        headers: { 'x-forwarded-host': HOST, 'x-original-uri': PATH },
-      });
-      if (res.status === 401) return child;
+      if (await ready()) return child;
     } catch {
       // not listening yet
     }
@@ -477,28 +712,151 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** µs of CPU per forward-auth request spent in each part of the door, measured in this process. */
+interface DoorParts {
+  /** SHA-256 + Map lookup alone (the floor's check). */
+  bareCheckUs: number;
+  /** `AuthzChecker.check` of the forward-auth input (parse, hash, lookups, decision). */
+  checkUs: number;
+  /** The decision log line (pino, asynchronous destination to /dev/null). */
+  logUs: number;
+  /** The two decision metrics (pre-bound histogram and counter). */
+  metricsUs: number;
+}
+
+function doorParts(fixture: HttpFixture): DoorParts {
+  const model = new AccessModel();
+  for (const e of fixture.events) model.apply({ ...e, recordedAt: new Date(e.recordedAt) } as RecordedEvent);
+  const freshness = { isFresh: () => true, maxStalenessMs: 2000 };
+  const checker = new AuthzChecker({ model, freshness, verifier: createModelTokenVerifier(model) });
+  const headers = fixture.authorizations.map((authorization) => ({
+    'x-forwarded-host': HOST,
+    'x-original-uri': PATH,
+    authorization,
+  }));
+  const byHash = new Map<string, string>();
+  for (let i = 0; i < HTTP_KEYS; i++) byHash.set(model.keyById(keyId(i))!.secretHash, userId(i));
+  const secrets = fixture.authorizations.map((a) => a.slice(7));
+  const decision = checker.check(forwardAuthInput(headers[0]!)) as DoorDecision;
+  const recorder = (level: string) =>
+    new DecisionRecorder(
+      createLogger(level, pino.destination({ dest: '/dev/null', sync: false })),
+      authzMetrics(new Registry(), () => 0),
+    );
+  const logged = recorder('info');
+  const unlogged = recorder('silent');
+  const started = process.hrtime.bigint();
+  /** µs per call of `body`, best of three rounds of 300 ms after a warm-up. */
+  const usPer = (body: (i: number) => void) => {
+    for (let i = 0; i < 20_000; i++) body(i);
+    let best = Infinity;
+    for (let round = 0; round < 3; round++) {
+      let n = 0;
+      const t0 = performance.now();
+      let t = t0;
+      while (t - t0 < 300) {
+        for (let j = 0; j < 500; j++, n++) body(n);
+        t = performance.now();
+      }
+      best = Math.min(best, ((t - t0) * 1000) / n);
+    }
+    return best;
+  };
+  let found = 0;
+  const bareCheckUs = usPer((i) => {
+    if (
+      byHash.get(
+        createHash('sha256')
+          .update(secrets[i % secrets.length]!, 'utf8')
+          .digest('hex'),
+      )
+    )
+      found++;
+  });
+  // The bench world's checks are synchronous (keys, no JWT): the returned decision is not awaited.
+  const checkUs = usPer((i) => void checker.check(forwardAuthInput(headers[i % headers.length]!)));
+  const withLog = usPer((i) => logged.record('forward-auth', `req_${i}`, decision, started));
+  const metricsUs = usPer((i) => unlogged.record('forward-auth', `req_${i}`, decision, started));
+  if (found === 0 || !decision.allowed) throw new Error('door parts: the bench world is wrong');
+  return { bareCheckUs, checkUs, logUs: withLog - metricsUs, metricsUs };
+}
+
 interface HttpResult {
-  nest: Load;
-  bare: Load;
+  floor: Load;
+  doors: Load;
+  product: Load;
   half: Load;
+  flood: Flood;
+}
+
+interface Flood {
+  /** Largest `now - watermark` the product saw while flooded, and its bound. */
+  maxWatermarkAgeMs: number;
+  maxStalenessMs: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  shed: number;
+  anonymous: Load;
+  legitimate: Load;
+}
+
+/** The fixture's events in the writers' event tables of `dbUrl`, for the product server to follow. */
+async function writeFixtureToStores(dbUrl: string, fixture: HttpFixture): Promise<void> {
+  const registry = new Registry();
+  const metadata = { actor: 'system', channel: 'bench' };
+  for (const [schema, keys] of [
+    [KEYS_SCHEMA, true],
+    [IDENTITY_SCHEMA, false],
+  ] as const) {
+    const dataSource = createDataSource({
+      url: dbUrl,
+      schema,
+      migrations: createEventStoreMigrations(schema),
+      poolSize: 4,
+    });
+    await runMigrations(dataSource);
+    const store = new PostgresEventStore({ dataSource, schema, registry });
+    const events = fixture.events.filter((e) => (e.type === 'KeyCreated') === keys);
+    const streams = new Map<string, NewEvent[]>();
+    events.forEach((e, i) => {
+      // Keys in streams of 1,000 (one transaction each); the directory in its own streams.
+      const id = keys ? `bench-keys-${Math.floor(i / 1000)}` : e.streamId;
+      streams.set(id, [...(streams.get(id) ?? []), { type: e.type, data: e.data } as NewEvent]);
+    });
+    for (const [streamId, list] of streams) await store.append(streamId, 'any', list, { metadata });
+    await dataSource.destroy();
+  }
+}
+
+/** Asks a server child (IPC) for something and waits for its answer. */
+function ask<T>(child: ChildProcess, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer to ${message}`)), 30_000);
+    child.once('message', (answer) => {
+      clearTimeout(timer);
+      resolve(answer as T);
+    });
+    child.send(message);
+  });
 }
 
 /**
- * Both servers run (idle but one) on core 0; saturation is measured in alternating rounds (bare, NestJS,
- * bare, NestJS) and the best round of each counts, so a burst of noise on this shared machine hits one
- * round, not one server.
+ * The three servers (idle but one) on core 0; saturation is measured in alternating rounds and the best
+ * round of each counts, so a burst of noise on this shared machine hits one round, not one server.
  */
 async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
   const fixture = httpFixture();
   const fixturePath = join(workDir, 'http-fixture.json');
   await writeFile(fixturePath, JSON.stringify(fixture));
-  const servers: Record<'bare' | 'nest', { child: ChildProcess; url: string }> = {} as never;
+  await writeFixtureToStores(dbUrl, fixture);
+  const kinds = ['floor', 'doors', 'product'] as const;
+  const servers = {} as Record<ServerKind, { child: ChildProcess; url: string }>;
   try {
-    for (const kind of ['bare', 'nest'] as const) {
+    for (const kind of kinds) {
       const port = await freePort();
       servers[kind] = { child: await startServer(kind, port, fixturePath, dbUrl), url: `http://127.0.0.1:${port}` };
     }
-    const saturate = async (kind: 'bare' | 'nest', durationS: number) => {
+    const saturate = async (kind: ServerKind, durationS: number) => {
       const { child, url } = servers[kind];
       const cpu0 = cpuSeconds(child.pid!);
       const t0 = performance.now();
@@ -506,24 +864,194 @@ async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
       result.serverCpu = (cpuSeconds(child.pid!) - cpu0) / ((performance.now() - t0) / 1000);
       return result;
     };
-    await saturate('bare', 2); // warm-up
-    await saturate('nest', 2);
-    const best: Partial<Record<'bare' | 'nest', Load>> = {};
+    for (const kind of kinds) await saturate(kind, 2); // warm-up
+    const best: Partial<Record<ServerKind, Load>> = {};
     for (let round = 0; round < 2; round++) {
-      for (const kind of ['bare', 'nest'] as const) {
+      for (const kind of kinds) {
         const r = await saturate(kind, 4);
         if (!best[kind] || r.rps > best[kind]!.rps) best[kind] = r;
       }
     }
-    const half = await load(servers.nest.url, fixture.authorizations, {
-      durationS: 5,
+    const half = await load(servers.product.url, fixture.authorizations, {
+      durationS: 8,
       connections: 8,
-      overallRate: Math.max(1, Math.round(best.nest!.rps / 2)),
+      overallRate: Math.max(1, Math.round(best.product!.rps / 2)),
     });
-    return { nest: best.nest!, bare: best.bare!, half };
+    const flood = await floodPart(servers.product, fixture.authorizations);
+    return { floor: best.floor!, doors: best.doors!, product: best.product!, half, flood };
   } finally {
     for (const server of Object.values(servers)) await stopServer(server.child);
   }
+}
+
+interface CheckAnswer {
+  status?: { code?: number };
+}
+interface CheckClient {
+  check(request: object): Promise<CheckAnswer>;
+  close(): void;
+}
+
+/** A grpc-js client of Envoy's `Authorization` service (one HTTP/2 connection). */
+function extAuthzClient(address: string): CheckClient {
+  const Ctor = makeClientConstructor(loadExtAuthzService(), 'envoy.service.auth.v3.Authorization');
+  const client = new Ctor(address, credentials.createInsecure()) as unknown as GrpcClient & {
+    Check(request: object, callback: (error: ServiceError | null, response: CheckAnswer) => void): void;
+  };
+  return {
+    check: (request) =>
+      new Promise((resolve, reject) =>
+        client.Check(request, (error, response) => (error ? reject(error) : resolve(response))),
+      ),
+    close: () => client.close(),
+  };
+}
+
+/** A `CheckRequest` as Envoy's ext_authz filter sends it for the bench deployment. */
+function checkRequest(authorization: string | undefined): object {
+  const headers: Record<string, string> = {
+    ':authority': HOST,
+    ':method': 'POST',
+    ':path': PATH,
+    ':scheme': 'https',
+    'x-request-id': 'bench',
+    ...(authorization ? { authorization } : {}),
+  };
+  return {
+    attributes: {
+      source: { address: { socket_address: { address: '10.0.0.7', port_value: 51234 } } },
+      request: { http: { id: 'bench', method: 'POST', headers, path: PATH, host: HOST, scheme: 'https' } },
+    },
+  };
+}
+
+/** `connections` HTTP/2 connections, each keeping `inFlight` Check calls outstanding for `durationS`. */
+async function grpcLoad(address: string, authorizations: string[], durationS: number): Promise<Load> {
+  const connections = 4;
+  const inFlight = 16;
+  const requests = authorizations.map(checkRequest);
+  const clients = Array.from({ length: connections }, () => extAuthzClient(address));
+  const latencies: number[] = [];
+  const statuses: Record<number, number> = {};
+  let errors = 0;
+  let ok = 0;
+  let n = 0;
+  const end = performance.now() + durationS * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    clients.flatMap((client) =>
+      Array.from({ length: inFlight }, async () => {
+        while (performance.now() < end) {
+          const started = performance.now();
+          try {
+            const answer = await client.check(requests[n++ % requests.length]!);
+            const code = answer.status?.code ?? 0;
+            statuses[code] = (statuses[code] ?? 0) + 1;
+            if (code === 0) {
+              ok++;
+              latencies.push(performance.now() - started);
+            }
+          } catch {
+            errors++;
+          }
+        }
+      }),
+    ),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  for (const client of clients) client.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    rps: ok / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    p999: percentile(latencies, 99.9),
+    max: latencies[latencies.length - 1] ?? 0,
+    samples: latencies.length,
+    non2xx: Object.entries(statuses).reduce((sum, [code, count]) => sum + (code === '0' ? 0 : count), 0),
+    statuses,
+    errors,
+  };
+}
+
+interface GrpcResult {
+  floor: Load;
+  /** The shipped door (ExtAuthzDoor) around the product's Doors, no service. */
+  doors: Load;
+  product: Load;
+}
+
+/**
+ * Issue 18 item 7: ext_authz `Check` throughput of the product's gRPC door (check, decision log, metrics) on
+ * one core, against a bare grpc-js server doing only the same credential check; per server CPU-second, best of
+ * two rounds after a warm-up, the load generator on the other core.
+ */
+async function grpcPart(dbUrl: string, fixturePath: string, authorizations: string[]): Promise<GrpcResult> {
+  const kinds = ['grpc-floor', 'grpc-doors', 'grpc-product'] as const;
+  const servers = {} as Record<(typeof kinds)[number], { child: ChildProcess; address: string }>;
+  try {
+    for (const kind of kinds) {
+      const port = await freePort();
+      servers[kind] = { child: await startServer(kind, port, fixturePath, dbUrl), address: `127.0.0.1:${port + 1}` };
+    }
+    const saturate = async (kind: (typeof kinds)[number], durationS: number) => {
+      const { child, address } = servers[kind];
+      const cpu0 = cpuSeconds(child.pid!);
+      const t0 = performance.now();
+      const result = await grpcLoad(address, authorizations, durationS);
+      result.serverCpu = (cpuSeconds(child.pid!) - cpu0) / ((performance.now() - t0) / 1000);
+      return result;
+    };
+    for (const kind of kinds) await saturate(kind, 2); // warm-up
+    const best: Partial<Record<(typeof kinds)[number], Load>> = {};
+    for (let round = 0; round < 2; round++) {
+      for (const kind of kinds) {
+        const r = await saturate(kind, 4);
+        if (!best[kind] || r.rps > best[kind]!.rps) best[kind] = r;
+      }
+    }
+    return {
+      floor: best['grpc-floor']!,
+      doors: best['grpc-doors']!,
+      product: best['grpc-product']!,
+    };
+  } finally {
+    for (const server of Object.values(servers)) await stopServer(server.child);
+  }
+}
+
+function grpcReport(grpc: GrpcResult): PartReport {
+  const perCpu = (l: Load) => l.rps / Math.max(0.01, l.serverCpu ?? 1);
+  const line = (l: Load) =>
+    `${Math.round(l.rps).toLocaleString('en')} checks/s, ${round(1e6 / perCpu(l), 1)} µs CPU a check (p50 ${round(l.p50)} ms, p99 ${round(l.p99)} ms; core ${Math.round((l.serverCpu ?? 0) * 100)}% busy)`;
+  return {
+    rows: [
+      ['ext_authz Check, floor (bare grpc-js + SHA-256 + Map)', line(grpc.floor)],
+      ['ext_authz Check, Doors on the door (Nest gRPC transport)', line(grpc.doors)],
+      ['ext_authz Check, the product as shipped', line(grpc.product)],
+      [
+        'gRPC ratios per server CPU-second',
+        `product / floor ${round(perCpu(grpc.product) / perCpu(grpc.floor), 3)}; Doors on the door / floor ${round(perCpu(grpc.doors) / perCpu(grpc.floor), 3)}`,
+      ],
+    ],
+    fields: { grpc_ratio: round(perCpu(grpc.product) / perCpu(grpc.floor), 4) },
+  };
+}
+
+/**
+ * Issue 13 item 8: 1,500 concurrent anonymous connections flood the product's
+ * forward-auth door while 150 callers with a key keep asking; the product's log source must keep its
+ * watermark well inside the bound meanwhile. Largest watermark age, event-loop delay and shed count come
+ * from the server itself (IPC).
+ */
+async function floodPart(product: { child: ChildProcess; url: string }, authorizations: string[]): Promise<Flood> {
+  await ask(product.child, 'reset');
+  const [anonymous, legitimate] = await Promise.all([
+    load(product.url, [], { durationS: 8, connections: 1500 }),
+    load(product.url, authorizations, { durationS: 8, connections: 150 }),
+  ]);
+  const stats = await ask<Omit<Flood, 'anonymous' | 'legitimate'>>(product.child, 'stats');
+  return { ...stats, anonymous, legitimate };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -720,17 +1248,24 @@ async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
   const burstIds: { eventId: string; committedAt: number }[] = [];
   const burstStart = first + REVOCATIONS;
   const pending: Promise<void>[] = [];
-  for (let i = burstStart; i < burstStart + BURST; i += 16) {
-    const batch = [];
-    for (let j = i; j < Math.min(burstStart + BURST, i + 16); j++) batch.push(revoke(j));
-    for (const r of await Promise.all(batch)) {
-      burstIds.push(r);
-      pending.push(allRefused(r.eventId));
-    }
-  }
+  // BURST_CLIENTS concurrent clients, each sending its next revocation when the previous one was answered (as
+  // separate DELETE callers do); the event store groups what arrives together into one commit.
+  let next = burstStart;
+  await Promise.all(
+    Array.from({ length: BURST_CLIENTS }, async () => {
+      while (next < burstStart + BURST) {
+        const r = await revoke(next++);
+        burstIds.push(r);
+        pending.push(allRefused(r.eventId));
+      }
+    }),
+  );
   await Promise.all(pending);
   const burstFirstCommit = Math.min(...burstIds.map((b) => b.committedAt));
+  const burstLastCommit = Math.max(...burstIds.map((b) => b.committedAt));
   const burstLast = Math.max(...burstIds.map((b) => Math.max(...refusedAt.get(b.eventId)!)));
+
+  const reductions = await reductionsPart(stores, replicas);
 
   for (const r of replicas) await r.runtime.stop();
   for (const relay of relays) await relay.stop();
@@ -742,11 +1277,459 @@ async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
     snapshotKeys: REPLAY_KEYS + tail,
     revocations: latencies,
     burstMs: burstLast - burstFirstCommit,
+    burstCommitMs: burstLastCommit - burstFirstCommit,
     totalKeys,
+    reductions,
+  };
+}
+
+// ---- access reductions: group removal, collaborator removal, one bulk revocation (issue 14) ----
+
+const REDUCTIONS = Number(process.env.BENCH_REDUCTIONS ?? 1000);
+const BULK = Number(process.env.BENCH_BULK ?? 5000);
+const GROUP_HOST = 'groups.bench.example.test';
+const COLLAB_HOST = 'collab.bench.example.test';
+
+interface ReductionFigures {
+  /** Commit → refused on every replica, per group removal (GroupsRefreshed dropping the granted group). */
+  groupRemovals: number[];
+  /** Commit → refused on every replica, per CollaboratorRemoved. */
+  collaboratorRemovals: number[];
+  /** One bulk revocation of BULK keys (one transaction): commit → the last key refused on every replica. */
+  bulkMs: number;
+}
+
+/**
+ * Propagation of the other access-reducing changes, on the replicas of the Kafka part: an external user whose
+ * groups lose the deployment's granted group, a contributor removed from the project, and BULK keys revoked in
+ * ONE transaction (the event-store call `POST /v1/revocations` makes). A change counts as enforced on a replica
+ * when its check, run in the model's listener right after the event was applied, refuses.
+ */
+async function reductionsPart(
+  stores: { keys: PostgresEventStore; identity: PostgresEventStore },
+  replicas: Replica[],
+): Promise<ReductionFigures> {
+  const metadata = { actor: 'system', channel: 'bench' };
+  const now = Date.now();
+  const created = iso(now - 86_400_000);
+  const pad = (i: number) => String(i).padStart(8, '0');
+  const groupUser = (i: number) => `usr_benchgrp${pad(i)}`;
+  const collabUser = (i: number) => `usr_benchcol${pad(i)}`;
+  const bulkUser = 'usr_benchbulk0000001';
+  const project = 'prj_benchreduce00001';
+  const deployment = (id: string, host: string, grantedGroups: string[]): NewEvent => ({
+    type: 'DeploymentCreated',
+    data: {
+      deploymentId: id,
+      projectId: project,
+      name: id,
+      hosts: [host],
+      pathPrefixes: ['/'],
+      authentication: true,
+      credentialKinds: ['api-key', 'access-key', 'jwt', 'service-token'],
+      grantedGroups,
+      environment: null,
+    },
+  });
+  const user = (id: string, kind: string): NewEvent => ({
+    type: 'UserCreated',
+    data: { userId: id, name: id, kind, admin: false, email: null, createdAt: created },
+  });
+
+  const identity = [
+    ...Array.from({ length: REDUCTIONS }, (_, i) => ({
+      streamId: `user-${groupUser(i)}`,
+      expectedVersion: 0,
+      events: [
+        user(groupUser(i), 'external'),
+        { type: 'GroupsRefreshed', data: { userId: groupUser(i), groups: ['bench-granted'], refreshedAt: created } },
+      ],
+    })),
+    ...Array.from({ length: REDUCTIONS }, (_, i) => ({
+      streamId: `user-${collabUser(i)}`,
+      expectedVersion: 0,
+      events: [user(collabUser(i), 'internal')],
+    })),
+    { streamId: `user-${bulkUser}`, expectedVersion: 0, events: [user(bulkUser, 'internal')] },
+    {
+      streamId: `project-${project}`,
+      expectedVersion: 0,
+      events: [
+        { type: 'ProjectCreated', data: { projectId: project, name: 'reduce', ownerId: bulkUser, createdAt: created } },
+        ...Array.from({ length: REDUCTIONS }, (_, i) => ({
+          type: 'CollaboratorSet',
+          data: { projectId: project, userId: collabUser(i), role: 'contributor' },
+        })),
+      ],
+    },
+    {
+      streamId: 'deployment-dep_benchgroups00001',
+      expectedVersion: 0,
+      events: [deployment('dep_benchgroups00001', GROUP_HOST, ['bench-granted'])],
+    },
+    {
+      streamId: 'deployment-dep_benchcollab00001',
+      expectedVersion: 0,
+      events: [deployment('dep_benchcollab00001', COLLAB_HOST, [])],
+    },
+  ];
+  await stores.identity.appendMany(identity, { metadata });
+
+  // One inference key per user, and BULK keys of the bulk user, each on its own key stream.
+  const keys: { keyId: string; secret: string; userId: string; host: string }[] = [];
+  const addKey = (owner: string, host: string) => {
+    const n = keys.length;
+    keys.push({ keyId: `key_benchred${pad(n)}`, secret: benchKey(50_000_000 + n), userId: owner, host });
+  };
+  for (let i = 0; i < REDUCTIONS; i++) addKey(groupUser(i), GROUP_HOST);
+  for (let i = 0; i < REDUCTIONS; i++) addKey(collabUser(i), COLLAB_HOST);
+  for (let i = 0; i < BULK; i++) addKey(bulkUser, COLLAB_HOST);
+  for (let b = 0; b < keys.length; b += 1000) {
+    await stores.keys.appendMany(
+      keys.slice(b, b + 1000).map((k) => ({
+        streamId: `key-${k.keyId}`,
+        expectedVersion: 0,
+        events: [
+          {
+            type: 'KeyCreated',
+            data: {
+              keyId: k.keyId,
+              kind: 'user-key',
+              secretHash: hashSecret(k.secret),
+              name: k.keyId,
+              userId: k.userId,
+              scope: 'inference',
+              expiresAt: iso(now + 30 * 86_400_000),
+              createdAt: created,
+            },
+          },
+        ],
+      })),
+      { metadata },
+    );
+  }
+  const check = (r: Replica, k: (typeof keys)[number]) =>
+    r.checker.check({ host: k.host, path: PATH, authorization: `Bearer ${k.secret}` }) as {
+      allowed: boolean;
+      reason: string;
+    };
+  for (const r of replicas) {
+    await until(() => keys.every((k) => check(r, k).allowed), `${r.name} to allow every reduction key`);
+  }
+
+  // eventId → what must be refused once it is applied, and who waits for all replicas.
+  const watched = new Map<string, { keys: (typeof keys)[number][]; refusedAt: number[]; done: () => void }>();
+  const unsubscribe = replicas.map((r) =>
+    r.model.onAccessReduced((applied) => {
+      const w = watched.get(applied.eventId);
+      if (!w) return;
+      for (const k of w.keys) {
+        const d = check(r, k);
+        if (d.allowed) throw new Error(`${r.name}: ${applied.type} applied but ${k.keyId} still allowed`);
+      }
+      w.refusedAt.push(Date.now());
+      if (w.refusedAt.length === replicas.length) w.done();
+    }),
+  );
+  const enforced = (eventId: string, affected: (typeof keys)[number][]) => {
+    let done!: () => void;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const entry = { keys: affected, refusedAt: [] as number[], done };
+    watched.set(eventId, entry);
+    return { entry, all };
+  };
+  /**
+   * Watches the events (ids chosen before the append, so no replica can apply one unwatched), appends them,
+   * then waits until every replica refuses their keys; → commit → last refusal (ms).
+   */
+  let nextId = 0;
+  const measure = async (
+    events: { event: NewEvent; affected: (typeof keys)[number][] }[],
+    append: (events: NewEvent[]) => Promise<RecordedEvent[]>,
+  ) => {
+    const ids = events.map(() => `evt_benchreduction${pad(nextId++)}`);
+    const waits = events.map((e, i) => enforced(ids[i]!, e.affected));
+    const committed = await append(events.map((e, i) => ({ ...e.event, id: ids[i] })));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error('an access reduction was not enforced everywhere within 60 s')),
+        60_000,
+      );
+    });
+    await Promise.race([Promise.all(waits.map((w) => w.all)), timeout]).finally(() => clearTimeout(timer));
+    const committedAt = Math.min(...committed.map((e) => e.recordedAt.getTime()));
+    return Math.max(...waits.flatMap((w) => w.entry.refusedAt)) - committedAt;
+  };
+
+  const groupRemovals: number[] = [];
+  for (let i = 0; i < REDUCTIONS; i++) {
+    const removal: NewEvent = {
+      type: 'GroupsRefreshed',
+      data: { userId: groupUser(i), groups: [], refreshedAt: iso(Date.now()) },
+    };
+    groupRemovals.push(
+      await measure([{ event: removal, affected: [keys[i]!] }], async (events) => {
+        return (await stores.identity.append(`user-${groupUser(i)}`, 2, events, { metadata })).events;
+      }),
+    );
+  }
+  const collaboratorRemovals: number[] = [];
+  for (let i = 0; i < REDUCTIONS; i++) {
+    const removal: NewEvent = { type: 'CollaboratorRemoved', data: { projectId: project, userId: collabUser(i) } };
+    collaboratorRemovals.push(
+      await measure([{ event: removal, affected: [keys[REDUCTIONS + i]!] }], async (events) => {
+        return (await stores.identity.append(`project-${project}`, 'any', events, { metadata })).events;
+      }),
+    );
+  }
+  const revokedAt = iso(Date.now());
+  const bulkKeys = keys.slice(2 * REDUCTIONS);
+  const bulkMs = await measure(
+    bulkKeys.map((k) => ({
+      event: { type: 'KeyRevoked', data: { keyId: k.keyId, reason: 'admin', revokedAt } },
+      affected: [k],
+    })),
+    async (events) =>
+      (
+        await stores.keys.appendMany(
+          events.map((event, i) => ({ streamId: `key-${bulkKeys[i]!.keyId}`, expectedVersion: 1, events: [event] })),
+          { metadata },
+        )
+      ).events,
+  );
+  for (const off of unsubscribe) off();
+  groupRemovals.sort((a, b) => a - b);
+  collaboratorRemovals.sort((a, b) => a - b);
+  return { groupRemovals, collaboratorRemovals, bulkMs };
+}
+
+function reductionsReport(f: ReductionFigures): PartReport {
+  const line = (ms: number[]) =>
+    `p50 ${round(percentile(ms, 50), 1)} ms, p99 ${round(percentile(ms, 99), 1)} ms, max ${round(ms[ms.length - 1]!, 1)} ms`;
+  return {
+    rows: [
+      [`group removal commit → refused on 3 replicas (${f.groupRemovals.length})`, line(f.groupRemovals)],
+      [
+        `collaborator removal commit → refused on 3 replicas (${f.collaboratorRemovals.length})`,
+        line(f.collaboratorRemovals),
+      ],
+      [`one bulk revocation of ${BULK} keys (one transaction)`, `commit → all refused on 3 replicas: ${f.bulkMs} ms`],
+    ],
+    fields: {
+      group_removal_p99_ms: round(percentile(f.groupRemovals, 99), 2),
+      collaborator_removal_p99_ms: round(percentile(f.collaboratorRemovals, 99), 2),
+      bulk_5k_ms: f.bulkMs,
+    },
   };
 }
 
 // ---------------------------------------------------------------------------------------------------------
+
+type Row = [string, string];
+/**
+ * broker_restart_recovery_ms: a replica following its own broker; the broker is killed (-9) and restarted on
+ * its data, three times; the figure is the median time from the broker answering again to the replica being
+ * fresh (serving) again. Relays and the replica reconnect by themselves.
+ */
+async function brokerRestartPart(
+  startKafka: typeof import('../deploy/kafka/local-kafka.mjs').startKafka,
+  serverUrl: string,
+): Promise<PartReport> {
+  await ensureDatabase(serverUrl, 'bench_restart');
+  const url = databaseUrl(serverUrl, 'bench_restart');
+  const kafka = await startKafka();
+  const registry = new Registry();
+  const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+  const client = new kafkajs.Kafka({
+    clientId: 'bench-restart',
+    brokers: kafka.brokers,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const stores = [
+    { schema: KEYS_SCHEMA, topic: KEYS_TOPIC },
+    { schema: IDENTITY_SCHEMA, topic: IDENTITY_TOPIC },
+  ];
+  const sources = stores.map(({ schema }) =>
+    createDataSource({ url, schema, migrations: createEventStoreMigrations(schema), poolSize: 2 }),
+  );
+  const relays: Relay[] = [];
+  let runtime: AccessModelRuntime | undefined;
+  const rounds: number[] = [];
+  try {
+    for (const [i, { schema, topic }] of stores.entries()) {
+      const dataSource = sources[i]!;
+      await runMigrations(dataSource);
+      const relay = new Relay({ dataSource, schema, kafka: client, topic, registry, logger: quiet });
+      await relay.start();
+      relays.push(relay);
+    }
+    const config = loadConfig({
+      KAFKA_BROKERS: kafka.bootstrap,
+      TOLLGATE_REPLICA_ID: 'bench-restart',
+      LOG_LEVEL: 'silent',
+      TOLLGATE_MAX_STALENESS_MS: '2000',
+    });
+    const context: ServiceContext = {
+      config,
+      logger: createLogger('silent'),
+      metrics: new Registry(),
+      databaseUrl: url,
+    };
+    runtime = new AccessModelRuntime(new AccessModel(), context, { loadSnapshot: false, snapshotOnStop: false });
+    const freshness = createFreshness(runtime, { maxStalenessMs: config.maxStalenessMs });
+    runtime.start();
+    await until(() => freshness.isFresh(), 'the replica to be fresh');
+    const broker = kafka.nodes[0]!;
+    for (let round = 0; round < 3; round++) {
+      await broker.kill('SIGKILL');
+      await until(() => !freshness.isFresh(), 'the replica to turn stale');
+      await broker.restart();
+      const answering = performance.now();
+      await until(() => freshness.isFresh(), 'the replica to serve again');
+      rounds.push(performance.now() - answering);
+    }
+  } finally {
+    await runtime?.stop();
+    for (const relay of relays) await relay.stop();
+    for (const source of sources) if (source.isInitialized) await source.destroy();
+    await kafka.stop();
+  }
+  const median = [...rounds].sort((a, b) => a - b)[1]!;
+  return {
+    rows: [
+      [
+        'broker kill -9 + restart: broker answering -> replica serving (3 rounds, median)',
+        `${int(median)} ms (${rounds.map(int).join(', ')} ms)`,
+      ],
+    ],
+    fields: { broker_restart_recovery_ms: round(median, 0) },
+  };
+}
+
+interface PartReport {
+  rows: Row[];
+  fields: Record<string, number>;
+}
+
+/** BENCH_PARTS=inprocess,jwt,http,grpc,kafka,restart (default all): run a subset while working on one of them. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'inprocess,jwt,http,grpc,kafka,restart').split(','));
+const int = (n: number) => Math.round(n).toLocaleString('en');
+
+function inProcessReport(small: InProcess, large: InProcess): PartReport {
+  return {
+    rows: [
+      [
+        'in-process decisions/s, 100k keys',
+        `${int(small.decisionsPerS)} (bare SHA-256 + Map: ${int(small.bareLoopsPerS)}/s, ratio ${round(small.ratio, 3)})`,
+      ],
+      [
+        'in-process decisions/s, 1M keys',
+        `${int(large.decisionsPerS)} (bare SHA-256 + Map: ${int(large.bareLoopsPerS)}/s, ratio ${round(large.ratio, 3)})`,
+      ],
+      [
+        'access model heap bytes per key (1M keys)',
+        `${Math.round(large.heapBytesPerKey)} (100k keys: ${Math.round(small.heapBytesPerKey)}); 1M keys applied in ${(large.buildMs / 1000).toFixed(1)} s`,
+      ],
+    ],
+    fields: {
+      inprocess_ratio_100k: round(small.ratio, 4),
+      inprocess_ratio_1m: round(large.ratio, 4),
+      heap_bytes_per_key: Math.round(large.heapBytesPerKey),
+    },
+  };
+}
+
+function jwtReport(jwt: Jwt): PartReport {
+  return {
+    rows: [
+      ['trusted JWT, cached (same token)', `${int(jwt.cachedPerS)} checks/s`],
+      [
+        'trusted JWT, cold (each token once)',
+        `${int(jwt.coldPerS)} checks/s vs bare jose jwtVerify ${int(jwt.joseColdPerS)}/s: ratio ${round(jwt.coldPerS / jwt.joseColdPerS, 3)}`,
+      ],
+    ],
+    fields: {
+      jwt_cached_per_s: Math.round(jwt.cachedPerS),
+      jwt_cold_ratio: round(jwt.coldPerS / jwt.joseColdPerS, 4),
+    },
+  };
+}
+
+function httpReport(http: HttpResult, parts: DoorParts): PartReport {
+  // Requests per CPU-second of the server's one core: the same as req/s when a server saturates its core,
+  // and still right when the one-core load generator is the limit (the server then idles a little).
+  const perCpu = (l: Load) => l.rps / Math.max(0.01, l.serverCpu ?? 1);
+  const us = (l: Load) => 1e6 / perCpu(l);
+  const server = (l: Load) =>
+    `${int(l.rps)} req/s, ${round(us(l), 1)} µs CPU a request (p50 ${round(l.p50)} ms, p99 ${round(l.p99)} ms; core ${Math.round((l.serverCpu ?? 0) * 100)}% busy)`;
+  const { flood, half } = http;
+  const floodStatuses = (l: Load) =>
+    Object.entries(l.statuses)
+      .map(([status, n]) => `${status}: ${int(n)}`)
+      .concat(`no answer (error, timeout): ${int(l.errors)}`)
+      .join(', ');
+  return {
+    rows: [
+      ['forward-auth, floor (node:http + SHA-256 + Map)', server(http.floor)],
+      ['forward-auth, Doors on node:http (+ log, metrics)', server(http.doors)],
+      ['forward-auth, the product as shipped', server(http.product)],
+      [
+        'ratios per server CPU-second',
+        `product / floor ${round(perCpu(http.product) / perCpu(http.floor), 3)}, product / Doors on node:http ${round(perCpu(http.product) / perCpu(http.doors), 3)}`,
+      ],
+      [
+        'µs CPU a request, by part',
+        `node:http ${round(us(http.floor) - parts.bareCheckUs, 1)} + check ${round(parts.checkUs, 1)} (bare SHA-256 + Map ${round(parts.bareCheckUs, 1)}) + log line ${round(parts.logUs, 1)} + metrics ${round(parts.metricsUs, 1)}; the rest of the product ${round(us(http.product) - us(http.floor) - (parts.checkUs - parts.bareCheckUs) - parts.logUs - parts.metricsUs, 1)}`,
+      ],
+      [
+        'product at half saturation',
+        `${int(half.rps)} req/s: p50 ${round(half.p50, 3)} ms, p99 ${round(half.p99, 3)} ms, p99.9 ${round(half.p999, 3)} ms, max ${round(half.max, 1)} ms (${int(half.samples)} samples)`,
+      ],
+      [
+        'flood: 1,500 anonymous conn + 150 with a key',
+        `watermark age max ${Math.round(flood.maxWatermarkAgeMs)} ms (bound ${flood.maxStalenessMs}, half ${flood.maxStalenessMs / 2}); event-loop delay p99 ${round(flood.loopDelayP99Ms, 1)} ms, max ${round(flood.loopDelayMaxMs, 1)} ms; shed ${int(flood.shed)}`,
+      ],
+      ['flood: answers to the anonymous', floodStatuses(flood.anonymous)],
+      ['flood: answers to callers with a key', floodStatuses(flood.legitimate)],
+    ],
+    fields: {
+      http_ratio: round(perCpu(http.product) / perCpu(http.doors), 4),
+      http_floor_ratio: round(perCpu(http.product) / perCpu(http.floor), 4),
+      http_cpu_us_per_request: round(us(http.product), 2),
+      http_p99_ms_half_load: round(half.p99, 3),
+      http_p999_ms_half_load: round(half.p999, 3),
+      watermark_age_ms_saturated: Math.round(flood.maxWatermarkAgeMs),
+    },
+  };
+}
+
+function kafkaReport(k: Awaited<ReturnType<typeof kafkaPart>>): PartReport {
+  const rev = k.revocations;
+  return {
+    rows: [
+      [
+        'replay vs snapshot + catch-up',
+        `${k.snapshotKeys.toLocaleString('en')} keys: full replay ${Math.round(k.replayMs)} ms, snapshot + 1% tail ${Math.round(k.snapshotMs)} ms (snapshot loaded after ${Math.round(k.restoreMs)} ms), speedup ${round(k.replayMs / k.snapshotMs)}`,
+      ],
+      [
+        `revocation commit → refused on 3 replicas (${rev.length})`,
+        `p50 ${round(percentile(rev, 50), 1)} ms, p99 ${round(percentile(rev, 99), 1)} ms, max ${round(rev[rev.length - 1]!, 1)} ms`,
+      ],
+      [
+        `burst of ${BURST} revocations`,
+        `${BURST_CLIENTS} concurrent clients; first commit → all refused on 3 replicas: ${k.burstMs} ms (of which committing all: ${k.burstCommitMs} ms)`,
+      ],
+    ],
+    fields: {
+      revocation_p50_ms: round(percentile(rev, 50), 2),
+      revocation_p99_ms: round(percentile(rev, 99), 2),
+      revocation_max_ms: round(rev[rev.length - 1]!, 2),
+      burst_5k_ms: k.burstMs,
+      snapshot_speedup: round(k.replayMs / k.snapshotMs, 2),
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -757,21 +1740,30 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}\n`);
   if (!(globalThis as { gc?: unknown }).gc)
     say('warning: run with --expose-gc for exact heap figures (npm run bench:authz does)');
+  const reports: PartReport[] = [];
+  const machineLoad = execFileSync('uptime', { encoding: 'utf8' }).trim();
 
-  say('in-process decisions at 100k keys');
-  const small = inProcess(100_000);
-  say('in-process decisions at 1M keys');
-  const large = inProcess(1_000_000);
+  if (PARTS.has('inprocess')) {
+    say('in-process decisions at 100k keys');
+    const small = inProcess(100_000);
+    say('in-process decisions at 1M keys');
+    const large = inProcess(1_000_000);
+    reports.push(inProcessReport(small, large));
+  }
+  if (PARTS.has('jwt')) {
+    say('trusted JWTs, cached and cold');
+    reports.push(jwtReport(await jwtPart()));
+  }
 
   say('starting Kafka and PostgreSQL');
   const workDir = await mkdtemp(join(tmpdir(), 'tollgate-bench-authz-'));
   const pgDir = await mkdtemp(join(tmpdir(), 'tollgate-bench-authz-pg-'));
   const [kafka, postgres] = await Promise.all([
-    startKafka(),
+    PARTS.has('kafka') ? startKafka() : undefined,
     startEmbeddedPostgres({ dataDir: pgDir, persistent: false }),
   ]);
   const cleanUp = async () => {
-    await kafka.stop().catch(() => undefined);
+    await kafka?.stop().catch(() => undefined);
     await postgres.stop().catch(() => undefined);
     await rm(workDir, { recursive: true, force: true });
     await rm(pgDir, { recursive: true, force: true });
@@ -785,74 +1777,41 @@ async function main(): Promise<void> {
     } catch {
       say('warning: taskset failed; load generator not pinned');
     }
-    await ensureDatabase(postgres.url, 'bench_http');
-    say('HTTP forward-auth: bare node:http, then NestJS, one core each');
-    const http = await httpPart(databaseUrl(postgres.url, 'bench_http'), workDir);
-    say(
-      `Kafka: ${REPLAY_KEYS} keys, snapshot vs replay, ${REVOCATIONS} revocations and a burst of ${BURST} on 3 replicas`,
-    );
-    const k = await kafkaPart(kafka.brokers, postgres.url);
+    if (PARTS.has('http')) {
+      await ensureDatabase(postgres.url, 'bench_http');
+      say('HTTP forward-auth: floor, Doors on node:http, the product; half load; flood');
+      const http = await httpPart(databaseUrl(postgres.url, 'bench_http'), workDir);
+      reports.push(httpReport(http, doorParts(httpFixture())));
+    }
+    if (PARTS.has('grpc')) {
+      await ensureDatabase(postgres.url, 'bench_grpc');
+      say('gRPC ext_authz: floor and the product');
+      const fixture = httpFixture();
+      const fixturePath = join(workDir, 'grpc-fixture.json');
+      await writeFile(fixturePath, JSON.stringify(fixture));
+      await writeFixtureToStores(databaseUrl(postgres.url, 'bench_grpc'), fixture);
+      reports.push(
+        grpcReport(await grpcPart(databaseUrl(postgres.url, 'bench_grpc'), fixturePath, fixture.authorizations)),
+      );
+    }
+    if (kafka) {
+      say(
+        `Kafka: ${REPLAY_KEYS} keys, snapshot vs replay, ${REVOCATIONS} revocations and a burst of ${BURST} on 3 replicas`,
+      );
+      const k = await kafkaPart(kafka.brokers, postgres.url);
+      reports.push(kafkaReport(k), reductionsReport(k.reductions));
+    }
+    if (PARTS.has('restart')) {
+      say('Kafka broker kill -9 and restart: time to serve again');
+      reports.push(await brokerRestartPart(startKafka, postgres.url));
+    }
 
-    const rev = k.revocations;
-    // Requests per CPU-second of the server's one core: the same as req/s when a server saturates its core,
-    // and still right when the one-core load generator is the limit (the server then idles a little).
-    const perCpu = (l: Load) => l.rps / Math.max(0.01, l.serverCpu ?? 1);
-    const httpRatio = perCpu(http.nest) / perCpu(http.bare);
-    const rows: [string, string][] = [
-      [
-        'in-process decisions/s, 100k keys',
-        `${Math.round(small.decisionsPerS).toLocaleString('en')} (bare SHA-256 + Map: ${Math.round(small.bareLoopsPerS).toLocaleString('en')}/s, ratio ${round(small.ratio, 3)})`,
-      ],
-      [
-        'in-process decisions/s, 1M keys',
-        `${Math.round(large.decisionsPerS).toLocaleString('en')} (bare SHA-256 + Map: ${Math.round(large.bareLoopsPerS).toLocaleString('en')}/s, ratio ${round(large.ratio, 3)})`,
-      ],
-      [
-        'access model heap bytes per key (1M keys)',
-        `${Math.round(large.heapBytesPerKey)} (100k keys: ${Math.round(small.heapBytesPerKey)}); 1M keys applied in ${(large.buildMs / 1000).toFixed(1)} s`,
-      ],
-      [
-        'forward-auth req/s, one core, NestJS',
-        `${Math.round(http.nest.rps).toLocaleString('en')} (p50 ${round(http.nest.p50)} ms, p99 ${round(http.nest.p99)} ms, 32 conn × 4 pipelined; server core ${Math.round((http.nest.serverCpu ?? 0) * 100)}% busy)`,
-      ],
-      [
-        'forward-auth req/s, one core, bare node:http',
-        `${Math.round(http.bare.rps).toLocaleString('en')} (p50 ${round(http.bare.p50)} ms, p99 ${round(http.bare.p99)} ms; server core ${Math.round((http.bare.serverCpu ?? 0) * 100)}% busy)`,
-      ],
-      [
-        'forward-auth per server CPU-second (NestJS / bare)',
-        `${Math.round(perCpu(http.nest)).toLocaleString('en')} / ${Math.round(perCpu(http.bare)).toLocaleString('en')} req (${round(1e6 / perCpu(http.nest), 1)} / ${round(1e6 / perCpu(http.bare), 1)} µs CPU a request): ratio ${round(httpRatio, 3)}`,
-      ],
-      [
-        'NestJS at half saturation',
-        `${Math.round(http.half.rps).toLocaleString('en')} req/s: p50 ${round(http.half.p50, 3)} ms, p99 ${round(http.half.p99, 3)} ms, max ${round(http.half.max, 1)} ms (${http.half.samples} samples)`,
-      ],
-      [
-        'replay vs snapshot + catch-up',
-        `${k.snapshotKeys.toLocaleString('en')} keys: full replay ${Math.round(k.replayMs)} ms, snapshot + 1% tail ${Math.round(k.snapshotMs)} ms (snapshot loaded after ${Math.round(k.restoreMs)} ms), speedup ${round(k.replayMs / k.snapshotMs)}`,
-      ],
-      [
-        `revocation commit → refused on 3 replicas (${rev.length})`,
-        `p50 ${round(percentile(rev, 50), 1)} ms, p99 ${round(percentile(rev, 99), 1)} ms, max ${round(rev[rev.length - 1]!, 1)} ms`,
-      ],
-      [`burst of ${BURST} revocations`, `first commit → all refused on 3 replicas: ${k.burstMs} ms`],
-    ];
+    const rows = reports.flatMap((r) => r.rows);
     const width = Math.max(...rows.map((r) => r[0].length));
     console.log('\nTollgate authz benchmark');
     for (const [name, value] of rows) console.log(`  ${name.padEnd(width)}  ${value}`);
-    console.log(`  (total ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-    const bench = {
-      inprocess_ratio_100k: round(small.ratio, 4),
-      inprocess_ratio_1m: round(large.ratio, 4),
-      http_ratio: round(httpRatio, 4),
-      http_p99_ms_half_load: round(http.half.p99, 3),
-      revocation_p50_ms: round(percentile(rev, 50), 2),
-      revocation_p99_ms: round(percentile(rev, 99), 2),
-      revocation_max_ms: round(rev[rev.length - 1]!, 2),
-      burst_5k_ms: k.burstMs,
-      heap_bytes_per_key: Math.round(large.heapBytesPerKey),
-      snapshot_speedup: round(k.replayMs / k.snapshotMs, 2),
-    };
+    console.log(`  (total ${((Date.now() - started) / 1000).toFixed(0)} s; load at start: ${machineLoad})\n`);
+    const bench = Object.assign({}, ...reports.map((r) => r.fields)) as Record<string, number>;
     console.log(`BENCH authz ${JSON.stringify(bench)}`);
   } finally {
     await cleanUp();

@@ -1,5 +1,5 @@
 // Helpers shared by the project's Java-backed scripts (deploy/kafka/local-kafka.mjs fetches Kafka's jars,
-// deploy/envoy/fetch-protos.mjs Envoy's .proto files, both with Maven). Plain Node ESM: no build step.
+// deploy/envoy/vendor-protos.mjs refreshes the vendored Envoy .proto files, both with Maven). Plain Node ESM.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, existsSync, constants as fsConstants } from 'node:fs';
@@ -37,14 +37,24 @@ export function tail(text, lines = 40) {
 
 /**
  * Runs a command to completion; resolves with its combined output, rejects with the output's tail.
+ * `options.onLine` (if given) receives each output line as it comes (progress); the rest goes to spawn.
  * @returns {Promise<string>}
  */
-export function run(command, args, options) {
+export function run(command, args, options = {}) {
+  const { onLine, ...spawnOptions } = options;
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    let partial = '';
+    const collect = (chunk) => {
+      output += chunk;
+      if (!onLine) return;
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) resolvePromise(output);

@@ -41,13 +41,23 @@ describe('docker-compose.yml', () => {
       const env = Object.fromEntries(
         Object.entries(environment)
           .filter(([k]) => k !== 'TOLLGATE_CONFIG')
-          .map(([k, v]) => [k, String(v).replace(/\$\{[^}]+\}/g, 'x'.repeat(40))]),
+          // A placeholder every variable accepts: 44 characters, and 32 bytes in base64 (the KEK's form).
+          .map(([k, v]) => [k, String(v).replace(/\$\{[^}]+\}/g, Buffer.alloc(32, 7).toString('base64'))]),
       );
       const config = loadConfig(env);
       expect(config.kafka?.brokers).toEqual(['kafka:9092']);
       expect(config.databaseUrl).toMatch(/^postgres:\/\/tollgate:/);
     },
   );
+
+  it('gives the services that hold signing keys (keys, identity) a required key-encryption key, and no one else', () => {
+    for (const name of ['keys', 'identity'])
+      expect(compose.services[name]?.environment?.TOLLGATE_KEY_ENCRYPTION_KEY).toMatch(
+        /^\$\{TOLLGATE_KEY_ENCRYPTION_KEY:\?/,
+      );
+    for (const name of ['authz-1', 'authz-2'])
+      expect(compose.services[name]?.environment?.TOLLGATE_KEY_ENCRYPTION_KEY).toBeUndefined();
+  });
 
   it('gives the authz replicas distinct replica ids', () => {
     const ids = ['authz-1', 'authz-2'].map((n) => compose.services[n]?.environment?.TOLLGATE_REPLICA_ID);
@@ -58,8 +68,9 @@ describe('docker-compose.yml', () => {
 describe('deploy/examples/tollgate.yaml', () => {
   it('is a valid TOLLGATE_CONFIG', () => {
     const config = parseFileConfig(read('deploy/examples/tollgate.yaml'), 'tollgate.yaml');
-    expect(config.trustedIssuers).toHaveLength(1);
+    expect(config.trustedIssuers).toHaveLength(2);
     expect(config.idpConnectors[0]?.id).toBe('corp');
+    expect(config.trustedIssuers[1]?.idpConnector).toBe('corp');
   });
 });
 

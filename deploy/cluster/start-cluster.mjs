@@ -1,74 +1,95 @@
-// `npm run start:cluster`: the deployed shape on one machine, without Docker. A local Kafka broker (from Maven
-// Central's jars), one PostgreSQL (DATABASE_URL, or an embedded one under TOLLGATE_DATA_DIR/cluster), and each
-// service as its own process: keys, identity and two authz replicas, each on its own port. Ctrl-C stops all.
-// Runs the built code (`npm run start:cluster` builds first).
-import { spawn } from 'node:child_process';
+// `npm run start:cluster`: the deployed shape on one machine, without Docker. Local Kafka (from Maven
+// Central's jars; `-- --brokers 3` for three brokers with replication factor 3 and min.insync.replicas 2), one
+// PostgreSQL (DATABASE_URL, or an embedded one under TOLLGATE_DATA_DIR/cluster), and each service as its own
+// process: two keys and two identity writers (the first of each runs the relay, the second is its standby
+// and serves writes too) and two authz replicas (`-- --authz N`), each on its own port from PORT (8080).
+// A service that exits on its own is restarted with backoff (0.5 s doubling to 30 s) while the others keep
+// running; Ctrl-C stops all. Runs the built code (`npm run start:cluster` builds first).
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freeLoopbackPort, startKafka } from '../kafka/local-kafka.mjs';
-
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const { startEmbeddedPostgres } = await import(join(root, 'dist/libs/database/src/index.js'));
+import { parseArgs } from 'node:util';
+import { ROOT, startCluster } from './cluster.mjs';
 
 const env = process.env;
-const basePort = Number(env.PORT ?? 8080);
-const dataDir = join(env.TOLLGATE_DATA_DIR ?? join(root, '.data'), 'cluster');
-const stops = [];
-const children = [];
 const say = (line) => process.stderr.write(`[cluster] ${line}\n`);
+const USAGE = 'usage: npm run start:cluster [-- [--brokers N] [--authz N]]';
 
+let args;
+try {
+  args = parseArgs({
+    args: process.argv.slice(2),
+    options: { brokers: { type: 'string', default: '1' }, authz: { type: 'string', default: '2' } },
+    strict: true,
+  }).values;
+} catch (error) {
+  say(`${error.message}\n${USAGE}`);
+  process.exit(2);
+}
+const count = (name, min) => {
+  const n = Number(args[name]);
+  if (!Number.isInteger(n) || n < min || n > 9) {
+    say(`--${name} must be a whole number from ${min} to 9\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+};
+const brokers = count('brokers', 1);
+const authz = count('authz', 1);
+
+const dataDir = join(env.TOLLGATE_DATA_DIR ?? join(ROOT, '.data'), 'cluster');
+const { dataDirKeyEncryptionKey, DATA_DIR_KEK_FILE } = await import(join(ROOT, 'dist/libs/platform/src/index.js'));
+
+/** The cluster's key-encryption key file (created on the first start, mode 0600), as embedded mode keeps one. */
+function clusterKek(dir) {
+  dataDirKeyEncryptionKey(dir, {
+    info: () => undefined,
+    warn: (_f, msg) => say(`${msg} (${join(dir, DATA_DIR_KEK_FILE)})`),
+  });
+  return join(dir, DATA_DIR_KEK_FILE);
+}
+
+let cluster;
 let stopping = false;
 async function stopAll(code = 0) {
   // Once: a second SIGTERM would kill a service mid-shutdown (its handler is installed once).
   if (stopping) return;
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
-  for (const stop of stops.reverse()) await stop().catch((err) => say(`stop failed: ${err.message}`));
+  await cluster?.stop().catch((error) => say(`stop failed: ${error.message}`));
   process.exit(code);
 }
 process.once('SIGINT', () => void stopAll());
 process.once('SIGTERM', () => void stopAll());
 
 try {
-  const kafka = await startKafka({ log: (l) => say(l) });
-  stops.push(() => kafka.stop());
-  say(`kafka at ${kafka.bootstrap}`);
-
-  let databaseUrl = env.DATABASE_URL;
-  if (!databaseUrl) {
-    const pg = await startEmbeddedPostgres({ dataDir });
-    stops.push(() => pg.stop());
-    databaseUrl = pg.url;
-    say(`embedded PostgreSQL on port ${pg.port} (data in ${dataDir})`);
+  // The keys and identity services seal their signing keys with a KEK: kept next to the cluster's data.
+  const kek = env.TOLLGATE_KEY_ENCRYPTION_KEY ? {} : { TOLLGATE_KEY_ENCRYPTION_KEY_FILE: clusterKek(dataDir) };
+  cluster = await startCluster({
+    dataDir,
+    brokers,
+    keys: 2,
+    identity: 2,
+    authz,
+    databaseUrl: env.DATABASE_URL,
+    basePort: Number(env.PORT ?? 8080),
+    env: { ...env, ...kek },
+    // Services log JSON lines on stdout, as when run alone; the cluster's own messages go to stderr.
+    output: (_name, line) => process.stdout.write(`${line}\n`),
+    log: (line) => {
+      // The brokers' WARN lines (reconnects while a peer starts) are noise here; errors are kept.
+      if (/^kafka \d+: \[/.test(line) && !/\b(ERROR|FATAL)\b/.test(line)) return;
+      say(line);
+    },
+  });
+  say(`kafka at ${cluster.kafka.bootstrap}`);
+  for (const s of cluster.services) {
+    const role = s.kind === 'authz' ? 'replica' : s.name.endsWith('-1') ? 'relay active at start' : 'standby relay';
+    say(`${s.name}: http://127.0.0.1:${s.port}${s.grpcPort ? `, gRPC 127.0.0.1:${s.grpcPort}` : ''} (${role})`);
   }
-
-  const services = [
-    { name: 'keys', app: 'keys', port: basePort },
-    { name: 'identity', app: 'identity', port: basePort + 1 },
-    { name: 'authz-1', app: 'authz', port: basePort + 2, grpc: await freeLoopbackPort() },
-    { name: 'authz-2', app: 'authz', port: basePort + 3, grpc: await freeLoopbackPort() },
-  ];
-  for (const service of services) {
-    const child = spawn(process.execPath, [join(root, 'dist/apps', service.app, 'src/main.js')], {
-      cwd: root,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: {
-        ...env,
-        PORT: String(service.port),
-        GRPC_PORT: String(service.grpc ?? 0),
-        DATABASE_URL: databaseUrl,
-        KAFKA_BROKERS: kafka.bootstrap,
-        TOLLGATE_REPLICA_ID: service.name,
-      },
-    });
-    child.once('exit', (code) => {
-      say(`${service.name} exited with ${code}`);
-      void stopAll(code ?? 1);
-    });
-    children.push(child);
-    say(`${service.name}: http://127.0.0.1:${service.port}${service.grpc ? `, gRPC 127.0.0.1:${service.grpc}` : ''}`);
-  }
+  // Same prefix, two services: a bulk revocation is a keys write, its confirmation an authz read.
+  const [keys] = cluster.of('keys');
+  const replicas = cluster.of('authz').map((s) => `:${s.port}`);
+  say(`POST /v1/revocations (bulk revocation) → keys on :${keys.port}`);
+  say(`GET  /v1/revocations/{eventId} (confirmation) → authz on ${replicas.join(' or ')}`);
+  say('a service that exits is restarted with backoff; Ctrl-C stops everything');
 } catch (err) {
   say(`failed: ${err instanceof Error ? err.message : err}`);
   await stopAll(1);

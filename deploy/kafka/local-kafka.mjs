@@ -1,7 +1,9 @@
 // A real single-node Apache Kafka broker (KRaft, broker+controller in one JVM) for development and
 // integration tests, without Docker: the jars come from Maven Central through ./pom.xml.
 //
-//   npm run kafka                      starts a broker, prints its bootstrap address, stops on Ctrl-C
+//   npm run kafka                      starts a broker on 127.0.0.1:19092 with its data in ./.kafka (kept
+//                                      between runs), prints its bootstrap address, stops on Ctrl-C;
+//                                      `npm run kafka -- --help` for the port, folder and --temp options
 //   import { startKafka } from '.../deploy/kafka/local-kafka.mjs'
 //   const kafka = await startKafka(); ... await kafka.stop();
 //
@@ -13,8 +15,9 @@ import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { moveIntoPlace, requireTool, run, tail } from '../tools.mjs';
 
@@ -31,14 +34,28 @@ const CDS_ARCHIVE = join(LIBS, 'kafka-broker.jsa');
 export { INSTALL_HINT } from '../tools.mjs';
 const READY_DEADLINE_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
-const JVM_FLAGS = ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+// `heap`: the JVM's maximum heap (default 384m); a three-broker cluster on a small machine passes '256m'.
+const jvmFlags = (heap = '384m') => ['-Xms128m', `-Xmx${heap}`, '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+
+/**
+ * @typedef {object} KafkaNode
+ * @property {number} id           KRaft node id (1..n)
+ * @property {string} bootstrap    this node's listener, e.g. '127.0.0.1:40123'
+ * @property {string} logFile      its INFO log
+ * @property {() => number | undefined} pid
+ * @property {() => boolean} running
+ * @property {Promise<{ code: number | null, signal: string | null }>} exited  the current JVM's exit
+ * @property {(signal?: string) => Promise<void>} kill   SIGKILL by default; SIGSTOP/SIGCONT freeze and thaw
+ * @property {() => Promise<void>} restart               same ports and data; resolves once it answers
+ */
 
 /**
  * @typedef {object} KafkaHandle
  * @property {string[]} brokers     e.g. ['127.0.0.1:40123'], for kafkajs `brokers`
  * @property {string} bootstrap     the same, comma-separated, for `bootstrap.servers`
- * @property {string} logFile       the broker's INFO log (removed by stop())
- * @property {Promise<{ code: number | null, signal: string | null }>} exited  settles when the JVM exits
+ * @property {string} logFile       the (first) broker's INFO log (removed by stop())
+ * @property {KafkaNode[]} nodes    one per broker, for fault injection
+ * @property {Promise<{ code: number | null, signal: string | null }>} exited  settles when the (first) JVM exits
  * @property {() => Promise<void>} stop  SIGTERM, wait (SIGKILL after 15 s), remove the temp dir
  */
 
@@ -48,17 +65,58 @@ const JVM_FLAGS = ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAt
  * @param {{ dir?: string, log?: (line: string) => void }} [options]
  * @returns {Promise<KafkaHandle>}
  */
-export async function startKafka({ dir, log = () => {} } = {}) {
+export async function startKafka(options = {}) {
+  return startKafkaCluster({ ...options, nodes: 1 });
+}
+
+/**
+ * Starts `nodes` brokers (each a combined KRaft broker + controller; three or more: replication factor 3
+ * and `min.insync.replicas` 2 for every topic, internal ones included).
+ * @param {{ dir?: string, log?: (line: string) => void, nodes?: number }} [options]
+ * @returns {Promise<KafkaHandle>}
+ */
+export async function startKafkaCluster({
+  dir,
+  log = () => {},
+  nodes = 3,
+  security,
+  home,
+  port,
+  controllerPort,
+  heap,
+} = {}) {
   requireTool('java', 'Local Kafka');
+  if ((security || home || port || controllerPort) && nodes !== 1)
+    throw new Error('startKafkaCluster: security, home and fixed ports are for one node only');
   await ensureJars(log);
   let lastError;
-  // Free ports are picked before the JVM binds them; another process may win the race. Retry then.
-  for (let attempt = 1; attempt <= 3; attempt++) {
+  // Free ports are picked before the JVM binds them; another process may win the race. Retry then
+  // (not with fixed ports: the same port would be taken again).
+  const attempts = port || controllerPort ? 1 : 3;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      return await startBroker({ dir: dir ?? tmpdir(), log });
+      const cluster = await startNodes({
+        dir: dir ?? tmpdir(),
+        log,
+        nodes,
+        security,
+        home,
+        port,
+        controllerPort,
+        heap,
+      });
+      const first = cluster.nodes[0];
+      return {
+        ...cluster,
+        logFile: first.logFile,
+        get exited() {
+          return first.exited;
+        },
+      };
     } catch (error) {
       lastError = error;
       if (!(error instanceof Error) || !/BindException|Address already in use/.test(error.message)) throw error;
+      if (attempts === 1) throw new Error(`a port Kafka needs is taken (${port}/${controllerPort}): ${error.message}`);
       log(`kafka: port taken while starting (attempt ${attempt}), retrying with new ports`);
     }
   }
@@ -89,19 +147,49 @@ async function ensureJars(log) {
   requireTool('mvn', 'Local Kafka');
   const staging = `${LIBS}.fetch-${process.pid}-${randomBytes(3).toString('hex')}`;
   const started = Date.now();
-  log(`kafka: fetching jars with Maven into ${LIBS} (first time or pom.xml changed)`);
+  log(`kafka: fetching jars with Maven into ${LIBS} (first time or pom.xml changed; about 45 files, 43 MB)`);
+  const progress = mavenProgress(log, started);
   try {
+    // Not -q: Maven's "Downloaded from" lines are the progress shown (one line per jar, and a summary
+    // every 5 s while Maven works without downloading, e.g. resolving its own plugins).
     await run(
       'mvn',
-      ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime', '-f', POM],
-      { cwd: KAFKA_DIR },
+      ['-B', 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime', '-f', POM],
+      { cwd: KAFKA_DIR, onLine: progress.line },
     );
     await writeFile(join(staging, STAMP), `${hash}\n`);
     await moveIntoPlace(staging, LIBS, () => jarsAreFresh(LIBS, hash));
   } finally {
+    progress.stop();
     await rm(staging, { recursive: true, force: true });
   }
-  log(`kafka: jars fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`kafka: jars fetched in ${((Date.now() - started) / 1000).toFixed(1)} s (${progress.summary()})`);
+}
+
+/** Reads Maven's batch-mode output: counts what it downloaded, says so per jar and every 5 s. */
+export function mavenProgress(log, started = Date.now()) {
+  let files = 0;
+  let bytes = 0;
+  let copied = 0;
+  const summary = () =>
+    `${files} file(s), ${(bytes / 1e6).toFixed(1)} MB downloaded` + (copied ? `, ${copied} jar(s) copied` : '');
+  const timer = setInterval(() => log(`kafka: still fetching after ${secs(started)}: ${summary()}`), 5000);
+  timer.unref();
+  const units = { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9 };
+  return {
+    summary,
+    stop: () => clearInterval(timer),
+    line(text) {
+      // Jars already in ~/.m2 are only copied: counted, not listed.
+      if (/\] Copying \S+\.jar to /.test(text)) copied += 1;
+      const match = /Downloaded from \S+: (\S+) \(([\d.]+) (B|kB|KB|MB|GB)/.exec(text);
+      if (!match) return;
+      files += 1;
+      bytes += Number(match[2]) * units[match[3]];
+      if (match[1].endsWith('.jar'))
+        log(`kafka: downloaded ${match[1].split('/').pop()} (${match[2]} ${match[3]}; ${summary()})`);
+    },
+  };
 }
 
 /** A free TCP port on 127.0.0.1 (never 9092, the port a developer's own Kafka likely uses). */
@@ -149,27 +237,72 @@ rootLogger.appenderRef.file.ref = FILE
 `;
 }
 
-function serverProperties({ port, controllerPort, dataDir }) {
-  return `# One combined KRaft node (broker + controller), generated by deploy/kafka/local-kafka.mjs
+/** Replication settings: a single node replicates nothing; three or more nodes use RF 3 and min ISR 2. */
+function replication(nodes) {
+  return nodes >= 3 ? { factor: 3, minIsr: 2 } : { factor: 1, minIsr: 1 };
+}
+
+/**
+ * The secured listeners' part of server.properties: SASL_SSL (PLAIN users from the JAAS line, SCRAM users
+ * added at format time, OAUTHBEARER with Kafka's unsecured-token validator: test use only) and SSL with
+ * client certificates required. PEM stores, so no keytool step is needed.
+ */
+function securityProperties(security) {
+  const plainUsers = Object.entries(security.users?.plain ?? {})
+    .map(([user, password]) => ` user_${user}="${password}"`)
+    .join('');
+  return `ssl.keystore.type=PEM
+ssl.keystore.location=${security.keystore}
+ssl.truststore.type=PEM
+ssl.truststore.location=${security.truststore}
+listener.name.ssl.ssl.client.auth=required
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${plainUsers};
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker";
+`;
+}
+
+/** `--add-scram` arguments of kafka-storage format: SCRAM credentials exist from the first start (KRaft). */
+function scramArguments(security) {
+  const args = [];
+  for (const mechanism of ['scram-sha-256', 'scram-sha-512']) {
+    for (const [user, password] of Object.entries(security?.users?.[mechanism] ?? {})) {
+      args.push('--add-scram', `${mechanism.toUpperCase()}=[name=${user},password=${password}]`);
+    }
+  }
+  return args;
+}
+
+function serverProperties({ nodeId, nodes, port, controllerPort, voters, dataDir, security, saslSslPort, sslPort }) {
+  const { factor, minIsr } = replication(nodes);
+  const secured = security ? `,SASL_SSL://127.0.0.1:${saslSslPort},SSL://127.0.0.1:${sslPort}` : '';
+  return `# A combined KRaft node (broker + controller) ${nodeId} of ${nodes}, generated by deploy/kafka/local-kafka.mjs
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+node.id=${nodeId}
+controller.quorum.voters=${voters}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${secured}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}${secured}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=${dataDir}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+${security ? securityProperties(security) : ''}log.dirs=${dataDir}
 num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
+default.replication.factor=${factor}
+min.insync.replicas=${minIsr}
+offsets.topic.replication.factor=${factor}
 offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=${factor}
+transaction.state.log.min.isr=${minIsr}
 transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.replication.factor=${factor}
+share.coordinator.state.topic.min.isr=${minIsr}
+unclean.leader.election.enable=false
+# A broker restarted after kill -9 is refused (DuplicateBrokerRegistration) until its previous incarnation's
+# session expires: 3 s instead of the default 9 s keeps fault tests short.
+broker.session.timeout.ms=3000
+broker.heartbeat.interval.ms=500
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 num.network.threads=2
@@ -177,119 +310,270 @@ num.io.threads=2
 `;
 }
 
-async function startBroker({ dir, log }) {
+/**
+ * Starts `nodes` combined KRaft nodes in one fresh temp directory (one sub-folder per node) and waits until
+ * every broker is listed. Each node can be killed and restarted on its own data (fault tests).
+ */
+async function startNodes({
+  dir,
+  log,
+  nodes,
+  security,
+  home: fixedHome,
+  port: fixedPort,
+  controllerPort: fixedCport,
+  heap,
+}) {
   const started = Date.now();
-  await mkdir(dir, { recursive: true });
-  const home = await mkdtemp(join(dir, 'tollgate-kafka-'));
-  const logFile = join(home, 'server.log');
-  const configFile = join(home, 'server.properties');
+  // A fixed home keeps its data between runs (npm run kafka); otherwise a fresh temp dir, removed by stop().
+  const keep = fixedHome !== undefined;
+  let home;
+  if (keep) {
+    home = fixedHome;
+    await mkdir(home, { recursive: true });
+  } else {
+    await mkdir(dir, { recursive: true });
+    home = await mkdtemp(join(dir, 'tollgate-kafka-'));
+  }
   const log4jFile = join(home, 'log4j2.properties');
-  const dataDir = join(home, 'data');
   await writeFile(log4jFile, log4jProperties());
-  // Formatting does not bind or record the listener ports: placeholders now, real ones just before
-  // the broker starts, so the window in which another process can take them stays short.
-  await writeFile(configFile, serverProperties({ port: 1, controllerPort: 2, dataDir }));
-
   // No archive yet: the broker records one when it exits cleanly; stop() moves it next to the jars.
   const recordArchive = join(home, 'kafka-broker.jsa');
   const cdsFlags = (mainClass) => {
     if (existsSync(CDS_ARCHIVE))
       return [`-XX:SharedArchiveFile=${CDS_ARCHIVE}`, '-Xlog:cds=off', '-Xlog:cds+dynamic=off'];
-    return mainClass === 'kafka.Kafka' ? [`-XX:ArchiveClassesAtExit=${recordArchive}`] : [];
+    return mainClass === 'kafka.Kafka' && nodes === 1 ? [`-XX:ArchiveClassesAtExit=${recordArchive}`] : [];
   };
   // The storage tool logs to its own file, so that server.log is the broker's alone.
-  const javaArgs = (mainClass, ...args) => [
-    ...JVM_FLAGS,
+  const javaArgs = (nodeHome, mainClass, ...args) => [
+    ...jvmFlags(heap),
     ...cdsFlags(mainClass),
     `-Dlog4j2.configurationFile=${pathToFileURL(log4jFile).href}`,
-    `-Dtollgate.kafka.logFile=${mainClass === 'kafka.Kafka' ? logFile : join(home, 'format.log')}`,
-    `-Dkafka.logs.dir=${home}`,
+    `-Dtollgate.kafka.logFile=${join(nodeHome, mainClass === 'kafka.Kafka' ? 'server.log' : 'format.log')}`,
+    `-Dkafka.logs.dir=${nodeHome}`,
     '-cp',
     join(LIBS, '*'),
     mainClass,
     ...args,
   ];
+  const ids = Array.from({ length: nodes }, (_, i) => i + 1);
+  const homes = ids.map((id) => (nodes === 1 ? home : join(home, `node-${id}`)));
+  const configFile = (nodeHome) => join(nodeHome, 'server.properties');
+  const dataDir = (nodeHome) => join(nodeHome, 'data');
+  const writeConfigs = async (ports) => {
+    const voters = ids.map((id, i) => `${id}@127.0.0.1:${ports[i].controllerPort}`).join(',');
+    for (const [i, id] of ids.entries()) {
+      await writeFile(
+        configFile(homes[i]),
+        serverProperties({ nodeId: id, nodes, voters, dataDir: dataDir(homes[i]), security, ...ports[i] }),
+      );
+    }
+  };
+  const removeHome = () => (keep ? Promise.resolve() : rm(home, { recursive: true, force: true }));
 
+  // A kept home formatted by an earlier run starts on its data (same cluster id, topics and offsets).
+  const formattedBefore = keep && existsSync(join(dataDir(home), 'meta.properties'));
   try {
-    // StorageTool's own `random-uuid` would cost a JVM start; the id format is simple to make here.
-    // No --standalone: it refuses to run together with controller.quorum.voters.
-    await run('java', javaArgs('kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', configFile), {
-      cwd: home,
-    });
+    for (const nodeHome of homes) await mkdir(nodeHome, { recursive: true });
+    if (formattedBefore) {
+      log(`kafka: reusing the data in ${dataDir(home)}`);
+    } else {
+      // Formatting does not bind or record the listener ports: placeholders now, real ones just before
+      // the brokers start, so the window in which another process can take them stays short.
+      await writeConfigs(
+        ids.map((id) => ({ port: 10 + id, controllerPort: 20 + id, saslSslPort: 30 + id, sslPort: 40 + id })),
+      );
+      // StorageTool's own `random-uuid` would cost a JVM start; the id format is simple to make here.
+      // No --standalone: it refuses to run together with controller.quorum.voters.
+      const clusterId = randomClusterId();
+      await Promise.all(
+        homes.map((nodeHome) =>
+          run(
+            'java',
+            javaArgs(
+              nodeHome,
+              'kafka.tools.StorageTool',
+              'format',
+              '-t',
+              clusterId,
+              '-c',
+              configFile(nodeHome),
+              ...scramArguments(security),
+            ),
+            { cwd: nodeHome },
+          ),
+        ),
+      );
+    }
   } catch (error) {
-    await rm(home, { recursive: true, force: true });
+    await removeHome();
     throw error;
   }
 
   const formatted = Date.now();
-  const [port, controllerPort] = await twoDistinctPorts();
-  await writeFile(configFile, serverProperties({ port, controllerPort, dataDir }));
-  const child = spawn('java', javaArgs('kafka.Kafka', configFile), {
-    cwd: home,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let consoleTail = '';
-  const onOutput = (chunk) => {
-    const text = chunk.toString('utf8');
-    consoleTail = tail(consoleTail + text, 80);
-    for (const line of text.split('\n')) if (line.trim()) log(`kafka: ${line}`);
-  };
-  child.stdout.on('data', onOutput);
-  child.stderr.on('data', onOutput);
-  /** @type {Promise<{ code: number | null, signal: string | null }>} */
-  const exited = new Promise((resolvePromise) => {
-    child.on('exit', (code, signal) => resolvePromise({ code, signal }));
-    child.on('error', (error) => {
-      consoleTail += `\n${error.message}`;
-      resolvePromise({ code: null, signal: null });
-    });
-  });
-  // If this Node process exits without calling stop(), do not leave an orphaned JVM behind.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
+  const ports = [];
+  const taken = new Set();
+  while (ports.length < nodes) {
+    const [port, controllerPort] =
+      fixedPort || fixedCport
+        ? [fixedPort ?? (await freeLoopbackPort()), fixedCport ?? (await freeLoopbackPort())]
+        : await twoDistinctPorts();
+    if (taken.has(port) || taken.has(controllerPort)) continue;
+    taken.add(port).add(controllerPort);
+    const entry = { port, controllerPort };
+    if (security) {
+      for (const name of ['saslSslPort', 'sslPort']) {
+        let extra;
+        do extra = await freeLoopbackPort();
+        while (taken.has(extra));
+        taken.add(extra);
+        entry[name] = extra;
+      }
+    }
+    ports.push(entry);
+  }
+  await writeConfigs(ports);
+  const nodeHandles = ids.map((id, i) =>
+    brokerNode({
+      id,
+      home: homes[i],
+      bootstrap: `127.0.0.1:${ports[i].port}`,
+      args: javaArgs(homes[i], 'kafka.Kafka', configFile(homes[i])),
+      log: nodes === 1 ? log : (line) => log(line.replace(/^kafka: /, `kafka ${id}: `)),
+    }),
+  );
+  for (const node of nodeHandles) node.launch();
 
+  const brokers = nodeHandles.map((n) => n.bootstrap);
   let stopping;
   const stop = () =>
     (stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const stopStarted = Date.now();
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-        const { code, signal } = await exited;
-        clearTimeout(timer);
-        log(
-          `kafka: broker stopped (${signal ?? `exit code ${code}`}) in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s`,
-        );
+      const stopStarted = Date.now();
+      await Promise.all(nodeHandles.map((n) => n.shutdown()));
+      if (nodeHandles.some((n) => n.everRan)) {
+        log(`kafka: ${nodes === 1 ? 'broker' : `${nodes} brokers`} stopped in ${secs(stopStarted)}`);
       }
-      process.removeListener('exit', killOnExit);
-      if (child.signalCode !== 'SIGKILL') await keepArchive(recordArchive);
-      await rm(home, { recursive: true, force: true });
+      if (nodeHandles.every((n) => n.lastExit?.signal !== 'SIGKILL')) await keepArchive(recordArchive);
+      await removeHome();
     })());
 
-  const bootstrap = `127.0.0.1:${port}`;
   try {
-    await waitUntilReady({ bootstrap, exited, deadline: started + READY_DEADLINE_MS });
+    await waitUntilReady({
+      bootstrap: brokers.join(','),
+      brokers: nodes,
+      exited: Promise.race(nodeHandles.map((n) => n.exited)),
+      deadline: started + READY_DEADLINE_MS,
+    });
   } catch (error) {
-    const fileTail = await readFile(logFile, 'utf8').then(
-      (text) => tail(text),
-      () => '',
-    );
+    const tails = [];
+    for (const node of nodeHandles) tails.push(await node.describeFailure());
     await stop();
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `${message}\n--- broker console (tail) ---\n${consoleTail || '(empty)'}\n--- ${logFile} (tail) ---\n${fileTail || '(empty)'}`,
-    );
+    throw new Error(`${message}\n${tails.join('\n')}`);
   }
   const listed = Date.now();
-  await warmUpCoordinators(bootstrap).catch((error) =>
+  await warmUpCoordinators(brokers.join(',')).catch((error) =>
     log(`kafka: coordinator warm-up failed (clients will retry): ${error instanceof Error ? error.message : error}`),
   );
-  const secs = (from, to = Date.now()) => `${((to - from) / 1000).toFixed(1)} s`;
   log(
-    `kafka: broker ready at ${bootstrap} in ${secs(started)} (format ${secs(started, formatted)}, ` +
-      `start ${secs(formatted, listed)}, coordinators ${secs(listed)}; pid ${child.pid})`,
+    `kafka: ${nodes === 1 ? 'broker' : `${nodes} brokers`} ready at ${brokers.join(',')} in ${secs(started)} ` +
+      `(format ${secs(started, formatted)}, start ${secs(formatted, listed)}, coordinators ${secs(listed)}; ` +
+      `pid ${nodeHandles.map((n) => n.pid()).join(',')})`,
   );
-  return { brokers: [bootstrap], bootstrap, logFile, exited, stop };
+  const secured = security
+    ? {
+        saslSslBrokers: ports.map((p) => `127.0.0.1:${p.saslSslPort}`),
+        sslBrokers: ports.map((p) => `127.0.0.1:${p.sslPort}`),
+      }
+    : {};
+  return { brokers, bootstrap: brokers.join(','), nodes: nodeHandles, stop, home, ...secured };
+}
+
+function secs(from, to = Date.now()) {
+  return `${((to - from) / 1000).toFixed(1)} s`;
+}
+
+/**
+ * One broker JVM that can be launched again on the same configuration and data: `kill` (SIGKILL by default;
+ * SIGSTOP/SIGCONT freeze and thaw it) and `restart` (same ports, same log.dirs) for fault tests.
+ */
+function brokerNode({ id, home, bootstrap, args, log }) {
+  const logFile = join(home, 'server.log');
+  /** @type {import('node:child_process').ChildProcess | undefined} */
+  let child;
+  let consoleTail = '';
+  /** @type {Promise<{ code: number | null, signal: string | null }>} */
+  let exited = Promise.resolve({ code: null, signal: null });
+  const node = {
+    id,
+    bootstrap,
+    logFile,
+    everRan: false,
+    /** @type {{ code: number | null, signal: string | null } | undefined} */
+    lastExit: undefined,
+    get exited() {
+      return exited;
+    },
+    pid: () => child?.pid,
+    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+    launch() {
+      const current = spawn('java', args, { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = current;
+      node.everRan = true;
+      node.lastExit = undefined;
+      const onOutput = (chunk) => {
+        const text = chunk.toString('utf8');
+        consoleTail = tail(consoleTail + text, 80);
+        for (const line of text.split('\n')) if (line.trim()) log(`kafka: ${line}`);
+      };
+      current.stdout.on('data', onOutput);
+      current.stderr.on('data', onOutput);
+      // If this Node process exits without calling stop(), do not leave an orphaned JVM behind.
+      const killOnExit = () => current.kill('SIGKILL');
+      process.once('exit', killOnExit);
+      exited = new Promise((resolvePromise) => {
+        const done = (result) => {
+          process.removeListener('exit', killOnExit);
+          node.lastExit = result;
+          resolvePromise(result);
+        };
+        current.on('exit', (code, signal) => done({ code, signal }));
+        current.on('error', (error) => {
+          consoleTail += `\n${error.message}`;
+          done({ code: null, signal: null });
+        });
+      });
+    },
+    /** Sends a signal; for a terminating one, resolves once the JVM has exited. */
+    async kill(signal = 'SIGKILL') {
+      if (!node.running()) return;
+      child.kill(signal);
+      if (signal !== 'SIGSTOP' && signal !== 'SIGCONT') await exited;
+    },
+    /** Starts the JVM again on the same ports and data (after kill), and waits until it answers. */
+    async restart() {
+      if (node.running()) throw new Error(`kafka node ${id} is still running`);
+      node.launch();
+      await waitUntilReady({ bootstrap, brokers: 1, exited, deadline: Date.now() + READY_DEADLINE_MS, only: id });
+    },
+    /** SIGCONT (a frozen JVM ignores SIGTERM), SIGTERM, SIGKILL after the grace period. */
+    async shutdown() {
+      if (!node.running()) return;
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+    async describeFailure() {
+      const fileTail = await readFile(logFile, 'utf8').then(
+        (text) => tail(text),
+        () => '',
+      );
+      return `--- broker ${id} console (tail) ---\n${consoleTail || '(empty)'}\n--- ${logFile} (tail) ---\n${fileTail || '(empty)'}`;
+    },
+  };
+  return node;
 }
 
 /** Moves a freshly recorded class-data archive into place (copy + rename: /tmp may be another disk). */
@@ -314,8 +598,11 @@ async function twoDistinctPorts() {
   }
 }
 
-/** Polls a Metadata request (kafkajs describeCluster) until a broker is listed. */
-async function waitUntilReady({ bootstrap, exited, deadline }) {
+/**
+ * Polls a Metadata request (kafkajs describeCluster) until `brokers` brokers are listed (or, with `only`,
+ * until that node id is listed by the node at `bootstrap` itself).
+ */
+async function waitUntilReady({ bootstrap, brokers = 1, only, exited, deadline }) {
   let processExit;
   exited.then((result) => (processExit = result));
   let lastError = 'no answer yet';
@@ -325,7 +612,7 @@ async function waitUntilReady({ bootstrap, exited, deadline }) {
     }
     const admin = new Kafka({
       clientId: 'tollgate-local-kafka-probe',
-      brokers: [bootstrap],
+      brokers: bootstrap.split(','),
       logLevel: KafkaLogLevel.NOTHING,
       connectionTimeout: 1000,
       requestTimeout: 2000,
@@ -334,8 +621,10 @@ async function waitUntilReady({ bootstrap, exited, deadline }) {
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      if (cluster.brokers.length > 0) return;
-      lastError = 'metadata lists no broker yet';
+      const listed =
+        only === undefined ? cluster.brokers.length >= brokers : cluster.brokers.some((b) => b.nodeId === only);
+      if (listed) return;
+      lastError = `metadata lists ${cluster.brokers.length} of ${brokers} broker(s)`;
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
     } finally {
@@ -343,9 +632,7 @@ async function waitUntilReady({ bootstrap, exited, deadline }) {
     }
     await new Promise((resolvePromise) => setTimeout(resolvePromise, 250));
   }
-  throw new Error(
-    `Kafka broker at ${bootstrap} was not ready within ${READY_DEADLINE_MS / 1000} s (last: ${lastError})`,
-  );
+  throw new Error(`Kafka at ${bootstrap} was not ready within ${READY_DEADLINE_MS / 1000} s (last: ${lastError})`);
 }
 
 /**
@@ -356,7 +643,7 @@ async function waitUntilReady({ bootstrap, exited, deadline }) {
 async function warmUpCoordinators(bootstrap) {
   const kafka = new Kafka({
     clientId: 'tollgate-local-kafka-warmup',
-    brokers: [bootstrap],
+    brokers: bootstrap.split(','),
     logLevel: KafkaLogLevel.NOTHING,
     retry: { initialRetryTime: 50, maxRetryTime: 500, retries: 30 },
   });
@@ -378,13 +665,83 @@ async function warmUpCoordinators(bootstrap) {
   }
 }
 
+/** `npm run kafka` defaults: the same address and data every run, so KAFKA_BROKERS can stay in a shell profile. */
+export const DEFAULT_PORT = 19092;
+const DEFAULT_HOME = join(KAFKA_DIR, '..', '..', '.kafka');
+const USAGE = `usage: npm run kafka [-- [--port N] [--controller-port N] [--data-dir DIR] [--fresh] [--temp]]
+  --port N             broker port on 127.0.0.1 (default ${DEFAULT_PORT}, or KAFKA_PORT)
+  --controller-port N  KRaft controller port (default: the broker port + 1)
+  --data-dir DIR       broker folder, kept between runs (default ./.kafka, or KAFKA_DATA_DIR)
+  --fresh              delete that folder first (new cluster, no topics)
+  --temp               a free port and a temporary folder removed at exit (what the tests use)`;
+
+/** The options of `npm run kafka`; throws a usage error (message starting with "usage") when one is wrong. */
+export function parseKafkaArgs(argv, env = process.env) {
+  const parse = (config) => {
+    try {
+      return parseArgs(config);
+    } catch (error) {
+      throw new Error(`${USAGE}\n${error instanceof Error ? error.message : error}`);
+    }
+  };
+  const { values } = parse({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      'controller-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+      fresh: { type: 'boolean', default: false },
+      temp: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const portOf = (name, text) => {
+    const port = Number(text);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new Error(`${USAGE}\n--${name}: not a port: ${text}`);
+    return port;
+  };
+  if (values.temp && (values.port || values['controller-port'] || values['data-dir'] || values.fresh))
+    throw new Error(`${USAGE}\n--temp picks its own port and folder: give it alone`);
+  if (values.temp) return { help: values.help, temp: true };
+  const port = portOf('port', values.port ?? env.KAFKA_PORT ?? String(DEFAULT_PORT));
+  const controllerPort = portOf('controller-port', values['controller-port'] ?? String(port + 1));
+  if (controllerPort === port) throw new Error(`${USAGE}\n--controller-port must differ from --port`);
+  const home = resolve(values['data-dir'] ?? env.KAFKA_DATA_DIR ?? DEFAULT_HOME);
+  return { help: values.help, temp: false, port, controllerPort, home, fresh: values.fresh };
+}
+
 async function main() {
+  let options;
+  try {
+    options = parseKafkaArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(2);
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
+  // Ctrl-C while it starts: exit, which SIGKILLs the JVM (its 'exit' hook) instead of leaving it holding the port.
+  const early = (signal) => {
+    console.error(`kafka: ${signal} received while starting, stopping`);
+    process.exit(130);
+  };
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
   const started = Date.now();
-  const kafka = await startKafka({ log: (line) => console.error(line) });
+  if (options.fresh) await rm(options.home, { recursive: true, force: true });
+  const kafka = await startKafka({
+    log: (line) => console.error(line),
+    ...(options.temp ? {} : { home: options.home, port: options.port, controllerPort: options.controllerPort }),
+  });
   console.log(kafka.bootstrap);
   console.error(
     `Kafka ready in ${((Date.now() - started) / 1000).toFixed(1)} s. Use KAFKA_BROKERS=${kafka.bootstrap}. ` +
-      `Broker log: ${kafka.logFile}. Ctrl-C stops it.`,
+      `Broker log: ${kafka.logFile}${options.temp ? '' : ` (data kept in ${options.home}; --fresh starts over)`}. ` +
+      'Ctrl-C stops it.',
   );
   let stopping = false;
   const shutdown = async (signal) => {
@@ -399,6 +756,8 @@ async function main() {
     console.error(`kafka: the broker exited on its own (${signal ?? `exit code ${code}`})`);
     process.exit(1);
   });
+  process.removeListener('SIGINT', early);
+  process.removeListener('SIGTERM', early);
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }

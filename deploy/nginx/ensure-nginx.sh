@@ -7,6 +7,14 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# Test files run in parallel: another one may be installing chromium at the same moment, so wait for apt's locks.
+apt() {
+  for _ in $(seq 1 24); do
+    if apt-get -o DPkg::Lock::Timeout=10 "$@"; then return 0; fi
+    sleep 5
+  done
+  return 1
+}
+apt update -qq
 # policy-rc.d may refuse to start the service; we only need the binary.
-apt-get install -y -qq --no-install-recommends nginx >/dev/null
+apt install -y -qq --no-install-recommends nginx >/dev/null

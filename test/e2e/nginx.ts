@@ -17,19 +17,31 @@ export interface RunningNginx {
   stop(): Promise<void>;
 }
 
+/** A model behind nginx: the deployment host it is served for, its upstream name and its server. */
+export interface GatewayModel {
+  host: string;
+  name: string;
+  server: string;
+}
+
 /**
- * Starts Debian's nginx (installed by deploy/nginx/ensure-nginx.sh when missing) with the shipped
- * template, in a temp prefix, on a free loopback port.
+ * Starts Debian's nginx (installed by deploy/nginx/ensure-nginx.sh when missing) with the shipped templates,
+ * in a temp prefix, on a free loopback port: deploy/nginx/tollgate.conf.template once, and
+ * deploy/nginx/tollgate-model.conf.template once per model, as an operator renders them.
  */
-export async function startNginx(authz: string, modelServer: string): Promise<RunningNginx> {
+export async function startNginx(authz: string, models: readonly GatewayModel[]): Promise<RunningNginx> {
   execFileSync(join(root, 'deploy/nginx/ensure-nginx.sh'), { stdio: 'inherit' });
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-nginx-'));
   const port = await freePort();
-  const server = renderTemplate(await readFile(join(root, 'deploy/nginx/tollgate.conf.template'), 'utf8'), {
-    TOLLGATE_AUTHZ: authz,
-    MODEL_SERVER: modelServer,
-    LISTEN: `127.0.0.1:${port}`,
-  });
+  const listen = `127.0.0.1:${port}`;
+  const main = await readFile(join(root, 'deploy/nginx/tollgate.conf.template'), 'utf8');
+  const perModel = await readFile(join(root, 'deploy/nginx/tollgate-model.conf.template'), 'utf8');
+  const server = [
+    renderTemplate(main, { TOLLGATE_AUTHZ: authz, LISTEN: listen }),
+    ...models.map((m) =>
+      renderTemplate(perModel, { MODEL_HOST: m.host, MODEL_NAME: m.name, MODEL_SERVER: m.server, LISTEN: listen }),
+    ),
+  ].join('\n');
   await writeFile(join(dir, 'tollgate.conf'), server);
   await writeFile(
     join(dir, 'nginx.conf'),

@@ -17,16 +17,25 @@ export interface ProductProcess {
   stop(): Promise<number | null>;
 }
 
-export function entryPoint(app: string): string {
-  const entry = join(root, 'dist', 'apps', app, 'src', 'main.js');
+/** `from`: the folder holding dist/ (the repository, or a reproduced image layout). */
+export function entryPoint(app: string, from = root): string {
+  const entry = join(from, 'dist', 'apps', app, 'src', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm run test:e2e does)`);
   return entry;
 }
 
 /** Runs an app to completion (for start-up failures) and returns its exit code and output. */
-export function runToExit(app: string, env: Record<string, string>, timeoutMs = 30_000) {
+export function runToExit(
+  app: string,
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  { from = root, args = [] }: { from?: string; args?: string[] } = {},
+) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [entryPoint(app)], { env: { PATH: process.env.PATH, ...env }, cwd: root });
+    const child = spawn(process.execPath, [entryPoint(app, from), ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      cwd: from,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -47,13 +56,17 @@ export async function startProduct(
   app: string,
   env: Record<string, string> = {},
   readyTimeoutMs = 60_000,
+  from = root,
+  /** the Node.js binary (default: the one running the tests) */
+  node = process.execPath,
 ): Promise<ProductProcess> {
-  const port = await freePort();
+  // A caller that must know the URL before the start (a redirect URI registered at an IdP) passes PORT.
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-e2e-'));
   let stdout = '';
   let stderr = '';
-  const child: ChildProcess = spawn(process.execPath, [entryPoint(app)], {
-    cwd: root,
+  const child: ChildProcess = spawn(node, [entryPoint(app, from)], {
+    cwd: from,
     env: { PATH: process.env.PATH, PORT: String(port), GRPC_PORT: '0', TOLLGATE_DATA_DIR: dataDir, ...env },
   });
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

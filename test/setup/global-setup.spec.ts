@@ -15,6 +15,8 @@ describe('needsInfrastructure', () => {
     ['unit only, --selectProjects=unit', ['--selectProjects=unit', 'libs/config'], false],
     ['integration', ['--selectProjects', 'integration', '--maxWorkers=2', 'libs/database'], true],
     ['e2e', ['--selectProjects', 'e2e'], true],
+    ['the cluster tier, which starts its own', ['--selectProjects', 'cluster'], false],
+    ['everything but the cluster tier', ['--ignoreProjects', 'cluster'], true],
     ['unit and integration', ['--selectProjects', 'unit', 'integration'], true],
     ['everything but integration and e2e', ['--ignoreProjects', 'integration', 'e2e'], false],
     ['everything but e2e', ['--ignoreProjects', 'e2e'], true],

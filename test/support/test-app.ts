@@ -1,6 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { parseKeyEncryptionKey } from '@tollgate/authn';
 import { loadConfig, type TollgateConfig } from '@tollgate/config';
 import {
   configureHttpApp,
@@ -12,6 +13,12 @@ import {
 } from '@tollgate/platform';
 import { pino } from 'pino';
 import { createTestDatabase, testKafkaBrokers } from './index';
+
+/**
+ * The key-encryption key of test apps without `TOLLGATE_KEY_ENCRYPTION_KEY` in their env: fixed, so an app
+ * restarted on the same database opens the keys it sealed (as a deployment would, with its configured KEK).
+ */
+export const TEST_KEY_ENCRYPTION_KEY = 'dGVzdC1rZWstMDEyMzQ1Njc4OWFiY2RlZmdoaWprbG0=';
 
 export interface TestApp {
   url: string;
@@ -53,7 +60,13 @@ export async function startTestApp(
   const destination = { write: (line: string) => void lines.push(line) };
   const logger = createLogger(config.logLevel, destination as unknown as pino.DestinationStream);
   const metrics = createMetricsRegistry();
-  const context: ServiceContext = { config, logger, metrics, databaseUrl: options.databaseUrl ?? database!.url };
+  const context: ServiceContext = {
+    config,
+    logger,
+    metrics,
+    databaseUrl: options.databaseUrl ?? database!.url,
+    keyEncryptionKey: config.keyEncryptionKey ?? parseKeyEncryptionKey(TEST_KEY_ENCRYPTION_KEY),
+  };
   const moduleRef = await Test.createTestingModule({
     imports: [coreModule(context, await modules(context))],
   }).compile();

@@ -9,7 +9,8 @@ import {
 import { IssuerRegistry, type IssuerConfig } from '@tollgate/authn';
 import { CALLER_AUTHENTICATOR, ReadinessChecks, type ServiceContext } from '@tollgate/platform';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { AccessModel, type WaiverNotice } from './access-model';
+import { AccessModel } from './access-model';
+import type { WaiverNotice } from './model/waivers';
 import { AccessModelCallerAuthenticator, createModelTokenVerifier } from './caller-authenticator';
 import { createFreshness, type Freshness } from './freshness';
 import { AccessModelRuntime, type AccessModelRuntimeOptions } from './runtime';
@@ -175,6 +176,14 @@ function registerMetrics(
       this.reset();
       const age = freshness.watermarkAgeMs();
       if (age !== null) this.set(age / 1000);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_access_model_max_staleness_seconds',
+    help: 'The freshness bound (TOLLGATE_MAX_STALENESS_MS): alert rules compare the watermark age and propagation with it',
+    registers,
+    collect() {
+      this.set(freshness.maxStalenessMs / 1000);
     },
   });
   new Gauge({

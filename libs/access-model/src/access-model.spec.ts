@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@tollgate/event-store';
-import { AccessModel, keyState } from './access-model';
+import { AccessModel } from './access-model';
+import { keyState } from './model/records';
 import { ev, iso, recorded, sha, T0 } from './testing';
 
 const HOUR = 3_600_000;
@@ -248,6 +249,27 @@ describe('AccessModel', () => {
       expect(m.userByName('alice')?.deactivated).toBe(true);
     });
 
+    it('a UserReactivated restores the user; the keys revoked with the deactivation stay revoked', () => {
+      const m = modelOf([
+        ev.userCreated('usr_1', 'alice'),
+        ev.userKeyCreated('key_1', 'usr_1', 's'),
+        ev.userDeactivated('usr_1', 2, T0 + 7),
+        ev.keyRevoked('key_1', 'user-deactivated', T0 + 8),
+        ev.userReactivated('usr_1', 3, T0 + 9),
+      ]);
+      expect(m.user('usr_1')).toMatchObject({ deactivated: false, deactivatedAt: null });
+      expect(m.userByName('alice')?.deactivated).toBe(false);
+      expect(m.keyByHash(sha('s'))?.revoked).toBe(true);
+      // And a later deactivation holds again.
+      const again = modelOf([
+        ev.userCreated('usr_1', 'alice'),
+        ev.userDeactivated('usr_1', 2, T0 + 7),
+        ev.userReactivated('usr_1', 3, T0 + 9),
+        ev.userDeactivated('usr_1', 4, T0 + 11),
+      ]);
+      expect(again.user('usr_1')).toMatchObject({ deactivated: true, deactivatedAt: T0 + 11 });
+    });
+
     it('the first revocation of a key is kept', () => {
       const m = modelOf([
         ev.userKeyCreated('key_1', 'usr_1', 's'),
@@ -283,6 +305,53 @@ describe('AccessModel', () => {
         ev.groupsRefreshed('usr_1', 2, ['a'], T0 + HOUR),
       ]);
       expect([...m.user('usr_1')!.groups].sort()).toEqual(['b', 'c']);
+    });
+
+    it('a SCIM edit (GroupsEdited) replaces the set but leaves the login clock; a later sign-in moves it', () => {
+      const signedIn = ev.groupsRefreshed('usr_1', 2, ['a', 'b'], T0);
+      const edited = ev.groupsEdited('usr_1', 3, ['b'], T0 + 5 * HOUR);
+      const again = ev.groupsRefreshed('usr_1', 4, ['b', 'c'], T0 + 6 * HOUR);
+      for (const order of [
+        [signedIn, edited],
+        [edited, signedIn],
+      ]) {
+        const m = modelOf([ev.userCreated('usr_1', 'alice'), ...order]);
+        const user = m.user('usr_1')!;
+        expect([...user.groups]).toEqual(['b']);
+        expect(user.groupsRefreshedAt).toBe(T0);
+        expect(user.groupsChangedAt).toBe(T0 + 5 * HOUR);
+      }
+      const m = modelOf([ev.userCreated('usr_1', 'alice'), signedIn, edited, again]);
+      expect([...m.user('usr_1')!.groups]).toEqual(['b', 'c']);
+      expect(m.user('usr_1')!.groupsRefreshedAt).toBe(T0 + 6 * HOUR);
+    });
+
+    it('a login older than the set held only moves the login clock', () => {
+      const m = modelOf([
+        ev.userCreated('usr_1', 'alice'),
+        ev.groupsRefreshed('usr_1', 2, ['a'], T0),
+        ev.groupsEdited('usr_1', 3, [], T0 + 2 * HOUR),
+        ev.groupsRefreshed('usr_1', 4, [], T0 + HOUR),
+      ]);
+      expect([...m.user('usr_1')!.groups]).toEqual([]);
+      expect(m.user('usr_1')!.groupsRefreshedAt).toBe(T0 + HOUR);
+      expect(m.user('usr_1')!.groupsChangedAt).toBe(T0 + 2 * HOUR);
+    });
+
+    it('a SCIM edit that shrinks the set is an access reduction (confirmable)', () => {
+      const m = modelOf([
+        ev.userCreated('usr_1', 'alice'),
+        ev.groupsRefreshed('usr_1', 2, ['a', 'b'], T0),
+        ev.groupsEdited('usr_1', 3, ['b'], T0 + HOUR),
+      ]);
+      expect(m.revocationApplied('evt_user-usr_1_3')).toBeDefined();
+    });
+
+    it('a SCIM edit of a user who never signed in: groups held, no login time', () => {
+      const m = modelOf([ev.groupsEdited('usr_1', 2, ['ML'], T0 + HOUR), ev.userCreated('usr_1', 'alice')]);
+      expect([...m.user('usr_1')!.groups]).toEqual(['ML']);
+      expect(m.user('usr_1')!.groupsRefreshedAt).toBeNull();
+      expect(m.user('usr_1')!.groupsChangedAt).toBe(T0 + HOUR);
     });
 
     it('holds groups that arrive before the user', () => {
@@ -463,6 +532,46 @@ describe('AccessModel', () => {
     });
   });
 
+  describe('access-reducing events', () => {
+    it('records and announces every access-reducing event with its type and store time, and only those', () => {
+      const m = new AccessModel({ now: () => T0 + 500 });
+      const heard: [string, string, number, number][] = [];
+      m.onAccessReduced((a) => heard.push([a.eventId, a.type, a.appliedAt, a.committedAt]));
+      const events = [
+        ev.userCreated('usr_1', 'alice'),
+        ev.groupsRefreshed('usr_1', 2, ['ml', 'research'], T0),
+        ev.groupsRefreshed('usr_1', 3, ['ml'], T0 + 1), // shrunk
+        ev.groupsRefreshed('usr_1', 4, ['ml', 'ops'], T0 + 2), // grown
+        ev.projectCreated('prj_1', 'usr_0'),
+        ev.collaboratorSet('prj_1', 2, 'usr_1', 'admin'),
+        ev.collaboratorSet('prj_1', 3, 'usr_1', 'viewer'), // demoted
+        ev.collaboratorRemoved('prj_1', 4, 'usr_1'),
+        ev.deployment('dep_1', 1, { grantedGroups: ['ml'] }),
+        ev.deployment('dep_1', 2, { grantedGroups: ['ml'], name: 'renamed' }),
+        ev.deployment('dep_1', 3, { grantedGroups: [] }), // narrowed
+        ev.externalAccessPolicy(1, 24), // tightened
+        ev.externalAccessPolicy(2, -1),
+        ev.userDeactivated('usr_1', 5),
+      ];
+      for (const e of events) m.apply(e);
+      m.apply(ev.collaboratorRemoved('prj_1', 4, 'usr_1')); // a duplicate is announced once
+      const reducing = [2, 6, 7, 10, 11, 13].map((i) => events[i]!);
+      expect(heard).toEqual(reducing.map((e) => [e.id, e.type, T0 + 500, e.recordedAt.getTime()]));
+      for (const e of reducing) expect(m.revocationApplied(e.id)).toBe(T0 + 500);
+      expect(m.revocationApplied(events[3]!.id)).toBeUndefined();
+      expect([...m.heldReductions()].map(([id]) => id)).toEqual(reducing.map((e) => e.id));
+    });
+
+    it('keeps what it holds across a snapshot', () => {
+      const m = new AccessModel({ now: () => T0 + 500 });
+      m.apply(ev.projectCreated('prj_1', 'usr_0'));
+      const removal = ev.collaboratorRemoved('prj_1', 2, 'usr_0');
+      m.apply(removal);
+      const restored = AccessModel.restore(JSON.parse(JSON.stringify(m.snapshot())));
+      expect([...restored.heldReductions()]).toEqual([[removal.id, T0 + 500]]);
+    });
+  });
+
   it('a throwing revocation listener is reported, and the revocation still applied', () => {
     const errors: unknown[] = [];
     const m = new AccessModel({ now: clock, onListenerError: (e) => errors.push(e) });
@@ -519,6 +628,7 @@ describe('AccessModel', () => {
         email: 'a@example.com',
       }),
       ev.groupsRefreshed('usr_1', 2, ['g1', 'g2'], T0 + HOUR),
+      ev.groupsEdited('usr_1', 3, ['g1'], T0 + 2 * HOUR),
       ev.userCreated('usr_2', 'bob', { admin: true, kind: 'machine' }),
       ev.userDeactivated('usr_2', 2),
       ev.userDeactivated('usr_3', 2), // pending: its UserCreated comes later
@@ -549,7 +659,7 @@ describe('AccessModel', () => {
     const later = [
       ev.userCreated('usr_3', 'carol'),
       ev.userKeyCreated('key_9', 'usr_3', 'k9'),
-      ev.groupsRefreshed('usr_1', 3, ['old'], T0), // older: ignored
+      ev.groupsRefreshed('usr_1', 4, ['old'], T0), // older: ignored
       ev.collaboratorSet('prj_1', 2, 'usr_2', 'owner'), // stale version: ignored
       ev.deployment('dep_1', 2, { hosts: ['models.example.com'], pathPrefixes: ['/v3'] }),
       ev.keyRevoked('key_1'),
@@ -577,6 +687,16 @@ describe('AccessModel', () => {
       kids: ['kid-1', 'kid-2'],
       eventIds: ['evt_key-key_2_2', 'evt_key-key_9_2', 'evt_key-key_a2_2', 'evt_key-key_1_2'],
     };
+
+    it('reads a snapshot written before GroupsEdited (no groupsChangedAt: the refresh time)', () => {
+      const snap = modelOf(history).snapshot();
+      const old = JSON.parse(JSON.stringify(snap)) as { users: unknown[][]; pendingUsers: unknown[][] };
+      for (const u of old.users) u.length = 12;
+      for (const p of old.pendingUsers) p.length = 5;
+      const restored = AccessModel.restore(old as unknown as typeof snap, { now: clock });
+      expect(restored.user('usr_1')!.groupsChangedAt).toBe(restored.user('usr_1')!.groupsRefreshedAt);
+      expect(restored.user('usr_1')!.groupsRefreshedAt).toBe(T0 + HOUR);
+    });
 
     it('round-trips through JSON with identical answers, before and after further events', () => {
       const original = modelOf(history);
@@ -653,6 +773,7 @@ describe('decision facts', () => {
       deactivated: false,
       groups: ['g'],
       groupsRefreshedAt: T0,
+      groupsChangedAt: T0,
       admin: false,
     });
     expect(toUserFacts(user)).toBe(toUserFacts(user));

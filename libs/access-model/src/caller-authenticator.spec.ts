@@ -44,7 +44,7 @@ function buildModel(): AccessModel {
     ev.userCreated('usr_alice', 'alice', { admin: false }),
     ev.userCreated('usr_bob', 'bob'),
     ev.userDeactivated('usr_bob', 2),
-    ev.userCreated('usr_ext', 'corp:ext-sub', { kind: 'external' }),
+    ev.userCreated('usr_ext', 'corp:ext-sub', { kind: 'external', idp: 'corp', externalSubject: 'ext-sub' }),
     ev.userKeyCreated('key_m', 'usr_alice', mgmt, { expiresAt: iso(NOW + HOUR) }),
     ev.userKeyCreated('key_r', 'usr_alice', mgmtRevoked),
     ev.keyRevoked('key_r', 'user'),
@@ -80,9 +80,20 @@ function fakeFreshness(state: {
   };
 }
 
+const LINKED_ISSUER = 'https://corp.example.com';
+
 function authenticator(model = buildModel(), freshness?: Freshness, bootstrapAdminKey: string | null = BOOTSTRAP) {
   const issuers = new IssuerRegistry(
-    [{ issuer: ISSUER, jwks: { keys: [idpKey.publicJwk] }, audiences: ['tollgate'], algorithms: ['EdDSA'] }],
+    [
+      { issuer: ISSUER, jwks: { keys: [idpKey.publicJwk] }, audiences: ['tollgate'], algorithms: ['EdDSA'] },
+      {
+        issuer: LINKED_ISSUER,
+        jwks: { keys: [idpKey.publicJwk] },
+        audiences: ['tollgate'],
+        algorithms: ['EdDSA'],
+        idpConnector: 'corp',
+      },
+    ],
     { now: clock },
   );
   return new AccessModelCallerAuthenticator({
@@ -140,7 +151,7 @@ function serviceToken(
 function idpToken(claims: Record<string, unknown>, key = idpKey): Promise<string> {
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
-    .setIssuer(ISSUER)
+    .setIssuer(typeof claims.iss === 'string' ? claims.iss : ISSUER)
     .setAudience('tollgate')
     .setIssuedAt(Math.floor(NOW / 1000))
     .setExpirationTime(Math.floor(NOW / 1000) + 300)
@@ -219,8 +230,8 @@ describe('AccessModelCallerAuthenticator', () => {
       await expect401(authenticator().authenticate(`Bearer ${mgmtExpired}`), 'key-expired');
     });
 
-    it("a deactivated owner's key: 401 user-deactivated", async () => {
-      await expect401(authenticator().authenticate(`Bearer ${mgmtOfDeactivated}`), 'user-deactivated');
+    it("a deactivated owner's key: 401 key-revoked (deactivation revokes every key, CONTRACT section 2)", async () => {
+      await expect401(authenticator().authenticate(`Bearer ${mgmtOfDeactivated}`), 'key-revoked');
     });
 
     it('an inference or access key: 401 key-scope-invalid', async () => {
@@ -292,6 +303,14 @@ describe('AccessModelCallerAuthenticator', () => {
       );
     });
 
+    it("an expired token of a revoked or expired key answers with the key's reason, else token-expired", async () => {
+      const expiredToken = (source: string) =>
+        serviceToken('management', source, 'usr_alice', tollgateKey, () => NOW - 2 * HOUR);
+      await expect401(authenticator().authenticate(`Bearer ${await expiredToken('key_e')}`), 'key-expired');
+      await expect401(authenticator().authenticate(`Bearer ${await expiredToken('key_r')}`), 'key-revoked');
+      await expect401(authenticator().authenticate(`Bearer ${await expiredToken('key_m')}`), 'token-expired');
+    });
+
     it('refuses a source key of another user, and a deactivated subject', async () => {
       await expect401(
         authenticator().authenticate(`Bearer ${await serviceToken('management', 'key_m', 'usr_admin')}`),
@@ -343,6 +362,26 @@ describe('AccessModelCallerAuthenticator', () => {
         admin: false,
         via: 'jwt',
       });
+    });
+
+    it('never the built-in admin, nor an IdP-created user by name: 401 user-unknown', async () => {
+      await expect401(authenticator().authenticate(`Bearer ${await idpToken({ sub: 'admin' })}`), 'user-unknown');
+      await expect401(
+        authenticator().authenticate(`Bearer ${await idpToken({ sub: 'corp:ext-sub' })}`),
+        'user-unknown',
+      );
+    });
+
+    it("an issuer linked to a connector names that connector's user by IdP subject, and nobody by name", async () => {
+      const linked = (sub: string) => idpToken({ sub, iss: LINKED_ISSUER });
+      await expect(authenticator().authenticate(`Bearer ${await linked('ext-sub')}`)).resolves.toEqual({
+        userId: 'usr_ext',
+        name: 'corp:ext-sub',
+        admin: false,
+        via: 'jwt',
+      });
+      await expect401(authenticator().authenticate(`Bearer ${await linked('alice')}`), 'user-unknown');
+      await expect401(authenticator().authenticate(`Bearer ${await linked('admin')}`), 'user-unknown');
     });
 
     it('no user of that name: 401; a deactivated one: 401', async () => {

@@ -4,18 +4,22 @@ import {
   type IssuerRegistry,
   parseAuthorization,
   serviceTokenAnchor,
-  SIGN_IN_SOURCE,
   TokenVerifier,
   type VerifiedToken,
 } from '@tollgate/authn';
 import { ApiError, type ApiErrorCode } from '@tollgate/contracts';
 import type { Caller, CallerAuthenticator } from '@tollgate/platform';
-import { type AccessModel, keyState } from './access-model';
+import type { AccessModel } from './access-model';
+import {
+  BOOTSTRAP_ADMIN_NAME,
+  BOOTSTRAP_ADMIN_USER_ID,
+  expiredServiceTokenReason,
+  resolveJwtUser,
+  resolveServiceToken,
+  resolveUserKey,
+} from './credential-resolver';
 import type { Freshness } from './freshness';
 import type { UserRecord } from './types';
-
-export const BOOTSTRAP_ADMIN_USER_ID = 'usr_admin';
-export const BOOTSTRAP_ADMIN_NAME = 'admin';
 
 /** `WWW-Authenticate` of a 401 when nothing was sent, and when something was sent and refused. */
 export const WWW_AUTHENTICATE_NONE = 'Bearer realm="tollgate"';
@@ -85,7 +89,7 @@ const no = (reason: CallerRefusal, retry = false): Outcome => ({ ok: false, reas
 /**
  * `CallerAuthenticator` of the management APIs, answered from the access model: management keys, the
  * bootstrap admin credential, service tokens (scope `management` or `any`, source key still valid) and
- * trusted issuers' JWTs (the user whose `name` is the subject). Only the `Authorization` header is read.
+ * trusted issuers' JWTs (the user `resolveJwtUser` names). Only the `Authorization` header is read.
  */
 export class AccessModelCallerAuthenticator implements CallerAuthenticator {
   private readonly model: AccessModel;
@@ -160,17 +164,19 @@ export class AccessModelCallerAuthenticator implements CallerAuthenticator {
   }
 
   private managementKey(hash: string): Outcome {
-    const key = this.model.keyByHash(hash);
-    if (!key) return no('key-unknown', true);
-    if (key.kind !== 'user-key' || key.scope !== 'management') return no('key-scope-invalid');
-    const state = keyState(key, this.now());
-    if (state !== 'valid') return no(state === 'revoked' ? 'key-revoked' : 'key-expired');
-    return this.userCaller(this.model.user(key.userId!), 'management-key', key.keyId);
+    const known = this.model.keyByHash(hash);
+    if (!known) return no('key-unknown', true);
+    if (known.kind !== 'user-key' || known.scope !== 'management') return no('key-scope-invalid');
+    const resolved = resolveUserKey(this.model, hash, this.now());
+    if (!resolved.ok) return no(resolved.reason);
+    return this.userCaller(resolved.owner, 'management-key', resolved.key.keyId);
   }
 
   private async token(token: string): Promise<Outcome> {
     const verification = await this.verifier.verify(token);
     if (!verification.ok) {
+      if (verification.reason === 'token-expired')
+        return no(expiredServiceTokenReason(this.model, verification.expired, this.now()));
       // A service token signed with a key this model has not learned yet: worth a second look.
       return no(
         verification.reason,
@@ -178,28 +184,19 @@ export class AccessModelCallerAuthenticator implements CallerAuthenticator {
       );
     }
     const verified = verification.token;
-    return verified.kind === 'service-token' ? this.serviceToken(verified) : this.trustedJwt(verified);
+    return verified.kind === 'service-token'
+      ? this.serviceToken(verified)
+      : this.userCaller(resolveJwtUser(this.model, verified), 'jwt');
   }
 
   private serviceToken(token: VerifiedToken): Outcome {
     const facts = token.serviceToken;
     if (!facts) return no('token-invalid');
     if (facts.scope !== 'management' && facts.scope !== 'any') return no('key-scope-invalid');
-    let keyId: string | undefined;
-    if (facts.source !== SIGN_IN_SOURCE) {
-      // A token dies with the key it was exchanged for.
-      const key = this.model.keyById(facts.source);
-      if (!key) return no('key-unknown', true);
-      if (key.kind !== 'user-key' || key.userId !== token.subject) return no('token-invalid');
-      const state = keyState(key, this.now());
-      if (state !== 'valid') return no(state === 'revoked' ? 'key-revoked' : 'key-expired');
-      keyId = key.keyId;
-    }
-    return this.userCaller(this.model.user(token.subject), 'service-token', keyId);
-  }
-
-  private trustedJwt(token: VerifiedToken): Outcome {
-    return this.userCaller(this.model.userByName(token.subject), 'jwt');
+    const source = resolveServiceToken(this.model, token.subject, facts, this.now());
+    // A token dies with the key it was exchanged for; a key not learned yet is worth a second look.
+    if (!source.ok) return no(source.reason, source.reason === 'key-unknown');
+    return this.userCaller(source.user, 'service-token', source.keyId);
   }
 
   private userCaller(user: UserRecord | undefined, via: Caller['via'], keyId?: string): Outcome {

@@ -18,6 +18,7 @@ export function toUserFacts(user: UserRecord): UserFacts {
       deactivated: user.deactivated,
       groups: Object.freeze([...user.groups]),
       ...(user.groupsRefreshedAt !== null ? { groupsRefreshedAt: user.groupsRefreshedAt } : {}),
+      ...(user.groupsChangedAt !== null ? { groupsChangedAt: user.groupsChangedAt } : {}),
       admin: user.admin,
     });
     userFacts.set(user, facts);

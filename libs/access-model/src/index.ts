@@ -1,15 +1,8 @@
 // Public API of @tollgate/access-model: the in-memory projection the authorizer answers from and that every
 // management API authenticates callers with.
-export {
-  AccessModel,
-  DEFAULT_EXTERNAL_ACCESS_POLICY,
-  DEFAULT_KEY_POLICY,
-  keyState,
-  type AccessModelOptions,
-  type EventWaiver,
-  type PublicJwkRecord,
-  type WaiverNotice,
-} from './access-model';
+export { AccessModel, type AccessModelOptions, type AccessReductionApplied } from './access-model';
+export { DEFAULT_EXTERNAL_ACCESS_POLICY, DEFAULT_KEY_POLICY, keyState, type PublicJwkRecord } from './model/records';
+export type { EventWaiver, WaiverNotice } from './model/waivers';
 export type {
   AccessModelCounts,
   DeploymentRecord,
@@ -22,14 +15,26 @@ export type {
   SigningKeyRecord,
   UserRecord,
 } from './types';
+export { reducesAccess, type PriorFacts } from './access-reduction';
 export { SNAPSHOT_FORMAT, SnapshotFormatError, type AccessModelSnapshot } from './snapshot';
-export { normalizeHost, normalizePath } from './routing';
 export { toDeploymentFacts, toUserFacts } from './facts';
 export { createFreshness, type Freshness, type WatermarkSource } from './freshness';
 export {
-  AccessModelCallerAuthenticator,
   BOOTSTRAP_ADMIN_NAME,
   BOOTSTRAP_ADMIN_USER_ID,
+  expiredServiceTokenReason,
+  isBuiltInAdmin,
+  keyRefusal,
+  resolveJwtUser,
+  resolveServiceToken,
+  resolveUserKey,
+  type CredentialLookups,
+  type KeyRefusal,
+  type ServiceTokenResolution,
+  type UserKeyResolution,
+} from './credential-resolver';
+export {
+  AccessModelCallerAuthenticator,
   createModelTokenVerifier,
   refusal,
   WWW_AUTHENTICATE_INVALID,

@@ -1,51 +1,10 @@
+import { normalizeHost, normalizeRequestPath } from '@tollgate/contracts';
 import type { DeploymentRecord } from './types';
 
-/** `Host` compared case-insensitively without port: `API.Example.com:8443` → `api.example.com`. */
-export function normalizeHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith('[')) {
-    // IPv6 literal: `[::1]:8080` → `[::1]`
-    const end = h.indexOf(']');
-    return end === -1 ? h : h.slice(0, end + 1);
-  }
-  const colon = h.indexOf(':');
-  if (colon !== -1 && h.indexOf(':', colon + 1) === -1) h = h.slice(0, colon);
-  // A fully qualified name may end in a dot: `example.com.` is `example.com`.
-  if (h.endsWith('.') && h.length > 1) h = h.slice(0, -1);
-  return h;
-}
-
-const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
-
 /**
- * A request path for prefix matching: query and fragment dropped, repeated slashes merged, `.` and `..`
- * segments resolved (so `/public/../private` cannot borrow another deployment's route), no trailing slash
- * except the root.
- */
-const NEEDS_WORK = /[?#]|\/\/|\/\.|%2e/i;
-
-export function normalizePath(path: string): string {
-  if (path.startsWith('/') && !NEEDS_WORK.test(path)) {
-    // The common case: already clean; only a trailing slash to drop.
-    return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  }
-  let p = path;
-  const cut = p.search(/[?#]/);
-  if (cut !== -1) p = p.slice(0, cut);
-  const out: string[] = [];
-  for (const segment of p.split('/')) {
-    if (segment === '') continue;
-    if (DOT_SEGMENT.test(segment)) {
-      if (segment.length > 1 && segment.replace(/%2e/gi, '.') === '..') out.pop();
-      continue;
-    }
-    out.push(segment);
-  }
-  return `/${out.join('/')}`;
-}
-
-/**
- * Host → prefix → deployments. A lookup walks the request path up one segment at a time, so a prefix
+ * Host → prefix → deployments. A lookup normalizes the request path (`normalizeRequestPath`: decoded once,
+ * slashes merged, dot segments resolved; an encoded `/` or `\`, NUL or a malformed escape routes nowhere),
+ * then walks it up one segment at a time, so a prefix
  * matches only at a segment boundary and the longest prefix wins. Two deployments claiming the same host
  * and prefix (the writer refuses it; a race could still show it) resolve to the smallest id, whatever the
  * order events arrived in.
@@ -82,7 +41,8 @@ export class RouteTable {
   route(host: string, path: string): string | undefined {
     const prefixes = this.byHost.get(normalizeHost(host));
     if (!prefixes) return undefined;
-    let p = normalizePath(path);
+    let p = normalizeRequestPath(path);
+    if (p === undefined) return undefined;
     for (;;) {
       const ids = prefixes.get(p);
       if (ids) return ids[0];
@@ -96,7 +56,20 @@ export class RouteTable {
 function routesOf(deployment: DeploymentRecord): [string, string][] {
   const routes: [string, string][] = [];
   for (const host of new Set(deployment.hosts.map(normalizeHost))) {
-    for (const prefix of new Set(deployment.pathPrefixes.map(normalizePath))) routes.push([host, prefix]);
+    for (const prefix of prefixesOf(deployment)) routes.push([host, prefix]);
   }
   return routes;
+}
+
+/**
+ * The prefixes as requests are matched: through the same normalization as a request path, so a prefix
+ * stored before prefixes had to be written decoded (`/%70rivate`) still means what requests decode to.
+ */
+function prefixesOf(deployment: DeploymentRecord): Set<string> {
+  const prefixes = new Set<string>();
+  for (const prefix of deployment.pathPrefixes) {
+    const normal = normalizeRequestPath(prefix);
+    if (normal !== undefined) prefixes.add(normal);
+  }
+  return prefixes;
 }

@@ -9,6 +9,7 @@ import {
 } from '@tollgate/contracts';
 import { createDataSource, runMigrations } from '@tollgate/database';
 import {
+  EventTableReader,
   interruptibleSleep,
   KafkaLogSource,
   type LogSource,
@@ -17,10 +18,10 @@ import {
   type ProjectionHealth,
   type ProjectionPosition,
 } from '@tollgate/event-store';
-import type { ServiceContext } from '@tollgate/platform';
-import { Kafka, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import { createKafka, type ServiceContext } from '@tollgate/platform';
 import type { DataSource } from 'typeorm';
-import { eventWaiver, type AccessModel, type EventWaiver } from './access-model';
+import type { AccessModel } from './access-model';
+import { eventWaiver, type EventWaiver } from './model/waivers';
 import type { WatermarkSource } from './freshness';
 import { ACCESS_MODEL_MIGRATIONS, SnapshotStore } from './snapshot-store';
 
@@ -44,6 +45,9 @@ export interface AccessModelRuntimeOptions {
   /** While halted on a poison event, look for its waiver in the writers' event tables this often (default 1000 ms). */
   waiverPollMs?: number;
 }
+
+/** How often the runtime looks whether the model turned stale or fresh (for the transition log). */
+const FRESHNESS_CHECK_MS = 200;
 
 export type RuntimePhase = 'starting' | 'waiting-for-writers' | 'running' | 'retrying' | 'stopped';
 
@@ -102,6 +106,11 @@ export class AccessModelRuntime implements WatermarkSource {
   private lastWaiverCheckAt = 0;
   private waiverLookup: WaiverLookup | null = null;
   private lastWaiverLog = '';
+  private source: LogSource | undefined;
+  private freshnessTimer: NodeJS.Timeout | undefined;
+  /** Whether the model was fresh at the last look (null: never fresh yet), and since when it is stale. */
+  private wasFresh: boolean | null = null;
+  private staleSince = 0;
 
   readonly sourceId: string;
   private readonly options: Required<Omit<AccessModelRuntimeOptions, 'createSource'>> &
@@ -173,6 +182,7 @@ export class AccessModelRuntime implements WatermarkSource {
     this.stopping = true;
     this.wake?.();
     if (this.timer) clearInterval(this.timer);
+    if (this.freshnessTimer) clearInterval(this.freshnessTimer);
     if (this.phase === 'running') {
       await this.saving;
       if (
@@ -221,6 +231,8 @@ export class AccessModelRuntime implements WatermarkSource {
           logger: this.log,
         });
         this.runner = runner;
+        this.source = source;
+        this.watchFreshness();
         await runner.start();
         if (this.stopping) return;
         this.phase = 'running';
@@ -292,18 +304,14 @@ export class AccessModelRuntime implements WatermarkSource {
   private async createSource(): Promise<LogSource> {
     const { config } = this.context;
     if (config.kafka) {
-      const kafka = new Kafka({
-        clientId: `${config.kafka.clientId}-access-model`,
-        brokers: config.kafka.brokers,
-        logLevel: KafkaLogLevel.WARN,
-        logCreator: kafkaLogCreator(this.log),
-      });
+      const kafka = createKafka(config.kafka, { clientSuffix: 'access-model', logger: this.log });
       // Every replica reads every partition (its own consumer group), so every replica sees every revocation.
       return new KafkaLogSource({
         kafka,
         topics: this.options.kafkaTopics,
         groupIdPrefix: `tollgate-access-model-${config.replicaId.replace(/[^A-Za-z0-9._-]/g, '_')}`,
         partitionsIfCreated: config.kafka.partitions,
+        replicationIfCreated: config.kafka,
         logger: this.log,
       });
     }
@@ -333,6 +341,40 @@ export class AccessModelRuntime implements WatermarkSource {
       }
       await this.sleep(200);
     }
+  }
+
+  /**
+   * Logs each change between fresh (serving) and stale (failing closed) at warn, with the cause: the runner's
+   * reason, the partition holding the watermark back, and what the log source knows (brokers away).
+   */
+  private watchFreshness(): void {
+    this.freshnessTimer ??= setInterval(() => this.checkFreshness(), FRESHNESS_CHECK_MS);
+    this.freshnessTimer.unref();
+  }
+
+  private checkFreshness(): void {
+    const health = this.runner?.health();
+    if (!health || this.stopping) return;
+    const fresh = health.status === 'ok';
+    if (fresh === this.wasFresh || (this.wasFresh === null && !fresh)) return;
+    const now = Date.now();
+    if (fresh) {
+      if (this.wasFresh === null) this.log.info({ watermark: health.watermark }, 'access model: fresh, serving');
+      else this.log.warn({ staleForMs: now - this.staleSince }, 'access model: fresh again, serving');
+    } else {
+      this.staleSince = now;
+      const oldest = this.runner?.oldestPartition();
+      this.log.warn(
+        {
+          cause: health.reason,
+          watermarkAgeMs: health.watermark === null ? null : now - health.watermark,
+          heldBackBy: oldest?.partition,
+          source: this.source?.trouble?.() ?? null,
+        },
+        'access model: stale, failing closed',
+      );
+    }
+    this.wasFresh = fresh;
   }
 
   private tick(): void {
@@ -504,9 +546,10 @@ export class AccessModelRuntime implements WatermarkSource {
 }
 
 /**
- * `EventWaived` rows naming this event in this stream, from each writer schema's waivers stream (an index
- * lookup on `(stream_id, stream_version)`), and the poison event's own stream version when it is in one of
- * these tables (null otherwise, e.g. a Kafka-only event). Invalid waiver data is ignored.
+ * `EventWaived` events naming this event in this stream, from each writer schema's waivers stream, and the
+ * poison event's own stream version when it is in one of these tables (null otherwise, e.g. a Kafka-only
+ * event). Read through the event store's reader, never SQL on the writers' schemas. Invalid waiver data is
+ * ignored.
  */
 async function findWaivers(
   dataSource: DataSource,
@@ -517,31 +560,14 @@ async function findWaivers(
   const waivers: EventWaiver[] = [];
   let poisonVersion: number | null = null;
   for (const schema of schemas) {
-    const table = `"${schema.replace(/"/g, '""')}".events`;
-    const rows: { event_id: string; data: unknown }[] = await dataSource.query(
-      `SELECT event_id, data FROM ${table} WHERE stream_id = $1 AND type = $2 AND data->>'eventId' = $3 ORDER BY position`,
-      [waiversStream(schema), EVENT_WAIVED, eventId],
-    );
-    for (const row of rows) {
-      const parsed = eventWaived.safeParse(row.data);
-      if (parsed.success && parsed.data.streamId === streamId) waivers.push(eventWaiver(parsed.data, row.event_id));
+    const reader = new EventTableReader({ dataSource, schema });
+    for (const event of await reader.readStream(waiversStream(schema))) {
+      if (event.type !== EVENT_WAIVED) continue;
+      const parsed = eventWaived.safeParse(event.data);
+      if (parsed.success && parsed.data.eventId === eventId && parsed.data.streamId === streamId)
+        waivers.push(eventWaiver(parsed.data, event.id));
     }
-    const own: { stream_version: string | number }[] = await dataSource.query(
-      `SELECT stream_version FROM ${table} WHERE event_id = $1`,
-      [eventId],
-    );
-    if (own[0] && poisonVersion === null) poisonVersion = Number(own[0].stream_version);
+    poisonVersion ??= await reader.streamVersionOf(eventId);
   }
   return { waivers, poisonVersion };
-}
-
-function kafkaLogCreator(logger: ServiceContext['logger']): logCreator {
-  return () =>
-    ({ level, log }) => {
-      const { message, ...extra } = log;
-      const fields = { component: 'kafkajs', ...extra };
-      if (level === KafkaLogLevel.ERROR) logger.error(fields, message);
-      else if (level === KafkaLogLevel.WARN) logger.warn(fields, message);
-      else logger.debug(fields, message);
-    };
 }

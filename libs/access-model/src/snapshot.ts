@@ -19,7 +19,8 @@ import type {
   ProjectRecord,
   UserRecord,
 } from './types';
-import type { EventWaiver, HeldSigningKey, KeyTombstone, PendingUser, RoleEntry } from './access-model';
+import type { HeldSigningKey, KeyTombstone, PendingUser, RoleEntry } from './model/records';
+import type { EventWaiver } from './model/waivers';
 
 /**
  * The JSON-serialisable snapshot of an `AccessModel`: arrays of tuples (no object per key), secret hashes
@@ -36,7 +37,11 @@ export const SNAPSHOT_FORMAT = 'tollgate.access-model/1';
 export type KeyTuple =
   | [string, 0 | 1, string, string, 0 | 1, number | null, number]
   | [string, 0 | 1, string, string, 0 | 1, number | null, number, number, string, string];
-/** `[userId, name, kind, admin, email, idp, externalSubject, createdAt, deactivatedAt, groups, groupsRefreshedAt, groupsVersion]` */
+/**
+ * `[userId, name, kind, admin, email, idp, externalSubject, createdAt, deactivatedAt, groups, groupsRefreshedAt,
+ * groupsVersion, groupsChangedAt]`. `groupsChangedAt` was added within format 1: absent, it is
+ * `groupsRefreshedAt` (before SCIM's `GroupsEdited` the two were one time); an older reader ignores it.
+ */
 export type UserTuple = [
   string,
   string,
@@ -50,6 +55,7 @@ export type UserTuple = [
   string[],
   number | null,
   number,
+  number | null,
 ];
 
 export interface AccessModelSnapshot {
@@ -58,8 +64,11 @@ export interface AccessModelSnapshot {
   /** Revocations seen before their key: `[keyId, revokedAt, reason, eventId]`. */
   keyTombstones: [string, number, string, string][];
   users: UserTuple[];
-  /** Facts about users not created yet: `[userId, deactivatedAt, groups, groupsRefreshedAt, groupsVersion]`. */
-  pendingUsers: [string, number | null, string[] | null, number | null, number][];
+  /**
+   * Facts about users not created yet: `[userId, deactivatedAt, groups, groupsRefreshedAt, groupsVersion,
+   * groupsChangedAt]` (the last as for users).
+   */
+  pendingUsers: [string, number | null, string[] | null, number | null, number, number | null][];
   /** `[projectId, name, ownerId, createdAt]` */
   projects: [string, string, string, number][];
   /** `[projectId, userId, role | null (removed), version]` */
@@ -154,6 +163,7 @@ function encodeRest(s: SnapshotState, keys: KeyTuple[]): AccessModelSnapshot {
       [...u.groups],
       u.groupsRefreshedAt,
       s.groupsVersions.get(u.userId) ?? 0,
+      u.groupsChangedAt,
     ]),
     pendingUsers: s.pendingUsers.map(([userId, p]) => [
       userId,
@@ -161,6 +171,7 @@ function encodeRest(s: SnapshotState, keys: KeyTuple[]): AccessModelSnapshot {
       p.groups ? [...p.groups] : null,
       p.groupsRefreshedAt,
       p.groupsVersion,
+      p.groupsChangedAt,
     ]),
     projects: s.projects.map((p) => [p.projectId, p.name, p.ownerId, p.createdAt]),
     roles: s.roles.map(([projectId, userId, entry]) => [projectId, userId, entry.role, entry.version]),
@@ -282,6 +293,7 @@ export function decodeSnapshot(value: unknown): DecodedSnapshot {
     const userId = str(u[0], 'userId');
     groupsVersions.push([userId, num(u[11], 'groupsVersion')]);
     const deactivatedAt = optNum(u[8], 'deactivatedAt');
+    const groupsRefreshedAt = optNum(u[10], 'groupsRefreshedAt');
     return {
       userId,
       name: str(u[1], 'name'),
@@ -294,18 +306,21 @@ export function decodeSnapshot(value: unknown): DecodedSnapshot {
       deactivated: deactivatedAt !== null,
       deactivatedAt,
       groups: new Set(strs(u[9], 'groups')),
-      groupsRefreshedAt: optNum(u[10], 'groupsRefreshedAt'),
+      groupsRefreshedAt,
+      groupsChangedAt: u.length > 12 ? optNum(u[12], 'groupsChangedAt') : groupsRefreshedAt,
     };
   });
 
   const pendingUsers = arr(v.pendingUsers, 'pendingUsers').map((t): [string, PendingUser] => {
     const p = arr(t, 'pending user');
+    const groupsRefreshedAt = optNum(p[3], 'groupsRefreshedAt');
     return [
       str(p[0], 'userId'),
       {
         deactivatedAt: optNum(p[1], 'deactivatedAt'),
         groups: p[2] === null ? null : strs(p[2], 'groups'),
-        groupsRefreshedAt: optNum(p[3], 'groupsRefreshedAt'),
+        groupsRefreshedAt,
+        groupsChangedAt: p.length > 5 ? optNum(p[5], 'groupsChangedAt') : groupsRefreshedAt,
         groupsVersion: num(p[4], 'groupsVersion'),
       },
     ];

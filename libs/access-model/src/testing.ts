@@ -5,6 +5,7 @@
 import type {
   CollaboratorSet,
   DeploymentState,
+  GroupsEdited,
   GroupsRefreshed,
   KeyCreated,
   KeyRevoked,
@@ -94,12 +95,23 @@ export const ev = {
   userDeactivated(userId: string, version: number, at = T0 + 2 * HOUR): RecordedEvent {
     return recorded(`user-${userId}`, version, 'UserDeactivated', { userId, deactivatedAt: iso(at) });
   },
+  userReactivated(userId: string, version: number, at = T0 + 3 * HOUR): RecordedEvent {
+    return recorded(`user-${userId}`, version, 'UserReactivated', { userId, reactivatedAt: iso(at) });
+  },
   groupsRefreshed(userId: string, version: number, groups: string[], at: number): RecordedEvent {
     return recorded(`user-${userId}`, version, 'GroupsRefreshed', {
       userId,
       groups,
       refreshedAt: iso(at),
     } satisfies GroupsRefreshed);
+  },
+  /** SCIM's membership edit: the full set as of `at`, the login clock untouched. */
+  groupsEdited(userId: string, version: number, groups: string[], at: number): RecordedEvent {
+    return recorded(`user-${userId}`, version, 'GroupsEdited', {
+      userId,
+      groups,
+      editedAt: iso(at),
+    } satisfies GroupsEdited);
   },
   projectCreated(projectId: string, ownerId: string): RecordedEvent {
     return recorded(`project-${projectId}`, 1, 'ProjectCreated', {

@@ -49,8 +49,13 @@ export interface UserRecord {
   readonly deactivatedAt: number | null;
   /** Current group set (exact, case-sensitive names). Empty until a `GroupsRefreshed`. */
   readonly groups: ReadonlySet<string>;
-  /** When the group set was last refreshed (`refreshedAt` of the newest applied `GroupsRefreshed`), or null. */
+  /**
+   * The login clock: the latest `refreshedAt` of a `GroupsRefreshed` (sign-in, webhook), or null. SCIM's
+   * `GroupsEdited` does not move it.
+   */
   readonly groupsRefreshedAt: number | null;
+  /** When the group set last changed through any channel (`refreshedAt` or `editedAt`, the latest), or null. */
+  readonly groupsChangedAt: number | null;
 }
 
 export interface ProjectRecord {

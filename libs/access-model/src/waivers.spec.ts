@@ -1,7 +1,8 @@
 import { EVENT_WAIVED, type EventWaived } from '@tollgate/contracts';
 import { decodeMessage, eventToMessage, type RecordedEvent } from '@tollgate/event-store';
 import type { KafkaMessage } from 'kafkajs';
-import { AccessModel, type WaiverNotice } from './access-model';
+import { AccessModel } from './access-model';
+import type { WaiverNotice } from './model/waivers';
 import { ev, iso, recorded, sha, T0 } from './testing';
 
 // A poison event: a KeyCreated the model cannot apply (no kind, no hash).

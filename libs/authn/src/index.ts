@@ -1,4 +1,3 @@
-export { crc32 } from './crc32';
 export { BASE62_ALPHABET, encodeBase62Uint, isBase62, randomBase62, type RandomBytes } from './base62';
 export {
   constantTimeEqualHex,
@@ -41,6 +40,7 @@ export {
   type FetchLike,
   type JsonWebKeySet,
   type PublicJwk,
+  type ExpiredServiceToken,
   type ServiceTokenFacts,
   type ServiceTokenScope,
   type TokenFailureReason,
@@ -91,3 +91,12 @@ export {
   type SignedServiceToken,
   type SignServiceTokenInput,
 } from './jwt/service-tokens';
+export {
+  generateKeyEncryptionKey,
+  isSealed,
+  KeySealer,
+  parseKeyEncryptionKey,
+  SealingError,
+  sealedUnder,
+  type KeyEncryptionKey,
+} from './sealing';

@@ -215,13 +215,15 @@ describe('authz doors (embedded mode, real PostgreSQL)', () => {
     expect(JSON.parse(g.denied_response!.body).reason).toBe('credential-missing');
   });
 
-  it('adds the trace with ?explain=true without changing the decision', async () => {
+  it('adds the trace and the replica with ?explain=true without changing the decision', async () => {
     const body = restBody(fixture.cases.find((c) => c.name === 'viewer')!);
     const plain = await authorize(body);
     const explained = await authorize(body, '?explain=true');
     expect(plain.trace).toBeUndefined();
-    const { trace, ...rest } = explained;
+    expect(plain.replica).toBeUndefined();
+    const { trace, replica, ...rest } = explained;
     expect(rest).toEqual(plain);
+    expect(replica).toEqual({ replicaId: expect.any(String), watermarkAgeMs: expect.any(Number) });
     expect(trace).toEqual(
       expect.arrayContaining([expect.objectContaining({ rule: 'collaborator', outcome: 'no-match' })]),
     );
@@ -299,6 +301,23 @@ describe('authz doors (embedded mode, real PostgreSQL)', () => {
     );
     expect(text).toMatch(/tollgate_authz_watermark_age_seconds \d/);
     expect(text).toMatch(/tollgate_authz_revocation_propagation_seconds_count/);
+    expect(text).toMatch(/tollgate_authz_shed_total/);
+  });
+
+  it('serves forward-auth ahead of the framework (no Fastify route saw it), with the same answers', async () => {
+    const before = await (await fetch(`${app.url}/metrics`)).text();
+    const answer = await fetch(`${app.url}/v1/forward-auth/?probe=1`, { method: 'POST', body: 'ignored' });
+    expect(answer.status).toBe(403);
+    expect(answer.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await answer.json()).toMatchObject({ allowed: false, status: 403, reason: 'deployment-unknown' });
+    const after = await (await fetch(`${app.url}/metrics`)).text();
+    expect(after).not.toContain('route="/v1/forward-auth"');
+    expect(before).not.toContain('route="/v1/forward-auth"');
+    // A method the route does not document still reaches the framework (404 in the error shape).
+    const trace = await fetch(`${app.url}/v1/forward-auth`, { method: 'PROPFIND' });
+    expect(trace.status).toBe(404);
   });
 
   it('enforces a revocation committed through the event store on every door, and confirms it', async () => {

@@ -6,8 +6,14 @@ export interface AuthzMetrics {
   decisionSeconds: Histogram<'door'>;
   /** Decisions by door, status and reason. */
   decisions: Counter<'door' | 'status' | 'reason'>;
-  /** Commit (the event's `revokedAt`) to applied on this replica, per `KeyRevoked`. */
-  propagationSeconds: Histogram;
+  /**
+   * Commit (the event's store time) to applied on this replica, per access-reducing event, by event type
+   * and phase: `live` when the replica was serving, `catch-up` when it was stale (failing closed) and
+   * catching up, so an outage's backlog is measured too, apart.
+   */
+  propagationSeconds: Histogram<'type' | 'phase'>;
+  /** Requests answered 503 `authorizer-overloaded` by the load shedder, by door. */
+  shed: Counter<'door'>;
 }
 
 const existing = <T>(registry: Registry, name: string): T | undefined =>
@@ -33,11 +39,20 @@ export function authzMetrics(registry: Registry, watermarkAgeMs: () => number | 
       registers: [registry],
     });
   const propagationSeconds =
-    existing<Histogram>(registry, 'tollgate_authz_revocation_propagation_seconds') ??
+    existing<Histogram<'type' | 'phase'>>(registry, 'tollgate_authz_revocation_propagation_seconds') ??
     new Histogram({
       name: 'tollgate_authz_revocation_propagation_seconds',
-      help: 'Revocation committed (KeyRevoked revokedAt) to applied by this replica',
+      help: 'Access-reducing event committed to applied by this replica, by event type and phase (live or catch-up)',
+      labelNames: ['type', 'phase'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    });
+  const shed =
+    existing<Counter<'door'>>(registry, 'tollgate_authz_shed_total') ??
+    new Counter({
+      name: 'tollgate_authz_shed_total',
+      help: 'Requests shed (503 authorizer-overloaded) to keep the log source ahead of request work, by door',
+      labelNames: ['door'],
       registers: [registry],
     });
   if (!existing(registry, 'tollgate_authz_watermark_age_seconds')) {
@@ -51,5 +66,5 @@ export function authzMetrics(registry: Registry, watermarkAgeMs: () => number | 
       },
     });
   }
-  return { decisionSeconds, decisions, propagationSeconds };
+  return { decisionSeconds, decisions, propagationSeconds, shed };
 }

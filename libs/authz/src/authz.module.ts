@@ -16,12 +16,14 @@ import {
   type Freshness,
 } from '@tollgate/access-model';
 import { type IssuerConfig, IssuerRegistry } from '@tollgate/authn';
-import { ReadinessChecks, type ServiceContext } from '@tollgate/platform';
+import { ReadinessChecks, serveBeforeFramework, type ServiceContext } from '@tollgate/platform';
 import { authzMetrics } from './authz.metrics';
 import { AuthzChecker } from './check';
 import { DecisionRecorder } from './decision-log';
 import { Doors } from './doors/doors';
-import { ExtAuthzServer } from './doors/ext-authz.server';
+import { ExtAuthzDoor } from './doors/ext-authz.grpc';
+import { forwardAuthRoute } from './doors/forward-auth.route';
+import { LoadShedder } from './doors/load-shedder';
 import { AuthorizeController, ForwardAuthController } from './doors/http.controller';
 import { RevocationConfirmations } from './revocations/confirmations';
 import { RevocationsController } from './revocations/revocations.controller';
@@ -35,10 +37,14 @@ export interface AuthzModuleOptions {
 }
 
 const ISSUERS = Symbol('AUTHZ_ISSUERS');
+const SHEDDER = Symbol('AUTHZ_SHEDDER');
 
-/** The gRPC door (`envoy.service.auth.v3.Authorization/Check`), when `config.grpc.port` is not 0. */
+/**
+ * The gRPC door (`envoy.service.auth.v3.Authorization/Check` on the `@nestjs/microservices` gRPC transport),
+ * when `config.grpc.port` is not 0.
+ */
 export class ExtAuthzGrpcDoor {
-  constructor(readonly server: ExtAuthzServer | undefined) {}
+  constructor(readonly server: ExtAuthzDoor | undefined) {}
   /** The bound port once the application started (useful when configured as an ephemeral port). */
   get port(): number | undefined {
     return this.server?.port;
@@ -75,6 +81,9 @@ class AuthzLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     @Inject(REVOCATION_CONFIRMATIONS) private readonly confirmations: RevocationConfirmations,
     @Inject(ISSUERS) private readonly issuers: IssuerRegistry,
     @Inject('AUTHZ_CONTEXT') private readonly context: ServiceContext,
+    @Inject(AUTHZ_DOORS) private readonly doors: Doors,
+    @Inject(SHEDDER) private readonly shedder: LoadShedder,
+    @Inject(FRESHNESS) private readonly freshness: Freshness,
     private readonly readiness: ReadinessChecks,
   ) {}
 
@@ -83,6 +92,20 @@ class AuthzLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicat
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance?.();
     if (fastify && typeof fastify.addHook === 'function') ignoreForwardAuthBodies(fastify);
+    const server = this.adapterHost.httpAdapter?.getHttpServer?.();
+    if (server && typeof server.listeners === 'function') {
+      const metrics = authzMetrics(this.context.metrics, () => this.freshness.watermarkAgeMs());
+      const shed = metrics.shed.labels('forward-auth');
+      serveBeforeFramework(
+        server,
+        forwardAuthRoute({
+          doors: this.doors,
+          shedder: this.shedder,
+          onShed: () => shed.inc(),
+          logger: this.context.logger,
+        }),
+      );
+    }
     if (this.grpc.server) {
       // A configured gRPC door that is not listening makes the replica unready: Envoy fails closed, visibly.
       this.readiness.register('ext-authz-grpc', () => ({
@@ -104,7 +127,7 @@ class AuthzLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicat
         this.grpcError = (err as Error).message;
         this.context.logger.error(
           { err, grpcPort: this.context.config.grpc.port },
-          'authz: the ext_authz gRPC door could not start (Envoy protos need Java + Maven once: node deploy/envoy/fetch-protos.mjs; or GRPC_PORT=0)',
+          'authz: the ext_authz gRPC door could not start (GRPC_PORT=0 turns it off)',
         );
       }
     }
@@ -136,6 +159,7 @@ export class AuthzModule {
       providers: [
         { provide: 'AUTHZ_CONTEXT', useValue: context },
         { provide: ISSUERS, useValue: issuers },
+        { provide: SHEDDER, useValue: new LoadShedder() },
         {
           provide: AUTHZ_CHECKER,
           inject: [ACCESS_MODEL, FRESHNESS],
@@ -154,9 +178,11 @@ export class AuthzModule {
               topic: options.confirmationsTopic,
               heartbeatMs: options.heartbeatMs,
               logger,
-              // Replaying history is not propagation: only revocations applied while fresh are measured.
-              onApplied: (lagMs) => {
-                if (lagMs !== null && freshness.isFresh()) metrics.propagationSeconds.observe(lagMs / 1000);
+              // Catching up after an outage is measured too, labelled apart from live propagation.
+              onApplied: ({ type, lagMs }) => {
+                if (lagMs === null) return;
+                const phase = freshness.isFresh() ? 'live' : 'catch-up';
+                metrics.propagationSeconds.observe({ type, phase }, lagMs / 1000);
               },
             });
           },
@@ -180,11 +206,10 @@ export class AuthzModule {
             new ExtAuthzGrpcDoor(
               config.grpc.port === 0
                 ? undefined
-                : new ExtAuthzServer({
+                : new ExtAuthzDoor({
                     host: config.http.host,
                     port: config.grpc.port,
                     handler: (request) => doors.extAuthz(request),
-                    log: (line) => logger.info(line),
                     onError: (err) => logger.error({ err }, 'authz: ext_authz check failed'),
                   }),
             ),

@@ -1,12 +1,14 @@
-// Fault test on a dedicated Kafka broker (started for this file only, so stopping it harms no other test):
-// while the broker is frozen (SIGSTOP: no heartbeat, no event reaches the replica) the authorizer fails closed
+// Fault test on a dedicated Kafka broker (started for this file only, so stopping it harms no other test).
+// Frozen: while the broker is frozen (SIGSTOP: no heartbeat, no event reaches the replica) the authorizer fails closed
 // with 503 authorizer-stale once the freshness bound has passed; when the broker comes back (SIGCONT) it serves
 // again, and a key revoked during the outage is refused by the time the bound has passed since its commit
-// (before that the contract lets a replica answer from data up to the bound old). (The replica is closed while the broker runs: a Kafka client of the access model keeps retrying
-// forever after its broker is gone, which would keep the test process alive.)
+// (before that the contract lets a replica answer from data up to the bound old).
+// Killed: kill -9 of the broker and a restart on its own data: the replica fails closed, and serves again soon
+// after the broker answers (its reader starts a session in a fresh group instead of waiting out the dead
+// member's session, 30 s by default), with a key revoked during the outage refused.
+// (The replica is closed while the broker runs: a Kafka client of the access model keeps retrying forever
+// after its broker is gone, which would keep the test process alive.)
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AccessModelModule } from '@tollgate/access-model';
 import { Kafka, logLevel } from 'kafkajs';
@@ -19,23 +21,8 @@ import { type FixtureWriters, openFixtureWriters } from './testing/writers';
 
 const MAX_STALENESS_MS = 2000;
 
-/** The broker's JVM: the process whose command line names this broker's own server.properties. */
-function brokerPid(kafka: KafkaHandle): number {
-  const config = join(dirname(kafka.logFile), 'server.properties');
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(config)) return Number(entry);
-    } catch {
-      // the process went away while scanning
-    }
-  }
-  throw new Error(`no process runs ${config}`);
-}
-
 describe('authz when the Kafka broker goes away', () => {
   let kafka: KafkaHandle;
-  let pid: number;
   let frozen = false;
   let fixture: AuthzFixture;
   let database: TestDatabase;
@@ -44,7 +31,6 @@ describe('authz when the Kafka broker goes away', () => {
 
   beforeAll(async () => {
     kafka = await startKafka();
-    pid = brokerPid(kafka);
     fixture = await buildAuthzFixture(Date.now(), { withTokens: false });
     database = await createTestDatabase();
     writers = await openFixtureWriters(database.url);
@@ -70,7 +56,7 @@ describe('authz when the Kafka broker goes away', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (frozen) process.kill(pid, 'SIGCONT');
+    if (frozen) await kafka.nodes[0]!.kill('SIGCONT');
     await app?.close().catch(() => undefined);
     await writers?.close().catch(() => undefined);
     await database?.drop();
@@ -100,7 +86,7 @@ describe('authz when the Kafka broker goes away', () => {
   }, 70_000);
 
   it('fails closed with 503 authorizer-stale within the bound once the broker is frozen', async () => {
-    process.kill(pid, 'SIGSTOP');
+    await kafka.nodes[0]!.kill('SIGSTOP');
     frozen = true;
     // The deadline is the bound plus the poll period and a heartbeat period of slack.
     await eventually(
@@ -118,7 +104,7 @@ describe('authz when the Kafka broker goes away', () => {
   it('never allows a key revoked during the outage past the bound, and serves again when the broker is back', async () => {
     // Committed while the broker is frozen: the relay cannot publish it yet.
     const { committedAt } = await writers.revoke(fixture.keys.bob.keyId, 'leaked');
-    process.kill(pid, 'SIGCONT');
+    await kafka.nodes[0]!.kill('SIGCONT');
     frozen = false;
     const answers: { at: number; answer: string }[] = [];
     await eventually(
@@ -140,4 +126,25 @@ describe('authz when the Kafka broker goes away', () => {
     expect(await forwardAuth(fixture.keys.aliceInference.secret)).toMatchObject({ status: 200 });
     expect((await fetch(`${app.url}/health/ready`)).status).toBe(200);
   }, 70_000);
+
+  it('after kill -9 and a restart of the broker on its data, serves again soon after the broker answers', async () => {
+    const broker = kafka.nodes[0]!;
+    await broker.kill('SIGKILL');
+    await eventually(
+      async () => expect(await forwardAuth(fixture.keys.aliceInference.secret)).toMatchObject({ status: 503 }),
+      { timeoutMs: MAX_STALENESS_MS + 5000, intervalMs: 50 },
+    );
+    // Committed while the broker is down: published once it is back.
+    await writers.revoke(fixture.keys.carol.keyId, 'leaked');
+    await broker.restart();
+    const answering = Date.now();
+    // Generous deadline for a loaded machine, yet below the 30 s session a rejoin into the old group waited out.
+    await eventually(
+      async () => expect(await forwardAuth(fixture.keys.aliceInference.secret)).toMatchObject({ status: 200 }),
+      { timeoutMs: 25_000, intervalMs: 50 },
+    );
+    process.stderr.write(`broker answering -> replica serving: ${Date.now() - answering} ms\n`);
+    expect(await forwardAuth(fixture.keys.carol.secret)).toMatchObject({ status: 401, reason: 'key-revoked' });
+    expect((await fetch(`${app.url}/health/ready`)).status).toBe(200);
+  }, 120_000);
 });

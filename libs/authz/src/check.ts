@@ -1,10 +1,18 @@
-import type { AccessModel, DeploymentRecord, KeyRecord, UserRecord } from '@tollgate/access-model';
-import { keyState, toDeploymentFacts, toUserFacts } from '@tollgate/access-model';
+import type { AccessModel, DeploymentRecord, UserRecord } from '@tollgate/access-model';
 import {
+  expiredServiceTokenReason,
+  keyRefusal,
+  resolveJwtUser,
+  resolveServiceToken,
+  resolveUserKey,
+  toDeploymentFacts,
+  toUserFacts,
+} from '@tollgate/access-model';
+import {
+  type ExpiredServiceToken,
   extractCredentials,
   hashSecret,
   type PresentedCredentials,
-  SIGN_IN_SOURCE,
   type TokenFailureReason,
   type TokenVerifier,
   type VerifiedToken,
@@ -30,7 +38,16 @@ export interface FreshnessView {
 /** The access model lookups the check uses: all synchronous Map reads. */
 export type AccessModelView = Pick<
   AccessModel,
-  'keyByHash' | 'keyById' | 'user' | 'userByName' | 'roleOf' | 'deploymentById' | 'routeDeployment' | 'policy'
+  | 'keyByHash'
+  | 'keyById'
+  | 'user'
+  | 'userByName'
+  | 'userByExternalSubject'
+  | 'roleOf'
+  | 'deploymentById'
+  | 'routeDeployment'
+  | 'policy'
+  | 'signingKey'
 >;
 
 export interface AuthzCheckerOptions {
@@ -41,7 +58,7 @@ export interface AuthzCheckerOptions {
   now?: () => number;
 }
 
-type TokenFailure = { ok: false; reason: TokenFailureReason };
+type TokenFailure = { ok: false; reason: TokenFailureReason; expired?: ExpiredServiceToken };
 
 const MISSING: CredentialOutcome = { ok: false, reason: 'credential-missing' };
 const isVerified = (jwt: VerifiedToken | TokenFailure): jwt is VerifiedToken => !('ok' in jwt);
@@ -77,7 +94,9 @@ export class AuthzChecker {
       if (cached === undefined) {
         return this.verifier
           .verify(auth.token)
-          .then((v) => this.evaluate(input, presented, v.ok ? v.token : { ok: false, reason: v.reason }));
+          .then((v) =>
+            this.evaluate(input, presented, v.ok ? v.token : { ok: false, reason: v.reason, expired: v.expired }),
+          );
       }
       return this.evaluate(input, presented, cached);
     }
@@ -143,25 +162,25 @@ export class AuthzChecker {
         return auth.kind === 'access' ? this.accessKeyOf(auth.key, now) : this.apiKey(auth.key, now);
       case 'jwt':
         if (jwt === undefined) return { ok: false, reason: 'token-invalid' };
-        if (!isVerified(jwt)) return { ok: false, reason: jwt.reason };
+        if (!isVerified(jwt)) {
+          // An expired service token answers with its key's reason when the key itself is gone.
+          const reason =
+            jwt.reason === 'token-expired' ? expiredServiceTokenReason(this.model, jwt.expired, now) : jwt.reason;
+          return { ok: false, reason };
+        }
         return jwt.kind === 'service-token' ? this.serviceToken(jwt, now) : this.trustedJwt(jwt);
     }
   }
 
   /** A user API key: found by the SHA-256 of its secret; its owner must not be deactivated. */
   private apiKey(secret: string, now: number): CredentialOutcome {
-    const key = this.model.keyByHash(hashSecret(secret));
-    if (key === undefined || key.kind !== 'user-key') return { ok: false, reason: 'key-unknown', kind: 'api-key' };
-    const refused = this.keyRefusal(key, now);
-    if (refused) return { ok: false, reason: refused, kind: 'api-key' };
-    const owner = key.userId === null ? undefined : this.model.user(key.userId);
-    // Deactivating a user revokes all their keys; until those revocations arrive the owner says so.
-    if (owner?.deactivated) return { ok: false, reason: 'key-revoked', kind: 'api-key' };
+    const resolved = resolveUserKey(this.model, hashSecret(secret), now);
+    if (!resolved.ok) return { ok: false, reason: resolved.reason, kind: 'api-key' };
     const caller = {
       kind: 'api-key' as const,
-      keyId: key.keyId,
-      scope: key.scope ?? 'inference',
-      user: this.userFactsOf(owner),
+      keyId: resolved.key.keyId,
+      scope: resolved.key.scope ?? 'inference',
+      user: this.userFactsOf(resolved.owner),
     };
     return { ok: true, caller };
   }
@@ -185,7 +204,7 @@ export class AuthzChecker {
     const key = this.model.keyByHash(hashSecret(secret));
     if (key === undefined || key.kind !== 'access-key')
       return { ok: false, reason: 'access-key-invalid', kind: 'access-key' };
-    const refused = this.keyRefusal(key, now);
+    const refused = keyRefusal(key, now);
     if (refused) return { ok: false, reason: refused, kind: 'access-key' };
     const caller = {
       kind: 'access-key' as const,
@@ -200,45 +219,30 @@ export class AuthzChecker {
   private serviceToken(token: VerifiedToken, now: number): CredentialOutcome {
     const facts = token.serviceToken;
     if (facts === undefined) return { ok: false, reason: 'token-invalid', kind: 'service-token' };
-    let keyId: string | undefined;
-    const user = this.model.user(token.subject);
-    if (facts.source !== SIGN_IN_SOURCE) {
-      const key = this.model.keyById(facts.source);
-      if (key === undefined) return { ok: false, reason: 'key-unknown', kind: 'service-token' };
-      if (key.kind !== 'user-key' || key.userId !== token.subject)
-        return { ok: false, reason: 'token-invalid', kind: 'service-token' };
-      const refused = this.keyRefusal(key, now);
-      if (refused) return { ok: false, reason: refused, kind: 'service-token' };
-      if (user?.deactivated) return { ok: false, reason: 'key-revoked', kind: 'service-token' };
-      keyId = key.keyId;
-    }
+    const source = resolveServiceToken(this.model, token.subject, facts, now);
+    if (!source.ok) return { ok: false, reason: source.reason, kind: 'service-token' };
     const caller = {
       kind: 'service-token' as const,
-      keyId,
+      keyId: source.keyId,
       issuer: token.issuer,
       scope: facts.scope,
-      user: this.userFactsOf(user),
+      user: this.userFactsOf(source.user),
     };
     return { ok: true, caller };
   }
 
-  /** A trusted issuer's JWT: the user whose `name` is its subject, and its groups claim refreshed at `iat`. */
+  /** A trusted issuer's JWT: the user `resolveJwtUser` names, and its groups claim refreshed at `iat`. */
   private trustedJwt(token: VerifiedToken): CredentialOutcome {
     const caller = {
       kind: 'jwt' as const,
       issuer: token.issuer,
       issuerEnvironment: token.environment,
       subject: token.subject,
-      user: this.userFactsOf(this.model.userByName(token.subject)),
+      user: this.userFactsOf(resolveJwtUser(this.model, token)),
       // No `iat`: the groups' age is unknown, so they count as refreshed at the epoch (stale under any limit).
       jwtGroups: token.groups === undefined ? undefined : { groups: token.groups, refreshedAt: token.issuedAt ?? 0 },
     };
     return { ok: true, caller };
-  }
-
-  private keyRefusal(key: KeyRecord, now: number): 'key-revoked' | 'key-expired' | undefined {
-    const state = keyState(key, now);
-    return state === 'valid' ? undefined : state === 'revoked' ? 'key-revoked' : 'key-expired';
   }
 
   /** Facts of an immutable record are derived once per record (`toUserFacts`, `toDeploymentFacts`). */

@@ -3,7 +3,7 @@ import { createLogger } from '@tollgate/platform';
 import type { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { authzMetrics } from './authz.metrics';
-import { DecisionRecorder } from './decision-log';
+import { DecisionRecorder, decisionLogLine } from './decision-log';
 
 describe('decision log', () => {
   const capture = () => {
@@ -76,5 +76,45 @@ describe('decision log', () => {
       status: 401,
       reason: 'key-revoked',
     });
+  });
+
+  it('writes exactly the line pino writes for the same fields (level, time, bindings, fields, msg, in order)', () => {
+    const { lines, logger } = capture();
+    const child = logger.child({ service: 'authz', note: 'a "quoted" \\ binding' });
+    const decision = {
+      allowed: true,
+      status: 200,
+      reason: 'group-granted',
+      subject: 'usr_"odd"\u2028',
+      issuer: 'https://idp.example.com/"x"',
+      deployment: 'dep_1',
+    };
+    new DecisionRecorder(
+      child,
+      authzMetrics(new Registry(), () => null),
+    ).record('authorize', 'req_3', decision, process.hrtime.bigint());
+    const ours = JSON.parse(lines[0]!) as Record<string, unknown>;
+    child.info(decisionLogLine('authorize', 'req_3', decision, ours.latencyUs as number), 'authz.decision');
+    const pinos = JSON.parse(lines[1]!) as Record<string, unknown>;
+    expect(Object.keys(ours)).toEqual(Object.keys(pinos));
+    expect({ ...ours, time: null }).toEqual({ ...pinos, time: null });
+    expect(typeof ours.time).toBe('string');
+  });
+
+  it('writes nothing when the logger is above info', () => {
+    const lines: string[] = [];
+    const logger = createLogger('warn', {
+      write: (l: string) => void lines.push(l),
+    } as unknown as pino.DestinationStream);
+    new DecisionRecorder(
+      logger,
+      authzMetrics(new Registry(), () => null),
+    ).record(
+      'forward-auth',
+      'req_4',
+      { allowed: false, status: 401, reason: 'credential-missing' },
+      process.hrtime.bigint(),
+    );
+    expect(lines).toEqual([]);
   });
 });

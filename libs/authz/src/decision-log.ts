@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { AuthzMetrics } from './authz.metrics';
 import type { Door, DoorDecision } from './types';
 
@@ -39,40 +39,79 @@ export function decisionLogLine(
 }
 
 /**
- * Top-level redaction for the decision logger. The process logger redacts secret field names at any depth
- * with wildcard paths, which costs about 35 µs a line (measured: 40 % of a forward-auth request on one core);
- * a decision line is built from the decision's own fields only (`decisionLogLine`), so checking its top
- * level is enough and costs nothing measurable.
+ * Writes decision lines on a pino logger's own destination, formatted here: the same line pino writes
+ * (level, time, the logger's bindings, the fields, `msg`), for about a seventh of the CPU. pino runs its
+ * redaction and serializers on every line, about 20 µs (measured: more than the check itself); a decision
+ * line is built from the decision's own fields only (`decisionLogLine`), never a key or token, so it needs
+ * neither. Strings are escaped with `JSON.stringify`; the rest are numbers and booleans.
  */
-const DECISION_LINE_REDACT = [
-  'authorization',
-  'Authorization',
-  'accessKey',
-  'key',
-  'token',
-  'idToken',
-  'secret',
-  'password',
-];
+class DecisionLineWriter {
+  private readonly enabled: boolean;
+  private readonly prefix: string;
+  private readonly time: () => string;
+  private readonly stream: { write(line: string): unknown };
+  private readonly bindings: string;
+  private readonly suffix: string;
+
+  constructor(logger: Logger) {
+    const internals = logger as unknown as Record<symbol, unknown>;
+    const { symbols } = pino;
+    this.enabled = logger.isLevelEnabled('info');
+    const formatters = internals[symbols.formattersSym] as { level(label: string, n: number): object };
+    this.prefix = JSON.stringify(formatters.level('info', logger.levels.values.info!)).slice(0, -1);
+    this.time = internals[symbols.timeSym] as () => string;
+    this.stream = internals[symbols.streamSym] as { write(line: string): unknown };
+    this.bindings = internals[symbols.chindingsSym] as string;
+    this.suffix = `,${JSON.stringify(internals[symbols.messageKeySym] as string)}:"authz.decision"}\n`;
+  }
+
+  write(line: DecisionLogLine): void {
+    if (!this.enabled) return;
+    const q = JSON.stringify;
+    this.stream.write(
+      `${this.prefix}${this.time()}${this.bindings},"requestId":${q(line.requestId)},"door":${q(line.door)},` +
+        `"subject":${line.subject === null ? 'null' : q(line.subject)},` +
+        `"deployment":${line.deployment === null ? 'null' : q(line.deployment)},` +
+        `"allowed":${line.allowed},"status":${line.status},"reason":${q(line.reason)},"latencyUs":${line.latencyUs}` +
+        `${line.keyId === undefined ? '' : `,"keyId":${q(line.keyId)}`}` +
+        `${line.issuer === undefined ? '' : `,"issuer":${q(line.issuer)}`}${this.suffix}`,
+    );
+  }
+}
 
 /** Writes one JSON line per decision on the process logger and counts it. */
 export class DecisionRecorder {
-  private readonly logger: Logger;
+  private readonly lines: DecisionLineWriter;
+  /** Metric children bound once per label set: `labels(...)` hashes its arguments on every call. */
+  private readonly latency = new Map<Door, Observer>();
+  private readonly counted = new Map<string, Incrementer>();
 
   constructor(
     logger: Logger,
     private readonly metrics: AuthzMetrics,
   ) {
-    this.logger = logger.child({}, { redact: { paths: DECISION_LINE_REDACT, censor: '[redacted]' } });
+    this.lines = new DecisionLineWriter(logger);
   }
 
   /** `startedNs`: `process.hrtime.bigint()` when the door began. Returns the latency in µs. */
   record(door: Door, requestId: string, decision: DoorDecision, startedNs: bigint): number {
     const latencyUs = Number(process.hrtime.bigint() - startedNs) / 1000;
     const rounded = Math.round(latencyUs * 10) / 10;
-    this.logger.info(decisionLogLine(door, requestId, decision, rounded), 'authz.decision');
-    this.metrics.decisionSeconds.labels(door).observe(latencyUs / 1e6);
-    this.metrics.decisions.labels(door, String(decision.status), decision.reason).inc();
+    this.lines.write(decisionLogLine(door, requestId, decision, rounded));
+    let latency = this.latency.get(door);
+    if (latency === undefined) this.latency.set(door, (latency = this.metrics.decisionSeconds.labels(door)));
+    latency.observe(latencyUs / 1e6);
+    // Reasons and statuses are closed sets (CONTRACT.md section 2), so this map stays small.
+    const key = `${door} ${decision.status} ${decision.reason}`;
+    let counter = this.counted.get(key);
+    if (counter === undefined) {
+      counter = this.metrics.decisions.labels(door, String(decision.status), decision.reason);
+      this.counted.set(key, counter);
+    }
+    counter.inc();
     return rounded;
   }
 }
+
+type Observer = { observe(value: number): void };
+type Incrementer = { inc(): void };

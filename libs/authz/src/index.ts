@@ -5,6 +5,8 @@ export type { CheckInput, DecisionHeaders, Door, DoorDecision } from './types';
 export { Doors, type Check } from './doors/doors';
 export { authorizeInput, authorizeRequestSchema, explainRequested, type AuthorizeRequest } from './doors/authorize';
 export { forwardAuthInput, forwardAuthResponse, type ForwardAuthResponse } from './doors/forward-auth';
+export { forwardAuthRoute, isForwardAuthUrl, type ForwardAuthRouteOptions } from './doors/forward-auth.route';
+export { LoadShedder, type LoadShedderOptions } from './doors/load-shedder';
 export {
   extAuthzInput,
   extAuthzResponse,
@@ -14,16 +16,10 @@ export {
   type CheckResponse,
   type HttpRequestAttributes,
 } from './doors/ext-authz';
-export {
-  ExtAuthzServer,
-  loadExtAuthzService,
-  type CheckHandler,
-  type ExtAuthzServerOptions,
-} from './doors/ext-authz.server';
+export { ExtAuthzDoor, loadExtAuthzService, type CheckHandler, type ExtAuthzDoorOptions } from './doors/ext-authz.grpc';
 export { DecisionRecorder, decisionLogLine, type DecisionLogLine } from './decision-log';
 export { authzMetrics, type AuthzMetrics } from './authz.metrics';
 export {
-  CONFIRMATIONS_TOPIC,
   RevocationConfirmations,
   type ConfirmationMessage,
   type RevocationConfirmationsOptions,

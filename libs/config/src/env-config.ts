@@ -27,10 +27,41 @@ export const envSchema = z.object({
   ),
   KAFKA_CLIENT_ID: z.string().min(1).default('tollgate'),
   TOLLGATE_KAFKA_PARTITIONS: positiveInt.max(1000).default(6),
+  /** Replication factor of the topics Tollgate creates; unset: the broker's `default.replication.factor`. */
+  TOLLGATE_KAFKA_REPLICATION_FACTOR: optionalString.pipe(z.coerce.number<string>().int().min(1).max(32).optional()),
+  /** `min.insync.replicas` of the topics Tollgate creates; unset: the broker's default. */
+  TOLLGATE_KAFKA_MIN_INSYNC_REPLICAS: optionalString.pipe(z.coerce.number<string>().int().min(1).max(32).optional()),
+  /** TLS to the brokers: `true`, or implied by a CA or client certificate file. */
+  KAFKA_SSL: optionalString.pipe(z.enum(['true', 'false'], "must be 'true' or 'false'").optional()),
+  /** PEM file of the CA(s) that signed the brokers' certificates (default: Node's public CAs). */
+  KAFKA_SSL_CA_FILE: optionalString,
+  /** PEM client certificate and its (unencrypted) key, for brokers that require TLS client authentication. */
+  KAFKA_SSL_CERT_FILE: optionalString,
+  KAFKA_SSL_KEY_FILE: optionalString,
+  KAFKA_SASL_MECHANISM: optionalString
+    .transform((v) => v?.toLowerCase())
+    .pipe(
+      z
+        .enum(
+          ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'],
+          'must be one of plain, scram-sha-256, scram-sha-512, oauthbearer',
+        )
+        .optional(),
+    ),
+  KAFKA_SASL_USERNAME: optionalString,
+  KAFKA_SASL_PASSWORD: optionalString,
+  /** Or a file holding the password (a mounted secret). */
+  KAFKA_SASL_PASSWORD_FILE: optionalString,
+  /** OAUTHBEARER: a file holding the bearer token, read again at every authentication (a refreshed mount). */
+  KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: optionalString,
   TOLLGATE_MAX_STALENESS_MS: positiveInt.default(2000),
   TOLLGATE_HEARTBEAT_MS: positiveInt.default(250),
   TOLLGATE_BOOTSTRAP_ADMIN_KEY: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   TOLLGATE_CONFIG: optionalString,
+  /** The key-encryption key sealing private signing keys at rest: 32 bytes, base64 or hex. */
+  TOLLGATE_KEY_ENCRYPTION_KEY: optionalString,
+  /** Or a file holding it (e.g. a mounted secret). */
+  TOLLGATE_KEY_ENCRYPTION_KEY_FILE: optionalString,
   TOLLGATE_REPLICA_ID: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

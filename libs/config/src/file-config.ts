@@ -1,4 +1,5 @@
 import { ASYMMETRIC_JWS_ALGORITHMS } from '@tollgate/contracts';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** The `TOLLGATE_CONFIG` file (YAML or JSON), CONTRACT.md section 5. Unknown fields are errors. */
@@ -24,8 +25,107 @@ export const trustedIssuerSchema = z
     groupsClaim: z.string().min(1).default('groups'),
     clockToleranceSeconds: z.number().int().min(0).max(600).default(60),
     environment: z.string().min(1).optional(),
+    /** Its subjects are this connector's IdP subjects (CONTRACT section 2, "Who the caller is"). */
+    idpConnector: z.string().min(1).optional(),
   })
   .superRefine(withKeySource);
+
+/**
+ * Entra ID group overage (`_claim_names`/`hasgroups` instead of a groups claim): where the user's groups are
+ * read instead. The client secret is given inline or, better, as a file (a mounted Kubernetes Secret); the
+ * file is read once, at start-up.
+ */
+export const groupOverageSchema = z
+  .strictObject({
+    tokenEndpoint: httpsOrHttpUrl,
+    groupsEndpoint: httpsOrHttpUrl.refine((url) => url.includes('%7BuserId%7D') || url.includes('{userId}'), {
+      message: 'must contain {userId}, e.g. https://graph.microsoft.com/v1.0/users/{userId}/getMemberObjects',
+    }),
+    clientId: z.string().min(1).optional(),
+    clientSecret: z.string().min(1).optional(),
+    clientSecretFile: z.string().min(1).optional(),
+    scope: z.string().min(1).default('https://graph.microsoft.com/.default'),
+    userIdClaim: z.string().min(1).default('oid'),
+    securityEnabledOnly: z.boolean().default(false),
+    timeoutMs: z.number().int().min(100).max(30_000).default(5000),
+  })
+  .transform((value, ctx) => {
+    if ((value.clientSecret === undefined) === (value.clientSecretFile === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientSecret'],
+        message: 'exactly one of clientSecret or clientSecretFile',
+      });
+      return z.NEVER;
+    }
+    let clientSecret = value.clientSecret;
+    if (value.clientSecretFile !== undefined) {
+      try {
+        clientSecret = readFileSync(value.clientSecretFile, 'utf8').trim();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+        ctx.addIssue({ code: 'custom', path: ['clientSecretFile'], message: `cannot read the file (${code})` });
+        return z.NEVER;
+      }
+    }
+    const { clientSecretFile: _file, ...rest } = value;
+    return { ...rest, clientSecret: clientSecret! };
+  });
+
+/**
+ * Browser sign-in to the web console with this connector (OIDC authorization code flow with PKCE): the
+ * redirect URI registered at the IdP (Tollgate's `GET /v1/idp/{idp}/console/callback` as the browser reaches
+ * it), the IdP's endpoints (else read from the issuer's discovery document), and the client secret for a
+ * confidential client (none: a public client, PKCE alone). The secret file is read once, at start-up.
+ */
+export const consoleSignInSchema = z
+  .strictObject({
+    redirectUri: httpsOrHttpUrl,
+    authorizationEndpoint: httpsOrHttpUrl.optional(),
+    tokenEndpoint: httpsOrHttpUrl.optional(),
+    clientSecret: z.string().min(1).optional(),
+    clientSecretFile: z.string().min(1).optional(),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'a scope token'))
+      .min(1)
+      .default(['openid', 'email', 'profile']),
+    /** The sign-in button says "Sign in with <name>" (default: the connector id). */
+    name: z.string().min(1).max(100).optional(),
+  })
+  .transform((value, ctx) => {
+    if (value.clientSecret !== undefined && value.clientSecretFile !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientSecret'],
+        message: 'at most one of clientSecret or clientSecretFile',
+      });
+      return z.NEVER;
+    }
+    if (!value.scopes.includes('openid')) {
+      ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'must include openid' });
+      return z.NEVER;
+    }
+    if ((value.authorizationEndpoint === undefined) !== (value.tokenEndpoint === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authorizationEndpoint'],
+        message: 'give both authorizationEndpoint and tokenEndpoint, or neither (discovery)',
+      });
+      return z.NEVER;
+    }
+    let clientSecret = value.clientSecret;
+    if (value.clientSecretFile !== undefined) {
+      try {
+        clientSecret = readFileSync(value.clientSecretFile, 'utf8').trim();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+        ctx.addIssue({ code: 'custom', path: ['clientSecretFile'], message: `cannot read the file (${code})` });
+        return z.NEVER;
+      }
+    }
+    const { clientSecretFile: _file, ...rest } = value;
+    return { ...rest, clientSecret };
+  });
 
 export const oidcConnectorSchema = z
   .strictObject({
@@ -37,6 +137,8 @@ export const oidcConnectorSchema = z
     subjectClaim: z.string().min(1).default('sub'),
     groupsClaim: z.string().min(1).default('groups'),
     clockToleranceSeconds: z.number().int().min(0).max(600).default(60),
+    groupOverage: groupOverageSchema.optional(),
+    console: consoleSignInSchema.optional(),
   })
   .superRefine(withKeySource);
 
@@ -50,15 +152,31 @@ export const idpConnectorSchema = z.strictObject({
   oidc: oidcConnectorSchema.optional(),
 });
 
-export const fileConfigSchema = z.strictObject({
-  trustedIssuers: z.array(trustedIssuerSchema).default([]),
-  idpConnectors: z
-    .array(idpConnectorSchema)
-    .default([])
-    .refine((list) => new Set(list.map((c) => c.id)).size === list.length, 'connector ids must be unique'),
-});
+export const fileConfigSchema = z
+  .strictObject({
+    trustedIssuers: z.array(trustedIssuerSchema).default([]),
+    idpConnectors: z
+      .array(idpConnectorSchema)
+      .default([])
+      .refine((list) => new Set(list.map((c) => c.id)).size === list.length, 'connector ids must be unique'),
+  })
+  .superRefine((config, ctx) => {
+    // A link to a connector that does not exist would name nobody, silently: refuse it at start-up.
+    const ids = new Set(config.idpConnectors.map((c) => c.id));
+    config.trustedIssuers.forEach((issuer, i) => {
+      if (issuer.idpConnector !== undefined && !ids.has(issuer.idpConnector)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['trustedIssuers', i, 'idpConnector'],
+          message: `no idpConnectors entry has id "${issuer.idpConnector}"`,
+        });
+      }
+    });
+  });
 
 export type TrustedIssuerConfig = z.infer<typeof trustedIssuerSchema>;
 export type IdpConnectorConfig = z.infer<typeof idpConnectorSchema>;
 export type OidcConnectorConfig = z.infer<typeof oidcConnectorSchema>;
+export type GroupOverageConfig = z.infer<typeof groupOverageSchema>;
+export type ConsoleSignInConfig = z.infer<typeof consoleSignInSchema>;
 export type FileConfig = z.infer<typeof fileConfigSchema>;

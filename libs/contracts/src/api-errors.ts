@@ -5,6 +5,8 @@
 export const API_ERROR_STATUS = {
   'malformed-json': 400,
   'validation-failed': 400,
+  /** Bytes that are not HTTP/1.1, answered by the server itself. */
+  'malformed-request': 400,
   unauthenticated: 401,
   'key-scope-invalid': 401,
   'token-invalid': 401,
@@ -18,12 +20,15 @@ export const API_ERROR_STATUS = {
   'method-not-allowed': 405,
   conflict: 409,
   'version-conflict': 412,
+  /** The request was not fully received within the server's time limit (a slow sender). */
+  'request-timeout': 408,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'key-lifetime-exceeds-policy': 422,
   'idempotency-key-reused': 422,
   'group-overage-unsupported': 422,
   'rate-limited': 429,
+  'request-header-too-large': 431,
   'internal-error': 500,
   unavailable: 503,
 } as const;

@@ -22,11 +22,36 @@ export const userDeactivated = z.strictObject({
   deactivatedAt: isoTime,
 });
 
-/** The user's whole current group set (replaces the previous one), as of `refreshedAt`. */
+/** A deactivated user restored (SCIM `active: true`). Their keys stay revoked: a new key must be created. */
+export const userReactivated = z.strictObject({
+  userId: z.string(),
+  reactivatedAt: isoTime,
+});
+
+/**
+ * The user's whole current group set (replaces the previous one), as of `refreshedAt`: an IdP's statement
+ * about the user that also proves a recent login (sign-in: the ID token's `iat`; webhooks: their
+ * `webhook-timestamp`). `refreshedAt` is the login clock `requireExternalUserLoginAfterHours` counts from.
+ * Consumers order group sets by time (`refreshedAt` here, `editedAt` of `GroupsEdited`), then stream version;
+ * one whose `refreshedAt` is older than the set held (a login older than a later SCIM edit) carries that same
+ * set and only moves the login clock.
+ */
 export const groupsRefreshed = z.strictObject({
   userId: z.string(),
   groups: z.array(z.string()),
   refreshedAt: isoTime,
+});
+
+/**
+ * The user's whole current group set (replaces the previous one) after a membership edit that is not a
+ * login (SCIM), as of `editedAt`. It takes groups away (or adds them) at once, but leaves the login clock
+ * (the last `GroupsRefreshed`'s `refreshedAt`) where it was: an IdP provisioning a user proves nothing about
+ * when that user last signed in.
+ */
+export const groupsEdited = z.strictObject({
+  userId: z.string(),
+  groups: z.array(z.string()),
+  editedAt: isoTime,
 });
 
 export const projectCreated = z.strictObject({
@@ -67,7 +92,9 @@ export const externalAccessPolicyChanged = z.strictObject({
 export const identityEventSchemas = {
   UserCreated: userCreated,
   UserDeactivated: userDeactivated,
+  UserReactivated: userReactivated,
   GroupsRefreshed: groupsRefreshed,
+  GroupsEdited: groupsEdited,
   ProjectCreated: projectCreated,
   CollaboratorSet: collaboratorSet,
   CollaboratorRemoved: collaboratorRemoved,
@@ -78,7 +105,9 @@ export const identityEventSchemas = {
 
 export type UserCreated = z.infer<typeof userCreated>;
 export type UserDeactivated = z.infer<typeof userDeactivated>;
+export type UserReactivated = z.infer<typeof userReactivated>;
 export type GroupsRefreshed = z.infer<typeof groupsRefreshed>;
+export type GroupsEdited = z.infer<typeof groupsEdited>;
 export type ProjectCreated = z.infer<typeof projectCreated>;
 export type CollaboratorSet = z.infer<typeof collaboratorSet>;
 export type CollaboratorRemoved = z.infer<typeof collaboratorRemoved>;
@@ -88,7 +117,9 @@ export type ExternalAccessPolicyChanged = z.infer<typeof externalAccessPolicyCha
 export type IdentityEvent =
   | { type: 'UserCreated'; data: UserCreated }
   | { type: 'UserDeactivated'; data: UserDeactivated }
+  | { type: 'UserReactivated'; data: UserReactivated }
   | { type: 'GroupsRefreshed'; data: GroupsRefreshed }
+  | { type: 'GroupsEdited'; data: GroupsEdited }
   | { type: 'ProjectCreated'; data: ProjectCreated }
   | { type: 'CollaboratorSet'; data: CollaboratorSet }
   | { type: 'CollaboratorRemoved'; data: CollaboratorRemoved }

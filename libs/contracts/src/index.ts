@@ -5,3 +5,5 @@ export * from './identity-events';
 export * from './ops-events';
 export * from './events';
 export * from './api-errors';
+export * from './text';
+export * from './routing';

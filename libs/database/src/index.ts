@@ -4,3 +4,4 @@ export { createDataSource, runMigrations, revertLastMigration } from './data-sou
 export type { DataSourceSpec, EntityTarget, MigrationClass } from './data-source';
 export { databaseUrl, dropDatabase, ensureDatabase } from './ensure-database';
 export { freeLoopbackPort } from './free-port';
+export { sealRows, type QueryFn, type SealedColumn, type SealedRowsReport } from './sealed-rows';

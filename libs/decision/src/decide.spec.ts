@@ -412,6 +412,14 @@ const cases: Case[] = [
     { status: 403, reason: 'external-login-stale' },
   ],
   [
+    'a recent SCIM edit does not make an old login fresh',
+    input({
+      credential: apiKey(external({ groupsRefreshedAt: NOW - 5 * H, groupsChangedAt: NOW - 60_000 })),
+      ...policy(2),
+    }),
+    { status: 403, reason: 'external-login-stale' },
+  ],
+  [
     'granted group never refreshed, with a limit',
     input({ credential: apiKey(external({ groupsRefreshedAt: undefined })), ...policy(24) }),
     { reason: 'external-login-stale' },
@@ -667,5 +675,23 @@ describe('currentGroups', () => {
     });
     expect(currentGroups({ kind: 'jwt' })).toBeUndefined();
     expect(currentGroups({ kind: 'api-key', user: u })).toEqual({ groups: ['u'], refreshedAt: 100 });
+  });
+
+  it('a SCIM edit newer than the JWT supersedes its groups; the login clock is the later login', () => {
+    const u = external({ groups: ['u'], groupsRefreshedAt: 50, groupsChangedAt: 200 });
+    expect(currentGroups({ kind: 'jwt', user: u, jwtGroups: { groups: ['j'], refreshedAt: 100 } })).toEqual({
+      groups: ['u'],
+      refreshedAt: 100,
+    });
+    expect(currentGroups({ kind: 'jwt', user: u, jwtGroups: { groups: ['j'], refreshedAt: 200 } })).toEqual({
+      groups: ['j'],
+      refreshedAt: 200,
+    });
+    const never = external({ groups: ['u'], groupsRefreshedAt: undefined, groupsChangedAt: 200 });
+    expect(currentGroups({ kind: 'jwt', user: never, jwtGroups: { groups: [], refreshedAt: 100 } })).toEqual({
+      groups: ['u'],
+      refreshedAt: 100,
+    });
+    expect(currentGroups({ kind: 'api-key', user: u })).toEqual({ groups: ['u'], refreshedAt: 50 });
   });
 });

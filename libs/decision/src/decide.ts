@@ -29,8 +29,13 @@ export interface UserFacts {
   deactivated: boolean;
   /** The user's current group set (from sign-in, webhooks or SCIM). */
   groups: readonly string[];
-  /** When that set was last refreshed (ms); undefined: never. */
+  /**
+   * The login clock (ms): when the set was last refreshed by a sign-in or a webhook; undefined: never.
+   * `requireExternalUserLoginAfterHours` counts from it. SCIM edits do not move it.
+   */
   groupsRefreshedAt?: number;
+  /** When the set last changed through any channel, SCIM included (ms); undefined: `groupsRefreshedAt`. */
+  groupsChangedAt?: number;
   /** Tollgate admin: informative only, it grants no right to invoke. */
   admin?: boolean;
 }
@@ -386,17 +391,20 @@ export function decide(input: DecisionInput, options?: DecideOptions): Decision 
 }
 
 /**
- * The caller's current groups: the user's synced set, or a JWT's groups claim, whichever was refreshed
- * later (a JWT's groups count until a newer IdP sync for that user supersedes them; a tie keeps the JWT's).
+ * The caller's current groups: the user's synced set, or a JWT's groups claim, whichever changed later (a
+ * JWT's groups count until a newer IdP change for that user, a SCIM edit included, supersedes them; a tie
+ * keeps the JWT's). `refreshedAt` is the login clock: the later of the user's last sign-in or webhook
+ * refresh and the JWT's `iat` (the JWT itself proves a login then).
  */
 export function currentGroups(caller: ResolvedCaller): { groups: readonly string[]; refreshedAt?: number } | undefined {
   const user = caller.user;
   const jwt = caller.jwtGroups;
   if (jwt === undefined)
     return user === undefined ? undefined : { groups: user.groups, refreshedAt: user.groupsRefreshedAt };
-  if (user === undefined || user.groupsRefreshedAt === undefined || user.groupsRefreshedAt <= jwt.refreshedAt)
-    return jwt;
-  return { groups: user.groups, refreshedAt: user.groupsRefreshedAt };
+  const changedAt = user?.groupsChangedAt ?? user?.groupsRefreshedAt;
+  if (user === undefined || changedAt === undefined || changedAt <= jwt.refreshedAt) return jwt;
+  const login = user.groupsRefreshedAt;
+  return { groups: user.groups, refreshedAt: login === undefined ? jwt.refreshedAt : Math.max(login, jwt.refreshedAt) };
 }
 
 /** The caller's groups that are granted, in the caller's order, each once. */

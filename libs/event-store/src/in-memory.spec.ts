@@ -1,5 +1,6 @@
 import { InMemoryEventStore, InMemoryLog } from './in-memory';
 import { logSourceContract } from '../test/log-source-contract';
+import { eventStoreContract } from '../test/event-store-contract';
 
 // The fake used by unit tests passes the same contract as the PostgreSQL and Kafka sources.
 logSourceContract('in-memory', async () => {
@@ -20,3 +21,6 @@ logSourceContract('in-memory', async () => {
     close: async () => {},
   };
 });
+
+// The fake EventStore passes the same contract as PostgresEventStore.
+eventStoreContract('in-memory', async (inlineProjections) => new InMemoryEventStore({ inlineProjections }));

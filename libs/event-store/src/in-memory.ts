@@ -1,15 +1,19 @@
+import { reportCommitted } from './committed-events';
 import { canonicalJson } from './decider';
 import { IdempotencyKeyReusedError, InvalidStreamIdError, VersionConflictError } from './errors';
 import { newEventId } from './ids';
 import type { LogBatchHandler, LogItem, LogSource, Offsets, PartitionKey } from './log-source';
-import { eventsFingerprint } from './postgres-event-store';
+import { checkStreams, eventsFingerprint, manyFingerprint } from './postgres-event-store';
 import type {
+  AppendManyResult,
   AppendOptions,
   AppendResult,
   EventStore,
   ExpectedVersion,
+  InlineProjection,
   NewEvent,
   RecordedEvent,
+  StreamAppend,
   StreamSlice,
 } from './types';
 
@@ -166,8 +170,18 @@ export class InMemoryEventStore implements EventStore {
   private readonly now: () => number;
   private readonly ttlMs: number;
 
+  /** Appends one at a time: an inline projection's await must not let another append in between. */
+  private tail: Promise<unknown> = Promise.resolve();
+
   constructor(
-    readonly options: { source?: string; log?: InMemoryLog; now?: () => number; idempotencyTtlMs?: number } = {},
+    readonly options: {
+      source?: string;
+      log?: InMemoryLog;
+      now?: () => number;
+      idempotencyTtlMs?: number;
+      /** Applied to each append's events before they are stored; one that throws stores nothing. */
+      inlineProjections?: readonly InlineProjection<undefined>[];
+    } = {},
   ) {
     this.source = options.source ?? '/tollgate/memory';
     this.now = options.now ?? Date.now;
@@ -181,46 +195,96 @@ export class InMemoryEventStore implements EventStore {
     options: AppendOptions,
   ): Promise<AppendResult> {
     if (!streamId || streamId.length > 200) throw new InvalidStreamIdError(streamId);
-    const key = options.idempotencyKey;
     const fingerprint = options.fingerprint ?? eventsFingerprint(streamId, events);
-    if (key !== undefined) {
-      const stored = await this.lookupIdempotencyKey(options.metadata.actor, key, fingerprint);
+    return this.exclusive(async () => {
+      const stored = await this.replay(options, fingerprint);
       if (stored) return stored;
-    }
-    const stream = this.streams.get(streamId) ?? [];
-    const current = stream.length;
+      const current = this.check({ streamId, expectedVersion, events });
+      const recorded = await this.record([{ streamId, expectedVersion, events }], options);
+      const result: AppendResult = { streamId, version: current + recorded.length, events: recorded, replayed: false };
+      this.remember(options, fingerprint, result);
+      return result;
+    });
+  }
+
+  async appendMany(appends: readonly StreamAppend[], options: AppendOptions): Promise<AppendManyResult> {
+    checkStreams(appends);
+    const fingerprint = options.fingerprint ?? manyFingerprint(appends);
+    return this.exclusive(async () => {
+      const stored = await this.replay(options, fingerprint);
+      if (stored) return { events: stored.events, replayed: true };
+      for (const a of appends) this.check(a);
+      const recorded = await this.record(appends, options);
+      this.remember(options, fingerprint, { streamId: '*', version: 0, events: recorded, replayed: false });
+      return { events: recorded, replayed: false };
+    });
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async replay(options: AppendOptions, fingerprint: string): Promise<AppendResult | null> {
+    const key = options.idempotencyKey;
+    return key === undefined ? null : this.lookupIdempotencyKey(options.metadata.actor, key, fingerprint);
+  }
+
+  private remember(options: AppendOptions, fingerprint: string, result: AppendResult): void {
+    const key = options.idempotencyKey;
+    if (key !== undefined) this.keys.set(`${options.metadata.actor}\0${key}`, { fingerprint, result, at: this.now() });
+    reportCommitted(result);
+  }
+
+  /** The stream's current version, if it is the expected one. */
+  private check({ streamId, expectedVersion }: StreamAppend): number {
+    const current = this.streams.get(streamId)?.length ?? 0;
     if (expectedVersion !== 'any' && expectedVersion !== current) {
       throw new VersionConflictError(streamId, expectedVersion, current);
     }
+    return current;
+  }
+
+  /** Builds the appends' events, applies the inline projections to them, then stores them. */
+  private async record(appends: readonly StreamAppend[], options: AppendOptions): Promise<RecordedEvent[]> {
     const recordedAt = new Date(this.now());
-    const recorded: RecordedEvent[] = events.map((e, i) => ({
-      id: e.id ?? newEventId(),
-      source: this.source,
-      streamId,
-      streamVersion: current + i + 1,
-      position: this.all.length + i + 1,
-      type: e.type,
-      // stored as JSON, like jsonb
-      data: JSON.parse(canonicalJson(e.data ?? null)),
-      metadata: {
-        actor: options.metadata.actor,
-        channel: options.metadata.channel,
-        causationId: options.metadata.causationId ?? null,
-        correlationId: options.metadata.correlationId ?? null,
-        idempotencyKey: key ?? null,
-        recordedAt: recordedAt.toISOString(),
-      },
-      recordedAt,
-    }));
-    stream.push(...recorded);
-    this.streams.set(streamId, stream);
-    this.all.push(...recorded);
-    const result: AppendResult = { streamId, version: current + recorded.length, events: recorded, replayed: false };
-    if (key !== undefined) {
-      this.keys.set(`${options.metadata.actor}\0${key}`, { fingerprint, result, at: this.now() });
+    const recorded: RecordedEvent[] = [];
+    for (const { streamId, events } of appends) {
+      const current = this.streams.get(streamId)?.length ?? 0;
+      const added: RecordedEvent[] = events.map((e, i) => ({
+        id: e.id ?? newEventId(),
+        source: this.source,
+        streamId,
+        streamVersion: current + i + 1,
+        position: this.all.length + recorded.length + i + 1,
+        type: e.type,
+        // stored as JSON, like jsonb
+        data: JSON.parse(canonicalJson(e.data ?? null)),
+        metadata: {
+          actor: options.metadata.actor,
+          channel: options.metadata.channel,
+          causationId: options.metadata.causationId ?? null,
+          correlationId: options.metadata.correlationId ?? null,
+          idempotencyKey: options.idempotencyKey ?? null,
+          recordedAt: recordedAt.toISOString(),
+        },
+        recordedAt,
+      }));
+      recorded.push(...added);
     }
+    for (const projection of this.options.inlineProjections ?? []) {
+      const handled = recorded.filter((e) => projection.handles.includes(e.type));
+      if (handled.length > 0) await projection.apply(handled, undefined);
+    }
+    for (const event of recorded) {
+      const stream = this.streams.get(event.streamId) ?? [];
+      stream.push(event);
+      this.streams.set(event.streamId, stream);
+    }
+    this.all.push(...recorded);
     if (recorded.length) this.options.log?.publish(recorded);
-    return result;
+    return recorded;
   }
 
   async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<StreamSlice> {
@@ -241,6 +305,8 @@ export class InMemoryEventStore implements EventStore {
     const stored = this.keys.get(`${scope}\0${key}`);
     if (!stored || this.now() - stored.at > this.ttlMs) return null;
     if (stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(key);
-    return { ...stored.result, replayed: true };
+    const replayed = { ...stored.result, replayed: true };
+    reportCommitted(replayed);
+    return replayed;
   }
 }

@@ -9,9 +9,11 @@ export {
   handleCommand,
   fold,
   commandFingerprint,
+  canonicalJson,
 } from './decider';
 export { createEventStoreMigrations } from './migrations';
 export { PostgresEventStore, type PostgresEventStoreOptions, eventsFingerprint } from './postgres-event-store';
+export { EventTableReader } from './event-table-reader';
 export { Relay, type RelayOptions, type RelayHooks, type RelayState } from './relay';
 export {
   type LogSource,
@@ -24,6 +26,7 @@ export {
   HEARTBEAT_TYPE,
 } from './log-source';
 export { KafkaLogSource, type KafkaLogSourceOptions } from './kafka-log-source';
+export { ensureTopic, topicSpec, type TopicReplication } from './kafka-topics';
 export { PostgresLogSource, type PostgresLogSourceOptions } from './postgres-log-source';
 export {
   ProjectionRunner,
@@ -36,3 +39,4 @@ export {
 export { interruptibleSleep } from './interruptible-sleep';
 export { InMemoryEventStore, InMemoryLog, InMemoryLogSource } from './in-memory';
 export { eventToMessage, decodeMessage, type HeartbeatData } from './envelope';
+export { EventReceipt, withEventReceipt, reportCommitted } from './committed-events';

@@ -47,6 +47,8 @@ export interface LogSource {
   partitions(): PartitionKey[];
   /** Items (events and heartbeats) in the log beyond `offsets`, for lag metrics. */
   lag(offsets: Offsets): Promise<number>;
+  /** Why the source is not delivering right now (e.g. its brokers are away), when it knows; for logs. */
+  trouble?(): string | undefined;
   /** Stops delivering; resolves when no handler call is running any more. Idempotent. */
   stop(): Promise<void>;
 }

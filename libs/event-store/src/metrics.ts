@@ -140,3 +140,15 @@ export function eventStoreMetrics(registry: Registry): EventStoreMetrics {
   byRegistry.set(registry, metrics);
   return metrics;
 }
+
+/**
+ * Starts every counter of a store or a projection at 0, so the series exist before the first event:
+ * `increase(...) > 0` alerts then see the first gap or poison event instead of a series appearing at 1.
+ */
+export function zeroCounters(metrics: EventStoreMetrics, labels: { store: string } | { projection: string }): void {
+  const counters =
+    'store' in labels
+      ? [metrics.appended, metrics.appendConflicts, metrics.idempotentReplays, metrics.published, metrics.heartbeats]
+      : [metrics.applied, metrics.duplicates, metrics.gaps, metrics.poison];
+  for (const counter of counters as Counter<string>[]) counter.inc(labels, 0);
+}

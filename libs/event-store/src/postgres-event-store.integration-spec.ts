@@ -1,9 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { PoolClient } from 'pg';
+import { Registry } from 'prom-client';
 import { eventually } from '../../../test/support';
 import { actor, pgFixture, type PgFixture, quietLogger } from '../test/fixtures';
+import { eventStoreContract } from '../test/event-store-contract';
 import { logSourceContract, Recorder } from '../test/log-source-contract';
-import { IdempotencyKeyReusedError, PostgresLogSource, VersionConflictError } from './index';
+import {
+  EventReceipt,
+  IdempotencyKeyReusedError,
+  PostgresEventStore,
+  PostgresLogSource,
+  VersionConflictError,
+  withEventReceipt,
+} from './index';
 import { borrow, giveBack } from './pg';
 
 let fx: PgFixture;
@@ -31,6 +40,68 @@ async function connection() {
       ),
   };
 }
+
+// The same contract the in-memory fake passes (in-memory.spec.ts).
+eventStoreContract('PostgreSQL', async (inlineProjections) =>
+  inlineProjections
+    ? new PostgresEventStore({ dataSource: fx.dataSource, schema: 'keys', registry: new Registry(), inlineProjections })
+    : fx.store('keys'),
+);
+
+describe('PostgresEventStore: inline projections', () => {
+  it("write through the append's transaction: their rows commit with its events and roll back with them", async () => {
+    await fx.dataSource.query(
+      'CREATE TABLE keys.inline_counts (stream_id text PRIMARY KEY, n int NOT NULL, last_version int NOT NULL)',
+    );
+    const store = new PostgresEventStore({
+      dataSource: fx.dataSource,
+      schema: 'keys',
+      registry: new Registry(),
+      inlineProjections: [
+        {
+          handles: ['Counted'],
+          async apply(events, tx) {
+            for (const e of events) {
+              await tx.query(
+                `INSERT INTO keys.inline_counts VALUES ($1, 1, $2)
+                 ON CONFLICT (stream_id) DO UPDATE SET n = inline_counts.n + 1, last_version = $2`,
+                [e.streamId, e.streamVersion],
+              );
+            }
+            if (events.some((e) => (e.data as { refuse?: boolean }).refuse)) throw new Error('refused');
+          },
+        },
+      ],
+    });
+    const counts = async () =>
+      Object.fromEntries(
+        (
+          (await fx.dataSource.query('SELECT stream_id, n FROM keys.inline_counts')) as {
+            stream_id: string;
+            n: number;
+          }[]
+        ).map((r) => [r.stream_id, r.n]),
+      );
+    await store.append('count-a', 0, [{ type: 'Counted', data: {} }], { metadata: actor });
+    await expect(
+      store.append('count-a', 1, [{ type: 'Counted', data: { refuse: true } }], { metadata: actor }),
+    ).rejects.toThrow('refused');
+    // A lost race inserts nothing, so projects nothing.
+    await expect(
+      store.append('count-a', 0, [{ type: 'Counted', data: {} }], { metadata: actor }),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    // Concurrent appends a projection handles each get their own transaction (no group commit), all counted.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.append(`count-b${i}`, 0, [{ type: 'Counted', data: {} }], { metadata: actor }),
+      ),
+    );
+    const after = await counts();
+    expect(after['count-a']).toBe(1);
+    expect((await store.readStream('count-a')).version).toBe(1);
+    expect(Object.keys(after).filter((k) => k.startsWith('count-b'))).toHaveLength(20);
+  });
+});
 
 describe('PostgresEventStore: append', () => {
   it('appends with optimistic concurrency and reads the stream back', async () => {
@@ -115,6 +186,83 @@ describe('PostgresEventStore: append', () => {
   it('is append-only: updates and deletes are refused by the database', async () => {
     await expect(fx.dataSource.query(`UPDATE keys.events SET type = 'X'`)).rejects.toThrow(/append-only/);
     await expect(fx.dataSource.query(`DELETE FROM keys.events`)).rejects.toThrow(/append-only/);
+  });
+});
+
+describe('PostgresEventStore: group commit (appends without an idempotency key)', () => {
+  /** The writer transaction of each event: appends of one group share one. */
+  async function transactionsOf(streams: string[]): Promise<Map<string, string>> {
+    const rows = (await fx.dataSource.query(
+      `SELECT stream_id, tx_id::text AS tx FROM keys.events WHERE stream_id = ANY($1)`,
+      [streams],
+    )) as { stream_id: string; tx: string }[];
+    return new Map(rows.map((r) => [r.stream_id, r.tx]));
+  }
+
+  it('commits concurrent appends to distinct streams in fewer transactions, each its own event, version and receipt', async () => {
+    const store = fx.store('keys');
+    const streams = Array.from({ length: 40 }, (_, i) => `key_group_${i}`);
+    const receipts = streams.map(() => new EventReceipt());
+    const results = await Promise.all(
+      streams.map((stream, i) =>
+        withEventReceipt(receipts[i]!, () =>
+          store.append(
+            stream,
+            0,
+            [
+              { type: 'KeyCreated', data: { i } },
+              { type: 'KeyRevoked', data: { i } },
+            ],
+            {
+              metadata: { ...actor, causationId: `cause-${i}` },
+            },
+          ),
+        ),
+      ),
+    );
+    results.forEach((result, i) => {
+      expect(result.streamId).toBe(streams[i]);
+      expect(result.version).toBe(2);
+      expect(result.events.map((e) => [e.streamId, e.streamVersion, e.type])).toEqual([
+        [streams[i], 1, 'KeyCreated'],
+        [streams[i], 2, 'KeyRevoked'],
+      ]);
+      expect(result.events[0]!.metadata.causationId).toBe(`cause-${i}`);
+      expect(receipts[i]!.eventIds).toEqual(result.events.map((e) => e.id));
+    });
+    const transactions = new Set((await transactionsOf(streams)).values());
+    expect(transactions.size).toBeLessThan(streams.length);
+    for (const stream of streams) expect((await store.readStream(stream)).events).toHaveLength(2);
+  });
+
+  it('a stale expected version in a group fails that append alone; the others commit in the same transaction', async () => {
+    const store = fx.store('keys');
+    await store.append('key_group_stale', 0, [{ type: 'KeyCreated', data: {} }], { metadata: actor });
+    const streams = Array.from({ length: 10 }, (_, i) => `key_group_ok_${i}`);
+    const settled = await Promise.allSettled([
+      ...streams.map((stream) => store.append(stream, 0, [{ type: 'KeyCreated', data: {} }], { metadata: actor })),
+      store.append('key_group_stale', 0, [{ type: 'KeyRevoked', data: {} }], { metadata: actor }),
+    ]);
+    const stale = settled.pop()!;
+    expect(stale.status).toBe('rejected');
+    expect((stale as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflictError);
+    expect((stale as PromiseRejectedResult).reason.actualVersion).toBe(1);
+    expect(settled.every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(new Set((await transactionsOf(streams)).values()).size).toBeLessThan(streams.length);
+    expect((await store.readStream('key_group_stale')).version).toBe(1);
+  });
+
+  it('two appends to one stream never share a group: the second is decided after the first', async () => {
+    const store = fx.store('keys');
+    const [first, second, third] = await Promise.allSettled([
+      store.append('key_group_same', 0, [{ type: 'KeyCreated', data: {} }], { metadata: actor }),
+      store.append('key_group_same', 1, [{ type: 'KeyRevoked', data: {} }], { metadata: actor }),
+      store.append('key_group_same', 1, [{ type: 'KeyRevoked', data: {} }], { metadata: actor }),
+    ]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status).toBe('fulfilled');
+    expect(third.status).toBe('rejected');
+    expect((await store.readStream('key_group_same')).events.map((e) => e.type)).toEqual(['KeyCreated', 'KeyRevoked']);
   });
 });
 
@@ -274,4 +422,64 @@ logSourceContract('PostgreSQL (embedded mode)', async () => {
       }),
     close: async () => {},
   };
+});
+
+describe('PostgresEventStore: appendMany (several streams, one transaction)', () => {
+  it('appends to every stream at its expected version in one transaction, reported on the receipt', async () => {
+    const store = fx.store('keys');
+    await store.append('many_a', 0, [{ type: 'KeyCreated', data: { n: 1 } }], { metadata: actor });
+    const receipt = new EventReceipt();
+    const result = await withEventReceipt(receipt, () =>
+      store.appendMany(
+        [
+          { streamId: 'many_a', expectedVersion: 1, events: [{ type: 'KeyRevoked', data: { n: 1 } }] },
+          { streamId: 'many_b', expectedVersion: 0, events: [{ type: 'KeyCreated', data: { n: 2 } }] },
+        ],
+        { metadata: actor },
+      ),
+    );
+    expect(result.replayed).toBe(false);
+    expect(result.events.map((e) => [e.streamId, e.streamVersion])).toEqual([
+      ['many_a', 2],
+      ['many_b', 1],
+    ]);
+    expect(receipt.eventIds).toEqual(result.events.map((e) => e.id));
+    const rows = await fx.dataSource.query(`SELECT DISTINCT tx_id FROM keys.events WHERE event_id = ANY($1)`, [
+      result.events.map((e) => e.id),
+    ]);
+    expect(rows).toHaveLength(1);
+  });
+
+  it('appends nothing at all when one stream is not at its expected version', async () => {
+    const store = fx.store('keys');
+    await store.append('many_c', 0, [{ type: 'KeyCreated', data: {} }], { metadata: actor });
+    const attempt = store.appendMany(
+      [
+        { streamId: 'many_d', expectedVersion: 0, events: [{ type: 'KeyCreated', data: {} }] },
+        { streamId: 'many_c', expectedVersion: 0, events: [{ type: 'KeyRevoked', data: {} }] },
+      ],
+      { metadata: actor },
+    );
+    await expect(attempt).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(attempt).rejects.toMatchObject({ streamId: 'many_c', actualVersion: 1 });
+    expect((await store.readStream('many_d')).version).toBe(0);
+    expect((await store.readStream('many_c')).version).toBe(1);
+  });
+
+  it('replays the stored events for the same idempotency key and fingerprint (receipt included)', async () => {
+    const store = fx.store('keys');
+    const appends = [{ streamId: 'many_e', expectedVersion: 0, events: [{ type: 'KeyCreated', data: {} }] }];
+    const options = { metadata: actor, idempotencyKey: 'many-1', fingerprint: 'f1' };
+    const first = await store.appendMany(appends, options);
+    const receipt = new EventReceipt();
+    const again = await withEventReceipt(receipt, () =>
+      store.appendMany([{ ...appends[0]!, streamId: 'many_f' }], options),
+    );
+    expect(again).toEqual({ events: first.events, replayed: true });
+    expect(receipt.eventIds).toEqual(first.events.map((e) => e.id));
+    expect((await store.readStream('many_f')).version).toBe(0);
+    await expect(store.appendMany(appends, { ...options, fingerprint: 'f2' })).rejects.toBeInstanceOf(
+      IdempotencyKeyReusedError,
+    );
+  });
 });

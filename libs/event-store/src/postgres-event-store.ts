@@ -2,19 +2,25 @@ import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import { reportCommitted } from './committed-events';
 import { canonicalJson } from './decider';
 import { IdempotencyKeyReusedError, InvalidStreamIdError, VersionConflictError } from './errors';
+import { GroupCommit, type GroupOutcome, type QueuedAppend } from './group-commit';
 import { newEventId } from './ids';
-import { eventStoreMetrics, type EventStoreMetrics } from './metrics';
+import { eventStoreMetrics, type EventStoreMetrics, zeroCounters } from './metrics';
 import { EVENT_COLUMNS, type EventRow, isUniqueViolation, rowToEvent, withClient } from './pg';
 import { storeTables, type StoreTables } from './schema';
 import type {
+  AppendManyResult,
   AppendOptions,
   AppendResult,
   EventStore,
   ExpectedVersion,
+  InlineProjection,
+  InlineTransaction,
   NewEvent,
   RecordedEvent,
+  StreamAppend,
   StreamSlice,
 } from './types';
 
@@ -27,6 +33,8 @@ export interface PostgresEventStoreOptions {
   source?: string;
   /** Idempotency window (default 24 h). */
   idempotencyTtlMs?: number;
+  /** Read models written in the transaction of each append they handle (see `InlineProjection`). */
+  inlineProjections?: readonly InlineProjection[];
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -51,10 +59,22 @@ export class PostgresEventStore implements EventStore {
   private readonly ttlMs: number;
   private lastPurge = 0;
 
+  private readonly groupCommit: GroupCommit;
+
   constructor(readonly options: PostgresEventStoreOptions) {
     this.t = storeTables(options.schema);
+    this.groupCommit = new GroupCommit({
+      maxInFlight: GROUP_COMMIT_IN_FLIGHT,
+      insertGroup: (group) => this.insertGroup(group),
+      appendAlone: (a) =>
+        this.appendAlone(a.streamId, a.expectedVersion, a.events, {
+          metadata: a.metadata as unknown as AppendOptions['metadata'],
+        }),
+      onConflict: () => this.metrics.appendConflicts.inc({ store: this.options.schema }),
+    });
     this.source = options.source ?? `/tollgate/${options.schema}`;
     this.metrics = eventStoreMetrics(options.registry);
+    zeroCounters(this.metrics, { store: options.schema });
     this.ttlMs = options.idempotencyTtlMs ?? DAY_MS;
   }
 
@@ -66,6 +86,25 @@ export class PostgresEventStore implements EventStore {
   ): Promise<AppendResult> {
     if (!streamId || streamId.length > MAX_STREAM_ID) throw new InvalidStreamIdError(streamId);
     const key = options.idempotencyKey;
+    if (key === undefined && events.length > 0 && !this.projected(events)) {
+      // Without an idempotency key an append is one statement: it may share that statement, and its commit,
+      // with the other appends waiting at the same moment (group commit). An append an inline projection
+      // handles needs a transaction of its own for the projection's writes.
+      const result = await this.groupCommit.append(streamId, expectedVersion, events, appendMetadata(options));
+      this.counted(result);
+      return result;
+    }
+    return this.appendAlone(streamId, expectedVersion, events, options);
+  }
+
+  /** One append in its own statement (or transaction, with an idempotency key), retried as its contract says. */
+  private async appendAlone(
+    streamId: string,
+    expectedVersion: ExpectedVersion,
+    events: readonly NewEvent[],
+    options: AppendOptions,
+  ): Promise<AppendResult> {
+    const key = options.idempotencyKey;
     const scope = options.metadata.actor;
     const fingerprint = options.fingerprint ?? eventsFingerprint(streamId, events);
 
@@ -74,9 +113,7 @@ export class PostgresEventStore implements EventStore {
         const result = await withClient(this.options.dataSource, (client) =>
           this.appendOnce(client, streamId, expectedVersion, events, options, key, scope, fingerprint),
         );
-        if (result.replayed) this.metrics.idempotentReplays.inc({ store: this.options.schema });
-        else if (result.events.length) this.metrics.appended.inc({ store: this.options.schema }, result.events.length);
-        this.maybePurge();
+        this.counted(result);
         return result;
       } catch (error) {
         if (error instanceof KeyTakenConcurrently) continue; // re-read the winner's stored result
@@ -92,6 +129,199 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  async appendMany(appends: readonly StreamAppend[], options: AppendOptions): Promise<AppendManyResult> {
+    checkStreams(appends);
+    const key = options.idempotencyKey;
+    const scope = options.metadata.actor;
+    const fingerprint = options.fingerprint ?? manyFingerprint(appends);
+    const anyStream = appends.some((a) => a.expectedVersion === 'any');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await withClient(this.options.dataSource, (client) =>
+          this.appendManyOnce(client, appends, options, key, scope, fingerprint),
+        );
+        this.counted(result);
+        return result;
+      } catch (error) {
+        if (error instanceof KeyTakenConcurrently) continue;
+        if (isUniqueViolation(error, 'events_stream_version_key')) {
+          if (anyStream && attempt < 20) continue;
+          this.metrics.appendConflicts.inc({ store: this.options.schema });
+          // "Key (stream_id, stream_version)=(key-k1, 2) already exists.": the stream a concurrent append took
+          const taken = /\)=\((.*), \d+\)/.exec((error as { detail?: string }).detail ?? '')?.[1];
+          const stream = appends.find((a) => a.streamId === taken) ?? appends[0]!;
+          throw new VersionConflictError(stream.streamId, stream.expectedVersion, null);
+        }
+        if (error instanceof VersionConflictError) this.metrics.appendConflicts.inc({ store: this.options.schema });
+        throw error;
+      }
+    }
+  }
+
+  /** Does an inline projection handle one of `events`? */
+  private projected(events: readonly NewEvent[]): boolean {
+    const projections = this.options.inlineProjections ?? [];
+    return projections.length > 0 && events.some((e) => projections.some((p) => p.handles.includes(e.type)));
+  }
+
+  /** Applies the inline projections to an append's recorded events, in its transaction (after its insert). */
+  private async project(client: PoolClient, recorded: readonly RecordedEvent[]): Promise<void> {
+    const tx: InlineTransaction = {
+      async query<T>(text: string, params: unknown[] = []) {
+        const result = await client.query(text, params);
+        return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
+      },
+    };
+    for (const projection of this.options.inlineProjections ?? []) {
+      const handled = recorded.filter((e) => projection.handles.includes(e.type));
+      if (handled.length > 0) await projection.apply(handled, tx);
+    }
+  }
+
+  /** Metrics, the current receipt (`Tollgate-Event-Id`) and the occasional purge, after any append. */
+  private counted(result: { events: RecordedEvent[]; replayed: boolean }): void {
+    if (result.replayed) this.metrics.idempotentReplays.inc({ store: this.options.schema });
+    else if (result.events.length) this.metrics.appended.inc({ store: this.options.schema }, result.events.length);
+    reportCommitted(result);
+    this.maybePurge();
+  }
+
+  private async appendManyOnce(
+    client: PoolClient,
+    appends: readonly StreamAppend[],
+    options: AppendOptions,
+    key: string | undefined,
+    scope: string,
+    fingerprint: string,
+  ): Promise<AppendManyResult> {
+    await client.query('BEGIN');
+    try {
+      if (key !== undefined) {
+        const stored = await this.lookup(client, scope, key, fingerprint);
+        if (stored) {
+          await client.query('ROLLBACK');
+          return { events: stored.events, replayed: true };
+        }
+      }
+      const events = await this.insertMany(client, appends, appendMetadata(options));
+      await this.project(client, events);
+      if (key !== undefined) {
+        const stored: AppendResult = { streamId: MANY_STREAMS, version: 0, events, replayed: false };
+        await this.storeResult(client, scope, key, fingerprint, stored);
+      }
+      await client.query('COMMIT');
+      return { events, replayed: false };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Every stream's version check and every insert in ONE statement: its snapshot, which read each stream's
+   * current version, was taken before the transaction's xid was assigned (at the insert). So, as for a
+   * single-stream append, per stream xid order is version order, whatever the number of streams.
+   */
+  private async insertMany(
+    client: PoolClient,
+    appends: readonly StreamAppend[],
+    metadata: Record<string, unknown>,
+  ): Promise<RecordedEvent[]> {
+    const payload = appends.map((a) => ({
+      stream: a.streamId,
+      expected: a.expectedVersion === 'any' ? null : a.expectedVersion,
+      events: a.events.map((e) => ({ id: e.id ?? newEventId(), type: e.type, data: e.data ?? null })),
+    }));
+    const { rows } = await client.query<Partial<EventRow> & { mismatch: { stream: string; v: number } | null }>(
+      `WITH input AS (
+         SELECT s->>'stream' AS stream_id, (s->>'expected')::int AS expected, s->'events' AS evs, sord
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(s, sord)
+       ), cur AS (
+         SELECT i.*, coalesce((SELECT max(e.stream_version) FROM ${this.t.events} e WHERE e.stream_id = i.stream_id), 0)::int AS v
+         FROM input i
+       ), bad AS (
+         SELECT jsonb_build_object('stream', stream_id, 'v', v) AS m FROM cur
+         WHERE expected IS NOT NULL AND v <> expected ORDER BY sord LIMIT 1
+       ), ins AS (
+         INSERT INTO ${this.t.events} (event_id, stream_id, stream_version, type, data, metadata)
+         SELECT ev->>'id', c.stream_id, c.v + eord::int, ev->>'type', ev->'data',
+                $2::jsonb || jsonb_build_object('recordedAt', now())
+         FROM cur c CROSS JOIN LATERAL jsonb_array_elements(c.evs) WITH ORDINALITY AS x(ev, eord)
+         WHERE NOT EXISTS (SELECT 1 FROM bad)
+         ORDER BY c.sord, eord
+         RETURNING ${EVENT_COLUMNS}
+       )
+       SELECT (SELECT m FROM bad) AS mismatch, ins.*,
+              CASE WHEN ins.position IS NOT NULL THEN pg_notify($3, $4) END AS notified
+       FROM (SELECT 1) one LEFT JOIN ins ON true`,
+      [JSON.stringify(payload), JSON.stringify(metadata), this.t.channel, this.t.schema],
+    );
+    const mismatch = rows[0]?.mismatch;
+    if (mismatch) {
+      const expected = appends.find((a) => a.streamId === mismatch.stream)!.expectedVersion;
+      throw new VersionConflictError(mismatch.stream, expected, mismatch.v);
+    }
+    const inserted = rows.filter((r) => r.position !== null && r.position !== undefined) as EventRow[];
+    return inserted.map((r) => rowToEvent(r, this.source)).sort((a, b) => a.position - b.position);
+  }
+
+  /**
+   * Several appends to distinct streams, each at its own expected version and with its own metadata, in ONE
+   * autocommit statement: one commit and one WAL flush for all of them. Each is decided on its own: an append
+   * whose stream is not at its expected version inserts nothing and gets its conflict, the others commit.
+   * Every stream's version is read in the statement's snapshot, before its first insert assigns the xid, so
+   * per stream xid order is still version order (the relay's invariant, see the class comment).
+   */
+  private async insertGroup(group: readonly QueuedAppend[]): Promise<GroupOutcome[]> {
+    const payload = group.map((a) => ({
+      stream: a.streamId,
+      expected: a.expectedVersion === 'any' ? null : a.expectedVersion,
+      metadata: a.metadata,
+      events: a.events.map((e) => ({ id: e.id ?? newEventId(), type: e.type, data: e.data ?? null })),
+    }));
+    const { rows } = await withClient(this.options.dataSource, (client) =>
+      client.query<Partial<EventRow> & { versions: { sord: number; v: number }[] }>(
+        `WITH input AS (
+           SELECT s->>'stream' AS stream_id, (s->>'expected')::int AS expected, s->'metadata' AS md,
+                  s->'events' AS evs, sord
+           FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(s, sord)
+         ), cur AS MATERIALIZED (
+           SELECT i.*, coalesce((SELECT max(e.stream_version) FROM ${this.t.events} e WHERE e.stream_id = i.stream_id), 0)::int AS v
+           FROM input i
+         ), ins AS (
+           INSERT INTO ${this.t.events} (event_id, stream_id, stream_version, type, data, metadata)
+           SELECT ev->>'id', c.stream_id, c.v + eord::int, ev->>'type', ev->'data',
+                  c.md || jsonb_build_object('recordedAt', now())
+           FROM cur c CROSS JOIN LATERAL jsonb_array_elements(c.evs) WITH ORDINALITY AS x(ev, eord)
+           WHERE c.expected IS NULL OR c.v = c.expected
+           ORDER BY c.sord, eord
+           RETURNING ${EVENT_COLUMNS}
+         )
+         SELECT (SELECT jsonb_agg(jsonb_build_object('sord', sord, 'v', v)) FROM cur) AS versions, ins.*,
+                CASE WHEN ins.position IS NOT NULL THEN pg_notify($2, $3) END AS notified
+         FROM (SELECT 1) one LEFT JOIN ins ON true`,
+        [JSON.stringify(payload), this.t.channel, this.t.schema],
+      ),
+    );
+    const versions = new Map(rows[0]!.versions.map((x) => [Number(x.sord), Number(x.v)]));
+    const byStream = new Map<string, RecordedEvent[]>();
+    for (const r of rows) {
+      if (r.position === null || r.position === undefined) continue;
+      const event = rowToEvent(r as EventRow, this.source);
+      const list = byStream.get(event.streamId) ?? [];
+      list.push(event);
+      byStream.set(event.streamId, list);
+    }
+    return group.map((a, i) => {
+      const current = versions.get(i + 1)!;
+      const recorded = (byStream.get(a.streamId) ?? []).sort((x, y) => x.streamVersion - y.streamVersion);
+      if (recorded.length === 0) return { error: new VersionConflictError(a.streamId, a.expectedVersion, current) };
+      return {
+        result: { streamId: a.streamId, version: current + recorded.length, events: recorded, replayed: false },
+      };
+    });
+  }
+
   private async appendOnce(
     client: PoolClient,
     streamId: string,
@@ -102,8 +332,8 @@ export class PostgresEventStore implements EventStore {
     scope: string,
     fingerprint: string,
   ): Promise<AppendResult> {
-    // Without an idempotency key, the append is one autocommit statement; with one, a transaction.
-    const transactional = key !== undefined;
+    // Without an idempotency key or inline projection, the append is one autocommit statement; else a transaction.
+    const transactional = key !== undefined || this.projected(events);
     if (transactional) await client.query('BEGIN');
     try {
       if (key !== undefined) {
@@ -113,33 +343,46 @@ export class PostgresEventStore implements EventStore {
           return stored;
         }
       }
-      const { current, recorded } = await this.insertEvents(client, streamId, expectedVersion, events, {
-        actor: options.metadata.actor,
-        channel: options.metadata.channel,
-        causationId: options.metadata.causationId ?? null,
-        correlationId: options.metadata.correlationId ?? null,
-        idempotencyKey: key ?? null,
-      });
+      const { current, recorded } = await this.insertEvents(
+        client,
+        streamId,
+        expectedVersion,
+        events,
+        appendMetadata(options),
+      );
+      await this.project(client, recorded);
       const result: AppendResult = { streamId, version: current + recorded.length, events: recorded, replayed: false };
-      if (key !== undefined) {
-        // Waits on a concurrent uncommitted holder of the key; takes over an expired row.
-        const { rowCount } = await client.query(
-          `INSERT INTO ${this.t.idempotency} AS i (scope, key, fingerprint, stream_id, result)
-           VALUES ($1, $2, $3, $4, $5::jsonb)
-           ON CONFLICT (scope, key) DO UPDATE
-             SET fingerprint = EXCLUDED.fingerprint, stream_id = EXCLUDED.stream_id,
-                 result = EXCLUDED.result, created_at = now()
-             WHERE i.created_at < now() - make_interval(secs => $6::float8 / 1000)`,
-          [scope, key, fingerprint, streamId, JSON.stringify(result), this.ttlMs],
-        );
-        if (rowCount === 0) throw new KeyTakenConcurrently();
-        await client.query('COMMIT');
-      }
+      if (key !== undefined) await this.storeResult(client, scope, key, fingerprint, result);
+      if (transactional) await client.query('COMMIT');
       return result;
     } catch (error) {
       if (transactional) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Stores an append's result under its idempotency key, inside the append's transaction. Waits on a
+   * concurrent uncommitted holder of the key (then `KeyTakenConcurrently`: re-read the winner's result);
+   * takes over an expired row.
+   */
+  private async storeResult(
+    client: PoolClient,
+    scope: string,
+    key: string,
+    fingerprint: string,
+    result: AppendResult,
+  ): Promise<void> {
+    const { rowCount } = await client.query(
+      `INSERT INTO ${this.t.idempotency} AS i (scope, key, fingerprint, stream_id, result)
+       VALUES ($1, $2, $3, $4, $5::jsonb)
+       ON CONFLICT (scope, key) DO UPDATE
+         SET fingerprint = EXCLUDED.fingerprint, stream_id = EXCLUDED.stream_id,
+             result = EXCLUDED.result, created_at = now()
+         WHERE i.created_at < now() - make_interval(secs => $6::float8 / 1000)`,
+      [scope, key, fingerprint, result.streamId, JSON.stringify(result), this.ttlMs],
+    );
+    if (rowCount === 0) throw new KeyTakenConcurrently();
   }
 
   /**
@@ -220,7 +463,9 @@ export class PostgresEventStore implements EventStore {
   }
 
   async lookupIdempotencyKey(scope: string, key: string, fingerprint: string): Promise<AppendResult | null> {
-    return withClient(this.options.dataSource, (client) => this.lookup(client, scope, key, fingerprint));
+    const stored = await withClient(this.options.dataSource, (client) => this.lookup(client, scope, key, fingerprint));
+    if (stored) reportCommitted(stored);
+    return stored;
   }
 
   async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<StreamSlice> {
@@ -277,6 +522,25 @@ function reviveResult(stored: StoredResult): AppendResult {
   };
 }
 
+/** The idempotency row's stream id for a multi-stream append. */
+const MANY_STREAMS = '*';
+
+/** Stream ids of a multi-stream append: valid, each once. */
+export function checkStreams(appends: readonly StreamAppend[]): void {
+  const seen = new Set<string>();
+  for (const { streamId } of appends) {
+    if (!streamId || streamId.length > MAX_STREAM_ID || seen.has(streamId)) throw new InvalidStreamIdError(streamId);
+    seen.add(streamId);
+  }
+}
+
+/** Default idempotency fingerprint of a multi-stream append: every stream and its events' types and data. */
+export function manyFingerprint(appends: readonly StreamAppend[]): string {
+  const hash = createHash('sha256');
+  for (const a of appends) hash.update(eventsFingerprint(a.streamId, a.events)).update('\0');
+  return hash.digest('hex');
+}
+
 /** Default idempotency fingerprint: the stream and the events' types and data (not their ids). */
 export function eventsFingerprint(streamId: string, events: readonly NewEvent[]): string {
   return createHash('sha256')
@@ -285,3 +549,17 @@ export function eventsFingerprint(streamId: string, events: readonly NewEvent[])
     .update(canonicalJson(events.map((e) => ({ type: e.type, data: e.data ?? null }))))
     .digest('hex');
 }
+
+/** The event metadata an append stores (its `recordedAt` is the database's `now()`). */
+function appendMetadata(options: AppendOptions): Record<string, unknown> {
+  return {
+    actor: options.metadata.actor,
+    channel: options.metadata.channel,
+    causationId: options.metadata.causationId ?? null,
+    correlationId: options.metadata.correlationId ?? null,
+    idempotencyKey: options.idempotencyKey ?? null,
+  };
+}
+
+/** Grouped statements in flight at once; what arrives meanwhile waits and goes in the next group. */
+const GROUP_COMMIT_IN_FLIGHT = 2;

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { LogItem, LogSource, Offsets, PartitionKey } from './log-source';
-import { eventStoreMetrics, type EventStoreMetrics } from './metrics';
+import { eventStoreMetrics, type EventStoreMetrics, zeroCounters } from './metrics';
 import { consoleLogger, type Logger, type RecordedEvent } from './types';
 
 /** A read model. It owns its state; the runner guarantees each stream's events arrive once, in order. */
@@ -85,6 +85,7 @@ export class ProjectionRunner {
   constructor(readonly options: ProjectionRunnerOptions) {
     this.logger = options.logger ?? consoleLogger;
     this.metrics = eventStoreMetrics(options.registry);
+    zeroCounters(this.metrics, { projection: options.name });
     this.now = options.now ?? Date.now;
     this.maxStalenessMs = options.maxStalenessMs ?? 2000;
     this.gapBufferLimit = options.gapBufferLimit ?? 100_000;
@@ -124,6 +125,17 @@ export class ProjectionRunner {
       if (w < min) min = w;
     }
     return min;
+  }
+
+  /** The partition whose last heartbeat is the oldest (it holds the watermark back), or null before any. */
+  oldestPartition(): { partition: PartitionKey; watermark: number | null } | null {
+    let oldest: { partition: PartitionKey; watermark: number | null } | null = null;
+    for (const partition of this.options.source.partitions()) {
+      const watermark = this.beats.get(partition) ?? null;
+      if (watermark === null) return { partition, watermark };
+      if (!oldest || watermark < oldest.watermark!) oldest = { partition, watermark };
+    }
+    return oldest;
   }
 
   /** Offsets and stream versions reflecting exactly what was applied (for snapshots). */

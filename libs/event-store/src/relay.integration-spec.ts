@@ -221,6 +221,45 @@ describe('Relay', () => {
     }
   });
 
+  it('names the transaction holding the watermark back (pid, database, start, state, statement)', async () => {
+    const warnings: { msg?: string; fields: Record<string, unknown> }[] = [];
+    const logger = {
+      ...quietLogger,
+      warn: (fields: object, msg?: string) => void warnings.push({ msg, fields: fields as Record<string, unknown> }),
+    };
+    const relay = relayFor('inflight', uniqueName('holder'), {
+      heartbeatIntervalMs: 25,
+      holderWarnAfterMs: 200,
+      holderWarnIntervalMs: 100,
+      logger,
+    });
+    await relay.start();
+    await eventually(() => expect(relay.watermark()).not.toBeNull());
+    const holder = await borrow(fx.dataSource);
+    const client = holder.client as PoolClient;
+    try {
+      // Any transaction holding an xid holds pg_snapshot_xmin back, whatever it touches.
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ pid: number }>(
+        'SELECT pg_backend_pid() AS pid, pg_current_xact_id() AS xid /* the long one */',
+      );
+      const named = () =>
+        warnings
+          .map((w) => w.fields.holder as Record<string, unknown> | undefined)
+          .filter((h) => h?.pid === rows[0]!.pid);
+      await eventually(() => expect(named().length).toBeGreaterThan(0));
+      expect(named()[0]).toMatchObject({
+        state: 'idle in transaction',
+        database: expect.any(String),
+        xactStart: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        query: expect.stringContaining('the long one'),
+      });
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await giveBack(holder);
+    }
+  });
+
   it('a crash between publish and checkpoint yields duplicates, never gaps (process killed in the window)', async () => {
     const topic = uniqueName('crash');
     const store = fx.store('crash');

@@ -4,12 +4,13 @@ import type { DataSource } from 'typeorm';
 import { eventToMessage, heartbeatMessage } from './envelope';
 import { countAfter, type Cursor, readCommitted, START, WatermarkTracker } from './gap-safe-reader';
 import { ulid } from './ids';
-import { ensureTopic } from './kafka-topics';
-import { eventStoreMetrics, type EventStoreMetrics } from './metrics';
+import { ensureTopic, type TopicReplication } from './kafka-topics';
+import { eventStoreMetrics, type EventStoreMetrics, zeroCounters } from './metrics';
 import { type Borrowed, borrow, giveBack, rowToEvent } from './pg';
 import { storeTables, type StoreTables } from './schema';
 import { consoleLogger, type Logger, type RecordedEvent } from './types';
 import { interruptibleSleep } from './interruptible-sleep';
+import { oldestXidHolder } from './watermark-holder';
 
 export interface RelayHooks {
   /** Called after a batch was acknowledged by Kafka and before the checkpoint is stored (fault injection). */
@@ -26,6 +27,8 @@ export interface RelayOptions {
   registry: Registry;
   /** Partitions when the topic is created (default 6). Retention is always unlimited. */
   partitions?: number;
+  /** Replication of the topic when created (default: the broker's). */
+  replication?: TopicReplication;
   /** CloudEvents `source` (default `/tollgate/<schema>`). */
   source?: string;
   /** Checkpoint and lock name, for several relays of one store to different targets (default `kafka`). */
@@ -38,6 +41,12 @@ export interface RelayOptions {
   batchSize?: number;
   /** How often a standby tries to take the lock (default 500 ms). */
   standbyRetryMs?: number;
+  /**
+   * Name the transaction holding the watermark back once it lags this long (default 1000 ms), in a warning
+   * at most every `holderWarnIntervalMs` (default 10 000 ms).
+   */
+  holderWarnAfterMs?: number;
+  holderWarnIntervalMs?: number;
   hooks?: RelayHooks;
   logger?: Logger;
 }
@@ -70,6 +79,10 @@ export class Relay {
   private wake?: () => void;
   private woken = false;
   private conn?: Borrowed;
+  private lastHolderWarn = 0;
+  /** Consecutive failed attempts since the relay last ran (one warning per outage, not one per retry). */
+  private failures = 0;
+  private failingSince = 0;
 
   constructor(readonly options: RelayOptions) {
     this.t = storeTables(options.schema);
@@ -77,6 +90,7 @@ export class Relay {
     this.name = options.name ?? 'kafka';
     this.logger = options.logger ?? consoleLogger;
     this.metrics = eventStoreMetrics(options.registry);
+    zeroCounters(this.metrics, { store: this.t.schema });
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 250;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.batchSize = options.batchSize ?? 500;
@@ -89,7 +103,7 @@ export class Relay {
     const { kafka, topic } = this.options;
     this.admin = kafka.admin();
     await this.admin.connect();
-    await ensureTopic(this.admin, topic, this.options.partitions ?? 6);
+    await ensureTopic(this.admin, topic, this.options.partitions ?? 6, this.options.replication);
     this.producer = await this.connectProducer();
     this.running = true;
     this.current = 'standby';
@@ -147,7 +161,13 @@ export class Relay {
           await this.sleep(this.standbyRetryMs);
         }
       } catch (error) {
-        if (this.running) this.logger.error({ err: error, store: this.t.schema }, 'relay: error, back to standby');
+        if (this.running && this.failures++ === 0) {
+          this.failingSince = Date.now();
+          this.logger.warn(
+            { err: error, store: this.t.schema },
+            'relay: error, back to standby (retrying; logged once until it runs again)',
+          );
+        }
         this.current = this.running ? 'standby' : 'stopped';
         this.metrics.relayActive.set({ store: this.t.schema }, 0);
         await this.dropConnection(error);
@@ -189,7 +209,12 @@ export class Relay {
       [this.name],
     );
     let cursor: Cursor = cp.rows[0] ? { txId: BigInt(cp.rows[0].tx_id), position: Number(cp.rows[0].position) } : START;
-    const partitions = await ensureTopic(this.admin!, this.options.topic, this.options.partitions ?? 6);
+    const partitions = await ensureTopic(
+      this.admin!,
+      this.options.topic,
+      this.options.partitions ?? 6,
+      this.options.replication,
+    );
     const onNotification = () => {
       this.woken = true;
       this.wake?.();
@@ -198,6 +223,13 @@ export class Relay {
     await client.query(`LISTEN ${this.t.channel}`);
     this.current = 'active';
     this.metrics.relayActive.set({ store }, 1);
+    if (this.failures > 0) {
+      this.logger.warn(
+        { store, failedAttempts: this.failures, downMs: Date.now() - this.failingSince },
+        'relay: running again',
+      );
+      this.failures = 0;
+    }
     const tracker = new WatermarkTracker();
     let lastBeat = 0;
     try {
@@ -234,6 +266,7 @@ export class Relay {
             read.drained ? await countAfter(client, this.t, cursor) : this.batchSize,
           );
         }
+        await this.nameTheHolder(client, watermark, read.sample.t);
         if (!read.drained) continue;
         const untilBeat = lastBeat + this.heartbeatIntervalMs - Date.now();
         await this.sleep(Math.max(1, Math.min(this.pollIntervalMs, untilBeat)));
@@ -241,6 +274,25 @@ export class Relay {
     } finally {
       client.removeListener('notification', onNotification);
     }
+  }
+
+  /**
+   * While the watermark lags the database clock by more than `holderWarnAfterMs`, some transaction holding
+   * an xid (in any database of the cluster) keeps `pg_snapshot_xmin` back: name it, rate-limited, so that an
+   * operator sees why every consumer is about to fail closed.
+   */
+  private async nameTheHolder(client: Borrowed['client'], watermark: number | null, dbNow: number): Promise<void> {
+    const lag = watermark === null ? Infinity : dbNow - watermark;
+    if (lag <= (this.options.holderWarnAfterMs ?? 1000)) return;
+    const now = Date.now();
+    if (now - this.lastHolderWarn < (this.options.holderWarnIntervalMs ?? 10_000)) return;
+    this.lastHolderWarn = now;
+    const holder = await oldestXidHolder(client);
+    if (!holder) return; // it ended in the meantime
+    this.logger.warn(
+      { store: this.t.schema, watermarkLagMs: Number.isFinite(lag) ? Math.round(lag) : null, holder },
+      'relay: a transaction holds the watermark back (consumers fail closed once it outlasts their bound)',
+    );
   }
 
   /** Sleeps up to `ms`, cut short by a NOTIFY from an append or by stop(). */

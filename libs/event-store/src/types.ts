@@ -74,11 +74,42 @@ export interface AppendResult {
   replayed: boolean;
 }
 
+/** One stream's part of a multi-stream append. */
+export interface StreamAppend {
+  streamId: string;
+  expectedVersion: ExpectedVersion;
+  events: readonly NewEvent[];
+}
+
+export interface AppendManyResult {
+  /** The recorded events of every stream, in the order given (empty when nothing was appended). */
+  events: RecordedEvent[];
+  /** True when this is the stored result of an earlier append with the same idempotency key. */
+  replayed: boolean;
+}
+
 export interface StreamSlice {
   streamId: string;
   /** Current version of the stream (0 when it does not exist). */
   version: number;
   events: RecordedEvent[];
+}
+
+/** The append's own transaction, as an inline projection writes through it (PostgreSQL: its connection). */
+export interface InlineTransaction {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;
+}
+
+/**
+ * A read model kept inside the transaction of the appends it reads (an inline projection, as Emmett runs
+ * them): applied to an append's events before the append commits, so the read model is never behind the
+ * log and never misses an event, and a projection that throws rolls the append back. Runs for an append
+ * with at least one event of a type in `handles`, and sees only those events, in position order. Replays of
+ * an idempotency key run nothing: the first append ran it.
+ */
+export interface InlineProjection<Tx = InlineTransaction> {
+  readonly handles: readonly string[];
+  apply(events: readonly RecordedEvent[], tx: Tx): Promise<void>;
 }
 
 /** The write side. One per writer schema. */
@@ -95,6 +126,12 @@ export interface EventStore {
     events: readonly NewEvent[],
     options: AppendOptions,
   ): Promise<AppendResult>;
+  /**
+   * Appends to several streams in ONE transaction: all or nothing. Every stream must be at its expected
+   * version (else `VersionConflictError` naming the first that is not, and nothing is appended). A stream
+   * id may appear once. Same idempotency rules as `append` (default fingerprint: every stream's events).
+   */
+  appendMany(appends: readonly StreamAppend[], options: AppendOptions): Promise<AppendManyResult>;
   /** Events of one stream, in version order, from `fromVersion` (default 1). */
   readStream(streamId: string, options?: { fromVersion?: number }): Promise<StreamSlice>;
   /**

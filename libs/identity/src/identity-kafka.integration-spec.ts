@@ -57,7 +57,13 @@ describe('identity service on Kafka', () => {
     await eventually(
       async () => {
         const me = await app.call('GET', '/v1/me', { auth: key });
-        expect(me.body.deployments).toContainEqual({ id: dep.id, name: 'kafka-dep', projectId: project });
+        expect(me.body.deployments).toContainEqual({
+          id: dep.id,
+          name: 'kafka-dep',
+          projectId: project,
+          hosts: [],
+          pathPrefixes: ['/'],
+        });
       },
       { timeoutMs: 20_000 },
     );

@@ -1,8 +1,13 @@
 import { IDENTITY_SCHEMA, IDENTITY_TOPIC } from '@tollgate/contracts';
 import { Relay } from '@tollgate/event-store';
-import { createKafkaClient, type ServiceContext } from '@tollgate/platform';
-import { Directory } from './application/directory';
+import { createKafkaClient, keySealerOf, type ServiceContext } from '@tollgate/platform';
+import type { DeploymentsService } from './application/deployments.service';
+import { directoryServices } from './application/directory-services';
+import type { ExternalAccessPolicyService } from './application/external-access-policy.service';
+import type { ProjectsService } from './application/projects.service';
+import type { UsersService } from './application/users.service';
 import { ConnectorRegistry } from './idp/connectors';
+import { ConsoleSignIn } from './idp/console/console-sign-in';
 import { SignInService } from './idp/oidc/sign-in';
 import { SignInTokenSigner } from './idp/oidc/sign-in-token-signer';
 import { ScimService } from './idp/scim/scim.service';
@@ -11,12 +16,16 @@ import { IdentityStore } from './storage/identity-store';
 
 /**
  * The identity service of one process, without NestJS: its schema (migrations at start), event store and
- * tables, the directory, the IdP connectors, and, with Kafka, the relay of `tollgate.identity.v1`.
+ * tables, the directory's services (users, projects, deployments, policy), the IdP connectors, and, with Kafka, the relay of `tollgate.identity.v1`.
  */
 export class IdentityRuntime {
-  readonly directory: Directory;
+  readonly users: UsersService;
+  readonly projects: ProjectsService;
+  readonly deployments: DeploymentsService;
+  readonly policy: ExternalAccessPolicyService;
   readonly connectors: ConnectorRegistry;
   readonly signIn: SignInService;
+  readonly consoleSignIn: ConsoleSignIn;
   readonly webhooks: WebhookService;
   readonly scim: ScimService;
   private relay: Relay | undefined;
@@ -27,22 +36,32 @@ export class IdentityRuntime {
     signer: SignInTokenSigner,
   ) {
     const log = context.logger.child({ component: 'identity' });
-    this.directory = new Directory(store);
+    ({
+      users: this.users,
+      projects: this.projects,
+      deployments: this.deployments,
+      policy: this.policy,
+    } = directoryServices(store));
     this.connectors = new ConnectorRegistry(context.config.idpConnectors, {
       onJwksError: (connector, err) => log.warn({ connector, err: err.message }, 'identity: IdP JWKS refresh failed'),
     });
-    this.signIn = new SignInService(this.connectors, this.directory, signer);
-    this.webhooks = new WebhookService(this.connectors, this.directory, store.webhookDeliveries);
-    this.scim = new ScimService(this.connectors, this.directory, store.scim);
+    this.signIn = new SignInService(this.connectors, this.users, signer);
+    this.consoleSignIn = new ConsoleSignIn(this.connectors, this.signIn, log.child({ component: 'console-sign-in' }));
+    this.webhooks = new WebhookService(this.connectors, this.users, store.webhookDeliveries);
+    this.scim = new ScimService(this.connectors, this.users, store.scim);
   }
 
   /** Migrates the `identity` schema, creates the built-in admin and the sign-in signing key (all idempotent). */
   static async create(context: ServiceContext): Promise<IdentityRuntime> {
-    const store = await IdentityStore.open({ databaseUrl: context.databaseUrl, registry: context.metrics });
+    const store = await IdentityStore.open({
+      databaseUrl: context.databaseUrl,
+      registry: context.metrics,
+      sealer: keySealerOf(context),
+    });
     try {
       const signer = await SignInTokenSigner.open(store, { activationDelayMs: context.config.maxStalenessMs });
       const runtime = new IdentityRuntime(store, context, signer);
-      await runtime.directory.ensureBuiltInAdmin();
+      await runtime.users.ensureBuiltInAdmin();
       return runtime;
     } catch (error) {
       await store.close().catch(() => undefined);
@@ -65,6 +84,7 @@ export class IdentityRuntime {
         topic: IDENTITY_TOPIC,
         registry: this.context.metrics,
         partitions: kafka.partitions,
+        replication: kafka,
         heartbeatIntervalMs: this.context.config.heartbeatMs,
         logger: this.log,
       });

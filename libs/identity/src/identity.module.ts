@@ -6,22 +6,23 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { ReadinessChecks, type ServiceContext } from '@tollgate/platform';
-import { Directory } from './application/directory';
-import {
-  DeploymentsController,
-  ExternalAccessPolicyController,
-  ProjectsController,
-  UsersController,
-} from './http/directory.controller';
+import { keySealerOf, ReadinessChecks, type ServiceContext } from '@tollgate/platform';
+import { DeploymentsService } from './application/deployments.service';
+import { ExternalAccessPolicyService } from './application/external-access-policy.service';
+import { ProjectsService } from './application/projects.service';
+import { UsersService } from './application/users.service';
+import { DeploymentsController } from './http/deployments.controller';
+import { ExternalAccessPolicyController } from './http/external-access-policy.controller';
 import { MeController } from './http/me.controller';
+import { ProjectsController } from './http/projects.controller';
+import { UsersController } from './http/users.controller';
 import { IdpController, SIGN_IN_SERVICE, WEBHOOK_SERVICE } from './idp/idp.controller';
+import { CONSOLE_SIGN_IN, ConsoleSignInController } from './idp/console/console-sign-in.controller';
 import { RawBodyCapture } from './idp/raw-body';
 import { SCIM_SERVICE, ScimController } from './idp/scim/scim.controller';
-import { ScimExceptionFilter } from './idp/scim/scim-exception.filter';
 import { IdentityRuntime } from './identity-runtime';
 
-/** The identity service's runtime (store, directory, IdP connectors, relay). */
+/** The identity service's runtime (store, directory services, IdP connectors, relay). */
 export const IDENTITY_RUNTIME = Symbol('IDENTITY_RUNTIME');
 
 @Injectable()
@@ -49,6 +50,8 @@ class IdentityLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
 @Module({})
 export class IdentityModule {
   static forRoot(context: ServiceContext): DynamicModule {
+    // Checked here, before anything starts: deployed mode without a KEK stops with exit 1 naming the variable.
+    keySealerOf(context);
     return {
       module: IdentityModule,
       controllers: [
@@ -58,15 +61,23 @@ export class IdentityModule {
         ExternalAccessPolicyController,
         MeController,
         IdpController,
+        ConsoleSignInController,
         ScimController,
       ],
       providers: [
         { provide: IDENTITY_RUNTIME, useFactory: () => IdentityRuntime.create(context) },
-        { provide: Directory, useFactory: (r: IdentityRuntime) => r.directory, inject: [IDENTITY_RUNTIME] },
+        { provide: UsersService, useFactory: (r: IdentityRuntime) => r.users, inject: [IDENTITY_RUNTIME] },
+        { provide: ProjectsService, useFactory: (r: IdentityRuntime) => r.projects, inject: [IDENTITY_RUNTIME] },
+        { provide: DeploymentsService, useFactory: (r: IdentityRuntime) => r.deployments, inject: [IDENTITY_RUNTIME] },
+        {
+          provide: ExternalAccessPolicyService,
+          useFactory: (r: IdentityRuntime) => r.policy,
+          inject: [IDENTITY_RUNTIME],
+        },
         { provide: SIGN_IN_SERVICE, useFactory: (r: IdentityRuntime) => r.signIn, inject: [IDENTITY_RUNTIME] },
+        { provide: CONSOLE_SIGN_IN, useFactory: (r: IdentityRuntime) => r.consoleSignIn, inject: [IDENTITY_RUNTIME] },
         { provide: WEBHOOK_SERVICE, useFactory: (r: IdentityRuntime) => r.webhooks, inject: [IDENTITY_RUNTIME] },
         { provide: SCIM_SERVICE, useFactory: (r: IdentityRuntime) => r.scim, inject: [IDENTITY_RUNTIME] },
-        ScimExceptionFilter,
         RawBodyCapture,
         IdentityLifecycle,
       ],

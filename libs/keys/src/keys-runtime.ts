@@ -10,12 +10,14 @@ import {
   type LogSource,
   type ProjectionPosition,
 } from '@tollgate/event-store';
+import type { KeySealer } from '@tollgate/authn';
 import { createKafkaClient, type ServiceContext } from '@tollgate/platform';
 import type { DataSource } from 'typeorm';
 import { defaultSigningKeySchedule, type SigningKeySchedule } from './domain/signing-keys.decider';
 import type { Clock } from './domain/time';
 import { BootstrapAdminKeyService } from './service/bootstrap-admin-key.service';
 import { AccessKeysService } from './service/access-keys.service';
+import { BulkRevocationService } from './service/bulk-revocation.service';
 import { accessModelDirectory, type AccessModelView, type FreshnessView } from './service/directory';
 import { KeyPolicyService } from './service/key-policy.service';
 import { SigningKeysService } from './service/signing-keys.service';
@@ -52,11 +54,13 @@ export class KeysRuntime {
   readonly userKeys: UserKeysService;
   readonly policy: KeyPolicyService;
   readonly accessKeys: AccessKeysService;
+  readonly bulkRevocations: BulkRevocationService;
   readonly signingKeys: SigningKeysService;
   readonly tokens: TokensService;
   readonly bootstrap: BootstrapAdminKeyService;
   readonly reactor: UserDeactivationReactor;
   readonly store: PostgresEventStore;
+  private readonly vault: PostgresSigningKeyVault;
   private relay: Relay | undefined;
   private runner: ProjectionRunner | undefined;
   private reactorLoop: Promise<void> | undefined;
@@ -71,6 +75,7 @@ export class KeysRuntime {
     private readonly options: KeysModuleOptions,
     model: AccessModelView,
     freshness: FreshnessView,
+    sealer: KeySealer,
   ) {
     const clock = options.clock ?? Date.now;
     const logger = context.logger.child({ component: 'keys' });
@@ -88,9 +93,10 @@ export class KeysRuntime {
       locks: new PostgresLocks(dataSource),
       clock,
     });
+    this.bulkRevocations = new BulkRevocationService({ store: this.store, reads, directory, clock });
     this.signingKeys = new SigningKeysService({
       store: this.store,
-      vault: new PostgresSigningKeyVault(dataSource),
+      vault: (this.vault = new PostgresSigningKeyVault(dataSource, sealer)),
       schedule: { ...defaultSigningKeySchedule(context.config.maxStalenessMs), ...options.signingKeySchedule },
       clock,
       logger,
@@ -118,12 +124,16 @@ export class KeysRuntime {
     });
   }
 
-  /** Connects and migrates the `keys` schema (idempotent; concurrent starters serialise on a lock). */
+  /**
+   * Connects and migrates the `keys` schema (idempotent; concurrent starters serialise on a lock); signing
+   * keys are sealed with `sealer` (`keySealerOf(context)`).
+   */
   static async create(
     context: ServiceContext,
     options: KeysModuleOptions,
     model: AccessModelView,
     freshness: FreshnessView,
+    sealer: KeySealer,
   ): Promise<KeysRuntime> {
     const dataSource = createDataSource({
       url: context.databaseUrl,
@@ -137,7 +147,7 @@ export class KeysRuntime {
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
       throw error;
     }
-    return new KeysRuntime(dataSource, context, options, model, freshness);
+    return new KeysRuntime(dataSource, context, options, model, freshness, sealer);
   }
 
   private get log() {
@@ -146,6 +156,9 @@ export class KeysRuntime {
 
   /** Bootstrap key and first signing key before the process takes traffic; the rest in the background. */
   async start(): Promise<void> {
+    // Rows written before sealing existed (or under a previous KEK this process holds) are sealed first.
+    const sealed = await this.vault.sealAll();
+    if (sealed.sealed + sealed.rewrapped > 0) this.log.info(sealed, 'keys: signing keys sealed under the current KEK');
     await this.bootstrap.ensure();
     await this.signingKeys.maintain();
     const every = this.options.maintenanceIntervalMs ?? 60_000;
@@ -165,6 +178,7 @@ export class KeysRuntime {
         topic: KEYS_TOPIC,
         registry: this.context.metrics,
         partitions: kafka.partitions,
+        replication: kafka,
         heartbeatIntervalMs: this.context.config.heartbeatMs,
         logger: this.log,
       });
@@ -192,9 +206,13 @@ export class KeysRuntime {
   async readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }> {
     await this.dataSource.query('SELECT 1');
     const relay = this.relay?.state() ?? 'off';
+    // On the very first start the first signing key activates a few seconds after it is published (so every
+    // verifier knows it before a token signed with it exists): until then POST /v1/tokens could only answer
+    // 503, so the service is not ready yet. Later starts find the active key at once.
+    const signingKey = (await this.signingKeys.signer()) ? 'active' : 'pending';
     return {
-      ready: relay === 'off' || relay === 'active' || relay === 'standby',
-      detail: { relay, identityReactor: this.runner?.health().status ?? 'not-started' },
+      ready: (relay === 'off' || relay === 'active' || relay === 'standby') && signingKey === 'active',
+      detail: { relay, signingKey, identityReactor: this.runner?.health().status ?? 'not-started' },
     };
   }
 
@@ -237,6 +255,7 @@ export class KeysRuntime {
         topics: [IDENTITY_TOPIC],
         groupIdPrefix: `tollgate-keys-${this.context.config.replicaId.replace(/[^A-Za-z0-9._-]/g, '_')}`,
         partitionsIfCreated: kafka.partitions,
+        replicationIfCreated: kafka,
         logger: this.log,
       });
     }

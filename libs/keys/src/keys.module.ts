@@ -8,14 +8,16 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { ACCESS_MODEL, FRESHNESS } from '@tollgate/access-model';
-import { ReadinessChecks, type ServiceContext } from '@tollgate/platform';
+import { keySealerOf, ReadinessChecks, type ServiceContext } from '@tollgate/platform';
 import { AccessKeysController } from './http/access-keys.controller';
 import { KeyPolicyController } from './http/key-policy.controller';
 import { KeysController } from './http/keys.controller';
+import { RevocationsController } from './http/revocations.controller';
 import { TokensController } from './http/tokens.controller';
 import { KeysRuntime, type KeysModuleOptions } from './keys-runtime';
 import { AccessKeysService } from './service/access-keys.service';
 import { BootstrapAdminKeyService } from './service/bootstrap-admin-key.service';
+import { BulkRevocationService } from './service/bulk-revocation.service';
 import type { AccessModelView, FreshnessView } from './service/directory';
 import { KeyPolicyService } from './service/key-policy.service';
 import { SigningKeysService } from './service/signing-keys.service';
@@ -50,6 +52,8 @@ class KeysLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
 @Module({})
 export class KeysModule {
   static forRoot(context: ServiceContext, options: KeysModuleOptions = {}): DynamicModule {
+    // Checked here, before anything starts: deployed mode without a KEK stops with exit 1 naming the variable.
+    const sealer = keySealerOf(context);
     const fromRuntime = <T>(provide: abstract new (...args: never[]) => T, pick: (runtime: KeysRuntime) => T) => ({
       provide,
       useFactory: pick,
@@ -57,17 +61,18 @@ export class KeysModule {
     });
     return {
       module: KeysModule,
-      controllers: [KeysController, KeyPolicyController, AccessKeysController, TokensController],
+      controllers: [KeysController, KeyPolicyController, AccessKeysController, TokensController, RevocationsController],
       providers: [
         {
           provide: KEYS_RUNTIME,
           useFactory: (model: AccessModelView, freshness: FreshnessView) =>
-            KeysRuntime.create(context, options, model, freshness),
+            KeysRuntime.create(context, options, model, freshness, sealer),
           inject: [ACCESS_MODEL, FRESHNESS],
         },
         fromRuntime(UserKeysService, (r) => r.userKeys),
         fromRuntime(KeyPolicyService, (r) => r.policy),
         fromRuntime(AccessKeysService, (r) => r.accessKeys),
+        fromRuntime(BulkRevocationService, (r) => r.bulkRevocations),
         fromRuntime(SigningKeysService, (r) => r.signingKeys),
         fromRuntime(TokensService, (r) => r.tokens),
         fromRuntime(BootstrapAdminKeyService, (r) => r.bootstrap),

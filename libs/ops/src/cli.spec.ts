@@ -4,10 +4,18 @@ import { scanText } from './scan';
 import { generateKey } from '@tollgate/authn';
 
 describe('tollgate CLI: arguments', () => {
-  it('prints help and exits 0 with --help', async () => {
+  it('prints help on stdout and exits 0 with --help', async () => {
     const h = harness();
     expect(await h.run(['--help'])).toBe(EXIT.ok);
-    expect(h.err()).toContain('tollgate audit who-can <deploymentId> --at <time>');
+    expect(h.out()).toContain('tollgate audit who-can <deploymentId> --at <time>');
+    expect(h.err()).toBe('');
+  });
+
+  it("prints a command's help on stdout with --help", async () => {
+    const h = harness();
+    expect(await h.run(['audit', 'who-can', '--help'])).toBe(EXIT.ok);
+    expect(h.out()).toContain('tollgate audit who-can <deploymentId> --at <time>');
+    expect(h.err()).toBe('');
   });
 
   it('prints the help of a command group and exits 2 when the subcommand is missing', async () => {

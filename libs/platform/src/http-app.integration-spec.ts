@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import { Body, Controller, Get, Module, Param, Post, Query } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { loadConfig } from '@tollgate/config';
 import { ApiError } from '@tollgate/contracts';
 import { z } from 'zod';
+import { PresentErrorsWith, toApiError } from './error.filter';
 import { configureHttpApp, createFastifyAdapter } from './http-app';
 import { createLogger } from './logger';
 import { createMetricsRegistry } from './metrics';
@@ -28,9 +29,29 @@ class WidgetController {
   bug() {
     throw new Error('secret internals tgi_0123456789');
   }
+
+  @Get(':id')
+  find(@Param('id') id: string, @Query() query: Record<string, unknown>) {
+    return { id, query: { ...query } };
+  }
 }
 
-@Module({ controllers: [WidgetController] })
+/** A controller speaking another error schema, as SCIM does. */
+@PresentErrorsWith((exception) => ({
+  status: toApiError(exception).status,
+  contentType: 'application/problem+json',
+  body: JSON.stringify({ problem: toApiError(exception).code }),
+}))
+@Controller('other-schema')
+class OtherSchemaController {
+  @Post()
+  create(@Body() body: unknown) {
+    if (body === undefined) throw new ApiError('validation-failed', 'a body is required');
+    return body;
+  }
+}
+
+@Module({ controllers: [WidgetController, OtherSchemaController] })
 class WidgetModule {}
 
 describe('the HTTP app every service uses', () => {
@@ -81,6 +102,72 @@ describe('the HTTP app every service uses', () => {
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
     expect(typeof body.error.message).toBe('string');
+  });
+
+  describe('the one request policy (issue 13)', () => {
+    const polluted = () => (Object.prototype as Record<string, unknown>).polluted;
+    const errorOf = async (res: Response) => {
+      const text = await res.text();
+      expect(text).not.toMatch(/\bat .*\.(ts|js):\d+/); // no stack trace
+      return {
+        status: res.status,
+        ...(JSON.parse(text) as { error: { code: string; details?: { field: string }[] } }),
+      };
+    };
+
+    it.each([
+      ['a top-level __proto__', '{"__proto__":{"polluted":"yes"},"name":"a","size":1}'],
+      ['a nested __proto__', '{"name":"a","size":1,"x":[{"y":{"__proto__":{"polluted":"yes"}}}]}'],
+      ['constructor holding prototype', '{"name":"a","size":1,"constructor":{"prototype":{"polluted":"yes"}}}'],
+    ])('refuses %s in any JSON media type with 400 malformed-json', async (_what, body) => {
+      for (const type of ['application/json', 'application/scim+json', 'application/merge-patch+json']) {
+        const { status, error } = await errorOf(await post(body, type));
+        expect([status, error.code]).toEqual([400, 'malformed-json']);
+      }
+      expect(polluted()).toBeUndefined();
+    });
+
+    it('refuses NUL and lone surrogates in a body, naming the fields', async () => {
+      const { status, error } = await errorOf(await post('{"name":"a\\u0000","size":1,"tags":["\\udc00"]}'));
+      expect([status, error.code]).toEqual([400, 'validation-failed']);
+      expect(error.details?.map((d) => d.field)).toEqual(['name', 'tags.0']);
+    });
+
+    it.each([
+      ['NUL in a path parameter', '/widgets/a%00b', 'path.id'],
+      ['NUL in a query parameter', '/widgets/a?tag=x%00', 'query.tag'],
+    ])('refuses %s with 400 validation-failed', async (_what, path, field) => {
+      const { status, error } = await errorOf(await fetch(`${url}${path}`));
+      expect([status, error.code]).toEqual([400, 'validation-failed']);
+      expect(error.details?.map((d) => d.field)).toEqual([field]);
+    });
+
+    it('refuses a percent-encoded lone surrogate in the path with 400 in the error shape', async () => {
+      const { status, error } = await errorOf(await fetch(`${url}/widgets/%ED%A0%80`));
+      expect([status, error.code]).toEqual([400, 'validation-failed']);
+    });
+
+    it('answers a path parameter longer than any id as not found, in the error shape', async () => {
+      const { status, error } = await errorOf(await fetch(`${url}/widgets/${'x'.repeat(600)}`));
+      expect([status, error.code]).toEqual([404, 'not-found']);
+    });
+
+    it('lets ordinary parameters through, paired surrogates included', async () => {
+      const res = await fetch(`${url}/widgets/${encodeURIComponent('w😀')}?tag=${encodeURIComponent('ü😀')}`);
+      expect(await res.json()).toEqual({ id: 'w😀', query: { tag: 'ü😀' } });
+    });
+
+    it('answers errors raised before the handler in the route’s own schema when it has one', async () => {
+      const send = (body: string) =>
+        fetch(`${url}/other-schema`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const malformed = await send('{"a":');
+      expect(malformed.status).toBe(400);
+      expect(malformed.headers.get('content-type')).toContain('application/problem+json');
+      expect(await malformed.json()).toEqual({ problem: 'malformed-json' });
+      expect(await (await send('{"__proto__":{}}')).json()).toEqual({ problem: 'malformed-json' });
+      expect(await (await send('')).json()).toEqual({ problem: 'validation-failed' });
+      expect(await (await send('{"ok":true}')).json()).toEqual({ ok: true });
+    });
   });
 
   it('names each bad field in details', async () => {

@@ -28,6 +28,29 @@ const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [
   `*.*${segment(f)}`,
 ]);
 
+/** How long a log line may wait in the buffer before it is written. */
+const LOG_FLUSH_MS = 200;
+
+/**
+ * stdout, written in chunks of at least 4 KiB or every `LOG_FLUSH_MS`, and synchronously at exit (a crash's
+ * last lines included). One write per line cost about 9% of the forward-auth door's CPU: the decision log
+ * writes one line a request.
+ */
+function bufferedStdout(): pino.DestinationStream {
+  const destination = pino.destination({ sync: false, minLength: 4096 });
+  setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
+  process.once('exit', () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // Nothing left to write, or stdout already closed: the process is leaving either way.
+    }
+  });
+  return destination;
+}
+
+let stdout: pino.DestinationStream | undefined;
+
 /** Structured JSON logs on stdout, one line per record. */
 export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
   return pino(
@@ -39,7 +62,7 @@ export function createLogger(level = 'info', destination?: pino.DestinationStrea
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
-    destination ?? pino.destination({ sync: false }),
+    destination ?? (stdout ??= bufferedStdout()),
   );
 }
 

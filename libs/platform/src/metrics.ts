@@ -8,6 +8,11 @@ export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
+  // prom-client also exports these sums as gauges named *_total, which Prometheus reserves for counters
+  // (promtool check metrics refuses them). sum(tollgate_nodejs_active_handles) etc. give the same numbers.
+  for (const name of ['handles', 'requests', 'resources']) {
+    registry.removeSingleMetric(`tollgate_nodejs_active_${name}_total`);
+  }
   return registry;
 }
 

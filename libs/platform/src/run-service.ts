@@ -1,11 +1,14 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { KeyEncryptionKey } from '@tollgate/authn';
 import { ConfigError, loadConfig, type TollgateConfig } from '@tollgate/config';
 import { startEmbeddedPostgres } from '@tollgate/database';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { HealthModule } from './health';
+import { dataDirKeyEncryptionKey } from './key-encryption';
 import { createHttpApp } from './http-app';
+import { checkKafkaAccess, KafkaAccessError } from './kafka';
 import { createLogger } from './logger';
 import { createMetricsRegistry, MetricsModule } from './metrics';
 import { CONFIG, DATABASE_URL, LOGGER } from './tokens';
@@ -19,12 +22,16 @@ export interface ServiceContext {
   logger: Logger;
   metrics: Registry;
   databaseUrl: string;
+  /** Seals private signing keys at rest; undefined in deployed mode without one (see `keySealerOf`). */
+  keyEncryptionKey?: KeyEncryptionKey;
 }
 
 export interface ServiceDefinition {
   /** e.g. `tollgate` (embedded, all services), `keys`, `identity`, `authz`. */
   name: string;
   openApiTitle?: string;
+  /** This process serves the web console (`ConsoleModule`): the banner says where. */
+  console?: boolean;
   /** The feature modules this process hosts. */
   modules(context: ServiceContext): DynamicModule[] | Promise<DynamicModule[]>;
   /** Lines printed once the process listens (URL, OpenAPI, the bootstrap credential…). */
@@ -87,14 +94,25 @@ export async function runService(definition: ServiceDefinition, env = process.en
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
   try {
+    if (config.kafka) {
+      // Wrong credentials or TLS settings stop start-up here, clearly, instead of every client retrying.
+      const kafka = await checkKafkaAccess(config.kafka);
+      if (!kafka.reachable)
+        logger.warn(
+          { brokers: config.kafka.brokers, err: kafka.detail },
+          'Kafka is not reachable yet; the services retry',
+        );
+    }
     let databaseUrl = config.databaseUrl;
+    let keyEncryptionKey = config.keyEncryptionKey;
     if (!databaseUrl) {
       const pg = await startEmbeddedPostgres({ dataDir: config.dataDir });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
       logger.info({ port: pg.port, dataDir: config.dataDir }, 'embedded PostgreSQL started');
+      keyEncryptionKey ??= dataDirKeyEncryptionKey(config.dataDir, logger);
     }
-    const context: ServiceContext = { config, logger, metrics, databaseUrl };
+    const context: ServiceContext = { config, logger, metrics, databaseUrl, keyEncryptionKey };
     const root = coreModule(context, await definition.modules(context));
     app = await createHttpApp(root, { logger, metrics, openApiTitle: definition.openApiTitle });
     await app.listen(config.http.port, config.http.host);
@@ -102,11 +120,14 @@ export async function runService(definition: ServiceDefinition, env = process.en
     const lines = [
       `Tollgate ${definition.name} listening on ${url}`,
       ...(definition.openApiTitle ? [`OpenAPI: ${url}/docs (JSON: ${url}/docs-json)`] : []),
+      ...(definition.console ? [`Console: ${url}/console/`] : []),
       ...((await definition.banner?.(app, context)) ?? []),
     ];
     // Human-facing banner on stderr: stdout carries only JSON log lines.
     process.stderr.write(`${lines.join('\n')}\n`);
   } catch (err) {
+    if (err instanceof ConfigError) process.stderr.write(`tollgate: invalid configuration\n${err.message}\n`);
+    if (err instanceof KafkaAccessError) process.stderr.write(`tollgate: cannot use Kafka\n${err.message}\n`);
     logger.fatal({ err }, 'start-up failed');
     for (const s of stops.reverse()) await s().catch(() => undefined);
     logger.flush();

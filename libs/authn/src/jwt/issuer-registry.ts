@@ -17,6 +17,8 @@ export interface IssuerConfig {
   clockToleranceSeconds?: number;
   /** Trusted only on deployments of this environment. */
   environment?: string;
+  /** The IdP connector whose subjects this issuer's subjects are (CONTRACT section 2, "Who the caller is"). */
+  idpConnector?: string;
 }
 
 /** A trusted issuer with defaults applied and its key set. */
@@ -28,6 +30,7 @@ export interface Issuer {
   readonly groupsClaim: string;
   readonly clockToleranceSeconds: number;
   readonly environment: string | undefined;
+  readonly idpConnector: string | undefined;
   readonly jwks: JwksCache;
 }
 
@@ -100,7 +103,7 @@ export class IssuerRegistry {
       if (!Number.isInteger(tolerance) || tolerance < 0) {
         throw new IssuerConfigError(`${at}.clockToleranceSeconds`, 'must be a non-negative integer');
       }
-      for (const f of ['subjectClaim', 'groupsClaim'] as const) {
+      for (const f of ['subjectClaim', 'groupsClaim', 'idpConnector'] as const) {
         if (c[f] !== undefined && (typeof c[f] !== 'string' || c[f] === ''))
           throw new IssuerConfigError(`${at}.${f}`, 'must be a non-empty string');
       }
@@ -122,6 +125,7 @@ export class IssuerRegistry {
         groupsClaim: c.groupsClaim ?? 'groups',
         clockToleranceSeconds: tolerance,
         environment: c.environment,
+        idpConnector: c.idpConnector,
         jwks,
       });
     });

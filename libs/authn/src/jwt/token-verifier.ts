@@ -5,6 +5,7 @@ import { tokenCacheKey, VerifiedTokenCache } from './verified-token-cache';
 import {
   systemClock,
   type Clock,
+  type ExpiredServiceToken,
   type ServiceTokenFacts,
   type TokenFailureReason,
   type TokenKind,
@@ -31,6 +32,8 @@ export interface TrustAnchor {
   subjectClaim: string;
   groupsClaim: string | undefined;
   environment: string | undefined;
+  /** Trusted issuers: the IdP connector whose subjects this issuer's subjects are. */
+  idpConnector?: string;
   /** The key for `kid` usable with `alg`, or undefined (the token is then invalid: fail closed). */
   getKey(kid: string, alg: string): Promise<VerificationKey | undefined>;
   /** Further checks of the verified claims (service tokens: scope, source, lifetime). */
@@ -50,6 +53,7 @@ export function issuerAnchor(issuer: Issuer): TrustAnchor {
     subjectClaim: issuer.subjectClaim,
     groupsClaim: issuer.groupsClaim,
     environment: issuer.environment,
+    idpConnector: issuer.idpConnector,
     getKey: (kid, alg) => issuer.jwks.getKey(kid, alg),
   };
 }
@@ -61,8 +65,23 @@ const JWS_COMPACT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-type Fail = { ok: false; reason: TokenFailureReason; detail: string };
+type Fail = { ok: false; reason: TokenFailureReason; detail: string; expired?: ExpiredServiceToken };
 const fail = (reason: TokenFailureReason, detail: string): Fail => ({ ok: false, reason, detail });
+
+/**
+ * An expired token. For a service token whose other claims hold, the failure keeps its subject and source:
+ * the token dies with its key, so a caller answers with the key's reason when the key is revoked or expired
+ * (CONTRACT section 2), not with the token's own expiry, which issuance caps at the key's.
+ */
+function expiredFailure(anchor: TrustAnchor, claims: Record<string, unknown>, kid: string): Fail {
+  const failure = fail('token-expired', 'expired');
+  const subject = claims[anchor.subjectClaim];
+  if (anchor.kind !== 'service-token' || anchor.checkClaims === undefined || typeof subject !== 'string')
+    return failure;
+  const extra = anchor.checkClaims(claims, kid);
+  if (extra.ok && extra.serviceToken !== undefined) failure.expired = { subject, serviceToken: extra.serviceToken };
+  return failure;
+}
 
 function decodeSegment(seg: string): Record<string, unknown> | undefined {
   try {
@@ -136,7 +155,7 @@ export async function verifyJwt(
   const tolMs = anchor.clockToleranceSeconds * 1000;
   if (!isNumericDate(claims.exp)) return fail('token-invalid', 'exp missing');
   const expiresAt = claims.exp * 1000;
-  if (now >= expiresAt) return fail('token-expired', 'expired');
+  if (now >= expiresAt) return expiredFailure(anchor, claims, kid);
   if (claims.nbf !== undefined) {
     if (!isNumericDate(claims.nbf)) return fail('token-invalid', 'nbf is not a number');
     if (claims.nbf * 1000 > now + tolMs) return fail('token-invalid', 'not yet valid (nbf)');
@@ -177,6 +196,7 @@ export async function verifyJwt(
   if (groups !== undefined) verified.groups = groups;
   if (issuedAt !== undefined) verified.issuedAt = issuedAt;
   if (anchor.environment !== undefined) verified.environment = anchor.environment;
+  if (anchor.idpConnector !== undefined) verified.idpConnector = anchor.idpConnector;
   if (serviceToken !== undefined) verified.serviceToken = serviceToken;
   return { ok: true, token: Object.freeze(verified) };
 }

@@ -51,6 +51,11 @@ export interface VerifiedToken {
   expiresAt: number;
   /** The issuer config's `environment`, when set: the issuer is trusted only on deployments of it. */
   environment?: string;
+  /**
+   * A trusted issuer's `idpConnector`: its subject is that connector's IdP subject (the user `<idp>:<sub>`),
+   * not a user name.
+   */
+  idpConnector?: string;
   /** Set for service tokens. */
   serviceToken?: ServiceTokenFacts;
   /** The whole verified payload. */
@@ -64,4 +69,15 @@ export type TokenVerification =
       reason: TokenFailureReason;
       /** Why, for logs and `explain` traces (never contains the token). */
       detail: string;
+      /**
+       * `token-expired` of a correctly signed service token: its subject and source, so the caller can answer
+       * with the source key's reason when the key itself is revoked or expired (a token dies with its key).
+       */
+      expired?: ExpiredServiceToken;
     };
+
+/** What a correctly signed but expired service token still says. */
+export interface ExpiredServiceToken {
+  subject: string;
+  serviceToken: ServiceTokenFacts;
+}

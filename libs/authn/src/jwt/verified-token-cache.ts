@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { systemClock, type Clock, type VerifiedToken } from './types';
 
 export interface VerifiedTokenCacheOptions {
@@ -9,7 +9,7 @@ export interface VerifiedTokenCacheOptions {
 
 /** SHA-256 (hex) of a raw token: the cache key, so raw tokens are never held as map keys. */
 export function tokenCacheKey(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /**

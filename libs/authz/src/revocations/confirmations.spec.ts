@@ -1,26 +1,33 @@
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { RevocationConfirmations, type RevocationSource } from './confirmations';
+import { RevocationConfirmations, type AppliedReduction, type RevocationSource } from './confirmations';
 
 const T = Date.parse('2026-11-26T06:30:00.000Z');
 
 function fakeModel() {
   const applied = new Map<string, number>();
-  const listeners = new Set<
-    (eventId: string, appliedAt: number, key: { keyId: string; revokedAt: number | null } | undefined) => void
-  >();
+  const listeners = new Set<(applied: AppliedReduction) => void>();
   const model: RevocationSource = {
     revocationApplied: (eventId) => applied.get(eventId),
-    onRevocationApplied: (listener) => {
+    onAccessReduced: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    heldReductions: () => applied.entries(),
   };
-  const apply = (eventId: string, appliedAt: number, keyId: string, revokedAt: number) => {
+  const apply = (
+    eventId: string,
+    appliedAt: number,
+    keyId: string | null,
+    committedAt: number,
+    type = 'KeyRevoked',
+  ) => {
     applied.set(eventId, appliedAt);
-    for (const l of listeners) l(eventId, appliedAt, { keyId, revokedAt });
+    for (const l of listeners) l({ eventId, type, appliedAt, committedAt, keyId });
   };
-  return { model, apply };
+  /** What a snapshot restores: held as applied, no listener called. */
+  const restore = (eventId: string, appliedAt: number) => applied.set(eventId, appliedAt);
+  return { model, apply, restore };
 }
 
 describe('RevocationConfirmations', () => {
@@ -35,7 +42,7 @@ describe('RevocationConfirmations', () => {
       replicaId: 'r1',
       logger,
       now: () => now,
-      onApplied: (lag) => lags.push(lag),
+      onApplied: ({ lagMs }) => lags.push(lagMs),
     });
     await c.start();
     expect(c.status('evt_1')).toBeUndefined();
@@ -48,6 +55,38 @@ describe('RevocationConfirmations', () => {
       appliedByAll: true,
     });
     expect(lags).toEqual([40]);
+    await c.stop();
+  });
+
+  it('keeps the latest access-reducing events it applied, newest first, at most 100 (GET /v1/revocations)', async () => {
+    const { model, apply } = fakeModel();
+    const c = new RevocationConfirmations({ model, replicaId: 'r1', logger, now: () => T });
+    await c.start();
+    expect(c.recent(20)).toEqual([]);
+    apply('evt_a', T + 5, 'key_a', T);
+    apply('evt_b', T + 9, null, T + 1, 'UserDeactivated');
+    expect(c.recent(20)).toEqual([
+      {
+        eventId: 'evt_b',
+        type: 'UserDeactivated',
+        keyId: null,
+        committedAt: '2026-11-26T06:30:00.001Z',
+        appliedAt: '2026-11-26T06:30:00.009Z',
+      },
+      {
+        eventId: 'evt_a',
+        type: 'KeyRevoked',
+        keyId: 'key_a',
+        committedAt: '2026-11-26T06:30:00.000Z',
+        appliedAt: '2026-11-26T06:30:00.005Z',
+      },
+    ]);
+    expect(c.recent(1).map((r) => r.eventId)).toEqual(['evt_b']);
+    for (let i = 0; i < 150; i++) apply(`evt_${i}`, T + 10 + i, null, T);
+    const all = c.recent(100);
+    expect(all).toHaveLength(100);
+    expect(all[0]!.eventId).toBe('evt_149');
+    expect(all[99]!.eventId).toBe('evt_50');
     await c.stop();
   });
 
@@ -135,6 +174,34 @@ describe('RevocationConfirmations', () => {
     expect(c.liveReplicas()).toEqual(['r2']);
     now = T + 6000;
     expect(c.liveReplicas()).toEqual([]);
+    await c.stop();
+  });
+
+  it('a replica restored from a snapshot announces what it holds (within the window), once, with no metric', async () => {
+    const { model, restore, apply } = fakeModel();
+    restore('evt_old', T - 8 * 24 * 3600 * 1000);
+    restore('evt_held', T - 60_000);
+    const lags: (number | null)[] = [];
+    const c = new RevocationConfirmations({
+      model,
+      replicaId: 'r1',
+      logger,
+      now: () => T,
+      // nothing listens there: the messages stay queued, which is what this test reads
+      kafka: { brokers: ['127.0.0.1:1'], clientId: 'test', partitions: 6 },
+      onApplied: ({ lagMs }) => lags.push(lagMs),
+    });
+    await c.start();
+    apply('evt_new', T + 5, 'key_2', T, 'CollaboratorRemoved');
+    const applied = c.pending.filter((m) => m.type === 'applied');
+    expect(applied).toEqual([
+      expect.objectContaining({ eventId: 'evt_held', replicaId: 'r1', appliedAt: T - 60_000, committedAt: null }),
+      expect.objectContaining({ eventId: 'evt_new', eventType: 'CollaboratorRemoved', appliedAt: T + 5, lagMs: 5 }),
+    ]);
+    expect(lags).toEqual([5]);
+    expect(c.status('evt_held')).toMatchObject({
+      replicas: [{ replicaId: 'r1', appliedAt: new Date(T - 60_000).toISOString() }],
+    });
     await c.stop();
   });
 });

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { CONFIRMATIONS_TOPIC } from '@tollgate/contracts';
+import type { KafkaConfig } from '@tollgate/config';
+import { topicSpec } from '@tollgate/event-store';
+import { createKafka } from '@tollgate/platform';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 /**
- * Revocation confirmation: every authz replica says when it applied each `KeyRevoked`, so an operator (or
- * the CLI after `DELETE /v1/keys/{id}`) can see the revocation enforced everywhere instead of trusting
- * "eventually".
+ * Revocation confirmation: every authz replica says when it applied each access-reducing event (a key
+ * revoked, a user deactivated, a collaborator removed or demoted, a deployment narrowed, groups shrunk, the
+ * external-access policy tightened: `reducesAccess`), so an operator (or the CLI after a write that answered
+ * `Tollgate-Event-Id`) can see it enforced everywhere instead of trusting "eventually".
  *
  * Each replica publishes on its own topic (`tollgate.authz-confirmations.v1`, not a domain event log): one
  * `applied` message per applied revocation, keyed by the event id, and a `heartbeat` per replica every
@@ -13,12 +18,13 @@ import type { Logger } from 'pino';
  * is known. Every replica reads the whole topic and can answer for all. Without Kafka (embedded mode) the
  * one replica answers from its own model.
  */
-export const CONFIRMATIONS_TOPIC = 'tollgate.authz-confirmations.v1';
 
 export type ConfirmationMessage =
   | {
       type: 'applied';
       eventId: string;
+      /** The event's type (absent from messages of older releases). */
+      eventType?: string;
       keyId: string | null;
       replicaId: string;
       committedAt: number | null;
@@ -44,31 +50,38 @@ export interface RevocationStatus {
   appliedByAll: boolean;
 }
 
+/** An access-reducing event applied by this replica (see `AccessModel.onAccessReduced`). */
+export interface AppliedReduction {
+  eventId: string;
+  type: string;
+  appliedAt: number;
+  committedAt: number | null;
+  keyId: string | null;
+}
+
 /** The part of the access model the confirmations read. */
 export interface RevocationSource {
   revocationApplied(eventId: string): number | undefined;
-  onRevocationApplied(
-    listener: (
-      eventId: string,
-      appliedAt: number,
-      key: { keyId: string; revokedAt: number | null } | undefined,
-    ) => void,
-  ): () => void;
+  onAccessReduced(listener: (applied: AppliedReduction) => void): () => void;
+  /** What the model holds as applied, restored from a snapshot included. */
+  heldReductions(): Iterable<[string, number]>;
 }
 
 export interface RevocationConfirmationsOptions {
   model: RevocationSource;
   replicaId: string;
   /** Deployed mode; undefined: embedded, this replica only. */
-  kafka?: { brokers: string[]; clientId: string };
+  kafka?: KafkaConfig;
   topic?: string;
   /** Replica heartbeat period (default 1000 ms). */
   heartbeatMs?: number;
   /** A replica is live while its last heartbeat is at most this old (default max(5 s, 5 heartbeats)). */
   liveWindowMs?: number;
   logger: Logger;
-  /** Called per applied revocation (commit → applied on this replica), e.g. for a histogram. */
-  onApplied?: (lagMs: number | null) => void;
+  /** Called per applied access-reducing event (commit → applied on this replica), e.g. for a histogram. */
+  onApplied?: (applied: { type: string; lagMs: number | null }) => void;
+  /** Held confirmations older than this are not announced again at start (default 7 days, the topic's retention). */
+  reconfirmWindowMs?: number;
   now?: () => number;
   /** Entries kept per map before the oldest are forgotten (default 200 000). */
   maxEntries?: number;
@@ -87,6 +100,19 @@ interface RemoteRevocation {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** One access-reducing event as this replica applied it (`GET /v1/revocations`, newest first). */
+export interface RecentReduction {
+  eventId: string;
+  /** The event type (`KeyRevoked`, `UserDeactivated`, `CollaboratorRemoved`, …). */
+  type: string;
+  keyId: string | null;
+  committedAt: string | null;
+  appliedAt: string;
+}
+
+/** How many of the latest access-reducing events a replica keeps for `GET /v1/revocations`. */
+export const RECENT_REDUCTIONS = 100;
+
 export class RevocationConfirmations {
   readonly topic: string;
   private readonly now: () => number;
@@ -95,6 +121,8 @@ export class RevocationConfirmations {
   private readonly maxEntries: number;
   private readonly startedAt: number;
   private readonly local = new Map<string, LocalRevocation>();
+  /** The latest applied reductions, oldest first, at most RECENT_REDUCTIONS. */
+  private readonly latest: AppliedReduction[] = [];
   private readonly remote = new Map<string, RemoteRevocation>();
   private readonly replicas = new Map<string, { lastAt: number; leaving: boolean }>();
   private readonly queue: ConfirmationMessage[] = [];
@@ -122,15 +150,23 @@ export class RevocationConfirmations {
     return this.options.replicaId;
   }
 
-  /** Subscribes to the model; in deployed mode also connects, creates the topic if missing and starts reading it. */
+  /**
+   * Subscribes to the model; in deployed mode also connects, creates the topic if missing and starts reading
+   * it, and announces again what the model already holds (a replica restored from a snapshot applied those
+   * events in an earlier life: without this, the others would list it as not having applied them).
+   */
   async start(): Promise<void> {
-    this.unsubscribe = this.options.model.onRevocationApplied((eventId, appliedAt, key) =>
-      this.applied(eventId, appliedAt, key),
-    );
+    this.unsubscribe = this.options.model.onAccessReduced((applied) => this.applied(applied));
     if (!this.options.kafka) return;
+    this.reconfirmHeld();
     // In the background, like the access model's own log source: the replica serves while Kafka is away;
     // confirmations applied meanwhile are queued and published once connected.
     this.connecting = this.connectLoop();
+  }
+
+  /** Messages waiting to be published (oldest first). */
+  get pending(): readonly ConfirmationMessage[] {
+    return this.queue;
   }
 
   /** Whether the confirmations topic is being read and written (always false in embedded mode). */
@@ -164,10 +200,8 @@ export class RevocationConfirmations {
 
   private async connect(): Promise<void> {
     const kafkaConfig = this.options.kafka!;
-    this.kafka ??= new Kafka({
-      clientId: `${kafkaConfig.clientId}-authz-confirmations`,
-      brokers: kafkaConfig.brokers,
-      logLevel: logLevel.NOTHING,
+    this.kafka ??= createKafka(kafkaConfig, {
+      clientSuffix: 'authz-confirmations',
       // Never restart a crashed consumer once stopping (kafkajs would otherwise retry forever).
       retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8, restartOnFailure: async () => !this.stopped },
     });
@@ -176,13 +210,7 @@ export class RevocationConfirmations {
       await admin.connect();
       await admin.createTopics({
         waitForLeaders: true,
-        topics: [
-          {
-            topic: this.topic,
-            numPartitions: 3,
-            configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }],
-          },
-        ],
+        topics: [topicSpec(this.topic, 3, 7 * 24 * 3600 * 1000, kafkaConfig)],
       });
     } finally {
       await admin.disconnect().catch(() => undefined);
@@ -280,6 +308,20 @@ export class RevocationConfirmations {
     return { eventId, committedAt: iso(committedAt), replicas, appliedByAll };
   }
 
+  /** The latest `limit` access-reducing events this replica applied, newest first. */
+  recent(limit: number): RecentReduction[] {
+    return this.latest
+      .slice(-limit)
+      .reverse()
+      .map((r) => ({
+        eventId: r.eventId,
+        type: r.type,
+        keyId: r.keyId,
+        committedAt: iso(r.committedAt),
+        appliedAt: iso(r.appliedAt)!,
+      }));
+  }
+
   /** Replicas other than this one whose last heartbeat is within the live window. */
   liveReplicas(): string[] {
     const now = this.now();
@@ -291,24 +333,39 @@ export class RevocationConfirmations {
     return live.sort();
   }
 
-  private applied(
-    eventId: string,
-    appliedAt: number,
-    key: { keyId: string; revokedAt: number | null } | undefined,
-  ): void {
-    const committedAt = key?.revokedAt ?? null;
+  private applied({ eventId, type, appliedAt, committedAt, keyId }: AppliedReduction): void {
     const lagMs = committedAt === null ? null : Math.max(0, appliedAt - committedAt);
-    remember(this.local, eventId, { keyId: key?.keyId ?? null, committedAt, appliedAt }, this.maxEntries);
-    this.options.onApplied?.(lagMs);
+    remember(this.local, eventId, { keyId, committedAt, appliedAt }, this.maxEntries);
+    this.latest.push({ eventId, type, appliedAt, committedAt, keyId });
+    if (this.latest.length > RECENT_REDUCTIONS) this.latest.shift();
+    this.options.onApplied?.({ type, lagMs });
     if (this.options.kafka && !this.stopped) {
       this.enqueue({
         type: 'applied',
         eventId,
-        keyId: key?.keyId ?? null,
+        eventType: type,
+        keyId,
         replicaId: this.options.replicaId,
         committedAt,
         appliedAt,
         lagMs,
+      });
+    }
+  }
+
+  /** Queues an `applied` message for every held confirmation within the window (no metric: not new). */
+  private reconfirmHeld(): void {
+    const since = this.now() - (this.options.reconfirmWindowMs ?? 7 * 24 * 3600 * 1000);
+    for (const [eventId, appliedAt] of this.options.model.heldReductions()) {
+      if (appliedAt < since || this.local.has(eventId)) continue;
+      this.enqueue({
+        type: 'applied',
+        eventId,
+        keyId: null,
+        replicaId: this.options.replicaId,
+        committedAt: null,
+        appliedAt,
+        lagMs: null,
       });
     }
   }

@@ -17,6 +17,40 @@ export interface FixtureStream {
   events: { type: string; data: unknown }[];
 }
 
+/**
+ * The path a request names is matched as proxies and model servers see it (CONTRACT.md section 3): decoded
+ * once, slashes merged, dot segments resolved; what cannot be decoded safely matches no deployment. Without a
+ * credential, the protected `/v1/main` answers 401 and the public `/v1/public` 200: each row shows which one
+ * (or none) an encoded path reached. The same rows run through every door.
+ */
+function pathCases(host: string): DoorCase[] {
+  const reaches = (path: string, target: 'main' | 'public' | 'none'): DoorCase => ({
+    name: `path ${path} reaches ${target === 'none' ? 'no deployment' : target}`,
+    host,
+    path,
+    ...(target === 'main'
+      ? { status: 401, reason: 'credential-missing' }
+      : target === 'public'
+        ? { status: 200, reason: 'public' }
+        : { status: 404, reason: 'deployment-unknown' }),
+  });
+  return [
+    reaches('/v1/%6Dain/chat', 'main'),
+    reaches('/v1/%6d%61%69%6e', 'main'),
+    reaches('//v1//main/./chat', 'main'),
+    reaches('/v1/public/../main/chat', 'main'),
+    reaches('/v1/public/%2e%2e/main', 'main'),
+    reaches('/v1/public/x?/v1/main', 'public'),
+    reaches('/v1/public/x%2f..%2f..%2fmain', 'none'),
+    reaches('/v1/public%2Fx', 'none'),
+    reaches('/v1/public/a%5cb', 'none'),
+    reaches('/v1/public/a%00', 'none'),
+    reaches('/v1/public/%', 'none'),
+    reaches('/v1/public/%zz', 'none'),
+    reaches('/v1/public/%C0%AF', 'none'),
+  ];
+}
+
 export interface DoorCase {
   name: string;
   /** The request, as every door can express it: host + path, the Authorization value, the access key. */
@@ -450,6 +484,7 @@ export async function buildAuthzFixture(
       status: 401,
       reason: 'auth-mode-not-allowed',
     },
+    ...pathCases(host),
     ...tokenCases,
   ];
 

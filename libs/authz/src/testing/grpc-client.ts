@@ -1,6 +1,6 @@
 /** A real @grpc/grpc-js client of Envoy's ext_authz service, and Envoy-shaped requests (tests and benchmark). */
 import { credentials, type Client, makeClientConstructor, type ServiceError } from '@grpc/grpc-js';
-import { loadExtAuthzService } from '../doors/ext-authz.server';
+import { loadExtAuthzService } from '../doors/ext-authz.grpc';
 import type { CheckRequest, CheckResponse } from '../doors/ext-authz';
 
 export interface ExtAuthzClient {
@@ -9,7 +9,7 @@ export interface ExtAuthzClient {
 }
 
 export async function extAuthzClient(address: string): Promise<ExtAuthzClient> {
-  const service = await loadExtAuthzService();
+  const service = loadExtAuthzService();
   const Ctor = makeClientConstructor(service, 'envoy.service.auth.v3.Authorization');
   const client = new Ctor(address, credentials.createInsecure()) as unknown as Client & {
     Check(request: CheckRequest, callback: (error: ServiceError | null, response: CheckResponse) => void): void;

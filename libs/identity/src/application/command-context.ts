@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ApiError, type EventChannel } from '@tollgate/contracts';
-import { type EventMetadata, IdempotencyKeyReusedError, VersionConflictError } from '@tollgate/event-store';
+import type { EventChannel } from '@tollgate/contracts';
+import { canonicalJson, type EventMetadata } from '@tollgate/event-store';
+import { staleVersion, storeErrorToApi } from '@tollgate/platform';
 import type { Actor } from '../domain/actor';
 
 /**
@@ -37,24 +38,13 @@ export function requestFingerprint(route: string, body: unknown): string {
   return createHash('sha256').update(route).update('\0').update(canonicalJson(body)).digest('hex');
 }
 
-function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
-
-/** Event-store errors in the contract's terms. `conflictCode` decides what a lost optimistic race means. */
+/**
+ * Event-store errors in the contract's terms (the writers' one mapping, `storeErrorToApi` of
+ * @tollgate/platform). `conflictCode` decides what a lost optimistic race means: 409, or 412 where the client
+ * named a version.
+ */
 export function toApiError(error: unknown, conflictCode: 'conflict' | 'version-conflict' = 'conflict'): unknown {
-  if (error instanceof IdempotencyKeyReusedError) {
-    return new ApiError('idempotency-key-reused', 'this Idempotency-Key was already used with another request body');
-  }
-  if (error instanceof VersionConflictError) {
-    return new ApiError(conflictCode, 'the object was changed concurrently; read it again and retry');
-  }
-  return error;
+  return storeErrorToApi(error, conflictCode === 'version-conflict' ? staleVersion : undefined);
 }
 
 export async function translating<T>(

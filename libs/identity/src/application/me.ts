@@ -3,15 +3,17 @@ import { ApiError } from '@tollgate/contracts';
 import { type CredentialKind, decide, type ResolvedCaller, type UserFacts } from '@tollgate/decision';
 import type { Caller } from '@tollgate/platform';
 import { userView } from '../domain/user';
-import type { Directory } from './directory';
+import type { UsersService } from './users.service';
 
 export interface MeView {
   id: string;
   name: string;
   kind: 'internal' | 'external' | 'machine';
   admin: boolean;
-  groups: { name: string; refreshedAt: string }[];
-  deployments: { id: string; name: string; projectId: string }[];
+  /** `refreshedAt`: the login clock (null: provisioned by SCIM, never signed in since). */
+  groups: { name: string; refreshedAt: string | null }[];
+  /** With the hosts and path prefixes to send requests to (the console's snippets). */
+  deployments: { id: string; name: string; projectId: string; hosts: string[]; pathPrefixes: string[] }[];
 }
 
 /** The credential kind a request proved the caller with, as the authorizer would see that user's credential. */
@@ -34,6 +36,7 @@ const userFacts = (user: UserRecord): UserFacts => ({
   deactivated: user.deactivated,
   groups: [...user.groups],
   groupsRefreshedAt: user.groupsRefreshedAt ?? undefined,
+  groupsChangedAt: user.groupsChangedAt ?? undefined,
   admin: user.admin,
 });
 
@@ -70,14 +73,25 @@ export function invocableDeployments(model: AccessModel, caller: Caller, now: nu
       now,
     });
     if (decision.allowed)
-      out.push({ id: deployment.deploymentId, name: deployment.name, projectId: deployment.projectId });
+      out.push({
+        id: deployment.deploymentId,
+        name: deployment.name,
+        projectId: deployment.projectId,
+        hosts: [...deployment.hosts],
+        pathPrefixes: [...deployment.pathPrefixes],
+      });
   }
   return out.sort((a, b) => (a.name === b.name ? (a.id < b.id ? -1 : 1) : a.name < b.name ? -1 : 1));
 }
 
 /** `GET /v1/me`: who I am (from the identity store, read-your-writes) and what I may invoke (from the access model). */
-export async function me(directory: Directory, model: AccessModel, caller: Caller, now: number): Promise<MeView> {
-  const { state } = await directory.loadUser(caller.userId);
+export async function me(
+  users: Pick<UsersService, 'loadUser'>,
+  model: AccessModel,
+  caller: Caller,
+  now: number,
+): Promise<MeView> {
+  const { state } = await users.loadUser(caller.userId);
   if (!state.exists) throw new ApiError('not-found', 'user not found');
   const view = userView(state);
   const refreshedAt = state.groupsRefreshedAt;
@@ -86,7 +100,7 @@ export async function me(directory: Directory, model: AccessModel, caller: Calle
     name: view.name,
     kind: view.kind,
     admin: view.admin,
-    groups: refreshedAt === null ? [] : state.groups.map((name) => ({ name, refreshedAt })),
+    groups: state.groups.map((name) => ({ name, refreshedAt })),
     deployments: invocableDeployments(model, caller, now),
   };
 }

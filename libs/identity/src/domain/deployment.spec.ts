@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DeploymentState } from '@tollgate/contracts';
 import { fold } from '@tollgate/event-store';
-import { type DeploymentEvent, deploymentDecider, deploymentView } from './deployment';
+import { ApiError } from '@tollgate/contracts';
+import { assertHostsAvailable, type DeploymentEvent, deploymentDecider, deploymentView } from './deployment';
 import { given } from './given-when-then';
 
 const manage = { canSee: true, canManage: true };
@@ -22,17 +23,51 @@ const state: DeploymentState = {
 const created: DeploymentEvent = { type: 'DeploymentCreated', data: state };
 
 describe('deployment decider', () => {
+  const { deploymentId, ...input } = state;
+  const create = (access: typeof manage) => ({
+    type: 'CreateDeployment' as const,
+    access,
+    deploymentId,
+    deployment: input,
+  });
+
   it('creates with the project owner, admin or a Tollgate admin', () => {
-    given(deploymentDecider).when({ type: 'CreateDeployment', access: manage, deployment: state }).then([created]);
+    given(deploymentDecider).when(create(manage)).then([created]);
+  });
+
+  it('gives every field the request does not name its default (CONTRACT section 3)', () => {
+    given(deploymentDecider)
+      .when({
+        type: 'CreateDeployment',
+        access: manage,
+        deploymentId,
+        deployment: { projectId: 'prj_1', name: 'bare' },
+      })
+      .then([
+        {
+          type: 'DeploymentCreated',
+          data: {
+            deploymentId,
+            projectId: 'prj_1',
+            name: 'bare',
+            hosts: [],
+            pathPrefixes: ['/'],
+            authentication: true,
+            credentialKinds: ['api-key', 'access-key', 'jwt', 'service-token'],
+            grantedGroups: [],
+            environment: null,
+          },
+        },
+      ]);
   });
 
   it('refuses a collaborator who may not manage (403) and hides the project from others (404)', () => {
-    given(deploymentDecider)
-      .when({ type: 'CreateDeployment', access: seeOnly, deployment: state })
-      .thenThrows('forbidden');
-    given(deploymentDecider)
-      .when({ type: 'CreateDeployment', access: none, deployment: state })
-      .thenThrows('not-found');
+    given(deploymentDecider).when(create(seeOnly)).thenThrows('forbidden');
+    given(deploymentDecider).when(create(none)).thenThrows('not-found');
+  });
+
+  it('refuses a second creation of the same stream', () => {
+    given(deploymentDecider, [created]).when(create(manage)).thenThrows('conflict');
   });
 
   it('an update carries the full new state', () => {
@@ -80,5 +115,45 @@ describe('deployment decider', () => {
       updatedAt: 'u',
       version: 1,
     });
+  });
+});
+
+describe('host ownership: a host belongs to the project whose deployment first named it', () => {
+  const refusal = (run: () => void): ApiError | undefined => {
+    try {
+      run();
+    } catch (error) {
+      return error as ApiError;
+    }
+    return undefined;
+  };
+
+  it("allows the owning project's own deployments", () => {
+    expect(() =>
+      assertHostsAvailable('prj_1', [{ host: 'a.example.com', ownerProjectId: 'prj_1', callerManagesOwner: false }]),
+    ).not.toThrow();
+  });
+
+  it('allows another project when the caller manages the owner (its owner or admin, or a Tollgate admin)', () => {
+    expect(() =>
+      assertHostsAvailable('prj_2', [{ host: 'a.example.com', ownerProjectId: 'prj_1', callerManagesOwner: true }]),
+    ).not.toThrow();
+  });
+
+  it('refuses another project otherwise: 409 conflict naming every taken host', () => {
+    const error = refusal(() =>
+      assertHostsAvailable('prj_2', [
+        { host: 'a.example.com', ownerProjectId: 'prj_1', callerManagesOwner: false },
+        { host: 'b.example.com', ownerProjectId: 'prj_2', callerManagesOwner: false },
+        { host: 'c.example.com', ownerProjectId: 'prj_3', callerManagesOwner: false },
+      ]),
+    );
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error!.status).toBe(409);
+    expect(error!.code).toBe('conflict');
+    expect(error!.details).toEqual([
+      { field: 'hosts', message: 'a.example.com belongs to another project' },
+      { field: 'hosts', message: 'c.example.com belongs to another project' },
+    ]);
   });
 });

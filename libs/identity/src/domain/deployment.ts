@@ -21,12 +21,18 @@ export interface DeploymentAggregate {
   deployment: DeploymentState | null;
 }
 
+/** What `POST /v1/deployments` names: the project, the name, and any field that is not to keep its default. */
+export interface NewDeployment extends Partial<DeploymentFields> {
+  projectId: string;
+  name: string;
+}
+
 export type DeploymentCommand =
-  | { type: 'CreateDeployment'; access: ProjectAccess; deployment: DeploymentState }
+  | { type: 'CreateDeployment'; access: ProjectAccess; deploymentId: string; deployment: NewDeployment }
   | { type: 'UpdateDeployment'; access: ProjectAccess; changes: DeploymentChanges; ifMatch?: number };
 
 /** Defaults of `POST /v1/deployments` (CONTRACT section 3). */
-export const DEPLOYMENT_DEFAULTS = {
+const DEPLOYMENT_DEFAULTS = {
   hosts: [] as string[],
   pathPrefixes: ['/'],
   authentication: true,
@@ -42,6 +48,29 @@ function assertAccess(access: ProjectAccess): void {
   if (!access.canManage) {
     throw new ApiError('forbidden', 'only the project owner or admin, or a Tollgate admin, may change its deployments');
   }
+}
+
+/** A host a deployment is about to route on, and the project that owns it (the first to name it). */
+export interface HostClaim {
+  host: string;
+  ownerProjectId: string;
+  /** May the caller manage the owning project (its owner or admin, or a Tollgate admin)? */
+  callerManagesOwner: boolean;
+}
+
+/**
+ * A host belongs to the project whose deployment first named it; only that project's owner or admin, or a
+ * Tollgate admin, may put a deployment of another project on it, or a new path prefix of such a deployment
+ * (CONTRACT.md section 3). Else 409: longest-prefix routing would hand the owner's traffic to it.
+ */
+export function assertHostsAvailable(projectId: string, claims: readonly HostClaim[]): void {
+  const taken = claims.filter((c) => c.ownerProjectId !== projectId && !c.callerManagesOwner);
+  if (taken.length === 0) return;
+  throw new ApiError(
+    'conflict',
+    `host ${taken[0]!.host} belongs to another project: only its owner or admin, or a Tollgate admin, may add a deployment on it`,
+    taken.map((c) => ({ field: 'hosts', message: `${c.host} belongs to another project` })),
+  );
 }
 
 function sameDeployment(a: DeploymentState, b: DeploymentState): boolean {
@@ -65,11 +94,30 @@ export function applyChanges(current: DeploymentState, changes: DeploymentChange
   return next;
 }
 
+/** A new deployment: the fields `input` names, the defaults of the others. */
+function withDefaults(deploymentId: string, input: NewDeployment): DeploymentState {
+  return {
+    deploymentId,
+    projectId: input.projectId,
+    name: input.name,
+    hosts: input.hosts ?? DEPLOYMENT_DEFAULTS.hosts,
+    pathPrefixes: input.pathPrefixes ?? DEPLOYMENT_DEFAULTS.pathPrefixes,
+    authentication: input.authentication ?? DEPLOYMENT_DEFAULTS.authentication,
+    credentialKinds: input.credentialKinds ?? DEPLOYMENT_DEFAULTS.credentialKinds,
+    grantedGroups: input.grantedGroups ?? DEPLOYMENT_DEFAULTS.grantedGroups,
+    environment: input.environment ?? DEPLOYMENT_DEFAULTS.environment,
+  };
+}
+
 function decide(command: DeploymentCommand, state: DeploymentAggregate): DeploymentEvent[] {
   if (command.type === 'CreateDeployment') {
-    assertAccess(command.access);
-    if (state.exists) throw new ApiError('conflict', `deployment ${command.deployment.deploymentId} already exists`);
-    return [{ type: 'DeploymentCreated', data: command.deployment }];
+    // The deployment does not exist yet: what the caller may not see or manage is its project.
+    if (!command.access.canSee) throw new ApiError('not-found', 'project not found');
+    if (!command.access.canManage) {
+      throw new ApiError('forbidden', 'only the project owner or admin, or a Tollgate admin, may add deployments');
+    }
+    if (state.exists) throw new ApiError('conflict', `deployment ${command.deploymentId} already exists`);
+    return [{ type: 'DeploymentCreated', data: withDefaults(command.deploymentId, command.deployment) }];
   }
   if (!state.exists) throw new ApiError('not-found', 'deployment not found');
   assertAccess(command.access);

@@ -4,6 +4,7 @@ import {
   type CollaboratorSet,
   type ProjectCreated,
   type ProjectRole,
+  type UserKind,
 } from '@tollgate/contracts';
 import type { Decider } from '@tollgate/event-store';
 import type { Actor } from './actor';
@@ -24,8 +25,17 @@ export interface ProjectState {
   collaborators: ReadonlyMap<string, ProjectRole>;
 }
 
+/** The user creating a project, as their stream says now. */
+export interface ProjectCreator {
+  userId: string;
+  exists: boolean;
+  deactivated: boolean;
+  kind: UserKind;
+}
+
 export type ProjectCommand =
-  | { type: 'CreateProject'; project: ProjectCreated }
+  /** The creator becomes the project's first owner. */
+  | { type: 'CreateProject'; projectId: string; name: string; creator: ProjectCreator; at: string }
   | { type: 'SetCollaborator'; by: Actor; userId: string; role: ProjectRole; ifMatch?: number }
   | { type: 'RemoveCollaborator'; by: Actor; userId: string; ifMatch?: number };
 
@@ -71,18 +81,42 @@ function assertVersion(state: ProjectState, ifMatch: number | undefined): void {
   }
 }
 
+/**
+ * Ownership is given and taken only by an owner (or a Tollgate admin): a project `admin` may manage
+ * collaborators and deployments, but not make anyone (itself included) owner, nor demote or remove an owner.
+ */
+function assertOwnerChange(state: ProjectState, by: Actor): void {
+  if (by.admin || state.collaborators.get(by.userId) === 'owner') return;
+  throw new ApiError(
+    'forbidden',
+    'only an owner of the project, or a Tollgate admin, may grant, demote or remove an owner',
+  );
+}
+
 const owners = (state: ProjectState): number => [...state.collaborators.values()].filter((r) => r === 'owner').length;
 
 function decide(command: ProjectCommand, state: ProjectState): ProjectEvent[] {
   if (command.type === 'CreateProject') {
-    if (state.exists) throw new ApiError('conflict', `project ${command.project.projectId} already exists`);
-    return [{ type: 'ProjectCreated', data: command.project }];
+    const { creator } = command;
+    // External users come and go with their IdP: a project they owned would outlive their access to it.
+    if (!creator.exists || creator.deactivated || creator.kind === 'external') {
+      throw new ApiError('forbidden', 'projects are created by internal or machine users');
+    }
+    if (state.exists) throw new ApiError('conflict', `project ${command.projectId} already exists`);
+    const project: ProjectCreated = {
+      projectId: command.projectId,
+      name: command.name,
+      ownerId: creator.userId,
+      createdAt: command.at,
+    };
+    return [{ type: 'ProjectCreated', data: project }];
   }
   assertCanManageProject(state, command.by);
   assertVersion(state, command.ifMatch);
   const current = state.collaborators.get(command.userId);
   if (command.type === 'SetCollaborator') {
     if (current === command.role) return [];
+    if (command.role === 'owner' || current === 'owner') assertOwnerChange(state, command.by);
     if (current === 'owner' && owners(state) === 1) {
       throw new ApiError('conflict', 'a project keeps at least one owner: make someone else owner first');
     }
@@ -91,6 +125,7 @@ function decide(command: ProjectCommand, state: ProjectState): ProjectEvent[] {
     ];
   }
   if (current === undefined) throw new ApiError('not-found', 'collaborator not found');
+  if (current === 'owner') assertOwnerChange(state, command.by);
   if (current === 'owner' && owners(state) === 1) {
     throw new ApiError('conflict', 'a project keeps at least one owner: make someone else owner first');
   }

@@ -33,6 +33,15 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
     await app?.close();
   });
 
+  it('answers a path id that cannot exist with 404 in both writers, never a 400 hinting at the format', async () => {
+    for (const id of ['a'.repeat(201), 'has%20space', 'semi;colon']) {
+      for (const path of [`/v1/users/${id}`, `/v1/projects/${id}`, `/v1/deployments/${id}`, `/v1/keys/${id}`]) {
+        const r = await app.call('GET', path, { auth: ADMIN_KEY });
+        expect([path, r.status, r.body.error?.code]).toEqual([path, 404, 'not-found']);
+      }
+    }
+  });
+
   describe('users', () => {
     it('the built-in admin exists from the first start (usr_admin, name admin)', async () => {
       const r = await app.call('GET', '/v1/users/usr_admin', { auth: ADMIN_KEY });
@@ -236,6 +245,32 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
       expect(del.body).toMatchObject({ removed: true });
     });
 
+    it('a project admin manages roles but cannot make itself owner nor remove the owner (403)', async () => {
+      const { body: project } = await app.call('POST', '/v1/projects', { auth: alice.key, body: { name: 'roles' } });
+      const put = (auth: string, userId: string, role: string) =>
+        app.call('PUT', `/v1/projects/${project.id}/collaborators/${userId}`, { auth, body: { role } });
+      expect((await put(alice.key, carol.id, 'admin')).status).toBe(200);
+      const selfPromotion = await put(carol.key, carol.id, 'owner');
+      expect(selfPromotion.status).toBe(403);
+      expect(selfPromotion.body.error.code).toBe('forbidden');
+      expect((await put(carol.key, bob.id, 'owner')).status).toBe(403);
+      expect((await put(carol.key, alice.id, 'viewer')).status).toBe(403);
+      const removal = await app.call('DELETE', `/v1/projects/${project.id}/collaborators/${alice.id}`, {
+        auth: carol.key,
+      });
+      expect(removal.status).toBe(403);
+      // What a project admin may do, it still does; the owner and a Tollgate admin grant ownership.
+      expect((await put(carol.key, bob.id, 'contributor')).status).toBe(200);
+      expect((await put(alice.key, bob.id, 'owner')).status).toBe(200);
+      expect((await put(ADMIN_KEY, carol.id, 'owner')).status).toBe(200);
+      const list = await app.call('GET', `/v1/projects/${project.id}/collaborators`, { auth: alice.key });
+      expect(list.body).toEqual([
+        { userId: alice.id, role: 'owner' },
+        { userId: carol.id, role: 'owner' },
+        { userId: bob.id, role: 'owner' },
+      ]);
+    });
+
     it('a stale If-Match is 412 version-conflict', async () => {
       const r = await app.call('PUT', `/v1/projects/${projectId}/collaborators/${carol.id}`, {
         auth: alice.key,
@@ -431,6 +466,10 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
       ['a host with a scheme', { hosts: ['https://a.example.com'] }, 'hosts.0'],
       ['a relative prefix', { pathPrefixes: ['v1'] }, 'pathPrefixes.0'],
       ['a dot segment', { pathPrefixes: ['/a/../b'] }, 'pathPrefixes.0'],
+      ['a percent-encoded prefix (requests are matched decoded)', { pathPrefixes: ['/%70rivate'] }, 'pathPrefixes.0'],
+      ['an encoded slash', { pathPrefixes: ['/v1/a%2Fb'] }, 'pathPrefixes.0'],
+      ['repeated slashes', { pathPrefixes: ['/v1//a'] }, 'pathPrefixes.0'],
+      ['a backslash', { pathPrefixes: ['/v1\\a'] }, 'pathPrefixes.0'],
       ['no prefix at all', { pathPrefixes: [] }, 'pathPrefixes'],
       ['an unknown credential kind', { credentialKinds: ['password'] }, 'credentialKinds.0'],
       ['authentication as a string', { authentication: 'yes' }, 'authentication'],
@@ -518,7 +557,13 @@ describe('identity directory API (real PostgreSQL, real access model and keys se
       const { eventually } = await import('../../../../test/support');
       await eventually(async () => {
         const r = await app.call('GET', '/v1/me', { auth: alice.key });
-        expect(r.body.deployments).toContainEqual({ id: dep.id, name: 'me-dep', projectId: project });
+        expect(r.body.deployments).toContainEqual({
+          id: dep.id,
+          name: 'me-dep',
+          projectId: project,
+          hosts: [],
+          pathPrefixes: ['/'],
+        });
       });
       const bobs = await app.call('GET', '/v1/me', { auth: bob.key });
       expect(bobs.body.deployments).not.toContainEqual(expect.objectContaining({ id: dep.id }));

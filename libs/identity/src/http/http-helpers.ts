@@ -1,7 +1,52 @@
 import { ApiError } from '@tollgate/contracts';
-import type { Caller } from '@tollgate/platform';
+import {
+  type Caller,
+  type CursorScope,
+  encodeCursor,
+  etag,
+  pageRequest,
+  parseIdempotencyKey,
+  parseIfMatch,
+} from '@tollgate/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CommandContext } from '../application/command-context';
+import type { ListPage, ListWindow } from '../application/lists';
+
+export const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description:
+    'Same key, caller and body within 24 h: the first response is replayed with `Idempotent-Replayed: true`; another body: 422',
+};
+
+export const IF_MATCH_HEADER = {
+  name: 'If-Match',
+  required: false,
+  description: 'The version (`"<version>"`, the ETag) the change applies to; stale: 412',
+};
+
+/**
+ * Runs one page of a directory list: the cursor (bound to the list, the caller and the filters) names the
+ * creation position the page starts after; the answer's `nextCursor` names where the next one starts.
+ */
+export async function listPage<T>(
+  caller: Caller,
+  list: string,
+  filters: CursorScope['filters'],
+  query: { limit?: number; cursor?: string },
+  run: (window: ListWindow) => Promise<ListPage<T>>,
+): Promise<{ items: T[]; nextCursor: string | null }> {
+  const scope: CursorScope = { list, caller: caller.userId, filters };
+  const request = pageRequest(scope, query, 1);
+  const after = request.after?.[0] ?? 0;
+  if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) {
+    throw new ApiError('validation-failed', 'invalid query: cursor is not a cursor this API issued', [
+      { field: 'cursor', message: 'is not a cursor this API issued' },
+    ]);
+  }
+  const page = await run({ after, limit: request.limit });
+  return { items: page.items, nextCursor: page.next === undefined ? null : encodeCursor(scope, [page.next]) };
+}
 
 /** A REST command's context: the authenticated caller, channel `rest`, the request id. */
 export const restContext = (caller: Caller, request: FastifyRequest): CommandContext => ({
@@ -10,35 +55,12 @@ export const restContext = (caller: Caller, request: FastifyRequest): CommandCon
   requestId: String(request.id),
 });
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** The `Idempotency-Key` header under the writers' one rule (`parseIdempotencyKey` of @tollgate/platform). */
+export const idempotencyKeyOf = (request: FastifyRequest): string | undefined =>
+  parseIdempotencyKey(request.headers['idempotency-key']);
 
-/** The `Idempotency-Key` header (printable ASCII, 1–255), if sent. */
-export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
-  const value = request.headers['idempotency-key'];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
-    throw new ApiError('validation-failed', 'Idempotency-Key must be 1 to 255 printable ASCII characters', [
-      { field: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' },
-    ]);
-  }
-  return value;
-}
-
-/**
- * The version an `If-Match` header requires: `"3"`, `W/"3"` or `3`; `*` or no header: none. A value that
- * names no version can match nothing: 412.
- */
-export function ifMatchOf(request: FastifyRequest): number | undefined {
-  const value = request.headers['if-match'];
-  if (value === undefined) return undefined;
-  const text = (Array.isArray(value) ? value.join(',') : value).trim();
-  if (text === '*') return undefined;
-  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(text);
-  if (!match) throw new ApiError('version-conflict', 'If-Match names no version of this object');
-  return Number(match[1]);
-}
-
-export const etag = (version: number): string => `"${version}"`;
+/** The version `If-Match` requires (`parseIfMatch` of @tollgate/platform). */
+export const ifMatchOf = (request: FastifyRequest): number | undefined => parseIfMatch(request.headers['if-match']);
 
 /** 201 for a new object; a replay of an earlier `Idempotency-Key` says so. */
 export function created(reply: FastifyReply, replayed: boolean, version: number): void {

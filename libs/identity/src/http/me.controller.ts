@@ -2,7 +2,7 @@ import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ACCESS_MODEL, type AccessModel } from '@tollgate/access-model';
 import { ApiJsonResponse, type Caller, CallerGuard, CurrentCaller } from '@tollgate/platform';
-import { Directory } from '../application/directory';
+import { UsersService } from '../application/users.service';
 import { me } from '../application/me';
 import { EXAMPLES, meResponse } from './schemas';
 
@@ -12,7 +12,7 @@ import { EXAMPLES, meResponse } from './schemas';
 @UseGuards(CallerGuard)
 export class MeController {
   constructor(
-    @Inject(Directory) private readonly directory: Directory,
+    @Inject(UsersService) private readonly users: UsersService,
     @Inject(ACCESS_MODEL) private readonly model: AccessModel,
   ) {}
 
@@ -24,6 +24,6 @@ export class MeController {
   })
   @ApiJsonResponse(200, 'The caller', meResponse, EXAMPLES.me)
   get(@CurrentCaller() caller: Caller) {
-    return me(this.directory, this.model, caller, Date.now());
+    return me(this.users, this.model, caller, Date.now());
   }
 }

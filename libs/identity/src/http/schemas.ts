@@ -1,5 +1,13 @@
-import { normalizePath } from '@tollgate/access-model';
-import { credentialKind, deploymentState, isoTime, projectRole, userKind } from '@tollgate/contracts';
+import {
+  credentialKind,
+  deploymentState,
+  isoTime,
+  normalizePathPrefix,
+  pathPrefixProblem,
+  projectRole,
+  userKind,
+} from '@tollgate/contracts';
+import { nextCursorField, pageQueryFields } from '@tollgate/platform';
 import { z } from 'zod';
 import { characterCount, MAX_GROUP_NAME_LENGTH, MAX_GROUPS_PER_USER } from '../domain/actor';
 
@@ -24,14 +32,18 @@ const host = z
     'must be a host name or IP address, without scheme, port or path',
   );
 
-/** A path prefix: starts with `/`, no query, fragment or dot segments; stored normalized (no trailing slash). */
+/**
+ * A path prefix, written in the decoded normal form requests are matched in (`pathPrefixProblem` says what
+ * is refused, with the reason); stored without its trailing slash.
+ */
 const pathPrefix = z
   .string()
   .max(1024)
-  .refine((v) => v.startsWith('/'), 'must start with /')
-  .refine((v) => !/[?#\s\u0000-\u001f\u007f]/.test(v), 'must not contain a query, fragment, space or control character')
-  .refine((v) => !v.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or .. segments')
-  .transform((v) => normalizePath(v));
+  .superRefine((v, ctx) => {
+    const problem = pathPrefixProblem(v);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform(normalizePathPrefix);
 
 export const groupName = z.string().min(1).max(MAX_GROUP_NAME_LENGTH);
 
@@ -133,8 +145,23 @@ export const meResponse = z.object({
   name: z.string(),
   kind: userKind,
   admin: z.boolean(),
-  groups: z.array(z.object({ name: z.string(), refreshedAt: isoTime })),
-  deployments: z.array(z.object({ id: z.string(), name: z.string(), projectId: z.string() })),
+  groups: z.array(
+    z.object({
+      name: z.string(),
+      refreshedAt: isoTime
+        .nullable()
+        .describe('the login clock: last sign-in or webhook refresh; null: provisioned by SCIM, never signed in'),
+    }),
+  ),
+  deployments: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      projectId: z.string(),
+      hosts: z.array(z.string()).describe('where clients send requests (the Host header)'),
+      pathPrefixes: z.array(z.string()),
+    }),
+  ),
 });
 
 export const signInBody = z.strictObject({
@@ -162,6 +189,46 @@ export const webhookResponse = z.union([
   z.object({ duplicate: z.literal(true) }),
   z.object({ ignored: z.literal(true) }),
 ]);
+
+// --- lists (cursor pagination) ---------------------------------------------------------------------------
+
+/** `?q=`: a case-insensitive substring; empty means no filter. */
+const searchText = z
+  .string()
+  .max(200)
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+/** `?admin=true|false` (exactly; anything else is 400). */
+const booleanFlag = z
+  .enum(['true', 'false'], 'true or false')
+  .transform((v) => v === 'true')
+  .optional();
+
+export const userListQuery = z.strictObject({
+  q: searchText,
+  kind: userKind.optional(),
+  admin: booleanFlag,
+  status: z.enum(['active', 'deactivated'], 'active or deactivated').optional(),
+  ...pageQueryFields,
+});
+export const userListResponse = z.object({ users: z.array(userResponse), nextCursor: nextCursorField });
+
+export const projectListQuery = z.strictObject({ q: searchText, ...pageQueryFields });
+export const listedProjectResponse = projectResponse.extend({
+  role: projectRole.nullable().describe("The caller's role; null for a Tollgate admin who is not a collaborator"),
+});
+export const projectListResponse = z.object({ projects: z.array(listedProjectResponse), nextCursor: nextCursorField });
+
+export const deploymentListQuery = z.strictObject({
+  projectId: z.string().min(1).max(100).optional(),
+  q: searchText,
+  ...pageQueryFields,
+});
+export const deploymentListResponse = z.object({
+  deployments: z.array(deploymentResponse),
+  nextCursor: nextCursorField,
+});
 
 // --- examples (OpenAPI) ----------------------------------------------------------------------------------
 
@@ -220,7 +287,15 @@ export const EXAMPLES = {
     kind: 'external',
     admin: false,
     groups: [{ name: 'ml-readers', refreshedAt: '2026-11-26T06:30:00.000Z' }],
-    deployments: [{ id: 'dep_5Tn7Yp9Qa1Sc3Ue5', name: 'fraud-v3', projectId: 'prj_8Hq2LmN4pR6sT0vW' }],
+    deployments: [
+      {
+        id: 'dep_5Tn7Yp9Qa1Sc3Ue5',
+        name: 'fraud-v3',
+        projectId: 'prj_8Hq2LmN4pR6sT0vW',
+        hosts: ['models.example.com'],
+        pathPrefixes: ['/v1/fraud'],
+      },
+    ],
   },
   signIn: {
     idToken: 'eyJhbGciOiJSUzI1NiIsImtpZCI6IjFlOWdkazcifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbSJ9.c2lnbmF0dXJl',

@@ -1,5 +1,7 @@
 import { constantTimeEqualHex, hashSecret, IssuerRegistry, TokenVerifier } from '@tollgate/authn';
 import type { IdpConnectorConfig, OidcConnectorConfig } from '@tollgate/config';
+import { MAX_GROUPS_PER_USER } from '../domain/actor';
+import { GroupOverageClient } from './oidc/group-overage';
 import { webhookKey } from './webhooks/signature';
 
 /** One configured IdP connector (`idpConnectors[]`), ready to use: decoded webhook keys, an OIDC verifier. */
@@ -14,6 +16,8 @@ export interface Connector {
         /** Verifies ID tokens of this connector's issuer only (JWT rules of CONTRACT section 1, `aud` ∋ clientId). */
         verifier: TokenVerifier;
         registry: IssuerRegistry;
+        /** Reads the groups of a user whose ID token signals group overage; undefined: not configured. */
+        groupOverage: GroupOverageClient | undefined;
       }
     | undefined;
 }
@@ -48,7 +52,19 @@ export class ConnectorRegistry {
           { onJwksError: options.onJwksError && ((_issuer, error) => options.onJwksError!(c.id, error)) },
           `idpConnectors[${i}].oidc`,
         );
-        oidc = { config: c.oidc, verifier: new TokenVerifier({ issuers: registry }), registry };
+        const overage = c.oidc.groupOverage;
+        oidc = {
+          config: c.oidc,
+          verifier: new TokenVerifier({ issuers: registry }),
+          registry,
+          groupOverage:
+            overage &&
+            new GroupOverageClient({
+              ...overage,
+              clientId: overage.clientId ?? c.oidc.clientId,
+              maxGroups: MAX_GROUPS_PER_USER,
+            }),
+        };
       }
       this.byId.set(c.id, {
         id: c.id,
@@ -57,6 +73,10 @@ export class ConnectorRegistry {
         oidc,
       });
     });
+  }
+
+  all(): Connector[] {
+    return [...this.byId.values()];
   }
 
   get(id: string): Connector | undefined {

@@ -1,41 +1,64 @@
+import type { KeySealer } from '@tollgate/authn';
 import { IDENTITY_SCHEMA } from '@tollgate/contracts';
 import { createDataSource, runMigrations } from '@tollgate/database';
-import { type EventStore, PostgresEventStore, type RecordedEvent } from '@tollgate/event-store';
+import { type EventStore, PostgresEventStore } from '@tollgate/event-store';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { GroupIndex } from './group-index';
+import { type DirectoryListing, PostgresDirectoryListing } from './directory-listing';
+import type { DirectoryStores } from './directory-stores';
+import { type GroupIndex, PostgresGroupIndex, postgresGroupIndexProjection } from './group-index';
+import { type HostOwnerStore, PostgresHostOwners } from './host-owners';
 import { identityMigrations } from './migrations';
-import { Reservations } from './reservations';
+import { PostgresReservations, type ReservationStore } from './reservations';
 import { ScimStore } from './scim-store';
 import { SigningKeyStore } from './signing-key-store';
 import { createSql, type Sql } from './sql';
 import { WebhookDeliveries } from './webhook-deliveries';
 
 /** Everything the identity service keeps in PostgreSQL (schema `identity`): its event store and its tables. */
-export class IdentityStore {
+export class IdentityStore implements DirectoryStores {
   readonly events: EventStore;
   readonly sql: Sql;
-  readonly reservations: Reservations;
+  readonly reservations: ReservationStore;
+  readonly hostOwners: HostOwnerStore;
   readonly webhookDeliveries: WebhookDeliveries;
   readonly signingKeys: SigningKeyStore;
   readonly groupIndex: GroupIndex;
   readonly scim: ScimStore;
+  readonly listing: DirectoryListing;
 
   private constructor(
     readonly dataSource: DataSource,
     registry: Registry,
+    sealer: KeySealer,
   ) {
-    this.events = new PostgresEventStore({ dataSource, schema: IDENTITY_SCHEMA, registry });
+    this.events = new PostgresEventStore({
+      dataSource,
+      schema: IDENTITY_SCHEMA,
+      registry,
+      inlineProjections: [postgresGroupIndexProjection],
+    });
     this.sql = createSql(dataSource);
-    this.reservations = new Reservations(this.sql);
+    this.reservations = new PostgresReservations(this.sql);
+    this.hostOwners = new PostgresHostOwners(this.sql);
     this.webhookDeliveries = new WebhookDeliveries(this.sql);
-    this.signingKeys = new SigningKeyStore(this.sql);
-    this.groupIndex = new GroupIndex(this.sql);
+    this.signingKeys = new SigningKeyStore(this.sql, sealer);
+    this.groupIndex = new PostgresGroupIndex(this.sql);
     this.scim = new ScimStore(this.sql);
+    this.listing = new PostgresDirectoryListing(this.sql);
   }
 
-  /** Connects, runs the schema's migrations (idempotent, under an advisory lock) and rebuilds the group index. */
-  static async open(options: { databaseUrl: string; registry: Registry; poolSize?: number }): Promise<IdentityStore> {
+  /**
+   * Connects, runs the schema's migrations (idempotent, under an advisory lock) and seals any signing key still
+   * in plaintext (or under a previous KEK).
+   */
+  static async open(options: {
+    databaseUrl: string;
+    registry: Registry;
+    /** Seals the sign-in signing key at rest (`keySealerOf(context)`). */
+    sealer: KeySealer;
+    poolSize?: number;
+  }): Promise<IdentityStore> {
     const dataSource = createDataSource({
       url: options.databaseUrl,
       schema: IDENTITY_SCHEMA,
@@ -46,8 +69,8 @@ export class IdentityStore {
     await dataSource.initialize();
     try {
       await runMigrations(dataSource);
-      const store = new IdentityStore(dataSource, options.registry);
-      await store.rebuildGroupIndex();
+      const store = new IdentityStore(dataSource, options.registry, options.sealer);
+      await store.signingKeys.sealAll();
       return store;
     } catch (error) {
       await dataSource.destroy().catch(() => undefined);
@@ -57,30 +80,5 @@ export class IdentityStore {
 
   async close(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
-  }
-
-  /**
-   * Folds every user stream's group set from the log into `user_group_sets` (version-guarded, so it never
-   * undoes a newer write made concurrently by another replica).
-   */
-  async rebuildGroupIndex(): Promise<void> {
-    const users = new Map<string, { idp: string | null; version: number; groups: string[] }>();
-    for (let after = 0; ;) {
-      const page: RecordedEvent[] = await this.events.readAll({ after, limit: 1000 });
-      if (page.length === 0) break;
-      for (const event of page) {
-        after = event.position;
-        if (!event.streamId.startsWith('user-')) continue;
-        const entry = users.get(event.streamId) ?? { idp: null, version: 0, groups: [] };
-        entry.version = Math.max(entry.version, event.streamVersion);
-        const data = event.data as { idp?: string; groups?: string[] };
-        if (event.type === 'UserCreated') entry.idp = data.idp ?? null;
-        if (event.type === 'GroupsRefreshed') entry.groups = data.groups ?? [];
-        users.set(event.streamId, entry);
-      }
-    }
-    for (const [stream, entry] of users) {
-      await this.groupIndex.record(stream.slice('user-'.length), entry.idp, entry.version, entry.groups);
-    }
   }
 }

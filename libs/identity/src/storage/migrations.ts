@@ -10,7 +10,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   user names, (idp, subject) links, host + path-prefix routes;
  * - webhook ids seen in the last 24 h (replay protection);
  * - the identity service's Ed25519 signing key (private: never in an event);
- * - an index of each user's group set (to list a group's members), kept at the stream version it reflects;
+ * - an index of each user's group set (to list a group's members), kept at the stream version it reflects
+ *   (written in each append's transaction: `group-index.ts`);
  * - the SCIM resources' own attributes (userName, name, emails, group ids) that Tollgate events do not carry.
  * Unqualified names land in the `identity` schema (the data source's search_path).
  */
@@ -111,7 +112,111 @@ export class IdentityReadTables1767225600100 implements MigrationInterface {
   }
 }
 
+/**
+ * Host ownership (CONTRACT v3): the project whose deployment first named a host owns it. Existing data is
+ * claimed from the event history, oldest event first, so a host shared by several projects before v3 belongs
+ * to the one that named it first (their deployments stay; a new route on it needs that project's consent).
+ */
+export class HostOwners1767225600410 implements MigrationInterface {
+  name = 'HostOwners1767225600410';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE host_owners (
+        host        text PRIMARY KEY,
+        project_id  text NOT NULL,
+        claimed_at  timestamptz NOT NULL DEFAULT now()
+      )`);
+    await q.query(`
+      INSERT INTO host_owners (host, project_id, claimed_at)
+      SELECT DISTINCT ON (host) host, project_id, recorded_at
+      FROM (
+        SELECT lower(named.host) AS host, e.data->>'projectId' AS project_id, e.recorded_at, e.position
+        FROM events e CROSS JOIN LATERAL jsonb_array_elements_text(e.data->'hosts') AS named(host)
+        WHERE e.type IN ('DeploymentCreated', 'DeploymentUpdated')
+      ) AS claims
+      ORDER BY host, position
+      ON CONFLICT DO NOTHING`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS host_owners`);
+  }
+}
+
+/**
+ * The sign-in signing key's private half is stored sealed (AES-256-GCM envelope under the KEK, see
+ * `@tollgate/authn` sealing); rows written before hold PEM and are sealed at the next start
+ * (`SigningKeyStore.sealAll`).
+ */
+export class SealedSigningKeys1767484800100 implements MigrationInterface {
+  name = 'SealedSigningKeys1767484800100';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "${IDENTITY_SCHEMA}".signing_keys RENAME COLUMN private_key_pem TO private_key_sealed`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "${IDENTITY_SCHEMA}".signing_keys RENAME COLUMN private_key_sealed TO private_key_pem`);
+  }
+}
+
+/**
+ * The list endpoints (`GET /v1/users`, `/v1/projects`, `/v1/deployments`) read creation events by type in
+ * position order, and a caller's collaborations by type.
+ */
+export class EventsByType1767571200100 implements MigrationInterface {
+  name = 'EventsByType1767571200100';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(
+      `CREATE INDEX IF NOT EXISTS events_type_position_idx ON "${IDENTITY_SCHEMA}".events (type, position)`,
+    );
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX IF EXISTS "${IDENTITY_SCHEMA}".events_type_position_idx`);
+  }
+}
+
+/**
+ * The group index is written in the transaction of each append from now on (an inline projection), no longer
+ * rebuilt from the log at every start: this fills it once from the log of a database written before, the
+ * way that rebuild did (each user's connector, latest group set, and latest stream version).
+ */
+export class GroupIndexBackfill1767657600100 implements MigrationInterface {
+  name = 'GroupIndexBackfill1767657600100';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      INSERT INTO "${IDENTITY_SCHEMA}".user_group_sets AS s (user_id, idp, version, groups)
+      SELECT c.data->>'userId', c.data->>'idp',
+             (SELECT max(e.stream_version) FROM "${IDENTITY_SCHEMA}".events e WHERE e.stream_id = c.stream_id),
+             coalesce((
+               SELECT ARRAY(SELECT g FROM jsonb_array_elements_text(e.data->'groups') WITH ORDINALITY AS t(g, o) ORDER BY o)
+               FROM "${IDENTITY_SCHEMA}".events e
+               WHERE e.stream_id = c.stream_id AND e.type IN ('GroupsRefreshed', 'GroupsEdited')
+               ORDER BY e.stream_version DESC LIMIT 1
+             ), '{}')
+      FROM "${IDENTITY_SCHEMA}".events c
+      WHERE c.type = 'UserCreated' AND c.stream_id LIKE 'user-%'
+      ON CONFLICT (user_id) DO UPDATE SET idp = EXCLUDED.idp, version = EXCLUDED.version, groups = EXCLUDED.groups
+        WHERE s.version < EXCLUDED.version`);
+  }
+
+  async down(): Promise<void> {
+    // The rows stay: they are what the inline projection keeps.
+  }
+}
+
 /** Every migration of the `identity` schema, in order: the event store's, then the identity tables. */
 export function identityMigrations(): MigrationClass[] {
-  return [...createEventStoreMigrations(IDENTITY_SCHEMA), IdentityReadTables1767225600100];
+  return [
+    ...createEventStoreMigrations(IDENTITY_SCHEMA),
+    IdentityReadTables1767225600100,
+    HostOwners1767225600410,
+    SealedSigningKeys1767484800100,
+    EventsByType1767571200100,
+    GroupIndexBackfill1767657600100,
+  ];
 }

@@ -1,3 +1,4 @@
+import type { Route } from '../domain/routes';
 import type { Sql } from './sql';
 
 /**
@@ -8,11 +9,6 @@ import type { Sql } from './sql';
  */
 export const ORPHAN_AGE_SECONDS = 60;
 
-export interface Route {
-  host: string;
-  pathPrefix: string;
-}
-
 export interface RouteConflict extends Route {
   heldBy: string;
   /** Older than the orphan age. */
@@ -21,9 +17,33 @@ export interface RouteConflict extends Route {
 
 export type Reserved = { ok: true } | { ok: false; heldBy: string; old: boolean };
 
+/** The reservations the directory services take; PostgreSQL below, in memory in `in-memory-reservations.ts`. */
+export interface ReservationStore {
+  /** Reserves `name` for `userId` (already its own: ok), or says who holds it and whether that is old. */
+  reserveUserName(name: string, userId: string): Promise<Reserved>;
+  releaseUserName(name: string, userId: string): Promise<void>;
+  /** Gives an orphaned name to `userId` if `orphanHolder` still holds it. */
+  takeOverUserName(name: string, orphanHolder: string, userId: string): Promise<boolean>;
+  findSubject(idp: string, subject: string): Promise<{ userId: string; old: boolean } | undefined>;
+  linkSubject(idp: string, subject: string, userId: string): Promise<Reserved>;
+  unlinkSubject(idp: string, subject: string, userId: string): Promise<void>;
+  takeOverSubject(idp: string, subject: string, orphanHolder: string, userId: string): Promise<boolean>;
+  /**
+   * Reserves every route for `deploymentId`, all or nothing. Returns the routes newly reserved (those the
+   * deployment already held are not repeated), or the conflicts with other deployments (nothing reserved).
+   */
+  reserveRoutes(
+    deploymentId: string,
+    routes: readonly Route[],
+  ): Promise<{ reserved: Route[] } | { conflicts: RouteConflict[] }>;
+  releaseRoutes(deploymentId: string, routes: readonly Route[]): Promise<void>;
+  takeOverRoute(route: Route, orphanHolder: string, deploymentId: string): Promise<boolean>;
+}
+
 const routeKey = (r: Route): string => `${r.host}\u0000${r.pathPrefix}`;
 
-export class Reservations {
+/** Reservations in PostgreSQL: a unique index per kind, so two concurrent reservations cannot both win. */
+export class PostgresReservations implements ReservationStore {
   constructor(private readonly sql: Sql) {}
 
   // --- user names -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../../../../test/support/test-app';
 import { IdentityModule } from '../identity.module';
+import { eventually } from '../../../../test/support';
 import { httpClient } from '../../../../test/support/http';
 
 export const ADMIN_KEY = 'bootstrap-admin-credential-for-identity-tests-000001';
@@ -58,12 +59,15 @@ export async function startIdentityApp(
       return (await pool.query(text, params)).rows;
     },
     async managementKey(userId) {
-      const r = await call('POST', `/v1/users/${userId}/keys`, {
-        auth: ADMIN_KEY,
-        body: { name: `${userId} cli`, scope: 'management' },
+      // The keys service learns of a new user from its event: on a busy machine, a moment after the 201.
+      return eventually(async () => {
+        const r = await call('POST', `/v1/users/${userId}/keys`, {
+          auth: ADMIN_KEY,
+          body: { name: `${userId} cli`, scope: 'management' },
+        });
+        if (r.status !== 201) throw new Error(`management key for ${userId}: ${r.status} ${r.text}`);
+        return r.body.key as string;
       });
-      if (r.status !== 201) throw new Error(`management key for ${userId}: ${r.status} ${r.text}`);
-      return r.body.key as string;
     },
     async close() {
       await pool.end();

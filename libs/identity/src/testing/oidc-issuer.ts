@@ -13,12 +13,18 @@ export interface TestIssuer {
   issuer: string;
   jwksUri: string;
   clientId: string;
+  clientSecret: string;
   /** The provider's RS256 signing key (to forge tokens in the negative specs) and its kid. */
   privateKey: KeyObject;
   kid: string;
   /** Sets an account's claims (groups, email…) for the next ID tokens. */
   account(sub: string, claims: Record<string, unknown>): void;
   idToken(sub: string): Promise<string>;
+  /**
+   * Plays the browser at the provider from `authorizationUrl` (login as `sub`, consent) until it redirects to
+   * a URL starting with `stopAt`, and returns that URL (the relying party's callback with code and state).
+   */
+  authorize(authorizationUrl: string, sub: string, stopAt: string): Promise<URL>;
   /** JWKS requests served so far. */
   jwksRequests(): number;
   close(): Promise<void>;
@@ -39,7 +45,9 @@ function remember(jar: Jar, response: Response): void {
 
 const cookieHeader = (jar: Jar): string => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 
-export async function startTestIssuer(options: { clientId?: string; groupsClaim?: string } = {}): Promise<TestIssuer> {
+export async function startTestIssuer(
+  options: { clientId?: string; groupsClaim?: string; redirectUris?: string[] } = {},
+): Promise<TestIssuer> {
   const clientId = options.clientId ?? 'tollgate';
   const clientSecret = randomBytes(16).toString('hex');
   const redirectUri = 'http://127.0.0.1/callback';
@@ -64,7 +72,7 @@ export async function startTestIssuer(options: { clientId?: string; groupsClaim?
       {
         client_id: clientId,
         client_secret: clientSecret,
-        redirect_uris: [redirectUri],
+        redirect_uris: [redirectUri, ...(options.redirectUris ?? [])],
         grant_types: ['authorization_code'],
         response_types: ['code'],
         id_token_signed_response_alg: 'RS256',
@@ -91,11 +99,11 @@ export async function startTestIssuer(options: { clientId?: string; groupsClaim?
   });
 
   /** Follows redirects by hand (cookies kept) until the callback URL, returning it. */
-  async function follow(jar: Jar, url: string, init: RequestInit = {}): Promise<URL> {
+  async function follow(jar: Jar, url: string, stopAt = redirectUri): Promise<URL> {
     let next = url;
-    let request = init;
+    let request: RequestInit = {};
     for (let hop = 0; hop < 20; hop++) {
-      if (next.startsWith(redirectUri)) return new URL(next);
+      if (next.startsWith(stopAt)) return new URL(next);
       const response = await fetch(next, {
         ...request,
         redirect: 'manual',
@@ -135,6 +143,7 @@ export async function startTestIssuer(options: { clientId?: string; groupsClaim?
     issuer,
     jwksUri: `${issuer}/jwks`,
     clientId,
+    clientSecret,
     privateKey,
     kid,
     account(sub, claims) {
@@ -176,6 +185,10 @@ export async function startTestIssuer(options: { clientId?: string; groupsClaim?
       const body = (await token.json()) as { id_token?: string; error?: string; error_description?: string };
       if (!body.id_token) throw new Error(`token endpoint: ${body.error}: ${body.error_description}`);
       return body.id_token;
+    },
+    async authorize(authorizationUrl, sub, stopAt) {
+      currentSub = sub;
+      return follow(new Map(), authorizationUrl, stopAt);
     },
     jwksRequests: () => jwksRequests,
     async close() {

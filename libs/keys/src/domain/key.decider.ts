@@ -41,6 +41,12 @@ export interface RevokeKey {
 
 export type KeyCommand = CreateUserKey | CreateKey | RevokeKey;
 
+/** The revocation of an active key (the decider's, and a bulk revocation's for each key it covers). */
+export const keyRevoked = (keyId: string, reason: KeyRevocationReason, now: number): KeyEvent => ({
+  type: 'KeyRevoked',
+  data: { keyId, reason, revokedAt: iso(now) },
+});
+
 export const keyDecider: Decider<KeyCommand, KeyEvent, KeyState> = {
   initialState: { status: 'absent' },
 
@@ -72,9 +78,7 @@ export const keyDecider: Decider<KeyCommand, KeyEvent, KeyState> = {
         if (state.status === 'absent') throw keyNotFound();
         // Revoking twice is a no-op: a redelivered or repeated request never writes a second revocation.
         if (state.status === 'revoked') return [];
-        return [
-          { type: 'KeyRevoked', data: { keyId: state.key.keyId, reason: command.reason, revokedAt: iso(command.now) } },
-        ];
+        return [keyRevoked(state.key.keyId, command.reason, command.now)];
     }
   },
 

@@ -7,6 +7,7 @@ import {
   publishedJwks,
   signingKeysDecider,
   type MaintainSigningKeys,
+  type RotateSigningKey,
   type SigningKeySchedule,
 } from './signing-keys.decider';
 import { iso } from './time';
@@ -90,6 +91,71 @@ describe('signing keys decider (rotation schedule)', () => {
     ],
   ])('%s', (_what, given, when, then) => {
     expect(givenWhen(signingKeysDecider, given, when)).toEqual(then);
+  });
+
+  describe('on-demand rotation (tollgate keys rotate-signing)', () => {
+    const rotate = (now: number, kid: string, leadMs = 2 * 60_000): RotateSigningKey => ({
+      type: 'RotateSigningKey',
+      now,
+      schedule,
+      leadMs,
+      candidate: { kid, publicJwk: jwk(kid) },
+    });
+    const now = t0 + DAY;
+
+    it.each<[string, KeyEvent[], RotateSigningKey, ReturnType<typeof givenWhen>]>([
+      [
+        'publishes the new key to activate after the lead; the signing key stays',
+        [published('k1', t0)],
+        rotate(now, 'k2'),
+        { events: [published('k2', now + 2 * 60_000)] },
+      ],
+      [
+        'the lead is at least the first-key lead (every verifier learns the key first)',
+        [published('k1', t0)],
+        rotate(now, 'k2', 0),
+        { events: [published('k2', now + 4_000)] },
+      ],
+      [
+        'a scheduled successor activating later never signed: retired at once',
+        [published('k1', t0), published('k2', k2At)],
+        rotate(k2At - 30 * 60_000, 'k3'),
+        { events: [retired('k2', k2At - 30 * 60_000), published('k3', k2At - 28 * 60_000)] },
+      ],
+      [
+        'a successor activating sooner already is the rotation: nothing',
+        [published('k1', t0), published('k2', k2At)],
+        rotate(k2At - 60_000, 'k3'),
+        { events: [] },
+      ],
+      [
+        'a due retirement is made on the way',
+        [published('k1', t0), published('k2', k2At)],
+        rotate(k1Retires, 'k3'),
+        { events: [retired('k1', k1Retires), published('k3', k1Retires + 2 * 60_000)] },
+      ],
+    ])('%s', (_what, given, when, then) => {
+      expect(givenWhen(signingKeysDecider, given, when)).toEqual(then);
+    });
+
+    it("the old key keeps its place until its last token expired; the replaced successor is nobody's successor", () => {
+      const at = k2At - 30 * 60_000;
+      const k3At = at + 2 * 60_000;
+      const state = fold(signingKeysDecider, [
+        published('k1', t0),
+        published('k2', k2At),
+        retired('k2', at),
+        published('k3', k3At),
+      ]);
+      expect(activeSigningKey(state, k3At - 1)?.kid).toBe('k1');
+      expect(activeSigningKey(state, k3At)?.kid).toBe('k3');
+      expect(publishedJwks(state).map((k) => k.kid)).toEqual(['k1', 'k3']);
+      const k1Done = k3At + schedule.tokenLifetimeMs + schedule.retirementMarginMs;
+      expect(planSigningKeys(state, k1Done - 1, schedule).retire).toEqual([]);
+      expect(planSigningKeys(state, k1Done, schedule).retire).toEqual(['k1']);
+      // Long after k2's slot, k3 (the signer) is never retired for it.
+      expect(planSigningKeys(state, k2At + 2 * DAY, schedule).retire).toEqual(['k1']);
+    });
   });
 
   it('publishes a key before it signs: the JWKS has it while the old key still signs', () => {

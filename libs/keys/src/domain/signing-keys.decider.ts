@@ -91,7 +91,9 @@ export function planSigningKeys(state: SigningKeysState, now: number, schedule: 
         publishActivatingAt = Math.max(successorAt, now + schedule.publishLeadMs);
     }
   }
-  const sorted = byActivation(state.keys);
+  // A key retired before it activated (a scheduled successor an on-demand rotation replaced) never signed:
+  // it is nobody's successor.
+  const sorted = byActivation(state.keys).filter((k) => k.retiredAt === null || k.retiredAt >= k.activatesAt);
   const retire: string[] = [];
   sorted.forEach((key, i) => {
     if (key.retiredAt !== null) return;
@@ -116,10 +118,30 @@ export interface MaintainSigningKeys {
   candidate?: { kid: string; publicJwk: Record<string, unknown> };
 }
 
-export const signingKeysDecider: Decider<MaintainSigningKeys, KeyEvent, SigningKeysState> = {
+/**
+ * On-demand rotation (`tollgate keys rotate-signing`): `candidate` is published to activate `leadMs` from now
+ * (at least the schedule's `firstKeyLeadMs`, so every verifier learns it before it signs); the key signing
+ * now keeps its published place until its last token has expired (the schedule retires it then). A scheduled
+ * successor that activates later than the candidate never signed: it is retired at once. One that activates
+ * sooner already is the rotation asked for: nothing is published.
+ */
+export interface RotateSigningKey {
+  type: 'RotateSigningKey';
+  now: number;
+  schedule: SigningKeySchedule;
+  leadMs: number;
+  candidate: { kid: string; publicJwk: Record<string, unknown> };
+}
+
+/** When an on-demand rotation at `now` would activate its key (`leadMs`, at least the first-key lead). */
+export const onDemandActivation = (now: number, leadMs: number, schedule: SigningKeySchedule): number =>
+  now + Math.max(leadMs, schedule.firstKeyLeadMs);
+
+export const signingKeysDecider: Decider<MaintainSigningKeys | RotateSigningKey, KeyEvent, SigningKeysState> = {
   initialState: { keys: [] },
 
   decide(command, state) {
+    if (command.type === 'RotateSigningKey') return decideRotation(command, state);
     const plan = planSigningKeys(state, command.now, command.schedule);
     const events: KeyEvent[] = plan.retire.map((kid) => ({
       type: 'SigningKeyRetired',
@@ -136,29 +158,47 @@ export const signingKeysDecider: Decider<MaintainSigningKeys, KeyEvent, SigningK
   },
 
   evolve(state, event) {
-    switch (event.type) {
-      case 'SigningKeyPublished':
-        return {
-          keys: [
-            ...state.keys,
-            {
-              kid: event.data.kid,
-              publicJwk: event.data.publicJwk,
-              activatesAt: Date.parse(event.data.activatesAt),
-              retiredAt: null,
-            },
-          ],
-        };
-      case 'SigningKeyRetired':
-        return {
-          keys: state.keys.map((k) =>
-            k.kid === event.data.kid && k.retiredAt === null
-              ? { ...k, retiredAt: Date.parse(event.data.retiredAt) }
-              : k,
-          ),
-        };
-      default:
-        return state;
-    }
+    return evolveSigningKeys(state, event);
   },
 };
+
+function decideRotation(command: RotateSigningKey, state: SigningKeysState): KeyEvent[] {
+  const { now, schedule, candidate } = command;
+  if (state.keys.some((k) => k.kid === candidate.kid)) return [];
+  const activatesAt = onDemandActivation(now, command.leadMs, schedule);
+  const pending = state.keys.filter((k) => k.retiredAt === null && k.activatesAt > now);
+  if (pending.some((k) => k.activatesAt <= activatesAt)) return [];
+  const retire = new Set([...planSigningKeys(state, now, schedule).retire, ...pending.map((k) => k.kid)]);
+  return [
+    ...[...retire].map((kid): KeyEvent => ({ type: 'SigningKeyRetired', data: { kid, retiredAt: iso(now) } })),
+    {
+      type: 'SigningKeyPublished',
+      data: { kid: candidate.kid, publicJwk: candidate.publicJwk, activatesAt: iso(activatesAt) },
+    },
+  ];
+}
+
+function evolveSigningKeys(state: SigningKeysState, event: KeyEvent): SigningKeysState {
+  switch (event.type) {
+    case 'SigningKeyPublished':
+      return {
+        keys: [
+          ...state.keys,
+          {
+            kid: event.data.kid,
+            publicJwk: event.data.publicJwk,
+            activatesAt: Date.parse(event.data.activatesAt),
+            retiredAt: null,
+          },
+        ],
+      };
+    case 'SigningKeyRetired':
+      return {
+        keys: state.keys.map((k) =>
+          k.kid === event.data.kid && k.retiredAt === null ? { ...k, retiredAt: Date.parse(event.data.retiredAt) } : k,
+        ),
+      };
+    default:
+      return state;
+  }
+}

@@ -3,7 +3,8 @@ import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger'
 import { ApiJsonBody, ApiJsonResponse, type Caller, CallerGuard, CurrentCaller, parseWith } from '@tollgate/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AccessKeysService } from '../service/access-keys.service';
-import { ApiErrors, ApiIdempotencyKey, pathId, requestMeta, secretResponseHeaders } from './http-support';
+import { pathId } from '@tollgate/platform';
+import { ApiErrors, ApiIdempotencyKey, requestMeta, secretResponseHeaders } from './http-support';
 import { accessKeyBody, accessKeyResponse, examples, slotParam, slotRevocationResponse } from './schemas';
 
 const slotOf = (slot: string) => parseWith(slotParam, slot, 'slot');

@@ -1,9 +1,9 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
-import { ApiError } from '@tollgate/contracts';
 import { ApiJsonResponse } from '@tollgate/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { parseIdempotencyKey, type RequestMeta } from '../service/support';
+import { parseIdempotencyKey } from '@tollgate/platform';
+import type { RequestMeta } from '../service/support';
 import { errorResponse, examples } from './schemas';
 
 export const requestMeta = (request: FastifyRequest, idempotencyKey?: string | string[]): RequestMeta => ({
@@ -16,14 +16,6 @@ export const requestMeta = (request: FastifyRequest, idempotencyKey?: string | s
 export function secretResponseHeaders(reply: FastifyReply, replayed: boolean): void {
   void reply.header('Cache-Control', 'no-store');
   if (replayed) void reply.header('Idempotent-Replayed', 'true');
-}
-
-const ID = /^[A-Za-z0-9_.:-]{1,200}$/;
-
-/** A path id that cannot exist answers 404 like any unknown id (never a 400 that would hint at the format). */
-export function pathId(value: string, what: string): string {
-  if (!ID.test(value)) throw new ApiError('not-found', `${what} not found`);
-  return value;
 }
 
 const ERROR_DESCRIPTIONS: Record<number, [string, string, string]> = {

@@ -14,10 +14,23 @@ import {
 } from '@nestjs/common';
 import { Body } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ApiJsonBody, ApiJsonResponse, type Caller, CallerGuard, CurrentCaller, parseWith } from '@tollgate/platform';
+import {
+  ApiJsonBody,
+  ApiJsonResponse,
+  ApiPageQuery,
+  type Caller,
+  CallerGuard,
+  type CursorScope,
+  CurrentCaller,
+  type CursorKey,
+  pageOf,
+  pageRequest,
+  parseWith,
+} from '@tollgate/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { UserKeysService, type CreateUserKeyInput } from '../service/user-keys.service';
-import { ApiErrors, ApiIdempotencyKey, pathId, requestMeta, secretResponseHeaders } from './http-support';
+import { UserKeysService, type CreateUserKeyInput, type ListedKey } from '../service/user-keys.service';
+import { pathId } from '@tollgate/platform';
+import { ApiErrors, ApiIdempotencyKey, requestMeta, secretResponseHeaders } from './http-support';
 import {
   createdKeyResponse,
   createKeyBody,
@@ -25,6 +38,7 @@ import {
   expiringQuery,
   keyCountsResponse,
   keyListResponse,
+  keyPageQuery,
   listedKeyResponse,
   revocationResponse,
   revokeAllResponse,
@@ -38,6 +52,26 @@ const toInput = (raw: unknown): CreateUserKeyInput => {
     expiresAt: body.expiresAt === undefined || body.expiresAt === null ? body.expiresAt : Date.parse(body.expiresAt),
   };
 };
+
+/**
+ * One page of a key list held in memory (a user's keys, the keys expiring soon, the counts: all bounded by
+ * what one read returns), by the sort key `keyOf`; the cursor is bound to the list, caller and filters.
+ */
+function page<T>(
+  caller: Caller,
+  list: string,
+  filters: CursorScope['filters'],
+  query: { limit?: number; cursor?: string },
+  items: readonly T[],
+  keyOf: (item: T) => CursorKey,
+  arity: number,
+) {
+  const scope: CursorScope = { list, caller: caller.userId, filters };
+  return pageOf(items, keyOf, pageRequest(scope, query, arity), scope);
+}
+
+/** Oldest first: creation time, then key id (unique). */
+const byCreation = (k: ListedKey): CursorKey => [k.createdAt, k.keyId];
 
 /** User API keys: `/v1/keys`, `/v1/users/{userId}/keys`, `/v1/key-counts`. */
 @ApiTags('keys')
@@ -72,20 +106,37 @@ export class KeysController {
 
   @Get('keys')
   @ApiOperation({ summary: 'List my API keys (never a secret)' })
-  @ApiJsonResponse(200, 'My keys, oldest first, revoked ones included', keyListResponse, { keys: [examples.listedKey] })
-  @ApiErrors(401)
-  async listMine(@CurrentCaller() caller: Caller) {
-    return { keys: await this.keys.list(caller, caller.userId) };
+  @ApiPageQuery()
+  @ApiJsonResponse(200, 'My keys, oldest first (creation time, then key id), revoked ones included', keyListResponse, {
+    keys: [examples.listedKey],
+    nextCursor: null,
+  })
+  @ApiErrors(400, 401)
+  async listMine(@CurrentCaller() caller: Caller, @Query() query: unknown) {
+    return this.userKeys(caller, caller.userId, query);
+  }
+
+  private async userKeys(caller: Caller, userId: string, query: unknown) {
+    const paging = parseWith(keyPageQuery, query, 'query');
+    const keys = await this.keys.list(caller, userId);
+    const result = page(caller, 'keys', { userId }, paging, keys, byCreation, 2);
+    return { keys: result.items, nextCursor: result.nextCursor };
   }
 
   @Get('keys/expiring')
   @ApiOperation({ summary: "Active keys expiring within N days (mine; everyone's for admins)" })
   @ApiQuery({ name: 'days', required: false, description: 'Integer 1–36500, default 30', example: 30 })
-  @ApiJsonResponse(200, 'Keys expiring soonest first', keyListResponse, { keys: [examples.listedKey] })
+  @ApiPageQuery()
+  @ApiJsonResponse(200, 'Keys expiring soonest first (expiry, then key id)', keyListResponse, {
+    keys: [examples.listedKey],
+    nextCursor: null,
+  })
   @ApiErrors(400, 401)
   async expiring(@CurrentCaller() caller: Caller, @Query() query: unknown) {
-    const { days } = parseWith(expiringQuery, query, 'query');
-    return { keys: await this.keys.expiring(caller, days ?? 30) };
+    const { days, ...paging } = parseWith(expiringQuery, query, 'query');
+    const keys = await this.keys.expiring(caller, days ?? 30);
+    const result = page(caller, 'keys/expiring', { days: days ?? 30 }, paging, keys, (k) => [k.expiresAt!, k.keyId], 2);
+    return { keys: result.items, nextCursor: result.nextCursor };
   }
 
   @Get('keys/:keyId')
@@ -150,10 +201,14 @@ export class KeysController {
   @Get('users/:userId/keys')
   @ApiOperation({ summary: "A user's API keys (admin, or the user)" })
   @ApiParam({ name: 'userId', example: 'usr_8hJ2kL4mN6pQ8rS0' })
-  @ApiJsonResponse(200, "The user's keys, oldest first", keyListResponse, { keys: [examples.listedKey] })
-  @ApiErrors(401, 404)
-  async listFor(@CurrentCaller() caller: Caller, @Param('userId') userId: string) {
-    return { keys: await this.keys.list(caller, pathId(userId, 'user')) };
+  @ApiPageQuery()
+  @ApiJsonResponse(200, "The user's keys, oldest first (creation time, then key id)", keyListResponse, {
+    keys: [examples.listedKey],
+    nextCursor: null,
+  })
+  @ApiErrors(400, 401, 404)
+  async listFor(@CurrentCaller() caller: Caller, @Param('userId') userId: string, @Query() query: unknown) {
+    return this.userKeys(caller, pathId(userId, 'user'), query);
   }
 
   @Delete('users/:userId/keys')
@@ -167,9 +222,13 @@ export class KeysController {
 
   @Get('key-counts')
   @ApiOperation({ summary: 'Active API keys per user (admin)' })
-  @ApiJsonResponse(200, 'One entry per known user and key owner', keyCountsResponse, examples.counts)
-  @ApiErrors(401, 403)
-  async counts(@CurrentCaller() caller: Caller) {
-    return { counts: await this.keys.counts(caller) };
+  @ApiPageQuery()
+  @ApiJsonResponse(200, 'One entry per known user and key owner, by user id', keyCountsResponse, examples.counts)
+  @ApiErrors(400, 401, 403)
+  async counts(@CurrentCaller() caller: Caller, @Query() query: unknown) {
+    const paging = parseWith(keyPageQuery, query, 'query');
+    const counts = await this.keys.counts(caller);
+    const result = page(caller, 'key-counts', {}, paging, counts, (c) => [c.userId], 1);
+    return { counts: result.items, nextCursor: result.nextCursor };
   }
 }

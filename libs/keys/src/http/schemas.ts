@@ -1,4 +1,5 @@
 import { accessKeySlot, keyRevocationReason, keyScope } from '@tollgate/contracts';
+import { nextCursorField, pageQueryFields } from '@tollgate/platform';
 import { z } from 'zod';
 import { ABSOLUTE_MAX_LIFETIME_DAYS } from '../domain/policy';
 
@@ -29,7 +30,11 @@ export const accessKeyBody = z.strictObject({});
 
 export const slotParam = accessKeySlot;
 
+/** `?limit=&cursor=` of the key lists (unknown parameters are ignored, as before pagination). */
+export const keyPageQuery = z.object(pageQueryFields);
+
 export const expiringQuery = z.object({
+  ...pageQueryFields,
   days: z
     .string()
     .regex(/^\d{1,6}$/, 'an integer number of days')
@@ -37,6 +42,22 @@ export const expiringQuery = z.object({
     .pipe(z.number().int().min(1).max(ABSOLUTE_MAX_LIFETIME_DAYS))
     .optional(),
 });
+
+const selectorId = z.string().min(1).max(200);
+
+/** `POST /v1/revocations`: exactly one selector. */
+export const bulkRevocationBody = z
+  .strictObject({
+    user: selectorId.optional().describe('a user id: every key of that user'),
+    group: selectorId.optional().describe("a group name (exact): every key of the group's current members"),
+    project: selectorId.optional().describe("a project id: its deployments' access keys and invokers' inference keys"),
+    deployment: selectorId.optional().describe("a deployment id: its access keys and its invokers' inference keys"),
+    dryRun: z.boolean().optional().describe('list what would be revoked, revoke nothing'),
+  })
+  .refine((b) => [b.user, b.group, b.project, b.deployment].filter((v) => v !== undefined).length === 1, {
+    message: 'exactly one of user, group, project, deployment',
+    path: ['selector'],
+  });
 
 // ---- responses (documentation) ----
 
@@ -62,14 +83,31 @@ export const listedKeyResponse = z.object({
   version: z.number().int(),
 });
 
-export const keyListResponse = z.object({ keys: z.array(listedKeyResponse) });
+export const keyListResponse = z.object({ keys: z.array(listedKeyResponse), nextCursor: nextCursorField });
 
 export const revocationResponse = z.object({ keyId: z.string(), revokedAt: time, eventId: z.string() });
 
 export const revokeAllResponse = z.object({ revoked: z.number().int(), eventIds: z.array(z.string()) });
 
+export const bulkRevocationResponse = z.object({
+  dryRun: z.boolean(),
+  keys: z.array(
+    z.object({
+      keyId: z.string(),
+      kind: z.enum(['user-key', 'access-key']),
+      userId: z.string().nullable(),
+      scope: keyScope.nullable(),
+      deploymentId: z.string().nullable(),
+      slot: accessKeySlot.nullable(),
+      eventId: z.string().nullable().describe('the KeyRevoked event (null in a dry run)'),
+    }),
+  ),
+  eventIds: z.array(z.string()),
+});
+
 export const keyCountsResponse = z.object({
   counts: z.array(z.object({ userId: z.string(), name: z.string().nullable(), active: z.number().int() })),
+  nextCursor: nextCursorField,
 });
 
 export const keyPolicyResponse = z.object({
@@ -137,7 +175,23 @@ export const examples = {
     eventId: 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8',
   },
   revokeAll: { revoked: 2, eventIds: ['evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8', 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z9'] },
-  counts: { counts: [{ userId: 'usr_8hJ2kL4mN6pQ8rS0', name: 'alice', active: 2 }] },
+  bulkRevocation: { group: 'contractors-2026' },
+  bulkRevoked: {
+    dryRun: false,
+    keys: [
+      {
+        keyId: 'key_3fK9xQ2mP7rT1vWz',
+        kind: 'user-key',
+        userId: 'usr_8hJ2kL4mN6pQ8rS0',
+        scope: 'inference',
+        deploymentId: null,
+        slot: null,
+        eventId: 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8',
+      },
+    ],
+    eventIds: ['evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8'],
+  },
+  counts: { counts: [{ userId: 'usr_8hJ2kL4mN6pQ8rS0', name: 'alice', active: 2 }], nextCursor: null },
   policy: { defaultLifetimeDays: 90, maxLifetimeDays: 365 },
   policyResponse: { defaultLifetimeDays: 90, maxLifetimeDays: 365, version: 3 },
   accessKey: {

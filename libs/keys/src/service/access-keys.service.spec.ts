@@ -50,16 +50,16 @@ describe('AccessKeysService', () => {
     expect(JSON.stringify(await k.events())).not.toContain(body.accessKey!);
   });
 
-  it('rotating revokes the key that was in the slot (reason rotated) and answers that revocation', async () => {
+  it('rotating revokes the key that was in the slot (reason rotated), in the same append, and answers that revocation', async () => {
     const k = setup();
     const first = await rotate(k);
     const second = await rotate(k);
     const events = await k.events();
     expect(events.map((e) => e.type)).toEqual(['KeyCreated', 'KeyCreated', 'KeyRevoked']);
-    expect(events[2]).toMatchObject({
-      data: { keyId: first.body.keyId, reason: 'rotated' },
-      metadata: { causationId: events[1]!.id },
-    });
+    expect(events[2]).toMatchObject({ data: { keyId: first.body.keyId, reason: 'rotated' } });
+    // one append: same request, same recorded time
+    expect(events[2]!.metadata.correlationId).toBe(events[1]!.metadata.correlationId);
+    expect(events[2]!.recordedAt).toEqual(events[1]!.recordedAt);
     expect(second.body.eventId).toBe(events[2]!.id);
     // The slot holds exactly the new key; the other slot is untouched.
     await rotate(k, caller('usr_owner'), 'secondary');

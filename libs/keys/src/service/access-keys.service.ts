@@ -1,29 +1,23 @@
 import { generateKey, hashSecret, newId } from '@tollgate/authn';
-import {
-  ApiError,
-  keyStream,
-  type AccessKeySlot,
-  type KeyCreated,
-  type KeyEvent,
-  type KeyRevoked,
-} from '@tollgate/contracts';
-import { fold, handleCommand, type AppendResult, type EventStore } from '@tollgate/event-store';
+import { ApiError, keyStream, type AccessKeySlot, type KeyCreated } from '@tollgate/contracts';
+import { fold, type EventStore, type RecordedEvent } from '@tollgate/event-store';
 import type { Caller } from '@tollgate/platform';
-import { accessKeySlotsDecider } from '../domain/access-key-slots.decider';
-import { keyDecider } from '../domain/key.decider';
+import { accessKeySlotsDecider, type AccessKeySlotsCommand } from '../domain/access-key-slots.decider';
 import type { KeyCreationLimiter } from '../domain/rate-limit';
 import type { Clock } from '../domain/time';
 import type { KeyReadModel } from '../storage/key-read-model';
 import type { Locks } from '../storage/locks';
 import type { Directory } from './directory';
-import { apiMetadata, requestFingerprint, storeCall, type RequestMeta } from './support';
+import { commitRevocations, type RevocationPlan } from './revoke-keys';
+import { storeCall } from '@tollgate/platform';
+import { apiMetadata, requestFingerprint, type RequestMeta } from './support';
 
 export interface RotatedAccessKey {
   slot: AccessKeySlot;
   keyId: string;
   /** The secret (`tga_…`): in the creation response only; null in an idempotent replay. */
   accessKey: string | null;
-  /** The revocation of the key that was in the slot (absent when the slot was empty, and in a replay). */
+  /** The revocation of the key that was in the slot (absent when the slot was empty). */
   eventId?: string;
 }
 
@@ -39,9 +33,9 @@ export interface AccessKeysDeps {
 const deploymentNotFound = (): ApiError => new ApiError('not-found', 'deployment not found');
 
 /**
- * Model access keys in a deployment's `primary` and `secondary` slots. A rotation creates the new key
- * first and then revokes what was in the slot (reason `rotated`), under a lock per slot held across every
- * replica, so a client never sees an empty slot and two rotations never both keep their key.
+ * Model access keys in a deployment's `primary` and `secondary` slots. A rotation creates the new key and
+ * revokes what was in the slot (reason `rotated`) in one transaction, under a lock per slot held across
+ * every replica, so a client never sees an empty slot and two rotations never both keep their key.
  */
 export class AccessKeysService {
   constructor(private readonly deps: AccessKeysDeps) {}
@@ -54,7 +48,7 @@ export class AccessKeysService {
     rawBody: unknown,
     meta: RequestMeta,
   ): Promise<{ body: RotatedAccessKey; replayed: boolean }> {
-    const { store, reads, limiter, locks, clock } = this.deps;
+    const { store, limiter, locks, clock } = this.deps;
     await this.authorize(caller, deploymentId, meta.arrival);
     const idempotency = meta.idempotencyKey;
     const fingerprint = requestFingerprint(route, `${deploymentId}/${slot}`, rawBody);
@@ -63,7 +57,7 @@ export class AccessKeysService {
         ? null
         : storeCall(() => store.lookupIdempotencyKey(caller.userId, idempotency, fingerprint));
     const stored = await lookup();
-    if (stored) return { body: replayBody(stored), replayed: true };
+    if (stored) return { body: replayBody(stored.events), replayed: true };
     const limit = await limiter.take(`deployment:${deploymentId}`, clock());
     if (!limit.allowed) {
       throw new ApiError(
@@ -78,34 +72,29 @@ export class AccessKeysService {
     return locks.withLock(`access-key-slot:${deploymentId}:${slot}`, async () => {
       // A concurrent duplicate may have completed while this request waited for the lock.
       const again = await lookup();
-      if (again) return { body: replayBody(again), replayed: true };
-      const state = fold(accessKeySlotsDecider, await reads.accessKeyEvents(deploymentId));
+      if (again) return { body: replayBody(again.events), replayed: true };
       const keyId = newId('key');
       const secret = generateKey('access');
-      const now = clock();
-      const [created, ...revocations] = accessKeySlotsDecider.decide(
-        { type: 'RotateSlot', deploymentId, slot, keyId, secretHash: hashSecret(secret), now },
-        state,
+      // The new key and the revocation of what was in the slot commit together: a client never sees an
+      // empty slot nor two keys in it, and a replay names the same events.
+      const result = await commitRevocations(
+        store,
+        () =>
+          this.plan(deploymentId, (now) => ({
+            type: 'RotateSlot',
+            deploymentId,
+            slot,
+            keyId,
+            secretHash: hashSecret(secret),
+            now,
+          })),
+        clock,
+        { metadata: apiMetadata(caller, meta), idempotencyKey: idempotency, fingerprint },
       );
-      const metadata = apiMetadata(caller, meta);
-      const result = await storeCall(() =>
-        handleCommand(
-          store,
-          keyStream(keyId),
-          keyDecider,
-          { type: 'CreateKey', key: created!.data as KeyCreated },
-          metadata,
-          {
-            idempotencyKey: idempotency,
-            fingerprint,
-            retries: 0,
-          },
-        ),
-      );
-      if (result.replayed) return { body: replayBody(result), replayed: true };
-      const eventIds = await this.revokeAll(revocations, { ...metadata, causationId: result.events[0]!.id });
+      if (result.replayed) return { body: replayBody(result.events), replayed: true };
       const body: RotatedAccessKey = { slot, keyId, accessKey: secret };
-      if (eventIds.length > 0) body.eventId = eventIds[eventIds.length - 1];
+      const eventId = lastRevocation(result.events);
+      if (eventId) body.eventId = eventId;
       return { body, replayed: false };
     });
   }
@@ -119,34 +108,37 @@ export class AccessKeysService {
   ): Promise<{ eventId: string }> {
     await this.authorize(caller, deploymentId, meta.arrival);
     return this.deps.locks.withLock(`access-key-slot:${deploymentId}:${slot}`, async () => {
-      const state = fold(accessKeySlotsDecider, await this.deps.reads.accessKeyEvents(deploymentId));
-      const revocations = accessKeySlotsDecider.decide(
-        { type: 'RevokeSlot', deploymentId, slot, now: this.deps.clock() },
-        state,
+      const result = await commitRevocations(
+        this.deps.store,
+        () => this.plan(deploymentId, (now) => ({ type: 'RevokeSlot', deploymentId, slot, now })),
+        this.deps.clock,
+        { metadata: apiMetadata(caller, meta) },
       );
-      const eventIds = await this.revokeAll(revocations, apiMetadata(caller, meta));
-      if (eventIds.length === 0)
-        throw new ApiError('not-found', `deployment ${deploymentId} has no access key in slot ${slot}`);
-      return { eventId: eventIds[eventIds.length - 1]! };
+      const eventId = lastRevocation(result.events);
+      if (!eventId) throw new ApiError('not-found', `deployment ${deploymentId} has no access key in slot ${slot}`);
+      return { eventId };
     });
   }
 
-  private async revokeAll(revocations: KeyEvent[], metadata: ReturnType<typeof apiMetadata>): Promise<string[]> {
-    const eventIds: string[] = [];
-    for (const event of revocations) {
-      const { keyId, reason } = event.data as KeyRevoked;
-      const result = await storeCall(() =>
-        handleCommand(
-          this.deps.store,
-          keyStream(keyId),
-          keyDecider,
-          { type: 'RevokeKey', reason, now: this.deps.clock() },
-          metadata,
-        ),
-      );
-      if (result.events[0]) eventIds.push(result.events[0].id);
+  /**
+   * The slot decider's events as a plan: a new key (a rotation) is appended first, then the revocations of
+   * the keys that were in the slot, each at its stream's current version.
+   */
+  private async plan(deploymentId: string, command: (now: number) => AccessKeySlotsCommand): Promise<RevocationPlan> {
+    const { reads, clock } = this.deps;
+    const state = fold(accessKeySlotsDecider, await reads.accessKeyEvents(deploymentId));
+    const events = accessKeySlotsDecider.decide(command(clock()), state);
+    const plan: RevocationPlan = { before: [], revoke: [] };
+    for (const event of events) {
+      if (event.type === 'KeyCreated') {
+        plan.before!.push({ streamId: keyStream(event.data.keyId), expectedVersion: 0, events: [event] });
+      } else if (event.type === 'KeyRevoked') {
+        const key = await reads.byId(event.data.keyId);
+        if (key && key.revokedAt === null)
+          plan.revoke.push({ keyId: key.keyId, version: key.version, reason: event.data.reason });
+      }
     }
-    return eventIds;
+    return plan;
   }
 
   /**
@@ -172,10 +164,16 @@ export class AccessKeysService {
   }
 }
 
-function replayBody(stored: AppendResult): RotatedAccessKey {
-  const created = stored.events.find((e) => e.type === 'KeyCreated')?.data as KeyCreated | undefined;
+function replayBody(events: readonly RecordedEvent[]): RotatedAccessKey {
+  const created = events.find((e) => e.type === 'KeyCreated')?.data as KeyCreated | undefined;
   if (!created || created.kind !== 'access-key') {
     throw new ApiError('idempotency-key-reused', 'this Idempotency-Key was used for a different request');
   }
-  return { slot: created.slot!, keyId: created.keyId, accessKey: null };
+  const body: RotatedAccessKey = { slot: created.slot!, keyId: created.keyId, accessKey: null };
+  const eventId = lastRevocation(events);
+  if (eventId) body.eventId = eventId;
+  return body;
 }
+
+const lastRevocation = (events: readonly RecordedEvent[]): string | undefined =>
+  events.filter((e) => e.type === 'KeyRevoked').at(-1)?.id;

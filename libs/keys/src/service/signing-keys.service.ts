@@ -4,6 +4,7 @@ import { fold, handleCommand, type EventStore } from '@tollgate/event-store';
 import type { Logger } from 'pino';
 import {
   activeSigningKey,
+  onDemandActivation,
   pendingSigningKey,
   planSigningKeys,
   publishedJwks,
@@ -11,7 +12,7 @@ import {
   type SigningKeySchedule,
   type SigningKeysState,
 } from '../domain/signing-keys.decider';
-import type { Clock } from '../domain/time';
+import { iso, type Clock } from '../domain/time';
 import type { SigningKeyVault } from '../storage/signing-key-vault';
 import { systemMetadata } from './support';
 
@@ -85,9 +86,56 @@ export class SigningKeysService {
     return result.events.map((e) => e.type);
   }
 
-  /** The signer of the key active at `now`, or undefined before the first key activates. */
+  /**
+   * On demand (`tollgate keys rotate-signing`): publishes a new key activating `leadMs` from now (at least
+   * the schedule's first-key lead); the current key signs until then and stays published until its last
+   * token has expired (the schedule retires it). A scheduled successor that would activate later is retired
+   * unused. Returns the key now due to take over and the keys retired; `published: false` when a successor
+   * already activates sooner.
+   */
+  async rotate(
+    leadMs: number,
+    now = this.deps.clock(),
+  ): Promise<{ published: boolean; kid: string | null; activatesAt: string | null; retired: string[] }> {
+    const { store, vault, schedule, logger } = this.deps;
+    const key = generateServiceSigningKey();
+    await vault.put(key.kid, key.privateKeyPem);
+    const result = await handleCommand(
+      store,
+      SIGNING_KEYS_STREAM,
+      signingKeysDecider,
+      { type: 'RotateSigningKey', now, schedule, leadMs, candidate: { kid: key.kid, publicJwk: { ...key.publicJwk } } },
+      systemMetadata('ops'),
+      { retries: 5 },
+    );
+    this.state = result.state;
+    this.loadedAt = this.deps.clock();
+    const retired: string[] = [];
+    for (const event of result.events) {
+      if (event.type !== 'SigningKeyRetired') continue;
+      const kid = (event.data as { kid: string }).kid;
+      retired.push(kid);
+      this.signers.delete(kid);
+      await vault.delete(kid);
+    }
+    const published = this.state.keys.some((k) => k.kid === key.kid);
+    if (!published) {
+      await vault.delete(key.kid);
+      const next = pendingSigningKey(this.state, now);
+      return { published, kid: next?.kid ?? null, activatesAt: next ? iso(next.activatesAt) : null, retired };
+    }
+    const activatesAt = iso(onDemandActivation(now, leadMs, schedule));
+    logger.info({ kid: key.kid, activatesAt, retired }, 'keys: signing key rotated on demand');
+    return { published, kid: key.kid, activatesAt, retired };
+  }
+
+  /**
+   * The signer of the key active at `now`, or undefined before the first key activates. The stream is
+   * re-read at most every 30 s, so an on-demand rotation written by another process is followed soon after
+   * its key activates (well within the retirement margin).
+   */
   async signer(now = this.deps.clock()): Promise<ServiceTokenSigner | undefined> {
-    let active = activeSigningKey(this.state, now);
+    let active = activeSigningKey(await this.refresh(30_000), now);
     if (!active) active = activeSigningKey(await this.refresh(1_000), now);
     if (!active) return undefined;
     const cached = this.signers.get(active.kid);

@@ -12,7 +12,8 @@ import type { TokenRequestStore } from '../storage/token-requests';
 import type { Directory } from './directory';
 import type { SigningKeysService } from './signing-keys.service';
 import { IdempotencyKeyReusedError } from '@tollgate/event-store';
-import { idempotencyKeyReused, requestFingerprint, type RequestMeta } from './support';
+import { idempotencyKeyReused } from '@tollgate/platform';
+import { requestFingerprint, type RequestMeta } from './support';
 
 export interface IssuedToken {
   /** The JWT; null in an idempotent replay (a secret is never shown twice). */

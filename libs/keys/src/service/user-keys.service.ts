@@ -9,7 +9,9 @@ import { DAY_MS, iso, type Clock } from '../domain/time';
 import { keyStatus, type KeyReadModel, type StoredKey } from '../storage/key-read-model';
 import type { Directory } from './directory';
 import type { KeyPolicyService } from './key-policy.service';
-import { apiMetadata, requestFingerprint, storeCall, type RequestMeta } from './support';
+import { commitRevocations } from './revoke-keys';
+import { storeCall } from '@tollgate/platform';
+import { apiMetadata, requestFingerprint, type RequestMeta } from './support';
 
 export interface CreateUserKeyInput {
   name: string;
@@ -164,17 +166,21 @@ export class UserKeysService {
     return this.revokeKey(key, reason, caller, meta);
   }
 
-  /** Revokes every unrevoked key of a user (admin, or the user). */
+  /** Revokes every unrevoked key of a user (admin, or the user), in one transaction. */
   async revokeAll(caller: Caller, userId: string, meta: RequestMeta): Promise<{ revoked: number; eventIds: string[] }> {
     if (userId !== caller.userId && !caller.admin) throw userNotFound();
     const reason = userId === caller.userId ? 'user' : 'admin';
-    const eventIds: string[] = [];
-    for (const key of await this.deps.reads.userKeys(userId)) {
-      if (key.revokedAt !== null) continue;
-      const result = await this.revokeCommand(key.keyId, reason, caller, meta);
-      // Empty when a concurrent request revoked it first: that revocation is not counted here.
-      if (result.events[0]) eventIds.push(result.events[0].id);
-    }
+    const result = await commitRevocations(
+      this.deps.store,
+      async () => ({
+        revoke: (await this.deps.reads.userKeys(userId))
+          .filter((k) => k.revokedAt === null)
+          .map((k) => ({ keyId: k.keyId, version: k.version, reason })),
+      }),
+      this.deps.clock,
+      { metadata: apiMetadata(caller, meta) },
+    );
+    const eventIds = result.events.map((e) => e.id);
     return { revoked: eventIds.length, eventIds };
   }
 

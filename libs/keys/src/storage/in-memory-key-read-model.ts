@@ -48,6 +48,14 @@ export class InMemoryKeyReadModel implements KeyReadModel {
     return this.keys((k) => k.kind === 'user-key' && k.userId === userId);
   }
 
+  async unrevoked(owners: { userIds: readonly string[]; deploymentIds: readonly string[] }): Promise<StoredKey[]> {
+    const users = new Set(owners.userIds);
+    const deployments = new Set(owners.deploymentIds);
+    return this.keys(
+      (k) => k.revokedAt === null && (k.kind === 'user-key' ? users.has(k.userId!) : deployments.has(k.deploymentId!)),
+    );
+  }
+
   async countsByUser(now: string): Promise<UserKeyCount[]> {
     const counts = new Map<string, number>();
     for (const k of await this.keys((k) => k.kind === 'user-key')) {

@@ -132,6 +132,17 @@ export function describeKeyReadModelContract(name: string, setup: () => Promise<
       expect(all.map((k) => k.keyId)).toEqual([id('a2'), id('b1'), id('a1')]);
     });
 
+    it('lists the unrevoked keys of users and deployments (expired included), oldest first', async () => {
+      const ids = async (userIds: string[], deploymentIds: string[]) =>
+        (await f.reads.unrevoked({ userIds, deploymentIds })).map((k) => k.keyId);
+      expect(await ids([alice], [])).toEqual([id('a1'), id('a2'), id('a4'), id('a5')]);
+      expect(await ids([], [dep])).toEqual([id('s1'), id('p2')]);
+      expect(await ids([bob], [dep, `dep_other${run}`])).toEqual([id('b1'), id('s1'), id('p2'), id('x1')]);
+      // an access key is never a user's, a user key never a deployment's
+      expect(await ids([dep], [alice])).toEqual([]);
+      expect(await ids([], [])).toEqual([]);
+    });
+
     it("gives a deployment's access-key events in commit order", async () => {
       const events = await f.reads.accessKeyEvents(dep);
       expect(events.map((e) => `${e.type}:${(e.data as { keyId: string }).keyId}`)).toEqual([

@@ -39,6 +39,11 @@ export interface KeyReadModel {
   countsByUser(now: string): Promise<UserKeyCount[]>;
   /** Unrevoked user keys with `from < expiresAt <= until` (ISO), soonest first; one user's or everyone's. */
   expiring(from: string, until: string, userId?: string): Promise<StoredKey[]>;
+  /**
+   * Unrevoked keys (expired ones included) of these owners: the user keys of `userIds` and the access keys of
+   * `deploymentIds`, oldest first. What a bulk revocation covers.
+   */
+  unrevoked(owners: { userIds: readonly string[]; deploymentIds: readonly string[] }): Promise<StoredKey[]>;
   /** The deployment's access-key events (creations and their revocations) in commit order. */
   accessKeyEvents(deploymentId: string): Promise<KeyEvent[]>;
 }

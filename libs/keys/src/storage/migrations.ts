@@ -84,11 +84,28 @@ export class KeyCreationRateBuckets1767398400000 implements MigrationInterface {
   }
 }
 
+/**
+ * Service-token signing keys are stored sealed (AES-256-GCM envelope under the KEK, see `@tollgate/authn`
+ * sealing); rows written before hold PEM and are sealed at the next start (`PostgresSigningKeyVault.sealAll`).
+ */
+export class SealedSigningKeys1767484800000 implements MigrationInterface {
+  name = 'SealedSigningKeys1767484800000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE ${S}.signing_keys RENAME COLUMN private_key_pem TO private_key_sealed`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE ${S}.signing_keys RENAME COLUMN private_key_sealed TO private_key_pem`);
+  }
+}
+
 /** Every migration of the `keys` schema, in order: the event store's tables, then the service's own. */
 export function keysMigrations(): MigrationClass[] {
   return [
     ...createEventStoreMigrations(KEYS_SCHEMA),
     KeysServiceTables1767312000000,
     KeyCreationRateBuckets1767398400000,
+    SealedSigningKeys1767484800000,
   ];
 }

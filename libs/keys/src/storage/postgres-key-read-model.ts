@@ -55,6 +55,18 @@ export class PostgresKeyReadModel implements KeyReadModel {
     return this.keys(keysWhere(`c.data->>'userId' = $1 AND c.data->>'kind' = 'user-key'`), [userId]);
   }
 
+  async unrevoked(owners: { userIds: readonly string[]; deploymentIds: readonly string[] }): Promise<StoredKey[]> {
+    if (owners.userIds.length === 0 && owners.deploymentIds.length === 0) return [];
+    const keys = await this.keys(
+      keysWhere(
+        `((c.data->>'userId' = ANY($1::text[]) AND c.data->>'kind' = 'user-key')
+          OR (c.data->>'deploymentId' = ANY($2::text[]) AND c.data->>'kind' = 'access-key'))`,
+      ),
+      [owners.userIds, owners.deploymentIds],
+    );
+    return keys.filter((k) => k.revokedAt === null);
+  }
+
   async countsByUser(now: string): Promise<UserKeyCount[]> {
     const rows: { user_id: string; active: string }[] = await this.dataSource.query(
       `SELECT c.data->>'userId' AS user_id,

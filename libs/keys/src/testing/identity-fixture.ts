@@ -62,6 +62,13 @@ export class IdentityFixture {
     });
   }
 
+  groups(userId: string, groups: string[]): Promise<string> {
+    return this.emit(`user-${userId}`, {
+      type: 'GroupsRefreshed',
+      data: { userId, groups, refreshedAt: new Date().toISOString() },
+    });
+  }
+
   project(projectId: string, ownerId: string): Promise<string> {
     return this.emit(`project-${projectId}`, {
       type: 'ProjectCreated',

@@ -6,6 +6,7 @@ import { RateLimiter } from '../domain/rate-limit';
 import type { SigningKeySchedule } from '../domain/signing-keys.decider';
 import { AccessKeysService } from '../service/access-keys.service';
 import { BootstrapAdminKeyService } from '../service/bootstrap-admin-key.service';
+import { BulkRevocationService } from '../service/bulk-revocation.service';
 import { accessModelDirectory } from '../service/directory';
 import { KeyPolicyService } from '../service/key-policy.service';
 import { SigningKeysService } from '../service/signing-keys.service';
@@ -59,11 +60,13 @@ export class InMemoryKeys {
     warn: (fields: object, msg?: string) => void this.logs.push({ level: 'warn', fields, msg }),
     error: (fields: object, msg?: string) => void this.logs.push({ level: 'error', fields, msg }),
   };
-  readonly directory = accessModelDirectory(this.model, { maxStalenessMs: 0, waitForWatermark: async () => false });
+  // In memory every event is applied as it is appended: the model is always caught up.
+  readonly directory = accessModelDirectory(this.model, { maxStalenessMs: 0, waitForWatermark: async () => true });
   readonly limiter: RateLimiter;
   readonly policy: KeyPolicyService;
   readonly userKeys: UserKeysService;
   readonly accessKeys: AccessKeysService;
+  readonly bulk: BulkRevocationService;
   readonly signingKeys: SigningKeysService;
   readonly tokens: TokensService;
   readonly reactor: UserDeactivationReactor;
@@ -83,6 +86,7 @@ export class InMemoryKeys {
       locks: new InMemoryLocks(),
       clock,
     });
+    this.bulk = new BulkRevocationService({ store, reads, directory, clock });
     this.signingKeys = new SigningKeysService({
       store,
       vault: this.vault,

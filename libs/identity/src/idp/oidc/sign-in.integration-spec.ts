@@ -150,7 +150,13 @@ describe('OIDC sign-in against a real OpenID provider (oidc-provider on loopback
     // /v1/me lists what the user may invoke now.
     await eventually(async () => {
       const me = await app.call('GET', '/v1/me', { auth: body.token });
-      expect(me.body.deployments).toContainEqual({ id: dep.id, name: 'for-readers', projectId: project });
+      expect(me.body.deployments).toContainEqual({
+        id: dep.id,
+        name: 'for-readers',
+        projectId: project,
+        hosts: [],
+        pathPrefixes: ['/'],
+      });
     });
     expect((await app.call('DELETE', `/v1/users/${body.user.id}`, { auth: ADMIN_KEY })).status).toBe(200);
     await eventually(async () =>

@@ -1,10 +1,11 @@
 import { ApiError } from '@tollgate/contracts';
 import type { CommandContext } from '../../application/command-context';
 import { idpActor } from '../../application/command-context';
-import type { Directory } from '../../application/directory';
+import type { UsersService } from '../../application/users.service';
 import { characterCount, MAX_GROUP_NAME_LENGTH, MAX_GROUPS_PER_USER } from '../../domain/actor';
 import { externalUserName } from '../../domain/user';
 import type { ConnectorRegistry } from '../connectors';
+import type { GroupOverageClient } from './group-overage';
 import type { SignInTokenSigner } from './sign-in-token-signer';
 
 export interface SignInResult {
@@ -30,7 +31,7 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 export class SignInService {
   constructor(
     private readonly connectors: ConnectorRegistry,
-    private readonly directory: Directory,
+    private readonly users: UsersService,
     private readonly signer: SignInTokenSigner,
   ) {}
 
@@ -50,19 +51,10 @@ export class SignInService {
     }
     const token = verification.token;
     const groupsClaim = connector.oidc.config.groupsClaim;
-    const claimNames = token.claims._claim_names;
-    if (
-      (claimNames !== null && typeof claimNames === 'object' && Object.hasOwn(claimNames, groupsClaim)) ||
-      token.claims.hasgroups === true ||
-      token.claims.hasgroups === 'true'
-    ) {
-      throw new ApiError(
-        'group-overage-unsupported',
-        `the ID token does not carry the "${groupsClaim}" claim itself (group overage: _claim_names/hasgroups). Tollgate does not fetch groups from the IdP: emit groups as names with a filter (e.g. Entra "groups assigned to the application"), or provision them through SCIM or webhooks`,
-      );
-    }
     if (token.issuedAt === undefined) throw new ApiError('token-invalid', 'the ID token is invalid: iat missing');
-    const groups = token.groups ?? [];
+    const groups = hasGroupOverage(token.claims, groupsClaim)
+      ? await this.overageGroups(connector.oidc.groupOverage, token.claims, groupsClaim)
+      : (token.groups ?? []);
     if (groups.length > MAX_GROUPS_PER_USER || groups.some((g) => g.length === 0 || g.length > MAX_GROUP_NAME_LENGTH)) {
       throw new ApiError(
         'validation-failed',
@@ -78,9 +70,9 @@ export class SignInService {
 
     const context: CommandContext = { actor: idpActor(idp), channel: 'oidc', idp, requestId };
     const email = typeof token.claims.email === 'string' && EMAIL.test(token.claims.email) ? token.claims.email : null;
-    const { state: linked } = await this.directory.ensureExternalUser(context, idp, token.subject, email);
+    const { state: linked } = await this.users.ensureExternalUser(context, idp, token.subject, email);
     if (linked.deactivatedAt !== null) throw new ApiError('forbidden', 'this user is deactivated in Tollgate');
-    const state = await this.directory.userCommand(context, linked.userId, {
+    const state = await this.users.userCommand(context, linked.userId, {
       type: 'ReplaceGroups',
       groups,
       refreshedAt: new Date(token.issuedAt).toISOString(),
@@ -93,4 +85,26 @@ export class SignInService {
       expiresAt: new Date(signed.expiresAt).toISOString(),
     };
   }
+
+  private async overageGroups(
+    client: GroupOverageClient | undefined,
+    claims: Readonly<Record<string, unknown>>,
+    groupsClaim: string,
+  ): Promise<string[]> {
+    if (client) return client.groupsOf(claims);
+    throw new ApiError(
+      'group-overage-unsupported',
+      `the ID token does not carry the "${groupsClaim}" claim itself (group overage: _claim_names/hasgroups) and this connector has no oidc.groupOverage endpoint to read them from: configure one (see docs/idp-setup.md), emit fewer groups (e.g. Entra "groups assigned to the application"), or provision them through SCIM or webhooks`,
+    );
+  }
+}
+
+/** Entra's signals that the groups did not fit in the token: a `_claim_names` pointer, or `hasgroups`. */
+export function hasGroupOverage(claims: Readonly<Record<string, unknown>>, groupsClaim: string): boolean {
+  const claimNames = claims._claim_names;
+  return (
+    (claimNames !== null && typeof claimNames === 'object' && Object.hasOwn(claimNames, groupsClaim)) ||
+    claims.hasgroups === true ||
+    claims.hasgroups === 'true'
+  );
 }

@@ -77,6 +77,16 @@ describe('SCIM filters', () => {
     expect(error.scimType).toBe('invalidFilter');
     expect(error.detail).toContain(detail);
   });
+
+  it.each([
+    ['an escaped NUL', String.raw`userName eq "a\u0000"`, parseFilter],
+    ['an escaped lone surrogate', String.raw`externalId eq "\ud800"`, parseFilter],
+    ['an escaped NUL in a PATCH value filter', String.raw`emails[value eq "\u0000"].type`, parsePatchPath],
+  ])('refuses %s in a string literal with 400 invalidValue', (_what, text, parse) => {
+    const error = scimErrorOf(() => parse(text));
+    expect(error.status).toBe(400);
+    expect(error.scimType).toBe('invalidValue');
+  });
 });
 
 describe('SCIM PATCH paths', () => {

@@ -1,4 +1,5 @@
-import { invalidFilter, invalidPath, type ScimError } from './scim-error';
+import { isUnsafeText, UNSAFE_TEXT_MESSAGE } from '@tollgate/contracts';
+import { invalidFilter, invalidPath, invalidValue, type ScimError } from './scim-error';
 
 /**
  * SCIM filters and attribute paths (RFC 7644 sections 3.4.2.2 and 3.5.2): a tokenizer, a recursive-descent
@@ -66,6 +67,8 @@ function tokenize(input: string, fail: (detail: string) => ScimError): Token[] {
       } catch {
         throw fail(`invalid string at ${i}`);
       }
+      // Escapes can spell what the request policy refused in the raw request (`"\u0000"`); PostgreSQL cannot hold it.
+      if (isUnsafeText(text)) throw invalidValue(`the string at ${i} ${UNSAFE_TEXT_MESSAGE}`);
       tokens.push({ kind: 'string', text, at: i });
       i = j + 1;
     } else if (/[-0-9]/.test(c) && /^-?\d/.test(input.slice(i, i + 2))) {
@@ -91,6 +94,12 @@ function tokenize(input: string, fail: (detail: string) => ScimError): Token[] {
   return tokens;
 }
 
+/**
+ * An attribute name (RFC 7643 section 2.1: `ALPHA *(nameChar)`, `$` as Entra ID sends in `$ref`). Every name
+ * a PATCH writes passes this, so none can be `__proto__`.
+ */
+export const isAttributeName = (name: string): boolean => /^[A-Za-z$][A-Za-z0-9_$-]*$/.test(name);
+
 /** `urn:…:User:name.givenName` → { schema, attr: 'name', sub: 'givenName' }; `name.givenName` → { attr, sub }. */
 export function parseAttrPath(text: string, fail: (detail: string) => ScimError = invalidPath): AttrPath {
   let schema: string | undefined;
@@ -102,8 +111,7 @@ export function parseAttrPath(text: string, fail: (detail: string) => ScimError 
     if (CORE_SCHEMAS.includes(schema.toLowerCase())) schema = undefined;
   }
   const parts = rest.split('.');
-  if (parts.length > 2 || parts.some((p) => !/^[A-Za-z$][A-Za-z0-9_$-]*$/.test(p)))
-    throw fail(`invalid attribute path ${JSON.stringify(text)}`);
+  if (parts.length > 2 || !parts.every(isAttributeName)) throw fail(`invalid attribute path ${JSON.stringify(text)}`);
   return { ...(schema ? { schema } : {}), attr: parts[0]!, ...(parts[1] ? { sub: parts[1] } : {}) };
 }
 

@@ -39,6 +39,11 @@ export const entra = {
     Operations: [{ op: 'Replace', path: 'active', value: false }],
     schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
   },
+  /** Restoring a soft-deleted or re-assigned user (the provisioning logs' "Enable" action). */
+  enableUser: {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'Replace', path: 'active', value: 'True' }],
+  },
   /** Without the aadOptscim062020 flag: the boolean as a capitalised string. */
   disableUserLegacy: {
     schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
@@ -127,6 +132,11 @@ export const okta = {
   deactivateUser: {
     schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
     Operations: [{ op: 'replace', value: { active: false } }],
+  },
+  /** Okta's "Reactivate user" (the same path-less replace with `active: true`). */
+  reactivateUser: {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'replace', value: { active: true } }],
   },
   createGroup: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Test SCIMv2', members: [] },
   renameGroup: {

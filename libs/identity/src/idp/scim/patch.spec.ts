@@ -184,3 +184,23 @@ describe('SCIM PATCH rules', () => {
     expect(scimErrorOf(() => patchUser({ id: 'u' }, body)).scimType).toBe(scimType);
   });
 });
+
+describe('SCIM PATCH never turns a body key into a prototype write', () => {
+  const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+  const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+  // JSON.parse keeps `__proto__` as an own key, as a body parser without the request policy did.
+  const hostile = (value: string) =>
+    JSON.parse(`{"schemas":["${PATCH_OP}"],"Operations":[{"op":"add","value":${value}}]}`) as unknown;
+  const polluted = () => (Object.prototype as Record<string, unknown>).polluted;
+
+  afterEach(() => delete (Object.prototype as Record<string, unknown>).polluted);
+
+  it.each([
+    ['a __proto__ key inside an extension object (issue 13)', `{"${ENTERPRISE}":{"__proto__":{"polluted":"yes"}}}`],
+    ['a __proto__ sub-attribute of a complex value', `{"name":{"__proto__":{"polluted":"yes"}}}`],
+    ['a __proto__ key inside a multi-valued element', `{"emails":[{"__proto__":{"polluted":"yes"}}]}`],
+  ])('refuses %s without touching Object.prototype', (_what, value) => {
+    expect(scimErrorOf(() => patchUser(entraUser(), hostile(value))).scimType).toBe('invalidPath');
+    expect(polluted()).toBeUndefined();
+  });
+});

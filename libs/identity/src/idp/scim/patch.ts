@@ -2,13 +2,14 @@ import {
   type AttrPath,
   type Filter,
   getMember,
+  isAttributeName,
   matches,
   parseAttrPath,
   parsePatchPath,
   type PatchPath,
 } from './filter';
 import { type AttributeSpec, findSpec, PATCH_OP_SCHEMA, type ResourceShape } from './schema';
-import { invalidSyntax, invalidValue, mutability, noTarget } from './scim-error';
+import { invalidPath, invalidSyntax, invalidValue, mutability, noTarget } from './scim-error';
 
 /**
  * SCIM PATCH (RFC 7644 section 3.5.2) over a JSON resource, pure: every operation is applied to a copy and
@@ -29,6 +30,15 @@ export interface PatchOperation {
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** An own member only: `toString` or `constructor` of a resource are never inherited from `Object.prototype`. */
+const own = (object: Json, key: string): unknown => (Object.hasOwn(object, key) ? object[key] : undefined);
+
+/** A name taken from the request (a body key) that is about to become an attribute name. */
+function attributeName(name: string, where: string): string {
+  if (!isAttributeName(name)) throw invalidPath(`${where}: ${JSON.stringify(name)} is not an attribute name`);
+  return name;
+}
 const MAX_OPERATIONS = 1000;
 
 /** Validates a PatchOp request body and returns its operations (op names lower-cased). */
@@ -86,7 +96,7 @@ function applyOperation(resource: Json, operation: PatchOperation, shape: Resour
       if (/^urn:/i.test(key) && (shape.extensions.has(lower) || (!parentIsExtension && isObject(value)))) {
         if (!isObject(value)) throw invalidValue(`${key} must be an object`);
         for (const [sub, v] of Object.entries(value))
-          applyAt(resource, { path: { schema: key, attr: sub } }, operation.op, v, shape);
+          applyAt(resource, { path: { schema: key, attr: attributeName(sub, key) } }, operation.op, v, shape);
         continue;
       }
       applyAt(resource, parsePatchPath(key), operation.op, value, shape);
@@ -110,7 +120,7 @@ function target(resource: Json, path: AttrPath, shape: ResourceShape, create: bo
     specs = shape.extensions.get(path.schema.toLowerCase()) ?? [];
     const existingKey = Object.keys(resource).find((k) => k.toLowerCase() === path.schema!.toLowerCase());
     const schemaKey = existingKey ?? canonicalSchema(path.schema, shape);
-    if (!isObject(resource[schemaKey])) {
+    if (!isObject(own(resource, schemaKey))) {
       if (!create) return undefined;
       resource[schemaKey] = {};
     }
@@ -142,7 +152,7 @@ function coerce(spec: AttributeSpec | undefined, value: unknown, where: string):
     const out: Json = {};
     for (const [k, v] of Object.entries(value)) {
       const sub = findSpec(spec.subAttributes, k);
-      out[sub?.name ?? k] = coerce(sub, v, `${where}.${k}`);
+      out[sub?.name ?? attributeName(k, where)] = coerce(sub, v, `${where}.${k}`);
     }
     return out;
   }
@@ -186,7 +196,8 @@ function equalityTerms(filter: Filter): Json | undefined {
 }
 
 function setMember(object: Json, name: string, spec: AttributeSpec | undefined, value: unknown, where: string): void {
-  const key = Object.keys(object).find((k) => k.toLowerCase() === name.toLowerCase()) ?? spec?.name ?? name;
+  const key =
+    Object.keys(object).find((k) => k.toLowerCase() === name.toLowerCase()) ?? spec?.name ?? attributeName(name, where);
   if (value === null) delete object[key];
   else object[key] = coerce(spec, value, where);
 }
@@ -208,7 +219,7 @@ function applyAt(resource: Json, patchPath: PatchPath, op: PatchOp, value: unkno
   if (path.sub !== undefined) {
     // A sub-attribute of a complex attribute: `name.givenName`.
     const subSpec = findSpec(spec?.subAttributes, path.sub);
-    const current = container[key];
+    const current = own(container, key);
     if (Array.isArray(current) || spec?.multiValued)
       throw noTarget(`${where}: use a value filter to address values of a multi-valued attribute`);
     if (op === 'remove') {
@@ -224,7 +235,7 @@ function applyAt(resource: Json, patchPath: PatchPath, op: PatchOp, value: unkno
     return;
   }
 
-  const current = container[key];
+  const current = own(container, key);
   if (op === 'remove') {
     if (value !== undefined && (spec?.multiValued || Array.isArray(current))) {
       // Entra ID: `{ op: Remove, path: members, value: [{ value: id }] }` removes those values.
@@ -278,7 +289,7 @@ function applyFiltered(
   value: unknown,
   where: string,
 ): void {
-  const current = container[key];
+  const current = own(container, key);
   if (current !== undefined && !Array.isArray(current)) throw noTarget(`${where} is not multi-valued`);
   const list = (current ?? []) as unknown[];
   const matched = list.filter((item) => isObject(item) && matches(filter, item));

@@ -3,6 +3,7 @@
  * Group. They drive `/Schemas`, and the PATCH engine reads them for canonical attribute names, which
  * attributes are multi-valued, boolean or read-only.
  */
+import { BODY_LIMIT_BYTES } from '@tollgate/platform';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -234,17 +235,20 @@ export function resourceTypes(baseUrl: string): Record<string, unknown>[] {
 }
 
 export const MAX_RESULTS = 1000;
+/** Operations in one BulkRequest; its payload is limited like every body (1 MiB). */
+export const BULK_MAX_OPERATIONS = 100;
 
+/** `baseUrl` ends in /scim/v2; the documentation is this instance's OpenAPI UI, at the scim tag. */
 export function serviceProviderConfig(baseUrl: string): Record<string, unknown> {
   return {
     schemas: [SERVICE_PROVIDER_CONFIG_SCHEMA],
-    documentationUri: 'https://github.com/tollgate/tollgate/blob/main/docs/idp-setup.md',
+    documentationUri: `${baseUrl.replace(/\/scim\/v2$/, '')}/docs#/scim`,
     patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: true, maxOperations: BULK_MAX_OPERATIONS, maxPayloadSize: BODY_LIMIT_BYTES },
     filter: { supported: true, maxResults: MAX_RESULTS },
     changePassword: { supported: false },
-    sort: { supported: false },
-    etag: { supported: false },
+    sort: { supported: true },
+    etag: { supported: true },
     authenticationSchemes: [
       {
         type: 'oauthbearertoken',

@@ -1,23 +1,19 @@
-import { Controller, Delete, Get, Inject, Param, Patch, Post, Put, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RawBody, rawBodyOf } from '../raw-body';
+import { PresentErrorsWith } from '@tollgate/platform';
+import { runBulk } from './bulk';
 import { type ListQuery, ScimService, type ScimRequest } from './scim.service';
 import { invalidSyntax } from './scim-error';
-import { SCIM_CONTENT_TYPE, ScimExceptionFilter } from './scim-exception.filter';
+import { presentScimError, SCIM_CONTENT_TYPE } from './scim-error-presenter';
 import { resourceTypes, schemaResources, serviceProviderConfig, LIST_RESPONSE_SCHEMA } from './schema';
 
 export const SCIM_SERVICE = Symbol('SCIM_SERVICE');
 
-/** The request body, parsed here so malformed JSON is a SCIM `invalidSyntax` error. */
+/** The request body, parsed by the platform's one JSON policy (its errors answered in SCIM's schema). */
 function jsonBody(request: FastifyRequest): unknown {
-  const raw = rawBodyOf(request);
-  if (raw.length === 0) throw invalidSyntax('a JSON body is required');
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw invalidSyntax('the body is not valid JSON');
-  }
+  if (request.body === undefined) throw invalidSyntax('a JSON body is required');
+  return request.body;
 }
 
 /** Query parameters as single strings (a repeated parameter counts once: its first value). */
@@ -30,7 +26,21 @@ function listQuery(query: Record<string, unknown>): ListQuery {
     count: one(query.count),
     attributes: one(query.attributes),
     excludedAttributes: one(query.excludedAttributes),
+    sortBy: one(query.sortBy),
+    sortOrder: one(query.sortOrder),
   };
+}
+
+/** `If-Match` as sent (RFC 7644 section 3.14), for PUT, PATCH and DELETE. */
+function ifMatch(request: FastifyRequest): string | undefined {
+  const value = request.headers['if-match'];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** A single resource's version (its `ETag`), unless `attributes` left `meta` out. */
+function versionOf(resource: Record<string, unknown>): string | undefined {
+  const meta = resource.meta as { version?: unknown } | undefined;
+  return typeof meta?.version === 'string' ? meta.version : undefined;
 }
 
 function list(resources: Record<string, unknown>[]) {
@@ -52,7 +62,7 @@ function list(resources: Record<string, unknown>[]) {
 @ApiTags('scim')
 @ApiBearerAuth()
 @Controller('scim/v2')
-@UseFilters(ScimExceptionFilter)
+@PresentErrorsWith(presentScimError)
 export class ScimController {
   constructor(@Inject(SCIM_SERVICE) private readonly scim: ScimService) {}
 
@@ -63,6 +73,13 @@ export class ScimController {
 
   private send(reply: FastifyReply, status: number, body: unknown): void {
     void reply.status(status).header('Content-Type', SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+  }
+
+  /** A User or Group answer, with its version as `ETag`. */
+  private sendResource(reply: FastifyReply, status: number, resource: Record<string, unknown>): void {
+    const version = versionOf(resource);
+    if (version !== undefined) void reply.header('ETag', version);
+    this.send(reply, status, resource);
   }
 
   @Get('ServiceProviderConfig')
@@ -105,6 +122,12 @@ export class ScimController {
     else this.send(reply, 200, found);
   }
 
+  /** RFC 7644 section 3.7: the operations in order, each reported; see `runBulk`. */
+  @Post('Bulk')
+  async bulk(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    this.send(reply, 200, await runBulk(this.scim, this.request(request), jsonBody(request)));
+  }
+
   @Get('Users')
   async listUsers(
     @Req() request: FastifyRequest,
@@ -115,40 +138,37 @@ export class ScimController {
   }
 
   @Post('Users')
-  @RawBody()
   async createUser(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const r = this.request(request);
     const resource = await this.scim.createUser(r, jsonBody(request));
     void reply.header('Location', `${r.baseUrl}/Users/${String(resource.id)}`);
-    this.send(reply, 201, resource);
+    this.sendResource(reply, 201, resource);
   }
 
   @Get('Users/:id')
   async getUser(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string): Promise<void> {
-    this.send(reply, 200, await this.scim.getUser(this.request(request), id));
+    this.sendResource(reply, 200, await this.scim.getUser(this.request(request), id));
   }
 
   @Put('Users/:id')
-  @RawBody()
   async replaceUser(
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
     @Param('id') id: string,
   ): Promise<void> {
     const r = this.request(request);
-    this.send(reply, 200, await this.scim.replaceUser(r, id, jsonBody(request)));
+    this.sendResource(reply, 200, await this.scim.replaceUser(r, id, jsonBody(request), ifMatch(request)));
   }
 
   @Patch('Users/:id')
-  @RawBody()
   async patchUser(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string): Promise<void> {
     const r = this.request(request);
-    this.send(reply, 200, await this.scim.patchUser(r, id, jsonBody(request)));
+    this.sendResource(reply, 200, await this.scim.patchUser(r, id, jsonBody(request), ifMatch(request)));
   }
 
   @Delete('Users/:id')
   async deleteUser(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string): Promise<void> {
-    await this.scim.deleteUser(this.request(request), id);
+    await this.scim.deleteUser(this.request(request), id, ifMatch(request));
     void reply.status(204).send();
   }
 
@@ -162,12 +182,11 @@ export class ScimController {
   }
 
   @Post('Groups')
-  @RawBody()
   async createGroup(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const r = this.request(request);
     const resource = await this.scim.createGroup(r, jsonBody(request));
     void reply.header('Location', `${r.baseUrl}/Groups/${String(resource.id)}`);
-    this.send(reply, 201, resource);
+    this.sendResource(reply, 201, resource);
   }
 
   @Get('Groups/:id')
@@ -177,27 +196,25 @@ export class ScimController {
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,
   ): Promise<void> {
-    this.send(reply, 200, await this.scim.getGroup(this.request(request), id, listQuery(query)));
+    this.sendResource(reply, 200, await this.scim.getGroup(this.request(request), id, listQuery(query)));
   }
 
   @Put('Groups/:id')
-  @RawBody()
   async replaceGroup(
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
     @Param('id') id: string,
   ): Promise<void> {
     const r = this.request(request);
-    await this.scim.replaceGroup(r, id, jsonBody(request));
-    this.send(reply, 200, await this.scim.getGroup(r, id, {}));
+    await this.scim.replaceGroup(r, id, jsonBody(request), ifMatch(request));
+    this.sendResource(reply, 200, await this.scim.getGroup(r, id, {}));
   }
 
   /** 204 No Content, as Microsoft Entra ID advises for group PATCH (members lists can be large). */
   @Patch('Groups/:id')
-  @RawBody()
   async patchGroup(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string): Promise<void> {
-    await this.scim.patchGroup(this.request(request), id, jsonBody(request));
-    void reply.status(204).send();
+    const version = await this.scim.patchGroup(this.request(request), id, jsonBody(request), ifMatch(request));
+    void reply.status(204).header('ETag', version).send();
   }
 
   @Delete('Groups/:id')
@@ -206,7 +223,7 @@ export class ScimController {
     @Res() reply: FastifyReply,
     @Param('id') id: string,
   ): Promise<void> {
-    await this.scim.deleteGroup(this.request(request), id);
+    await this.scim.deleteGroup(this.request(request), id, ifMatch(request));
     void reply.status(204).send();
   }
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { eventually } from '../../../../../test/support';
 import { ADMIN_KEY, connector, type IdentityTestApp, startIdentityApp } from '../../testing/identity-app';
 import { entra, okta } from './fixtures';
 
@@ -74,7 +75,11 @@ describe('SCIM 2.0 at /scim/v2 (Entra ID and Okta requests from their documentat
       expect(config.body).toMatchObject({
         patch: { supported: true },
         filter: { supported: true },
-        bulk: { supported: false },
+        bulk: { supported: true, maxOperations: 100, maxPayloadSize: 1048576 },
+        sort: { supported: true },
+        etag: { supported: true },
+        // This instance's OpenAPI UI (the SCIM operations are under its scim tag), not a placeholder.
+        documentationUri: `${app.url}/docs#/scim`,
       });
       const types = await scim('GET', '/ResourceTypes', ENTRA);
       expect(types.body.Resources.map((t: { id: string }) => t.id)).toEqual(['User', 'Group']);
@@ -224,12 +229,20 @@ describe('SCIM 2.0 at /scim/v2 (Entra ID and Okta requests from their documentat
       expect(await eventCount()).toBe(events);
     });
 
-    it('a deprovisioned user is not reactivated (400 mutability)', async () => {
+    it('active: true reactivates a deprovisioned user (UserReactivated, channel scim)', async () => {
       const r = await scim('PATCH', `/Users/${id}`, ENTRA, {
         schemas: [PATCH],
         Operations: [{ op: 'Replace', path: 'active', value: true }],
       });
-      expectScimError(r, 400, 'mutability');
+      expect(r.status).toBe(200);
+      expect(r.body.active).toBe(true);
+      expect(await lastUserEvent(id)).toMatchObject({
+        type: 'UserReactivated',
+        metadata: { actor: 'idp:entra', channel: 'scim' },
+      });
+      expect((await app.call('GET', `/v1/users/${id}`, { auth: ADMIN_KEY })).body.deactivatedAt).toBeNull();
+      // Entra disables it again: deprovisioned again.
+      expect((await scim('PATCH', `/Users/${id}`, ENTRA, entra.disableUser)).body.active).toBe(false);
     });
 
     it('DELETE: 204; the user leaves SCIM (404) and stays deactivated in Tollgate', async () => {
@@ -239,6 +252,73 @@ describe('SCIM 2.0 at /scim/v2 (Entra ID and Okta requests from their documentat
       expect((await app.call('GET', `/v1/users/${id}`, { auth: ADMIN_KEY })).body.deactivatedAt).toEqual(
         expect.any(String),
       );
+    });
+  });
+
+  describe('reactivation (Okta and Entra flip active both ways)', () => {
+    const keysOf = async (userId: string) =>
+      (await app.call('GET', `/v1/users/${userId}/keys`, { auth: ADMIN_KEY })).body.keys as {
+        keyId: string;
+        revokedAt: string | null;
+      }[];
+
+    it('deactivation revokes the keys; reactivation restores the user and leaves those keys revoked', async () => {
+      const created = await scim('POST', '/Users', OKTA, {
+        schemas: [USER_SCHEMA],
+        userName: 'flip@example.com',
+        externalId: '00u-flip',
+        active: true,
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const key = await app.call('POST', `/v1/users/${id}/keys`, {
+        auth: ADMIN_KEY,
+        body: { name: 'before', scope: 'inference' },
+      });
+      expect(key.status).toBe(201);
+
+      expect((await scim('PATCH', `/Users/${id}`, OKTA, okta.deactivateUser)).body.active).toBe(false);
+      await eventually(async () => {
+        const [only] = await keysOf(id);
+        expect(only?.revokedAt).toEqual(expect.any(String));
+      });
+
+      const back = await scim('PUT', `/Users/${id}`, OKTA, {
+        schemas: [USER_SCHEMA],
+        userName: 'flip@example.com',
+        externalId: '00u-flip',
+        active: true,
+      });
+      expect(back.status).toBe(200);
+      expect(back.body.active).toBe(true);
+      expect((await app.call('GET', `/v1/users/${id}`, { auth: ADMIN_KEY })).body.deactivatedAt).toBeNull();
+      const keys = await keysOf(id);
+      expect(keys).toEqual([expect.objectContaining({ keyId: key.body.keyId, revokedAt: expect.any(String) })]);
+      // A new key can be issued to the reactivated user.
+      const fresh = await app.call('POST', `/v1/users/${id}/keys`, {
+        auth: ADMIN_KEY,
+        body: { name: 'after', scope: 'inference' },
+      });
+      expect(fresh.status).toBe(201);
+    });
+
+    it('provisioning again after a DELETE adopts and reactivates the same Tollgate user', async () => {
+      const first = await scim('POST', '/Users', OKTA, {
+        schemas: [USER_SCHEMA],
+        userName: 'again@example.com',
+        externalId: '00u-again',
+      });
+      expect(first.status).toBe(201);
+      expect((await scim('DELETE', `/Users/${first.body.id}`, OKTA)).status).toBe(204);
+      const second = await scim('POST', '/Users', OKTA, {
+        schemas: [USER_SCHEMA],
+        userName: 'again@example.com',
+        externalId: '00u-again',
+      });
+      expect(second.status).toBe(201);
+      expect(second.body.id).toBe(first.body.id);
+      expect(second.body.active).toBe(true);
+      expect(await lastUserEvent(first.body.id)).toMatchObject({ type: 'UserReactivated' });
     });
   });
 
@@ -338,14 +418,14 @@ describe('SCIM 2.0 at /scim/v2 (Entra ID and Okta requests from their documentat
       ).toBe(0);
     });
 
-    it('Add members: 204; each member gets GroupsRefreshed with the full resulting set', async () => {
+    it('Add members: 204; each member gets GroupsEdited with the full resulting set (no login-clock move)', async () => {
       const r = await scim('PATCH', `/Groups/${groupId}`, ENTRA, {
         schemas: [PATCH],
         Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: ann }, { value: bo }] }],
       });
       expect(r.status).toBe(204);
       expect(await lastUserEvent(ann)).toMatchObject({
-        type: 'GroupsRefreshed',
+        type: 'GroupsEdited',
         data: { groups: ['displayName'] },
         metadata: { channel: 'scim', actor: 'idp:entra' },
       });
@@ -515,12 +595,356 @@ describe('SCIM 2.0 at /scim/v2 (Entra ID and Okta requests from their documentat
       );
     });
 
+    describe('hostile bodies and strings (issue 13): refused in the SCIM schema, the process unharmed', () => {
+      const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+      const polluted = () => (Object.prototype as Record<string, unknown>).polluted;
+      let id: string;
+
+      beforeAll(async () => {
+        id = (
+          await scim('POST', '/Users', ENTRA, {
+            schemas: [USER_SCHEMA],
+            userName: 'target@example.com',
+            externalId: 'oid-target',
+          })
+        ).body.id;
+      });
+
+      it.each([
+        [
+          'POST /Users, __proto__ inside the extension object',
+          'POST',
+          () => '/Users',
+          `{"schemas":["${USER_SCHEMA}","${ENTERPRISE}"],"userName":"p@example.com","externalId":"oid-p","${ENTERPRISE}":{"__proto__":{"polluted":"yes"}}}`,
+        ],
+        [
+          'PATCH, path-less add with __proto__ inside the extension object (the request of the report)',
+          'PATCH',
+          () => `/Users/${id}`,
+          `{"schemas":["${PATCH}"],"Operations":[{"op":"add","value":{"${ENTERPRISE}":{"__proto__":{"polluted":"yes"}}}}]}`,
+        ],
+        [
+          'PATCH, path-less add with a __proto__ value key',
+          'PATCH',
+          () => `/Users/${id}`,
+          `{"schemas":["${PATCH}"],"Operations":[{"op":"add","value":{"__proto__":{"polluted":"yes"}}}]}`,
+        ],
+        [
+          'PUT /Groups, constructor.prototype',
+          'PUT',
+          () => `/Groups/${id}`,
+          `{"schemas":["${GROUP_SCHEMA}"],"displayName":"g","constructor":{"prototype":{"polluted":"yes"}}}`,
+        ],
+      ])('%s: 400 invalidSyntax', async (_what, method, path, body) => {
+        const events = await eventCount();
+        expectScimError(await scim(method, path(), ENTRA, body), 400, 'invalidSyntax');
+        expect(polluted()).toBeUndefined();
+        expect(await eventCount()).toBe(events);
+        // The metrics call that threw on a polluted prototype, and an ordinary request, still answer.
+        expect((await app.call('GET', '/metrics')).status).toBe(200);
+        expect((await scim('GET', `/Users/${id}`, ENTRA)).status).toBe(200);
+      });
+
+      it.each([
+        ['NUL in userName', 'POST', () => '/Users', { schemas: [USER_SCHEMA], userName: 'a\u0000b', externalId: 'x' }],
+        [
+          'a lone surrogate in a PATCH value',
+          'PATCH',
+          () => `/Users/${id}`,
+          { schemas: [PATCH], Operations: [{ op: 'replace', path: 'displayName', value: '\ud800' }] },
+        ],
+        ['NUL in a path parameter', 'GET', () => '/Users/usr%00x', undefined],
+        ['NUL in a filter', 'GET', () => `/Users?filter=${encodeURIComponent('userName eq "a\u0000"')}`, undefined],
+        [
+          'an escaped lone surrogate in a filter',
+          'GET',
+          () => `/Users?filter=${encodeURIComponent('userName eq "\\ud800"')}`,
+          undefined,
+        ],
+      ])('%s: 400 invalidValue', async (_what, method, path, body) => {
+        const events = await eventCount();
+        expectScimError(await scim(method, path(), ENTRA, body), 400, 'invalidValue');
+        expect(await eventCount()).toBe(events);
+      });
+    });
+
+    it('DELETE with Content-Type: application/scim+json and no body (as IdPs send it) is accepted', async () => {
+      const doomed = (
+        await scim('POST', '/Users', ENTRA, {
+          schemas: [USER_SCHEMA],
+          userName: 'bye@example.com',
+          externalId: 'oid-bye',
+        })
+      ).body.id;
+      const r = await app.call('DELETE', `/scim/v2/Users/${doomed}`, {
+        auth: ENTRA,
+        headers: { 'content-type': 'application/scim+json' },
+      });
+      expect(r.status).toBe(204);
+      expectScimError(await scim('GET', `/Users/${doomed}`, ENTRA), 404);
+    });
+
+    it('a body that is not JSON is 415 in the SCIM schema', async () => {
+      const r = await app.call('POST', '/scim/v2/Users', {
+        auth: ENTRA,
+        raw: 'userName=a',
+        headers: { 'content-type': 'text/plain' },
+      });
+      expectScimError(r, 415);
+    });
+
     it('pages with startIndex and count', async () => {
       const all = await scim('GET', '/Users', ENTRA);
       const page = await scim('GET', '/Users?startIndex=2&count=2', ENTRA);
       expect(page.body).toMatchObject({ totalResults: all.body.totalResults, startIndex: 2, itemsPerPage: 2 });
       expect(page.body.Resources.map((u: { id: string }) => u.id)).toEqual(
         all.body.Resources.slice(1, 3).map((u: { id: string }) => u.id),
+      );
+    });
+  });
+
+  describe('versions: meta.version, ETag and If-Match (RFC 7644 section 3.14)', () => {
+    it('a user carries its version as ETag; a stale If-Match on PUT, PATCH or DELETE is 412 and changes nothing', async () => {
+      const created = await scim('POST', '/Users', ENTRA, {
+        schemas: [USER_SCHEMA],
+        userName: 'etag@example.com',
+        externalId: 'oid-etag',
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const v1 = created.headers.get('etag')!;
+      expect(v1).toBe(created.body.meta.version);
+      const got = await scim('GET', `/Users/${id}`, ENTRA);
+      expect(got.headers.get('etag')).toBe(v1);
+
+      const patch = (value: string) => ({
+        schemas: [PATCH],
+        Operations: [{ op: 'replace', path: 'displayName', value }],
+      });
+      const ok = await app.call('PATCH', `/scim/v2/Users/${id}`, {
+        auth: ENTRA,
+        raw: JSON.stringify(patch('First')),
+        headers: { 'content-type': 'application/scim+json', 'if-match': v1 },
+      });
+      expect(ok.status).toBe(200);
+      const v2 = ok.headers.get('etag')!;
+      expect(v2).not.toBe(v1);
+
+      const events = await eventCount();
+      for (const [method, body] of [
+        ['PATCH', patch('Second')],
+        ['PUT', { schemas: [USER_SCHEMA], userName: 'etag@example.com', externalId: 'oid-etag', active: false }],
+        ['DELETE', undefined],
+      ] as const) {
+        const stale = await app.call(method, `/scim/v2/Users/${id}`, {
+          auth: ENTRA,
+          ...(body ? { raw: JSON.stringify(body) } : {}),
+          headers: { ...(body ? { 'content-type': 'application/scim+json' } : {}), 'if-match': v1 },
+        });
+        expectScimError(stale, 412);
+      }
+      expect(await eventCount()).toBe(events);
+      expect((await scim('GET', `/Users/${id}`, ENTRA)).body).toMatchObject({ displayName: 'First', active: true });
+
+      // A change of the Tollgate user behind it (deactivation) is a new version too.
+      await scim('PATCH', `/Users/${id}`, ENTRA, entra.disableUser);
+      const v3 = (await scim('GET', `/Users/${id}`, ENTRA)).headers.get('etag');
+      expect(v3).not.toBe(v2);
+      const gone = await app.call('DELETE', `/scim/v2/Users/${id}`, { auth: ENTRA, headers: { 'if-match': v3! } });
+      expect(gone.status).toBe(204);
+    });
+
+    it('a group: ETag on GET and PATCH (204), 412 for a stale If-Match', async () => {
+      const created = await scim('POST', '/Groups', ENTRA, { schemas: [GROUP_SCHEMA], displayName: 'etag-group' });
+      const id = created.body.id as string;
+      const v1 = created.headers.get('etag')!;
+      const rename = {
+        schemas: [PATCH],
+        Operations: [{ op: 'replace', path: 'displayName', value: 'etag-group-2' }],
+      };
+      const patched = await app.call('PATCH', `/scim/v2/Groups/${id}`, {
+        auth: ENTRA,
+        raw: JSON.stringify(rename),
+        headers: { 'content-type': 'application/scim+json', 'if-match': v1 },
+      });
+      expect(patched.status).toBe(204);
+      const v2 = patched.headers.get('etag');
+      expect(v2).not.toBe(v1);
+      expect((await scim('GET', `/Groups/${id}`, ENTRA)).headers.get('etag')).toBe(v2);
+      const stale = await app.call('DELETE', `/scim/v2/Groups/${id}`, { auth: ENTRA, headers: { 'if-match': v1 } });
+      expectScimError(stale, 412);
+      expect((await scim('GET', `/Groups/${id}`, ENTRA)).status).toBe(200);
+    });
+  });
+
+  describe('sortBy and sortOrder', () => {
+    it('sorts users by userName (case-insensitive) both ways, before paging', async () => {
+      for (const name of ['sort-b@x', 'Sort-a@x', 'sort-c@x'])
+        await scim('POST', '/Users', OKTA, { schemas: [USER_SCHEMA], userName: name, externalId: `ext-${name}` });
+      const names = (r: { body: { Resources: { userName: string }[] } }) =>
+        r.body.Resources.map((u) => u.userName).filter((n) => n.toLowerCase().startsWith('sort-'));
+      const asc = await scim('GET', '/Users?filter=userName sw "sort-"&sortBy=userName', OKTA);
+      expect(names(asc)).toEqual(['Sort-a@x', 'sort-b@x', 'sort-c@x']);
+      const desc = await scim('GET', '/Users?filter=userName sw "sort-"&sortBy=userName&sortOrder=descending', OKTA);
+      expect(names(desc)).toEqual(['sort-c@x', 'sort-b@x', 'Sort-a@x']);
+      const first = await scim('GET', '/Users?filter=userName sw "sort-"&sortBy=userName&count=1', OKTA);
+      expect(names(first)).toEqual(['Sort-a@x']);
+      expectScimError(await scim('GET', '/Users?sortBy=userName&sortOrder=sideways', OKTA), 400, 'invalidValue');
+    });
+  });
+
+  describe('/Bulk (RFC 7644 section 3.7)', () => {
+    const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+    const bulk = (body: unknown) => scim('POST', '/Bulk', ENTRA, body);
+
+    it('creates a user and a group naming it by bulkId, in order, each reported', async () => {
+      const r = await bulk({
+        schemas: [BULK],
+        Operations: [
+          {
+            method: 'POST',
+            path: '/Users',
+            bulkId: 'u1',
+            data: { schemas: [USER_SCHEMA], userName: 'bulk-1@example.com', externalId: 'oid-bulk-1' },
+          },
+          {
+            method: 'POST',
+            path: '/Groups',
+            bulkId: 'g1',
+            data: { schemas: [GROUP_SCHEMA], displayName: 'bulk-group', members: [{ value: 'bulkId:u1' }] },
+          },
+          {
+            method: 'PATCH',
+            path: '/Users/bulkId:u1',
+            data: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'displayName', value: 'Bulk One' }] },
+          },
+        ],
+      });
+      expect(r.status).toBe(200);
+      expect(r.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:BulkResponse']);
+      expect(r.body.Operations.map((o: { status: string }) => o.status)).toEqual(['201', '201', '200']);
+      const userId = (r.body.Operations[0].location as string).split('/').pop()!;
+      expect(r.body.Operations[0]).toMatchObject({ method: 'POST', bulkId: 'u1', version: expect.any(String) });
+      const user = await scim('GET', `/Users/${userId}`, ENTRA);
+      expect(user.body).toMatchObject({
+        displayName: 'Bulk One',
+        groups: [expect.objectContaining({ display: 'bulk-group' })],
+      });
+      const me = await app.call('GET', `/v1/users/${userId}`, { auth: ADMIN_KEY });
+      expect(me.status).toBe(200);
+    });
+
+    it('failOnErrors stops after that many errors; earlier operations stay done; errors in the SCIM schema', async () => {
+      const r = await bulk({
+        schemas: [BULK],
+        failOnErrors: 1,
+        Operations: [
+          {
+            method: 'POST',
+            path: '/Users',
+            bulkId: 'a',
+            data: { schemas: [USER_SCHEMA], userName: 'bulk-2@example.com', externalId: 'oid-bulk-2' },
+          },
+          {
+            method: 'POST',
+            path: '/Users',
+            bulkId: 'dup',
+            data: { schemas: [USER_SCHEMA], userName: 'bulk-2@example.com', externalId: 'oid-bulk-2b' },
+          },
+          {
+            method: 'POST',
+            path: '/Users',
+            bulkId: 'never',
+            data: { schemas: [USER_SCHEMA], userName: 'bulk-3@example.com', externalId: 'oid-bulk-3' },
+          },
+        ],
+      });
+      expect(r.status).toBe(200);
+      expect(r.body.Operations).toHaveLength(2);
+      expect(r.body.Operations[1]).toMatchObject({
+        bulkId: 'dup',
+        status: '409',
+        response: { schemas: [ERROR_SCHEMA], scimType: 'uniqueness' },
+      });
+      const list = await scim('GET', '/Users?filter=userName sw "bulk-"', ENTRA);
+      expect(list.body.Resources.map((u: { userName: string }) => u.userName).sort()).toEqual([
+        'bulk-1@example.com',
+        'bulk-2@example.com',
+      ]);
+    });
+
+    it('a stale version, an unknown bulkId reference and a bad path are each reported, not fatal', async () => {
+      const created = await scim('POST', '/Users', ENTRA, {
+        schemas: [USER_SCHEMA],
+        userName: 'bulk-4@example.com',
+        externalId: 'oid-bulk-4',
+      });
+      const r = await bulk({
+        schemas: [BULK],
+        Operations: [
+          { method: 'DELETE', path: `/Users/${created.body.id}`, version: 'W/"0.0"' },
+          { method: 'DELETE', path: '/Users/bulkId:nobody' },
+          { method: 'PUT', path: '/Elsewhere/1', data: {} },
+        ],
+      });
+      expect(r.body.Operations.map((o: { status: string }) => o.status)).toEqual(['412', '400', '400']);
+      expect((await scim('GET', `/Users/${created.body.id}`, ENTRA)).status).toBe(200);
+    });
+
+    it('refuses a malformed BulkRequest or too many operations as a whole, changing nothing', async () => {
+      const events = await eventCount();
+      expectScimError(await bulk({ Operations: [] }), 400, 'invalidSyntax');
+      expectScimError(await bulk({ schemas: [BULK], Operations: [{ method: 'POST', path: '/Users', data: {} }] }), 400);
+      const many = Array.from({ length: 101 }, (_, i) => ({ method: 'DELETE', path: `/Users/x${i}` }));
+      expectScimError(await bulk({ schemas: [BULK], Operations: many }), 413, 'tooMany');
+      expect(await eventCount()).toBe(events);
+    });
+  });
+
+  describe('provisioning sequences as each IdP sends them (from their published docs)', () => {
+    it('Okta: look up, create, deactivate, reactivate, look up again', async () => {
+      const filter = encodeURIComponent('userName eq "seq.user@okta.local"');
+      expect((await scim('GET', `/Users?filter=${filter}&startIndex=1&count=100`, OKTA)).body.totalResults).toBe(0);
+      const created = await scim('POST', '/Users', OKTA, {
+        ...okta.createUser,
+        userName: 'seq.user@okta.local',
+        externalId: '00u-seq',
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      expect((await scim('PATCH', `/Users/${id}`, OKTA, okta.deactivateUser)).body.active).toBe(false);
+      expect((await scim('PATCH', `/Users/${id}`, OKTA, okta.reactivateUser)).body.active).toBe(true);
+      const found = await scim('GET', `/Users?filter=${filter}&startIndex=1&count=100`, OKTA);
+      expect(found.body.Resources).toEqual([expect.objectContaining({ id, active: true })]);
+      const types = await app.sql(`SELECT type FROM identity.events WHERE stream_id = $1 ORDER BY stream_version`, [
+        `user-${id}`,
+      ]);
+      expect(types.map((t) => t.type)).toEqual(['UserCreated', 'UserDeactivated', 'UserReactivated']);
+    });
+
+    it('Entra ID: create, add to a group, disable, enable (the "True" string), delete', async () => {
+      const created = await scim('POST', '/Users', ENTRA, {
+        ...entra.createUser,
+        userName: 'seq-entra@example.com',
+        externalId: 'oid-seq-entra',
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const group = await scim('POST', '/Groups', ENTRA, { ...entra.createGroup, displayName: 'seq-entra-group' });
+      const added = await scim('PATCH', `/Groups/${group.body.id}`, ENTRA, {
+        schemas: [PATCH],
+        Operations: [{ op: 'Add', path: 'members', value: [{ value: id }] }],
+      });
+      expect(added.status).toBe(204);
+      expect((await scim('PATCH', `/Users/${id}`, ENTRA, entra.disableUser)).body.active).toBe(false);
+      const enabled = await scim('PATCH', `/Users/${id}`, ENTRA, entra.enableUser);
+      expect(enabled.body).toMatchObject({
+        active: true,
+        groups: [expect.objectContaining({ display: 'seq-entra-group' })],
+      });
+      expect((await scim('DELETE', `/Users/${id}`, ENTRA)).status).toBe(204);
+      expect((await app.call('GET', `/v1/users/${id}`, { auth: ADMIN_KEY })).body.deactivatedAt).toEqual(
+        expect.any(String),
       );
     });
   });

@@ -1,6 +1,6 @@
 import { ApiError } from '@tollgate/contracts';
 import { type CommandContext, idpActor } from '../../application/command-context';
-import type { Directory } from '../../application/directory';
+import type { UsersService } from '../../application/users.service';
 import { characterCount, MAX_GROUP_NAME_LENGTH } from '../../domain/actor';
 import { externalUserName, type UserState } from '../../domain/user';
 import { type ScimGroupRow, type ScimStore, ScimUniquenessError, type ScimUserRow } from '../../storage/scim-store';
@@ -17,6 +17,8 @@ import {
   USER_SHAPE,
 } from './schema';
 import { invalidSyntax, invalidValue, mutability, ScimError, scimNotFound, uniqueness } from './scim-error';
+import { sortResources } from './sort';
+import { checkIfMatch, groupVersion, userVersion } from './versions';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -30,6 +32,8 @@ export interface ListQuery {
   count?: string;
   attributes?: string;
   excludedAttributes?: string;
+  sortBy?: string;
+  sortOrder?: string;
 }
 
 export interface ListResponse {
@@ -64,12 +68,13 @@ interface GroupInput {
  * SCIM 2.0 (RFC 7643/7644) for one IdP connector at a time. A SCIM user is the Tollgate external user linked
  * to (connector, externalId), the same one OIDC sign-in and webhooks act on; `active: false` deactivates it.
  * A SCIM group's displayName is a Tollgate group name: its members are the connector's users whose one
- * group set holds it, and membership changes edit those sets (each a `GroupsRefreshed`).
+ * group set holds it, and membership changes edit those sets (each a `GroupsEdited`: a SCIM edit takes groups away at once but is no
+ * login, so it leaves the login clock of `requireExternalUserLoginAfterHours` alone).
  */
 export class ScimService {
   constructor(
     private readonly connectors: ConnectorRegistry,
-    private readonly directory: Directory,
+    private readonly users: UsersService,
     private readonly store: ScimStore,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -98,7 +103,7 @@ export class ScimService {
   // --- users --------------------------------------------------------------------------------------------
 
   private async tollgateUser(userId: string): Promise<UserState> {
-    const { state } = await this.directory.loadUser(userId);
+    const { state } = await this.users.loadUser(userId);
     if (!state.exists) throw scimNotFound('User');
     return state;
   }
@@ -127,7 +132,7 @@ export class ScimService {
         created: row.createdAt.toISOString(),
         lastModified: row.updatedAt.toISOString(),
         location: `${request.baseUrl}/Users/${row.userId}`,
-        version: `W/"${row.version}"`,
+        version: userVersion(row.version, user.version),
       },
     };
   }
@@ -186,15 +191,11 @@ export class ScimService {
     if (await this.store.userByUserName(idp, input.userName))
       throw uniqueness(`a user with userName ${JSON.stringify(input.userName)} exists`);
     const context = this.context(request);
-    // The user may exist already (signed in first, or provisioned before a DELETE): it is adopted.
+    // The user may exist already (signed in first, or provisioned before a DELETE): it is adopted, and
+    // reactivated when the IdP provisions it active again (its revoked keys stay revoked).
     const { state } = await this.translate(() =>
-      this.directory.ensureExternalUser(context, idp, input.externalId, this.primaryEmail(input.attributes)),
+      this.users.ensureExternalUser(context, idp, input.externalId, this.primaryEmail(input.attributes)),
     );
-    if (state.deactivatedAt !== null) {
-      throw uniqueness(
-        'this user was deprovisioned in Tollgate and cannot be provisioned again under the same externalId',
-      );
-    }
     let row: ScimUserRow;
     try {
       row = await this.store.insertUser({
@@ -208,12 +209,7 @@ export class ScimService {
       if (error instanceof ScimUniquenessError) throw uniqueness(`${error.attribute} is already taken`);
       throw error;
     }
-    const user = input.active
-      ? state
-      : await this.directory.userCommand(context, state.userId, {
-          type: 'DeactivateUser',
-          at: this.now().toISOString(),
-        });
+    const user = await this.setActive(request, state, input.active);
     return this.userResource(request, row, user);
   }
 
@@ -238,40 +234,38 @@ export class ScimService {
     return page(resources, query);
   }
 
-  async replaceUser(request: ScimRequest, userId: string, body: unknown): Promise<Json> {
+  async replaceUser(request: ScimRequest, userId: string, body: unknown, ifMatch?: string): Promise<Json> {
     const input = this.userInput(request.connector.id, this.requireSchema(body, USER_SCHEMA));
-    return this.writeUser(request, userId, () => input);
+    return this.writeUser(request, userId, ifMatch, () => input);
   }
 
-  async patchUser(request: ScimRequest, userId: string, body: unknown): Promise<Json> {
+  async patchUser(request: ScimRequest, userId: string, body: unknown, ifMatch?: string): Promise<Json> {
     const operations = parsePatchRequest(body);
-    return this.writeUser(request, userId, (current) =>
+    return this.writeUser(request, userId, ifMatch, (current) =>
       this.userInput(request.connector.id, applyPatch(current, operations, USER_SHAPE)),
     );
   }
 
   /** Computes the new user from the current resource, then writes it (the SCIM row at its version; deactivation). */
-  private async writeUser(request: ScimRequest, userId: string, next: (current: Json) => UserInput): Promise<Json> {
+  private async writeUser(
+    request: ScimRequest,
+    userId: string,
+    ifMatch: string | undefined,
+    next: (current: Json) => UserInput,
+  ): Promise<Json> {
     const idp = request.connector.id;
     for (let attempt = 0; attempt < 5; attempt++) {
       const row = await this.store.user(idp, userId);
       if (!row) throw scimNotFound('User');
       const state = await this.tollgateUser(userId);
       const current = await this.userResource(request, row, state);
+      // Checked at each attempt: a concurrent write makes the row update below miss and the next check fail.
+      checkIfMatch(ifMatch, userVersion(row.version, state.version));
       const input = next(current);
       if (input.externalId !== row.externalId) {
         throw mutability('externalId is the IdP subject this user is linked to (sign-in, webhooks); it cannot change');
       }
-      if (input.active && state.deactivatedAt !== null) {
-        throw mutability('a deprovisioned Tollgate user cannot be reactivated; provision a new user');
-      }
-      let user = state;
-      if (!input.active && state.deactivatedAt === null) {
-        user = await this.directory.userCommand(this.context(request), userId, {
-          type: 'DeactivateUser',
-          at: this.now().toISOString(),
-        });
-      }
+      const user = await this.setActive(request, state, input.active);
       let written: ScimUserRow | undefined;
       try {
         written = await this.store.updateUser(idp, userId, row.version, {
@@ -287,11 +281,26 @@ export class ScimService {
     throw new ScimError(409, 'the user was changed concurrently; retry');
   }
 
+  /**
+   * `active` as the IdP sets it: false deactivates the Tollgate user (and so revokes their keys), true
+   * reactivates a deactivated one (Okta and Entra flip it both ways); the revoked keys stay revoked.
+   */
+  private async setActive(request: ScimRequest, state: UserState, active: boolean): Promise<UserState> {
+    if (active === (state.deactivatedAt === null)) return state;
+    const at = this.now().toISOString();
+    return this.users.userCommand(
+      this.context(request),
+      state.userId,
+      active ? { type: 'ReactivateUser', at } : { type: 'DeactivateUser', at },
+    );
+  }
+
   /** Hard delete from the IdP: the Tollgate user is deactivated (never deleted) and leaves SCIM. */
-  async deleteUser(request: ScimRequest, userId: string): Promise<void> {
+  async deleteUser(request: ScimRequest, userId: string, ifMatch?: string): Promise<void> {
     const row = await this.store.user(request.connector.id, userId);
     if (!row) throw scimNotFound('User');
-    await this.directory.userCommand(this.context(request), userId, {
+    checkIfMatch(ifMatch, userVersion(row.version, (await this.tollgateUser(userId)).version));
+    await this.users.userCommand(this.context(request), userId, {
       type: 'DeactivateUser',
       at: this.now().toISOString(),
     });
@@ -308,7 +317,7 @@ export class ScimService {
       displayName: row.displayName,
     };
     if (withMembers) {
-      const members = await this.directory.membersOf(request.connector.id, row.displayName);
+      const members = await this.users.membersOf(request.connector.id, row.displayName);
       resource.members = members.map((userId) => ({
         value: userId,
         $ref: `${request.baseUrl}/Users/${userId}`,
@@ -320,7 +329,7 @@ export class ScimService {
       created: row.createdAt.toISOString(),
       lastModified: row.updatedAt.toISOString(),
       location: `${request.baseUrl}/Groups/${row.groupId}`,
-      version: `W/"${row.version}"`,
+      version: groupVersion(row.version),
     };
     return resource;
   }
@@ -352,7 +361,7 @@ export class ScimService {
   /** Members must be users of this connector (a connector never changes another connector's or an internal user's groups). */
   private async assertMembers(request: ScimRequest, userIds: readonly string[]): Promise<void> {
     for (const userId of userIds) {
-      const { state } = await this.directory.loadUser(userId);
+      const { state } = await this.users.loadUser(userId);
       if (!state.exists || state.idp !== request.connector.id)
         throw invalidValue(`member ${JSON.stringify(userId)} is not a user of this connector`);
     }
@@ -376,11 +385,12 @@ export class ScimService {
     }
     const at = this.now().toISOString();
     for (const userId of input.members) {
-      await this.directory.userCommand(this.context(request), userId, {
+      await this.users.userCommand(this.context(request), userId, {
         type: 'EditGroups',
         add: [input.displayName],
         remove: [],
         at,
+        refresh: false,
       });
     }
     return this.groupResource(request, row);
@@ -410,22 +420,32 @@ export class ScimService {
     return page(resources, query);
   }
 
-  async replaceGroup(request: ScimRequest, groupId: string, body: unknown): Promise<void> {
+  /** Returns the group's new version (its ETag). */
+  async replaceGroup(request: ScimRequest, groupId: string, body: unknown, ifMatch?: string): Promise<string> {
     const input = this.groupInput(this.requireSchema(body, GROUP_SCHEMA));
-    await this.writeGroup(request, groupId, () => input);
+    return this.writeGroup(request, groupId, ifMatch, () => input);
   }
 
-  async patchGroup(request: ScimRequest, groupId: string, body: unknown): Promise<void> {
+  /** Returns the group's new version (its ETag). */
+  async patchGroup(request: ScimRequest, groupId: string, body: unknown, ifMatch?: string): Promise<string> {
     const operations: PatchOperation[] = parsePatchRequest(body);
-    await this.writeGroup(request, groupId, (current) => this.groupInput(applyPatch(current, operations, GROUP_SHAPE)));
+    return this.writeGroup(request, groupId, ifMatch, (current) =>
+      this.groupInput(applyPatch(current, operations, GROUP_SHAPE)),
+    );
   }
 
-  private async writeGroup(request: ScimRequest, groupId: string, next: (current: Json) => GroupInput): Promise<void> {
+  private async writeGroup(
+    request: ScimRequest,
+    groupId: string,
+    ifMatch: string | undefined,
+    next: (current: Json) => GroupInput,
+  ): Promise<string> {
     const idp = request.connector.id;
     for (let attempt = 0; attempt < 5; attempt++) {
       const row = await this.store.group(idp, groupId);
       if (!row) throw scimNotFound('Group');
-      const before = await this.directory.membersOf(idp, row.displayName);
+      checkIfMatch(ifMatch, groupVersion(row.version));
+      const before = await this.users.membersOf(idp, row.displayName);
       const current: Json = {
         id: row.groupId,
         ...(row.externalId !== null ? { externalId: row.externalId } : {}),
@@ -457,17 +477,26 @@ export class ScimService {
         const add = stays && (renamed || !was) ? [input.displayName] : [];
         const remove = was && (renamed || !stays) ? [row.displayName] : [];
         if (add.length || remove.length)
-          await this.directory.userCommand(this.context(request), userId, { type: 'EditGroups', add, remove, at });
+          await this.users.userCommand(this.context(request), userId, {
+            type: 'EditGroups',
+            add,
+            remove,
+            at,
+            refresh: false,
+          });
       }
-      return;
+      return groupVersion(written.version);
     }
     throw new ScimError(409, 'the group was changed concurrently; retry');
   }
 
-  async deleteGroup(request: ScimRequest, groupId: string): Promise<void> {
+  async deleteGroup(request: ScimRequest, groupId: string, ifMatch?: string): Promise<void> {
     const row = await this.store.group(request.connector.id, groupId);
     if (!row) throw scimNotFound('Group');
-    await this.directory.rewriteGroup(this.context(request), request.connector.id, row.displayName, null);
+    checkIfMatch(ifMatch, groupVersion(row.version));
+    await this.users.rewriteGroup(this.context(request), request.connector.id, row.displayName, null, {
+      refresh: false,
+    });
     await this.store.deleteGroup(request.connector.id, groupId);
   }
 
@@ -537,7 +566,8 @@ function positiveInt(value: string | undefined, fallback: number, name: string):
 function page(resources: Json[], query: ListQuery): ListResponse {
   const startIndex = Math.max(1, positiveInt(query.startIndex, 1, 'startIndex'));
   const count = Math.min(MAX_RESULTS, Math.max(0, positiveInt(query.count, 100, 'count')));
-  const slice = resources.slice(startIndex - 1, startIndex - 1 + count).map((r) => select(r, query));
+  const sorted = sortResources(resources, query.sortBy, query.sortOrder);
+  const slice = sorted.slice(startIndex - 1, startIndex - 1 + count).map((r) => select(r, query));
   return {
     schemas: [LIST_RESPONSE_SCHEMA],
     totalResults: resources.length,

@@ -1,7 +1,7 @@
 import { ApiError } from '@tollgate/contracts';
-import { parseWith } from '@tollgate/platform';
+import { parseJsonBody, parseWith } from '@tollgate/platform';
 import { type CommandContext, idpActor } from '../../application/command-context';
-import type { Directory } from '../../application/directory';
+import type { UsersService } from '../../application/users.service';
 import type { WebhookDeliveries } from '../../storage/webhook-deliveries';
 import type { ConnectorRegistry } from '../connectors';
 import { webhookBody } from '../../http/schemas';
@@ -18,7 +18,7 @@ export type WebhookAnswer = { accepted: true } | { duplicate: true } | { ignored
 export class WebhookService {
   constructor(
     private readonly connectors: ConnectorRegistry,
-    private readonly directory: Directory,
+    private readonly users: UsersService,
     private readonly deliveries: WebhookDeliveries,
     private readonly now: () => number = Date.now,
   ) {}
@@ -31,13 +31,8 @@ export class WebhookService {
     const verified = verifyWebhook({ headers, body: rawBody, keys: connector.webhookKeys, now: this.now() });
     if (!verified.ok) throw new ApiError(verified.code, verified.message);
 
-    let json: unknown;
-    try {
-      json = JSON.parse(rawBody.toString('utf8'));
-    } catch {
-      throw new ApiError('malformed-json', 'request body is not valid JSON');
-    }
-    const envelope = parseWith(webhookBody, json);
+    // Parsed only now, after the signature over the exact bytes held, under the one request policy.
+    const envelope = parseWith(webhookBody, parseJsonBody(rawBody.toString('utf8')));
     if (!isWebhookEventType(envelope.type)) return { ignored: true };
     const event = {
       type: envelope.type,
@@ -63,37 +58,39 @@ export class WebhookService {
 
   private async apply(context: CommandContext, idp: string, event: WebhookEvent, at: string): Promise<WebhookAnswer> {
     if (event.type === 'group.deleted') {
-      await this.directory.rewriteGroup(context, idp, event.data.group, null);
+      await this.users.rewriteGroup(context, idp, event.data.group, null, { at, refresh: true });
       return { accepted: true };
     }
-    const user = await this.directory.linkedUser(idp, event.data.subject);
+    const user = await this.users.linkedUser(idp, event.data.subject);
     if (!user) return { ignored: true };
     switch (event.type) {
       case 'user.groups.changed':
-        await this.directory.userCommand(context, user.userId, {
+        await this.users.userCommand(context, user.userId, {
           type: 'ReplaceGroups',
           groups: event.data.groups,
           refreshedAt: at,
         });
         break;
       case 'group.member.added':
-        await this.directory.userCommand(context, user.userId, {
+        await this.users.userCommand(context, user.userId, {
           type: 'EditGroups',
           add: [event.data.group],
           remove: [],
           at,
+          refresh: true,
         });
         break;
       case 'group.member.removed':
-        await this.directory.userCommand(context, user.userId, {
+        await this.users.userCommand(context, user.userId, {
           type: 'EditGroups',
           add: [],
           remove: [event.data.group],
           at,
+          refresh: true,
         });
         break;
       case 'user.deactivated':
-        await this.directory.userCommand(context, user.userId, {
+        await this.users.userCommand(context, user.userId, {
           type: 'DeactivateUser',
           at: new Date(this.now()).toISOString(),
         });

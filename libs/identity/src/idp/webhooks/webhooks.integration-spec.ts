@@ -23,13 +23,14 @@ describe('signed IdP webhooks (Standard Webhooks, signed with the standardwebhoo
       raw?: string;
       idp?: string;
       tamper?: (body: string) => string;
+      contentType?: string;
     } = {},
   ) {
     const body = options.raw ?? JSON.stringify(event);
     const id = options.id ?? `msg_${randomUUID()}`;
     const at = options.at ?? new Date();
     const headers: Record<string, string> = {
-      'content-type': 'application/json',
+      'content-type': options.contentType ?? 'application/json',
       'webhook-id': id,
       'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
     };
@@ -224,6 +225,31 @@ describe('signed IdP webhooks (Standard Webhooks, signed with the standardwebhoo
       expect(noType.status).toBe(400);
       expect(await eventCount()).toBe(before);
     });
+
+    it('signed, but with a prototype key or unsafe text: the same policy as every body, after the signature', async () => {
+      const before = await eventCount();
+      const proto = await deliver(undefined, {
+        raw: '{"type":"user.groups.changed","timestamp":"2026-12-04T00:00:00.000Z","data":{"subject":"00u-ann","groups":[],"__proto__":{"polluted":"yes"}}}',
+      });
+      expect([proto.status, proto.body.error.code]).toEqual([400, 'malformed-json']);
+      expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+      const nul = await deliver({ type: 'user.groups.changed', data: { subject: '00u-ann', groups: ['a\u0000'] } });
+      expect([nul.status, nul.body.error.code]).toEqual([400, 'validation-failed']);
+      // Unsigned, the same body is refused for its signature: the policy runs only on a verified delivery.
+      const unsigned = await deliver(undefined, { secret: null, raw: '{"__proto__":{}}' });
+      expect(unsigned.body.error.code).toBe('webhook-signature-invalid');
+      expect(await eventCount()).toBe(before);
+    });
+
+    it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])(
+      'a correctly signed delivery sent as %s is 415',
+      async (contentType) => {
+        const before = await eventCount();
+        const r = await deliver(event, { contentType });
+        expect([r.status, r.body.error.code]).toEqual([415, 'unsupported-media-type']);
+        expect(await eventCount()).toBe(before);
+      },
+    );
 
     it('an unknown connector, or one without webhook secrets, is 404', async () => {
       expect((await deliver(event, { idp: 'nope' })).status).toBe(404);

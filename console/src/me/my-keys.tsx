@@ -1,0 +1,125 @@
+import { useState } from 'preact/hooks';
+import { api, query, seg } from '../api';
+import { recordAccessReduction } from '../events';
+import { expiresSoon, EXPIRING_SOON_DAYS, when } from '../format';
+import type { ApiKey, CreatedKey, Me } from '../types';
+import { ConfirmButton, ErrorBox, MoreButton, Notice, SecretOnce, Section, useAction, usePaged } from '../ui';
+import { CreateKeyForm } from './create-key-form';
+
+/** My API keys: create (the secret once), revoke one, revoke all; keys expiring soon stand out. */
+export function MyKeys({ me }: { me: Me }) {
+  const keys = usePaged((cursor) =>
+    api<{ keys: ApiKey[]; nextCursor: string | null }>('GET', `/v1/keys${query({ limit: 100, cursor })}`).then((a) => ({
+      items: a.data.keys,
+      nextCursor: a.data.nextCursor,
+    })),
+  );
+  const [created, setCreated] = useState<CreatedKey | undefined>(undefined);
+  const [notice, setNotice] = useState('');
+  const action = useAction();
+  const showUsage = keys.data?.some((key) => 'lastUsedAt' in key) ?? false;
+
+  const revoke = (key: ApiKey) =>
+    action.run(async () => {
+      const answer = await api('DELETE', `/v1/keys/${seg(key.keyId)}`);
+      recordAccessReduction(`key ${key.name} (${key.keyId}) revoked`, answer.eventIds);
+      setNotice(`Key ${key.name} revoked.`);
+      keys.reload();
+    });
+  const revokeAll = () =>
+    action.run(async () => {
+      const answer = await api<{ revoked: number }>('DELETE', `/v1/users/${seg(me.id)}/keys`);
+      recordAccessReduction(`all keys of ${me.name} revoked`, answer.eventIds);
+      setNotice(`${answer.data.revoked} key(s) revoked.`);
+      keys.reload();
+    });
+
+  const active = keys.data?.filter((key) => key.status === 'active') ?? [];
+  return (
+    <Section title="My API keys" id="keys">
+      {created?.key && (
+        <SecretOnce title={`New key “${created.name}”`} secret={created.key} onDone={() => setCreated(undefined)} />
+      )}
+      <CreateKeyForm
+        onCreated={(key) => {
+          setNotice('');
+          setCreated(key);
+          keys.reload();
+        }}
+      />
+      <ErrorBox error={keys.error ?? action.error} />
+      {notice && <Notice>{notice}</Notice>}
+      {keys.data && keys.data.length === 0 && <p>You have no keys yet.</p>}
+      {keys.data && keys.data.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">My API keys</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Scope</th>
+                <th scope="col">Status</th>
+                <th scope="col">Expires</th>
+                {showUsage && <th scope="col">Last used</th>}
+                <th scope="col">Key id</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.map((key) => {
+                const soon = key.status === 'active' && expiresSoon(key.expiresAt);
+                return (
+                  <tr key={key.keyId} class={soon ? 'soon' : undefined} data-key-id={key.keyId}>
+                    <th scope="row">{key.name}</th>
+                    <td>{key.scope}</td>
+                    <td>{key.status}</td>
+                    <td title={key.expiresAt ?? undefined}>
+                      {key.expiresAt ? when(key.expiresAt) : 'never'}
+                      {soon && (
+                        <span class="badge warn" title={`within ${EXPIRING_SOON_DAYS} days`}>
+                          expires soon
+                        </span>
+                      )}
+                    </td>
+                    {showUsage && (
+                      <td class="last-used" title={key.lastUsedAt ?? undefined}>
+                        {/* Reported to the minute: the minute, not a relative time that would pretend more. */}
+                        {key.lastUsedAt ? when(key.lastUsedAt) : 'never'}
+                      </td>
+                    )}
+                    <td>
+                      <code>{key.keyId}</code>
+                    </td>
+                    <td>
+                      {key.status === 'active' && (
+                        <ConfirmButton
+                          label={`Revoke ${key.name}`}
+                          question={`Revoke “${key.name}”? Calls with it are refused from now on.`}
+                          confirmLabel="Yes, revoke"
+                          onConfirm={() => revoke(key)}
+                        />
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <MoreButton paged={keys} what="keys" />
+      {active.length > 0 && (
+        <p>
+          <ConfirmButton
+            label="Revoke all my keys"
+            question={`Revoke all ${active.length} active key(s)? If you signed in with one of them, you will be signed out.`}
+            confirmLabel="Yes, revoke all"
+            onConfirm={revokeAll}
+          />
+        </p>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,102 @@
+/** The API's shapes the console reads (CONTRACT.md section 3 and the OpenAPI document at /docs-json). */
+
+export type UserKind = 'internal' | 'external' | 'machine';
+export type KeyScope = 'inference' | 'management';
+export type CredentialKind = 'api-key' | 'access-key' | 'jwt' | 'service-token';
+export const CREDENTIAL_KINDS: CredentialKind[] = ['api-key', 'access-key', 'jwt', 'service-token'];
+export const ROLES = ['owner', 'admin', 'contributor', 'viewer'] as const;
+
+export interface Me {
+  id: string;
+  name: string;
+  kind: UserKind;
+  admin: boolean;
+  groups: { name: string; refreshedAt: string | null }[];
+  deployments: { id: string; name: string; projectId: string; hosts?: string[]; pathPrefixes?: string[] }[];
+}
+
+export interface ApiKey {
+  keyId: string;
+  userId: string;
+  name: string;
+  scope: KeyScope;
+  status: 'active' | 'expired' | 'revoked';
+  expiresAt: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+  /** Present once the API reports usage (to the minute); null: never used. */
+  lastUsedAt?: string | null;
+}
+
+export interface CreatedKey {
+  keyId: string;
+  key: string | null;
+  name: string;
+  scope: KeyScope;
+  expiresAt: string | null;
+}
+
+export interface KeyPolicy {
+  defaultLifetimeDays: number;
+  maxLifetimeDays: number | null;
+  version: number;
+}
+
+export interface ExternalAccessPolicy {
+  requireExternalUserLoginAfterHours: number;
+  version: number;
+}
+
+export interface User {
+  id: string;
+  name: string;
+  kind: UserKind;
+  admin: boolean;
+  email: string | null;
+  createdAt: string;
+  deactivatedAt: string | null;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  createdAt: string;
+  version: number;
+}
+
+export interface Collaborator {
+  userId: string;
+  role: (typeof ROLES)[number];
+}
+
+export interface Deployment {
+  id: string;
+  projectId: string;
+  name: string;
+  hosts: string[];
+  pathPrefixes: string[];
+  authentication: boolean;
+  credentialKinds: CredentialKind[];
+  grantedGroups: string[];
+  environment: string | null;
+  version: number;
+}
+
+export interface Decision {
+  allowed: boolean;
+  status: number;
+  reason: string;
+  subject?: string;
+  keyId?: string;
+  issuer?: string;
+  deployment?: string;
+  trace?: { rule: string; outcome: string; detail?: string }[];
+  replica?: { replicaId: string; watermarkAgeMs: number | null };
+}
+
+export interface Confirmation {
+  eventId: string;
+  committedAt: string;
+  replicas: { replicaId: string; appliedAt: string | null; lagMs: number | null }[];
+  appliedByAll: boolean;
+}

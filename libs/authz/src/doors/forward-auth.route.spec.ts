@@ -1,0 +1,171 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { authzMetrics } from '../authz.metrics';
+import { DecisionRecorder } from '../decision-log';
+import type { DoorDecision } from '../types';
+import { type Check, Doors } from './doors';
+import { forwardAuthRoute, isForwardAuthUrl } from './forward-auth.route';
+import { LoadShedder } from './load-shedder';
+
+const KEY = 'tgi_0123456789abcdefghijABCDEFGHIJ01xxxxxx';
+
+/** A check that allows exactly the key above and counts its calls. */
+function countingCheck() {
+  const calls = { n: 0 };
+  const check: Check = {
+    check: (input) => {
+      calls.n += 1;
+      return input.authorization === `Bearer ${KEY}`
+        ? { allowed: true, status: 200, reason: 'collaborator', subject: 'usr_a', deployment: 'dep_a' }
+        : { allowed: false, status: 401, reason: 'credential-missing' };
+    },
+    headers: (d: DoorDecision): Record<string, string> =>
+      d.allowed ? { 'x-auth-subject': d.subject! } : { 'x-ext-auth-reason': d.reason },
+    message: (d: DoorDecision) => (d.allowed ? 'allowed' : 'not authenticated'),
+  };
+  return { check, calls };
+}
+
+interface Answer {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+function request(url: string, headers: Record<string, string> = {}, method = 'GET') {
+  const answer: Answer = {};
+  const rawHeaders = Object.entries(headers).flat();
+  let paused = false;
+  const socket = { pause: () => (paused = true), resume: () => (paused = false), isPaused: () => paused };
+  const req = { method, url, headers, rawHeaders, socket } as unknown as IncomingMessage;
+  const res = {
+    headersSent: false,
+    writeHead(status: number, h: Record<string, string>) {
+      answer.status = status;
+      answer.headers = h;
+      return this;
+    },
+    end(body: string) {
+      answer.body = body;
+      return this;
+    },
+  } as unknown as ServerResponse;
+  return { req, res, answer, paused: () => paused };
+}
+
+function route(shedder: LoadShedder) {
+  const { check, calls } = countingCheck();
+  const registry = new Registry();
+  const metrics = authzMetrics(registry, () => 0);
+  const logger = pino({ level: 'silent' });
+  const doors = new Doors(check, new DecisionRecorder(logger, metrics));
+  const handle = forwardAuthRoute({ doors, shedder, onShed: () => metrics.shed.labels('forward-auth').inc(), logger });
+  return { handle, calls, registry };
+}
+
+/** A shedder whose clock the test moves; the turn never ends unless told. */
+function manualShedder(budgetMs: number) {
+  let now = 0;
+  const ends: (() => void)[] = [];
+  const shedder = new LoadShedder({ budgetMs, now: () => now, afterTurn: (f) => ends.push(f) });
+  return { shedder, advance: (ms: number) => (now += ms), endTurn: () => ends.splice(0).forEach((f) => f()) };
+}
+
+describe('forward-auth route ahead of the framework', () => {
+  it.each([
+    ['/v1/forward-auth', true],
+    ['/v1/forward-auth/', true],
+    ['/v1/forward-auth?x=1', true],
+    ['/v1/forward-auth/?x=1', true],
+    ['/v1/forward-authx', false],
+    ['/v1/forward-auth/x', false],
+    ['/v1/authorize', false],
+    ['/V1/forward-auth', false],
+  ])('%s is forward-auth: %s', (url, expected) => {
+    expect(isForwardAuthUrl(url)).toBe(expected);
+  });
+
+  it.each([
+    ['GET', '/v1/authorize'],
+    ['TRACE', '/v1/forward-auth'],
+    ['PROPFIND', '/v1/forward-auth'],
+  ])('leaves %s %s to the framework without touching the response', (method, url) => {
+    const { handle, calls } = route(new LoadShedder());
+    const { req, res, answer } = request(url, {}, method);
+    expect(handle(req, res)).toBe(false);
+    expect(answer).toEqual({});
+    expect(calls.n).toBe(0);
+  });
+
+  it('answers with the decision, its headers, a request id and no-store', () => {
+    const { handle } = route(new LoadShedder());
+    const { req, res, answer } = request('/v1/forward-auth', {
+      authorization: `Bearer ${KEY}`,
+      'x-request-id': 'req-from-proxy',
+    });
+    expect(handle(req, res)).toBe(true);
+    expect(answer.status).toBe(200);
+    expect(answer.headers).toMatchObject({
+      'x-auth-subject': 'usr_a',
+      'x-request-id': 'req-from-proxy',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    expect(JSON.parse(answer.body!)).toEqual({
+      allowed: true,
+      status: 200,
+      reason: 'collaborator',
+      message: 'allowed',
+    });
+  });
+
+  it('sheds requests over the turn budget with 503 authorizer-overloaded and Retry-After, without checking them', async () => {
+    const { shedder, advance, endTurn } = manualShedder(10);
+    const { handle, calls, registry } = route(shedder);
+    const first = request('/v1/forward-auth', { authorization: `Bearer ${KEY}` });
+    handle(first.req, first.res);
+    expect(first.answer.status).toBe(200);
+    advance(11);
+    const shed = request('/v1/forward-auth', { authorization: `Bearer ${KEY}` });
+    handle(shed.req, shed.res);
+    expect(shed.answer.status).toBe(503);
+    expect(shed.answer.headers).toMatchObject({
+      'retry-after': '1',
+      'x-ext-auth-reason': 'authorizer-overloaded',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    expect(JSON.parse(shed.answer.body!)).toMatchObject({
+      allowed: false,
+      status: 503,
+      reason: 'authorizer-overloaded',
+    });
+    expect(calls.n).toBe(1);
+    expect(shed.paused()).toBe(true); // its connection is not read again for Retry-After
+    expect(first.paused()).toBe(false);
+    expect(await registry.getSingleMetricAsString('tollgate_authz_shed_total')).toContain(
+      'tollgate_authz_shed_total{door="forward-auth"} 1',
+    );
+    endTurn();
+    const next = request('/v1/forward-auth', { authorization: `Bearer ${KEY}` });
+    handle(next.req, next.res);
+    expect(next.answer.status).toBe(200);
+  });
+
+  it('sheds anonymous requests before requests with a credential in the same turn', () => {
+    const { shedder, advance } = manualShedder(10);
+    const { handle } = route(shedder);
+    const statuses = (headers: Record<string, string>) => {
+      const r = request('/v1/forward-auth', headers);
+      handle(r.req, r.res);
+      return r.answer.status;
+    };
+    expect(statuses({})).toBe(401);
+    advance(6);
+    expect(statuses({})).toBe(503);
+    expect(statuses({ 'x-model-access-key': 'tga_x' })).toBe(401);
+    expect(statuses({ authorization: `Bearer ${KEY}` })).toBe(200);
+  });
+});

@@ -1,0 +1,117 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestId as newRequestId, SECURITY_HEADERS } from '@tollgate/platform';
+import type { Logger } from 'pino';
+import type { Doors } from './doors';
+import type { ForwardAuthResponse } from './forward-auth';
+import type { LoadShedder } from './load-shedder';
+
+/** `Retry-After` of a shed request, in seconds: long enough for the turn backlog to drain. */
+export const SHED_RETRY_AFTER_S = 1;
+
+/** The answer to a shed request: fixed, so shedding costs a few µs and no allocation beyond the response. */
+const SHED_BODY = JSON.stringify({
+  allowed: false,
+  status: 503,
+  reason: 'authorizer-overloaded',
+  message: 'the authorizer is overloaded; retry later',
+});
+/** What every answer of the route carries, as the framework's `addSecurityHeaders` adds to the others. */
+const FIXED_HEADERS = {
+  'x-content-type-options': SECURITY_HEADERS['X-Content-Type-Options'],
+  'cache-control': SECURITY_HEADERS['Cache-Control'],
+  'content-type': 'application/json; charset=utf-8',
+};
+const SHED_HEADERS = {
+  ...FIXED_HEADERS,
+  'retry-after': String(SHED_RETRY_AFTER_S),
+  'x-ext-auth-reason': 'authorizer-overloaded',
+  'content-length': String(Buffer.byteLength(SHED_BODY)),
+};
+const ERROR_BODY = JSON.stringify({ error: { code: 'internal-error', message: 'internal error' } });
+
+/** The methods `ForwardAuthController` documents (HEAD comes with GET); others go to the framework (404). */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** `/v1/forward-auth`, `/v1/forward-auth/`, each with or without a query string. */
+export function isForwardAuthUrl(url: string | undefined): boolean {
+  if (url === undefined || !url.startsWith('/v1/forward-auth')) return false;
+  const rest = url.length === 16 ? '' : url[16] === '/' ? url.slice(17) : url.slice(16);
+  return rest === '' || rest[0] === '?';
+}
+
+export interface ForwardAuthRouteOptions {
+  doors: Doors;
+  shedder: LoadShedder;
+  /** Counts a shed request (the metric `tollgate_authz_shed_total{door}`). */
+  onShed: () => void;
+  logger: Logger;
+}
+
+/**
+ * `GET /v1/forward-auth` (any method) on the bare `node:http` request, ahead of Fastify and NestJS: the
+ * door every proxy calls once per model request, so it runs the same `Doors.forwardAuth` (check, decision
+ * log, metrics) without the framework's routing, hooks and reply objects, which cost three times the check
+ * itself (docs/performance.md). Requests over the turn's budget are shed (`LoadShedder`) and their connection
+ * is not read for `Retry-After` (`holdOff`). Returns false for
+ * any other URL, which the framework then serves. Forward-auth reads headers only; a body is discarded.
+ */
+export function forwardAuthRoute(options: ForwardAuthRouteOptions) {
+  const { doors, shedder, onShed, logger } = options;
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (!isForwardAuthUrl(req.url) || !METHODS.has(req.method!)) return false;
+    const headers = req.headers;
+    const credentialed = headers.authorization !== undefined || headers['x-model-access-key'] !== undefined;
+    if (!shedder.admit(credentialed)) {
+      onShed();
+      res.writeHead(503, SHED_HEADERS).end(SHED_BODY);
+      holdOff(req);
+      return true;
+    }
+    const id = newRequestId(headers['x-request-id']);
+    try {
+      const result = doors.forwardAuth(headers, req.rawHeaders, id);
+      if (result instanceof Promise) {
+        result.then(
+          (r) => answer(res, id, r),
+          (err: unknown) => fail(res, id, err, logger),
+        );
+      } else answer(res, id, result);
+    } catch (err) {
+      fail(res, id, err, logger);
+    }
+    return true;
+  };
+}
+
+/**
+ * Stops reading a shed request's connection for `Retry-After`: its next (pipelined or following) requests
+ * wait in the kernel's buffers, and TCP slows the sender down, instead of each costing a parse and an
+ * answer in the turns the log source needs. A flooding connection then costs one request a second.
+ */
+function holdOff(req: IncomingMessage): void {
+  const socket = req.socket;
+  if (socket.isPaused()) return;
+  socket.pause();
+  setTimeout(() => socket.resume(), SHED_RETRY_AFTER_S * 1000).unref();
+}
+
+function answer(res: ServerResponse, id: string, response: ForwardAuthResponse): void {
+  const body = JSON.stringify(response.body);
+  res.writeHead(response.status, {
+    ...response.headers,
+    ...FIXED_HEADERS,
+    'x-request-id': id,
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
+function fail(res: ServerResponse, id: string, err: unknown, logger: Logger): void {
+  logger.error({ err, requestId: id, url: '/v1/forward-auth' }, 'unhandled error');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(500, { ...FIXED_HEADERS, 'x-request-id': id });
+  res.end(ERROR_BODY);
+}

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AccessModelModule } from '@tollgate/access-model';
+import { loadConfig } from '@tollgate/config';
+import { KeysModule } from '@tollgate/keys';
+import { httpClient } from '../../../test/support/http';
+import { startTestApp, type TestApp } from '../../../test/support/test-app';
+import { type CliContext, runCli } from './cli';
+import { EXIT } from './cli-errors';
+import { createOutput } from './output';
+
+const ADMIN = 'bootstrap-admin-credential-for-the-cli-revoke-test-01';
+
+/** `tollgate keys revoke` against a running keys service: one POST /v1/revocations, its report printed. */
+describe('tollgate keys revoke (real keys service, real PostgreSQL)', () => {
+  let app: TestApp;
+
+  const cli = async (args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const context = (json: boolean): CliContext => ({
+      config: loadConfig({}),
+      out: createOutput(json, (t) => void out.push(t)),
+      database: async () => {
+        throw new Error('keys revoke needs no database');
+      },
+      readStdin: async () => '',
+    });
+    const code = await runCli([...args, '--url', app.url, '--key', ADMIN], context, (t) => void err.push(t));
+    return { code, out: out.join(''), err: err.join('') };
+  };
+
+  beforeAll(async () => {
+    app = await startTestApp((ctx) => [AccessModelModule.forRoot(ctx), KeysModule.forRoot(ctx)], {
+      env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN },
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('--dry-run lists, then one call revokes every key in one transaction and prints the report', async () => {
+    const call = httpClient(app.url);
+    const created: string[] = [];
+    for (const name of ['a', 'b']) {
+      const r = await call('POST', '/v1/keys', { auth: ADMIN, body: { name, scope: 'inference' } });
+      expect(r.status).toBe(201);
+      created.push(r.body.keyId);
+    }
+    const dry = await cli(['keys', 'revoke', '--user', 'usr_admin', '--dry-run', '--json']);
+    expect(dry.code).toBe(EXIT.ok);
+    const planned = JSON.parse(dry.out);
+    expect(planned.dryRun).toBe(true);
+    expect(planned.keys.map((k: { keyId: string }) => k.keyId)).toEqual(created);
+    const listed = await call('GET', '/v1/keys', { auth: ADMIN });
+    expect(listed.body.keys.every((k: { status: string }) => k.status === 'active')).toBe(true);
+
+    const done = await cli(['keys', 'revoke', '--user', 'usr_admin']);
+    expect(done.code).toBe(EXIT.ok);
+    expect(done.out).toContain('revoked 2 key(s)');
+    for (const keyId of created) expect(done.out).toContain(keyId);
+    const after = await call('GET', '/v1/keys', { auth: ADMIN });
+    expect(after.body.keys.map((k: { status: string }) => k.status)).toEqual(['revoked', 'revoked']);
+    expect((await cli(['keys', 'revoke', '--user', 'usr_admin'])).out).toContain('revoked 0 key(s)');
+  });
+
+  it('usage: exactly one selector (exit 2); an unknown deployment is not found (exit 3)', async () => {
+    expect((await cli(['keys', 'revoke'])).code).toBe(EXIT.usage);
+    expect((await cli(['keys', 'revoke', '--user', 'a', '--group', 'b'])).code).toBe(EXIT.usage);
+    expect((await cli(['keys', 'revoke', '--deployment', 'dep_nope'])).code).toBe(EXIT.notFound);
+  });
+});

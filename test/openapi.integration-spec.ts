@@ -1,0 +1,39 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { AccessModelModule } from '@tollgate/access-model';
+import { AuthzModule } from '@tollgate/authz';
+import { IdentityModule } from '@tollgate/identity';
+import { KeysModule } from '@tollgate/keys';
+import { startTestApp, type TestApp } from './support/test-app';
+
+// The whole product's OpenAPI document (`/docs-json` of `npm start`), checked by a validator of the spec
+// itself, so code generators and gateways that import it accept it.
+describe('the OpenAPI document', () => {
+  let app: TestApp;
+  let doc: { openapi: string; paths: Record<string, Record<string, unknown>> };
+
+  beforeAll(async () => {
+    app = await startTestApp((ctx) => [
+      AccessModelModule.forRoot(ctx),
+      KeysModule.forRoot(ctx),
+      IdentityModule.forRoot(ctx),
+      AuthzModule.forRoot(ctx),
+    ]);
+    doc = (await (await fetch(`${app.url}/docs-json`)).json()) as typeof doc;
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('is valid OpenAPI 3.x (swagger-parser validates it against the specification schema)', async () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
+  });
+
+  it('declares forward-auth with the methods a proxy sends, each an OpenAPI operation', () => {
+    const operations = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+    const methods = Object.keys(doc.paths['/v1/forward-auth'] ?? {});
+    expect(methods.length).toBeGreaterThan(0);
+    for (const method of methods) expect(operations).toContain(method);
+  });
+});
