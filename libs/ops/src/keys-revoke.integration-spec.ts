@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AccessModelModule } from '@tollgate/access-model';
 import { loadConfig } from '@tollgate/config';
+import { IdentityModule } from '@tollgate/identity';
 import { KeysModule } from '@tollgate/keys';
 import { httpClient } from '../../../test/support/http';
 import { startTestApp, type TestApp } from '../../../test/support/test-app';
@@ -30,9 +31,14 @@ describe('tollgate keys revoke (real keys service, real PostgreSQL)', () => {
   };
 
   beforeAll(async () => {
-    app = await startTestApp((ctx) => [AccessModelModule.forRoot(ctx), KeysModule.forRoot(ctx)], {
-      env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN },
-    });
+    // Identity runs too: its heartbeats are what lets the keys service prove that a deployment it does not
+    // know is unknown (404) rather than not applied yet (503).
+    app = await startTestApp(
+      (ctx) => [AccessModelModule.forRoot(ctx), KeysModule.forRoot(ctx), IdentityModule.forRoot(ctx)],
+      {
+        env: { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN },
+      },
+    );
   });
 
   afterAll(async () => {
