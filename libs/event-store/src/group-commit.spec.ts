@@ -70,4 +70,33 @@ describe('GroupCommit', () => {
     ]);
   });
 
+  it('with groups in flight at once, the next append of a stream starts only after the previous one is decided', async () => {
+    const running = new Map<string, number>();
+    const overlaps: string[] = [];
+    const order: string[] = [];
+    const write = async (streams: string[]) => {
+      for (const s of streams) {
+        if (running.get(s)) overlaps.push(s);
+        running.set(s, (running.get(s) ?? 0) + 1);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      for (const s of streams) running.set(s, running.get(s)! - 1);
+      order.push(...streams);
+    };
+    const commit = new GroupCommit({
+      maxInFlight: 4,
+      insertGroup: async (group) => {
+        await write(group.map((a) => a.streamId));
+        return group.map((a) => ({ result: ok(a) }));
+      },
+      appendAlone: async (a) => {
+        await write([a.streamId]);
+        return ok(a);
+      },
+      onConflict: () => undefined,
+    });
+    await Promise.all(['a', 'a', 'b', 'a'].map((s) => commit.append(s, 'any', [{ type: 'T', data: {} }], {})));
+    expect(overlaps).toEqual([]);
+    expect(order.filter((s) => s === 'a')).toHaveLength(3);
+  });
 });

@@ -42,6 +42,8 @@ interface Waiting extends QueuedAppend {
 export class GroupCommit {
   private queue: Waiting[] = [];
   private inFlight = 0;
+  /** Streams with an append in a group being written: their next append waits until it is decided. */
+  private readonly writing = new Set<string>();
   private scheduled = false;
   private readonly maxGroup: number;
 
@@ -73,19 +75,27 @@ export class GroupCommit {
   private flush(): void {
     while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
       const group = this.takeGroup();
+      // Everything queued is for a stream still being written: the commit that ends reschedules.
+      if (group.length === 0) return;
+      for (const waiting of group) this.writing.add(waiting.streamId);
       this.inFlight++;
       void this.commit(group).finally(() => {
+        for (const waiting of group) this.writing.delete(waiting.streamId);
         this.inFlight--;
         this.schedule();
       });
     }
   }
 
-  /** The longest prefix-respecting group of distinct streams; a repeated stream stays queued, in order. */
+  /**
+   * The longest prefix-respecting group of distinct streams none of which is being written by a group in
+   * flight (groups run concurrently, so holding back within one group alone would let the second append of a
+   * stream be decided before the first committed); a held-back stream stays queued, in order.
+   */
   private takeGroup(): Waiting[] {
     const group: Waiting[] = [];
     const rest: Waiting[] = [];
-    const streams = new Set<string>();
+    const streams = new Set<string>(this.writing);
     for (const waiting of this.queue) {
       if (group.length < this.maxGroup && !streams.has(waiting.streamId)) {
         streams.add(waiting.streamId);
