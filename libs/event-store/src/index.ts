@@ -26,7 +26,8 @@ export {
   HEARTBEAT_TYPE,
 } from './log-source';
 export { KafkaLogSource, type KafkaLogSourceOptions } from './kafka-log-source';
-export { ensureTopic, topicSpec, type TopicReplication } from './kafka-topics';
+export { ensureTopic, topicPartitions, topicSpec, type TopicReplication } from './kafka-topics';
+export { PartitionPublisher } from './partition-publisher';
 export { PostgresLogSource, type PostgresLogSourceOptions } from './postgres-log-source';
 export {
   ProjectionRunner,

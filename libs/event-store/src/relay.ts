@@ -11,6 +11,7 @@ import { storeTables, type StoreTables } from './schema';
 import { consoleLogger, type Logger, type RecordedEvent } from './types';
 import { interruptibleSleep } from './interruptible-sleep';
 import { oldestXidHolder } from './watermark-holder';
+import { PartitionPublisher } from './partition-publisher';
 
 export interface RelayHooks {
   /** Called after a batch was acknowledged by Kafka and before the checkpoint is stored (fault injection). */
@@ -47,9 +48,22 @@ export interface RelayOptions {
    */
   holderWarnAfterMs?: number;
   holderWarnIntervalMs?: number;
+  /**
+   * After a failure, the relay starts again this far back (default 60 000 ms) from the batches it published
+   * in this process, even if they were checkpointed: see `rewindPoint`.
+   */
+  republishWindowMs?: number;
   hooks?: RelayHooks;
   logger?: Logger;
 }
+
+/** Where a published batch started, and when it was acknowledged. */
+interface PublishedBatch {
+  from: Cursor;
+  at: number;
+}
+
+const before = (a: Cursor, b: Cursor): boolean => a.txId < b.txId || (a.txId === b.txId && a.position < b.position);
 
 export type RelayState = 'stopped' | 'standby' | 'active' | 'failed';
 
@@ -57,8 +71,10 @@ export type RelayState = 'stopped' | 'standby' | 'active' | 'failed';
  * Transactional outbox relay: one active per store (advisory lock on a dedicated connection), publishes
  * committed events gap-free, keyed by stream id, then checkpoints; heartbeats carry the watermark.
  *
- * Order of effects per batch: read (gap-safe) → publish (idempotent producer, acks=all) → checkpoint.
- * A crash anywhere re-reads from the last checkpoint: duplicates, never gaps.
+ * Order of effects per batch: read (gap-safe) → publish (idempotent producer, acks=all, one send per
+ * partition: `PartitionPublisher`) → checkpoint. A crash anywhere re-reads from the last checkpoint:
+ * duplicates, never gaps. After a failure in a running process it re-reads from further back (the last
+ * `republishWindowMs` of batches), so a batch a broker acknowledged and then lost is published again.
  */
 export class Relay {
   private readonly t: StoreTables;
@@ -83,6 +99,9 @@ export class Relay {
   /** Consecutive failed attempts since the relay last ran (one warning per outage, not one per retry). */
   private failures = 0;
   private failingSince = 0;
+  /** Batches published in this process within the republish window, oldest first. */
+  private recent: PublishedBatch[] = [];
+  private readonly republishWindowMs: number;
 
   constructor(readonly options: RelayOptions) {
     this.t = storeTables(options.schema);
@@ -95,6 +114,7 @@ export class Relay {
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.batchSize = options.batchSize ?? 500;
     this.standbyRetryMs = options.standbyRetryMs ?? 500;
+    this.republishWindowMs = options.republishWindowMs ?? 60_000;
   }
 
   /** Starts the loop (standby until the lock is taken). Resolves once the topic exists. */
@@ -208,13 +228,17 @@ export class Relay {
       `SELECT tx_id::text AS tx_id, position FROM ${this.t.checkpoints} WHERE name = $1`,
       [this.name],
     );
-    let cursor: Cursor = cp.rows[0] ? { txId: BigInt(cp.rows[0].tx_id), position: Number(cp.rows[0].position) } : START;
+    const checkpoint: Cursor = cp.rows[0]
+      ? { txId: BigInt(cp.rows[0].tx_id), position: Number(cp.rows[0].position) }
+      : START;
+    let cursor = this.rewindPoint(checkpoint);
     const partitions = await ensureTopic(
       this.admin!,
       this.options.topic,
       this.options.partitions ?? 6,
       this.options.replication,
     );
+    const publisher = new PartitionPublisher(this.options.topic, partitions);
     const onNotification = () => {
       this.woken = true;
       this.wake?.();
@@ -238,7 +262,8 @@ export class Relay {
         const read = await readCommitted(client, this.t, cursor, this.batchSize);
         if (read.rows.length > 0) {
           const events = read.rows.map((r) => rowToEvent(r, this.source));
-          await this.producer!.send({ topic: this.options.topic, acks: -1, messages: events.map(eventToMessage) });
+          await publisher.publish(this.producer!, events.map(eventToMessage));
+          this.remember({ from: cursor, at: Date.now() });
           await this.options.hooks?.afterPublish?.(events);
           const next = read.rows[read.rows.length - 1]!.cursor;
           await client.query(
@@ -253,11 +278,10 @@ export class Relay {
         const now = Date.now();
         if (watermark !== null && now - lastBeat >= this.heartbeatIntervalMs) {
           const at = new Date(now);
-          await this.producer!.send({
-            topic: this.options.topic,
-            acks: -1,
-            messages: partitions.map((p) => heartbeatMessage(p, this.source, `hb_${ulid(now)}`, watermark, at)),
-          });
+          await publisher.publish(
+            this.producer!,
+            partitions.map((p) => heartbeatMessage(p, this.source, `hb_${ulid(now)}`, watermark, at)),
+          );
           lastBeat = now;
           this.lastWatermark = watermark;
           this.metrics.heartbeats.inc({ store });
@@ -274,6 +298,33 @@ export class Relay {
     } finally {
       client.removeListener('notification', onNotification);
     }
+  }
+
+  private remember(batch: PublishedBatch): void {
+    this.recent.push(batch);
+    const horizon = batch.at - this.republishWindowMs;
+    let drop = 0;
+    while (drop < this.recent.length - 1 && this.recent[drop]!.at < horizon) drop++;
+    if (drop > 0) this.recent.splice(0, drop);
+  }
+
+  /**
+   * Where to start reading: the checkpoint, or, when this process published batches in the last
+   * `republishWindowMs` before a failure, the start of the oldest of them. A broker can acknowledge a batch
+   * and lose it (the fault suite saw acknowledged events missing from the topic during broker kills, and the
+   * relay learned of it only from a later OUT_OF_ORDER_SEQUENCE_NUMBER, after the checkpoint had passed
+   * them). Publishing the window again costs duplicates, which every consumer drops by stream version; a
+   * consumer holding a gap is released by the missing event.
+   */
+  private rewindPoint(checkpoint: Cursor): Cursor {
+    const oldest = this.recent.find((b) => b.at >= Date.now() - this.republishWindowMs);
+    this.recent = [];
+    if (!oldest || !before(oldest.from, checkpoint)) return checkpoint;
+    this.logger.warn(
+      { store: this.t.schema, fromTx: oldest.from.txId.toString(), fromPosition: oldest.from.position },
+      'relay: publishing again the batches of the last window before the failure (consumers drop duplicates)',
+    );
+    return oldest.from;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { eventToMessage, type RecordedEvent } from '@tollgate/event-store';
+import { eventToMessage, PartitionPublisher, type RecordedEvent, topicPartitions } from '@tollgate/event-store';
 import { classifyKafkaConnectError, createKafka } from '@tollgate/platform';
 import { EXIT, notFoundError, unreachableError, usageError } from '../cli-errors';
 import { Progress } from '../progress';
@@ -152,6 +152,14 @@ export const EVENTS_COMMANDS: Record<string, Command> = {
         throw unreachableError(refused?.message ?? `cannot reach Kafka: ${(err as Error).message}`);
       }
       try {
+        // One send per partition: a multi-partition send can lose records during a leader change (see
+        // PartitionPublisher); a republish exists to repair exactly such losses.
+        const admin = kafka.admin();
+        await admin.connect();
+        const publisher = new PartitionPublisher(
+          topic,
+          await topicPartitions(admin, topic).finally(() => admin.disconnect()),
+        );
         return await withStores(ctx, async ({ stores }) => {
           const progress = new Progress(
             'republishing',
@@ -162,7 +170,7 @@ export const EVENTS_COMMANDS: Record<string, Command> = {
           let count = 0;
           let batch: RecordedEvent[] = [];
           const flush = async () => {
-            if (batch.length) await producer.send({ topic, acks: -1, messages: batch.map(eventToMessage) });
+            if (batch.length) await publisher.publish(producer, batch.map(eventToMessage));
             batch = [];
           };
           for await (const event of readStore(stores.get(schema!)!, from - 1)) {
