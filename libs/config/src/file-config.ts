@@ -30,6 +30,26 @@ export const trustedIssuerSchema = z
   })
   .superRefine(withKeySource);
 
+const FILE_UNREADABLE = Symbol('unreadable');
+
+/**
+ * A client secret given inline or as a file (read once, at start-up, trimmed). An unreadable file is an
+ * issue on `clientSecretFile`, never the file's content in a message.
+ */
+function clientSecretOf(
+  value: { clientSecret?: string; clientSecretFile?: string },
+  ctx: z.RefinementCtx,
+): string | undefined | typeof FILE_UNREADABLE {
+  if (value.clientSecretFile === undefined) return value.clientSecret;
+  try {
+    return readFileSync(value.clientSecretFile, 'utf8').trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    ctx.addIssue({ code: 'custom', path: ['clientSecretFile'], message: `cannot read the file (${code})` });
+    return FILE_UNREADABLE;
+  }
+}
+
 /**
  * Entra ID group overage (`_claim_names`/`hasgroups` instead of a groups claim): where the user's groups are
  * read instead. The client secret is given inline or, better, as a file (a mounted Kubernetes Secret); the
@@ -58,16 +78,8 @@ export const groupOverageSchema = z
       });
       return z.NEVER;
     }
-    let clientSecret = value.clientSecret;
-    if (value.clientSecretFile !== undefined) {
-      try {
-        clientSecret = readFileSync(value.clientSecretFile, 'utf8').trim();
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-        ctx.addIssue({ code: 'custom', path: ['clientSecretFile'], message: `cannot read the file (${code})` });
-        return z.NEVER;
-      }
-    }
+    const clientSecret = clientSecretOf(value, ctx);
+    if (clientSecret === FILE_UNREADABLE) return z.NEVER;
     const { clientSecretFile: _file, ...rest } = value;
     return { ...rest, clientSecret: clientSecret! };
   });
@@ -113,16 +125,8 @@ export const consoleSignInSchema = z
       });
       return z.NEVER;
     }
-    let clientSecret = value.clientSecret;
-    if (value.clientSecretFile !== undefined) {
-      try {
-        clientSecret = readFileSync(value.clientSecretFile, 'utf8').trim();
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-        ctx.addIssue({ code: 'custom', path: ['clientSecretFile'], message: `cannot read the file (${code})` });
-        return z.NEVER;
-      }
-    }
+    const clientSecret = clientSecretOf(value, ctx);
+    if (clientSecret === FILE_UNREADABLE) return z.NEVER;
     const { clientSecretFile: _file, ...rest } = value;
     return { ...rest, clientSecret };
   });
