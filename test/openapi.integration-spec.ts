@@ -36,4 +36,13 @@ describe('the OpenAPI document', () => {
     expect(methods.length).toBeGreaterThan(0);
     for (const method of methods) expect(operations).toContain(method);
   });
+
+  it('declares the deployment probe with its body, answer and error statuses', () => {
+    const probe = doc.paths['/v1/deployments/{deploymentId}/probe']?.post as
+      { requestBody?: unknown; responses: Record<string, unknown> } | undefined;
+    expect(probe?.requestBody).toBeDefined();
+    expect(Object.keys(probe?.responses ?? {})).toEqual(
+      expect.arrayContaining(['200', '400', '404', '409', '429', '502', '504']),
+    );
+  });
 });

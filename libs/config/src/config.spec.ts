@@ -337,3 +337,37 @@ name: Corp SSO`),
     expectConfigError(() => parseFileConfig(connector(text), 'c.yaml'), field);
   });
 });
+
+describe('the gateway the deployment probe goes to (TOLLGATE_GATEWAY_URL or gatewayUrl)', () => {
+  it('is unset by default, and read as an origin from the environment or the file', () => {
+    expect(loadConfig({}).gatewayUrl).toBeUndefined();
+    expect(loadConfig({ TOLLGATE_GATEWAY_URL: ' http://127.0.0.1:8000/ ' }).gatewayUrl).toBe('http://127.0.0.1:8000');
+    expect(loadConfig({ TOLLGATE_GATEWAY_URL: 'https://GW.example.com' }).gatewayUrl).toBe('https://gw.example.com');
+    expect(parseFileConfig('gatewayUrl: http://nginx.internal:8080', 't.yaml').gatewayUrl).toBe(
+      'http://nginx.internal:8080',
+    );
+  });
+
+  it.each([
+    ['not a URL', 'nginx:8080'],
+    ['another scheme', 'ftp://gw.example.com'],
+    ['credentials', 'http://user:pw@gw.example.com'],
+    ['a path', 'http://gw.example.com/base'],
+    ['a query', 'http://gw.example.com/?x=1'],
+    ['a fragment', 'http://gw.example.com/#x'],
+  ])('refuses %s, naming the variable', (_, value) => {
+    expectConfigError(() => loadConfig({ TOLLGATE_GATEWAY_URL: value }), /TOLLGATE_GATEWAY_URL/);
+  });
+
+  it('refuses a bad gatewayUrl in the file, naming the field, and both places at once', () => {
+    expectConfigError(() => parseFileConfig('gatewayUrl: http://gw/x', 't.yaml'), /gatewayUrl/);
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-gateway-config-'));
+    const path = join(dir, 'tollgate.yaml');
+    writeFileSync(path, 'gatewayUrl: http://gw.example.com\n');
+    expect(loadConfig({ TOLLGATE_CONFIG: path }).gatewayUrl).toBe('http://gw.example.com');
+    expectConfigError(
+      () => loadConfig({ TOLLGATE_CONFIG: path, TOLLGATE_GATEWAY_URL: 'http://other.example.com' }),
+      /TOLLGATE_GATEWAY_URL: set either/,
+    );
+  });
+});

@@ -63,6 +63,8 @@ export const envSchema = z.object({
   /** Or a file holding it (e.g. a mounted secret). */
   TOLLGATE_KEY_ENCRYPTION_KEY_FILE: optionalString,
   TOLLGATE_REPLICA_ID: optionalString,
+  /** Where the operator's gateway (nginx, Envoy, …) listens, for the console's Test panel probe (`gatewayUrlSchema`). */
+  TOLLGATE_GATEWAY_URL: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -156,8 +156,32 @@ export const idpConnectorSchema = z.strictObject({
   oidc: oidcConnectorSchema.optional(),
 });
 
+/**
+ * The operator's gateway, where `POST /v1/deployments/{id}/probe` sends its one request (the console's Test
+ * panel shows the model's status code). Only an origin: `http(s)://host[:port]`, no credentials, path, query
+ * or fragment, so the probe's request target is exactly the path the caller asked about and nothing a user
+ * sends can change where Tollgate connects. Normalized to the origin (`http://127.0.0.1:8000`).
+ */
+export const gatewayUrlSchema = z
+  .string()
+  .trim()
+  .pipe(z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }))
+  .superRefine((value, ctx) => {
+    const url = new URL(value);
+    if (url.username || url.password)
+      ctx.addIssue({ code: 'custom', message: 'must not hold a user name or password' });
+    if (url.pathname !== '/' || url.search || url.hash)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be an origin only (scheme, host, port): no path, query or fragment',
+      });
+  })
+  .transform((value) => new URL(value).origin);
+
 export const fileConfigSchema = z
   .strictObject({
+    /** The same setting as `TOLLGATE_GATEWAY_URL` (set one of them). */
+    gatewayUrl: gatewayUrlSchema.optional(),
     trustedIssuers: z.array(trustedIssuerSchema).default([]),
     idpConnectors: z
       .array(idpConnectorSchema)

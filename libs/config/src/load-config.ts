@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { envSchema } from './env-config';
-import { fileConfigSchema, type FileConfig } from './file-config';
+import { fileConfigSchema, type FileConfig, gatewayUrlSchema } from './file-config';
 
 /** The whole validated configuration of a Tollgate process. */
 export interface TollgateConfig {
@@ -27,6 +27,11 @@ export interface TollgateConfig {
   logLevel: string;
   trustedIssuers: FileConfig['trustedIssuers'];
   idpConnectors: FileConfig['idpConnectors'];
+  /**
+   * The operator's gateway origin (`TOLLGATE_GATEWAY_URL` or the file's `gatewayUrl`), the only place the
+   * deployment probe connects to. undefined: no probe (409 `probe-not-configured`).
+   */
+  gatewayUrl: string | undefined;
 }
 
 /** How every Kafka client of the process connects (`createKafka` in @tollgate/platform builds them). */
@@ -233,6 +238,19 @@ function readKafkaConfig(e: z.infer<typeof envSchema>): KafkaConfig | undefined 
   return config;
 }
 
+/** The gateway origin from the environment or the file (one of them: two places could silently disagree). */
+function readGatewayUrl(fromEnv: string | undefined, fromFile: string | undefined): string | undefined {
+  if (fromEnv !== undefined && fromFile !== undefined)
+    throw new ConfigError(
+      'environment: TOLLGATE_GATEWAY_URL: set either it or gatewayUrl in TOLLGATE_CONFIG, not both',
+    );
+  if (fromEnv === undefined) return fromFile;
+  const parsed = gatewayUrlSchema.safeParse(fromEnv);
+  if (!parsed.success)
+    throw new ConfigError(describeIssues('environment', parsed.error).replaceAll('(root)', 'TOLLGATE_GATEWAY_URL'));
+  return parsed.data;
+}
+
 /** Reads and validates the environment and the `TOLLGATE_CONFIG` file. The only reader of process.env. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): TollgateConfig {
   const parsed = envSchema.safeParse(env);
@@ -253,5 +271,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     trustedIssuers: file.trustedIssuers,
     idpConnectors: file.idpConnectors,
+    gatewayUrl: readGatewayUrl(e.TOLLGATE_GATEWAY_URL, file.gatewayUrl),
   };
 }

@@ -19,6 +19,8 @@ export const API_ERROR_STATUS = {
   'not-found': 404,
   'method-not-allowed': 405,
   conflict: 409,
+  /** `POST /v1/deployments/{id}/probe`: no gateway configured (`TOLLGATE_GATEWAY_URL`), or a deployment without hosts. */
+  'probe-not-configured': 409,
   'version-conflict': 412,
   /** The request was not fully received within the server's time limit (a slow sender). */
   'request-timeout': 408,
@@ -30,7 +32,11 @@ export const API_ERROR_STATUS = {
   'rate-limited': 429,
   'request-header-too-large': 431,
   'internal-error': 500,
+  /** The deployment probe could not connect to the operator's gateway, or got no valid HTTP answer from it. */
+  'gateway-unreachable': 502,
   unavailable: 503,
+  /** The gateway did not answer the deployment probe within its time limit. */
+  'gateway-timeout': 504,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;

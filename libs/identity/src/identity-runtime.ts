@@ -4,8 +4,10 @@ import { createKafkaClient, keySealerOf, type ServiceContext } from '@tollgate/p
 import type { DeploymentsService } from './application/deployments.service';
 import { directoryServices } from './application/directory-services';
 import type { ExternalAccessPolicyService } from './application/external-access-policy.service';
+import { DeploymentProbeService } from './application/probe.service';
 import type { ProjectsService } from './application/projects.service';
 import type { UsersService } from './application/users.service';
+import { HttpGatewayClient } from './gateway/http-gateway-client';
 import { ConnectorRegistry } from './idp/connectors';
 import { ConsoleSignIn } from './idp/console/console-sign-in';
 import { SignInService } from './idp/oidc/sign-in';
@@ -23,6 +25,7 @@ export class IdentityRuntime {
   readonly projects: ProjectsService;
   readonly deployments: DeploymentsService;
   readonly policy: ExternalAccessPolicyService;
+  readonly probe: DeploymentProbeService;
   readonly connectors: ConnectorRegistry;
   readonly signIn: SignInService;
   readonly consoleSignIn: ConsoleSignIn;
@@ -42,6 +45,11 @@ export class IdentityRuntime {
       deployments: this.deployments,
       policy: this.policy,
     } = directoryServices(store));
+    const gatewayUrl = context.config.gatewayUrl;
+    this.probe = new DeploymentProbeService(
+      this.deployments,
+      gatewayUrl === undefined ? undefined : new HttpGatewayClient(gatewayUrl),
+    );
     this.connectors = new ConnectorRegistry(context.config.idpConnectors, {
       onJwksError: (connector, err) => log.warn({ connector, err: err.message }, 'identity: IdP JWKS refresh failed'),
     });

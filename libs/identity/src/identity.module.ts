@@ -9,6 +9,7 @@ import {
 import { keySealerOf, ReadinessChecks, type ServiceContext } from '@tollgate/platform';
 import { DeploymentsService } from './application/deployments.service';
 import { ExternalAccessPolicyService } from './application/external-access-policy.service';
+import { DeploymentProbeService } from './application/probe.service';
 import { ProjectsService } from './application/projects.service';
 import { UsersService } from './application/users.service';
 import { DeploymentsController } from './http/deployments.controller';
@@ -69,6 +70,7 @@ export class IdentityModule {
         { provide: UsersService, useFactory: (r: IdentityRuntime) => r.users, inject: [IDENTITY_RUNTIME] },
         { provide: ProjectsService, useFactory: (r: IdentityRuntime) => r.projects, inject: [IDENTITY_RUNTIME] },
         { provide: DeploymentsService, useFactory: (r: IdentityRuntime) => r.deployments, inject: [IDENTITY_RUNTIME] },
+        { provide: DeploymentProbeService, useFactory: (r: IdentityRuntime) => r.probe, inject: [IDENTITY_RUNTIME] },
         {
           provide: ExternalAccessPolicyService,
           useFactory: (r: IdentityRuntime) => r.policy,

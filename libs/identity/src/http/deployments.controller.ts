@@ -1,4 +1,17 @@
-import { Body, Controller, Get, Inject, Param, Patch, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import {
   ApiJsonBody,
@@ -13,6 +26,7 @@ import {
 } from '@tollgate/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DeploymentsService } from '../application/deployments.service';
+import { DeploymentProbeService } from '../application/probe.service';
 import {
   created,
   IDEMPOTENCY_HEADER,
@@ -29,6 +43,8 @@ import {
   deploymentResponse,
   EXAMPLES,
   patchDeploymentBody,
+  probeBody,
+  probeResponse,
 } from './schemas';
 
 @ApiTags('deployments')
@@ -36,7 +52,10 @@ import {
 @Controller('v1/deployments')
 @UseGuards(CallerGuard)
 export class DeploymentsController {
-  constructor(@Inject(DeploymentsService) private readonly deployments: DeploymentsService) {}
+  constructor(
+    @Inject(DeploymentsService) private readonly deployments: DeploymentsService,
+    @Inject(DeploymentProbeService) private readonly probes: DeploymentProbeService,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -126,5 +145,31 @@ export class DeploymentsController {
     );
     void reply.header('ETag', etag(view.version));
     return view;
+  }
+
+  @Post(':deploymentId/probe')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Send one request to the deployment through the operator's gateway (its project's collaborators and Tollgate admins)",
+    description:
+      "For the console's Test panel: Tollgate sends `method path` (default `GET`) to the gateway the operator configured (`TOLLGATE_GATEWAY_URL`, never a URL from the request) with `Host` the deployment's first host (or `host`, one of its hosts), the given `Authorization` value or access key (`X-Model-Access-Key`), no body, a 5 s limit, and no redirect followed; it answers the status and the time to the response headers. The response body is never read or returned. No gateway configured, or a deployment without hosts: 409 `probe-not-configured`. Gateway unreachable: 502 `gateway-unreachable`; no answer within 5 s: 504 `gateway-timeout`. 30 probes a minute per caller (429 `rate-limited`).",
+  })
+  @ApiJsonBody(probeBody, EXAMPLES.probe)
+  @ApiJsonResponse(200, "The gateway's answer", probeResponse, EXAMPLES.probeResult)
+  @ApiJsonResponse(400, 'A path not under one of the prefixes, or a host not one of the hosts (`validation-failed`)')
+  @ApiJsonResponse(404, 'No such deployment, or one the caller may not see (`not-found`)')
+  @ApiJsonResponse(409, 'No gateway configured, or a deployment without hosts (`probe-not-configured`)')
+  @ApiJsonResponse(429, 'Too many probes (`rate-limited`, `Retry-After`)')
+  @ApiJsonResponse(502, 'The gateway could not be reached (`gateway-unreachable`)')
+  @ApiJsonResponse(504, 'The gateway did not answer within 5 s (`gateway-timeout`)')
+  async probe(
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
+    @Param('deploymentId') deploymentId: string,
+    @Body() body: unknown,
+  ) {
+    const input = parseWith(probeBody, body);
+    return this.probes.probe(restContext(caller, request), pathId(deploymentId, 'deployment'), input);
   }
 }

@@ -10,6 +10,7 @@ import {
 import { nextCursorField, pageQueryFields } from '@tollgate/platform';
 import { z } from 'zod';
 import { characterCount, MAX_GROUP_NAME_LENGTH, MAX_GROUPS_PER_USER } from '../domain/actor';
+import { PROBE_METHODS } from '../domain/probe';
 
 /**
  * Request and response schemas of the identity API, declared once: they validate (400 `validation-failed`
@@ -125,6 +126,37 @@ export const deploymentResponse = z.object({
   createdAt: isoTime,
   updatedAt: isoTime,
   version: z.number().int(),
+});
+
+/** A header value as it can go on the wire: visible ASCII and spaces (keys, JWTs and tokens all are). */
+const headerValue = z
+  .string()
+  .min(1)
+  .max(16 * 1024)
+  .regex(/^[\x20-\x7e]+$/, 'must be visible ASCII (a header value)');
+
+/**
+ * `POST /v1/deployments/{deploymentId}/probe`: the request sent through the operator's gateway. The path is a
+ * request target in origin form (`/…`, an optional query), visible ASCII without `#`, so it goes to the
+ * gateway exactly as given; the credential fields are those of `POST /v1/authorize`.
+ */
+export const probeBody = z.strictObject({
+  path: z
+    .string()
+    .max(8192)
+    .regex(/^\/[\x21-\x22\x24-\x7e]*$/, 'must start with / and hold only visible ASCII, without # or spaces'),
+  method: z.enum(PROBE_METHODS).optional(),
+  host: z.string().min(1).max(256).optional(),
+  authorization: headerValue.optional(),
+  accessKey: headerValue.optional(),
+});
+
+export const probeResponse = z.object({
+  status: z
+    .number()
+    .int()
+    .describe('The HTTP status the gateway answered (the model’s, when it let the request through)'),
+  latencyMs: z.number().int().describe('Milliseconds until the gateway’s response headers'),
 });
 
 export const policyBody = z.strictObject({
@@ -279,6 +311,8 @@ export const EXAMPLES = {
     updatedAt: '2026-11-26T06:30:00.000Z',
     version: 1,
   },
+  probe: { path: '/v1/fraud/score', method: 'POST', authorization: 'Bearer tgi_…' },
+  probeResult: { status: 200, latencyMs: 12 },
   policy: { requireExternalUserLoginAfterHours: 24 },
   policyResponse: { requireExternalUserLoginAfterHours: 24, version: 3 },
   me: {
