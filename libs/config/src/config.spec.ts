@@ -23,7 +23,18 @@ describe('loadConfig (environment)', () => {
     expect(config.dataDir).toBe('./.data');
     expect(config.kafka).toBeUndefined();
     expect(config.maxStalenessMs).toBe(2000);
+    expect(config.keyUsageIntervalMs).toBe(60_000);
     expect(config.trustedIssuers).toEqual([]);
+  });
+
+  it('reads the key usage interval, 1 s to 1 h, and names the variable when out of range', () => {
+    expect(loadConfig({ TOLLGATE_KEY_USAGE_INTERVAL_MS: '5000' }).keyUsageIntervalMs).toBe(5000);
+    expectConfigError(() => loadConfig({ TOLLGATE_KEY_USAGE_INTERVAL_MS: '999' }), /TOLLGATE_KEY_USAGE_INTERVAL_MS/);
+    expectConfigError(
+      () => loadConfig({ TOLLGATE_KEY_USAGE_INTERVAL_MS: '3600001' }),
+      /TOLLGATE_KEY_USAGE_INTERVAL_MS/,
+    );
+    expectConfigError(() => loadConfig({ TOLLGATE_KEY_USAGE_INTERVAL_MS: 'soon' }), /TOLLGATE_KEY_USAGE_INTERVAL_MS/);
   });
 
   it('reads Kafka brokers as a list and turns embedded mode off', () => {

@@ -56,6 +56,11 @@ export const envSchema = z.object({
   KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: optionalString,
   TOLLGATE_MAX_STALENESS_MS: positiveInt.default(2000),
   TOLLGATE_HEARTBEAT_MS: positiveInt.default(250),
+  /**
+   * How often an authz replica publishes the keys it saw in use (`KeysUsed` on tollgate.key-usage.v1): the
+   * delay before a key's `lastUsedAt` shows a use. 1 s to 1 h.
+   */
+  TOLLGATE_KEY_USAGE_INTERVAL_MS: positiveInt.min(1000).max(3_600_000).default(60_000),
   TOLLGATE_BOOTSTRAP_ADMIN_KEY: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   TOLLGATE_CONFIG: optionalString,
   /** The key-encryption key sealing private signing keys at rest: 32 bytes, base64 or hex. */

@@ -17,6 +17,8 @@ export interface TollgateConfig {
   kafka: KafkaConfig | undefined;
   maxStalenessMs: number;
   heartbeatMs: number;
+  /** How often an authz replica publishes its key usage (`TOLLGATE_KEY_USAGE_INTERVAL_MS`). */
+  keyUsageIntervalMs: number;
   bootstrapAdminKey: string | undefined;
   /**
    * Seals private signing keys at rest (`TOLLGATE_KEY_ENCRYPTION_KEY` or `_FILE`). undefined: embedded mode
@@ -265,6 +267,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     kafka: readKafkaConfig(e),
     maxStalenessMs: e.TOLLGATE_MAX_STALENESS_MS,
     heartbeatMs: e.TOLLGATE_HEARTBEAT_MS,
+    keyUsageIntervalMs: e.TOLLGATE_KEY_USAGE_INTERVAL_MS,
     bootstrapAdminKey: e.TOLLGATE_BOOTSTRAP_ADMIN_KEY,
     keyEncryptionKey: readKeyEncryptionKey(e.TOLLGATE_KEY_ENCRYPTION_KEY, e.TOLLGATE_KEY_ENCRYPTION_KEY_FILE),
     replicaId: e.TOLLGATE_REPLICA_ID ?? `${hostname()}-${process.pid}`,

@@ -3,6 +3,7 @@ export * from './primitives';
 export * from './key-events';
 export * from './identity-events';
 export * from './ops-events';
+export * from './key-usage';
 export * from './events';
 export * from './api-errors';
 export * from './text';

@@ -17,3 +17,4 @@ export * from './event-ids';
 export * from './pagination';
 export * from './write-requests';
 export * from './console';
+export * from './in-process-bus';

@@ -11,7 +11,8 @@ import { createHttpApp } from './http-app';
 import { checkKafkaAccess, KafkaAccessError } from './kafka';
 import { createLogger } from './logger';
 import { createMetricsRegistry, MetricsModule } from './metrics';
-import { CONFIG, DATABASE_URL, LOGGER } from './tokens';
+import { InProcessBus } from './in-process-bus';
+import { CONFIG, DATABASE_URL, IN_PROCESS_BUS, LOGGER } from './tokens';
 
 /** How long a stop waits for the app to close before stopping the rest anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -50,8 +51,10 @@ export function coreModule(context: ServiceContext, features: DynamicModule[]): 
       { provide: CONFIG, useValue: context.config },
       { provide: LOGGER, useValue: context.logger },
       { provide: DATABASE_URL, useValue: context.databaseUrl },
+      // One per process: the services of an embedded process exchange key usage through it.
+      { provide: IN_PROCESS_BUS, useValue: new InProcessBus() },
     ],
-    exports: [CONFIG, LOGGER, DATABASE_URL],
+    exports: [CONFIG, LOGGER, DATABASE_URL, IN_PROCESS_BUS],
   };
 }
 

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { requestId as newRequestId } from '@tollgate/platform';
 import type { DecisionRecorder } from '../decision-log';
 import type { CheckInput, DecisionHeaders, DoorDecision } from '../types';
+import type { KeyUsageTally } from '../usage/key-usage';
 import { authorizeInput } from './authorize';
 import { type CheckRequest, type CheckResponse, extAuthzInput, extAuthzResponse } from './ext-authz';
 import { type ForwardAuthResponse, forwardAuthInput, forwardAuthResponse } from './forward-auth';
@@ -26,6 +27,8 @@ export class Doors<D extends DoorDecision = DoorDecision> {
   constructor(
     private readonly checker: Check<D>,
     private readonly recorder: DecisionRecorder,
+    /** Counts the keys in use for "last used" (KeyUsagePublisher publishes them); undefined: not counted. */
+    private readonly usage?: Pick<KeyUsageTally, 'decided'>,
   ) {}
 
   /** `POST /v1/authorize`: the decision itself (`trace` only with explain). Throws 400 on a malformed body. */
@@ -34,6 +37,7 @@ export class Doors<D extends DoorDecision = DoorDecision> {
     const input = authorizeInput(body, explain);
     return this.after(this.checker.check(input), (decision) => {
       this.recorder.record('authorize', requestId, decision, started);
+      this.usage?.decided(decision);
       return decision;
     });
   }
@@ -47,6 +51,7 @@ export class Doors<D extends DoorDecision = DoorDecision> {
     const started = process.hrtime.bigint();
     return this.after(this.checker.check(forwardAuthInput(headers, rawHeaders)), (decision) => {
       this.recorder.record('forward-auth', requestId, decision, started);
+      this.usage?.decided(decision);
       return forwardAuthResponse(decision, this.checker.headers(decision), this.checker.message(decision));
     });
   }
@@ -58,6 +63,7 @@ export class Doors<D extends DoorDecision = DoorDecision> {
     const requestId = newRequestId(http?.id || http?.headers?.['x-request-id']);
     return this.after(this.checker.check(extAuthzInput(request)), (decision) => {
       this.recorder.record('ext-authz', requestId, decision, started);
+      this.usage?.decided(decision);
       return extAuthzResponse(decision, this.checker.headers(decision), this.checker.message(decision));
     });
   }
