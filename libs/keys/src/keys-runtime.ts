@@ -11,7 +11,7 @@ import {
   type ProjectionPosition,
 } from '@tollgate/event-store';
 import type { KeySealer } from '@tollgate/authn';
-import { createKafkaClient, type ServiceContext } from '@tollgate/platform';
+import { createKafkaClient, type InProcessBus, type ServiceContext } from '@tollgate/platform';
 import type { DataSource } from 'typeorm';
 import { defaultSigningKeySchedule, type SigningKeySchedule } from './domain/signing-keys.decider';
 import type { Clock } from './domain/time';
@@ -31,6 +31,7 @@ import { PostgresKeyReadModel } from './storage/postgres-key-read-model';
 import { PostgresRateLimiter } from './storage/rate-buckets';
 import { PostgresSigningKeyVault } from './storage/signing-key-vault';
 import { PostgresTokenRequestStore } from './storage/token-requests';
+import { KeyUsageFollower } from './usage/key-usage-follower';
 
 export interface KeysModuleOptions {
   /** Overrides of the signing-key rotation schedule (defaults: `defaultSigningKeySchedule`). */
@@ -41,6 +42,8 @@ export interface KeysModuleOptions {
   maintenanceIntervalMs?: number;
   /** React to the identity service's `UserDeactivated` (default true). */
   reactToIdentityEvents?: boolean;
+  /** Topic of the authz replicas' key usage (default `tollgate.key-usage.v1`); tests isolate themselves. */
+  keyUsageTopic?: string;
   clock?: Clock;
 }
 
@@ -60,6 +63,8 @@ export class KeysRuntime {
   readonly bootstrap: BootstrapAdminKeyService;
   readonly reactor: UserDeactivationReactor;
   readonly store: PostgresEventStore;
+  /** "Last used" of the key listings, from the authz replicas' `KeysUsed` batches. */
+  readonly keyUsage: KeyUsageFollower;
   private readonly vault: PostgresSigningKeyVault;
   private relay: Relay | undefined;
   private runner: ProjectionRunner | undefined;
@@ -76,11 +81,20 @@ export class KeysRuntime {
     model: AccessModelView,
     freshness: FreshnessView,
     sealer: KeySealer,
+    bus: InProcessBus | undefined,
   ) {
     const clock = options.clock ?? Date.now;
     const logger = context.logger.child({ component: 'keys' });
     this.store = new PostgresEventStore({ dataSource, schema: KEYS_SCHEMA, registry: context.metrics });
     const reads = new PostgresKeyReadModel(dataSource);
+    this.keyUsage = new KeyUsageFollower({
+      store: reads,
+      logger,
+      clock,
+      topic: options.keyUsageTopic,
+      kafka: context.config.kafka,
+      bus,
+    });
     const directory = accessModelDirectory(model, freshness);
     const limiter = new PostgresRateLimiter(dataSource, options.keyCreationsPerMinute ?? 30);
     this.policy = new KeyPolicyService(this.store);
@@ -134,6 +148,7 @@ export class KeysRuntime {
     model: AccessModelView,
     freshness: FreshnessView,
     sealer: KeySealer,
+    bus?: InProcessBus,
   ): Promise<KeysRuntime> {
     const dataSource = createDataSource({
       url: context.databaseUrl,
@@ -147,7 +162,7 @@ export class KeysRuntime {
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
       throw error;
     }
-    return new KeysRuntime(dataSource, context, options, model, freshness, sealer);
+    return new KeysRuntime(dataSource, context, options, model, freshness, sealer, bus);
   }
 
   private get log() {
@@ -185,12 +200,14 @@ export class KeysRuntime {
       await this.relay.start();
     }
     if (this.options.reactToIdentityEvents ?? true) this.reactorLoop = this.runReactor();
+    this.keyUsage.start();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     for (const timer of this.timers) clearInterval(timer);
+    await this.keyUsage.stop().catch((err: unknown) => this.log.warn({ err }, 'keys: stopping key usage failed'));
     await this.reactorLoop;
     if (this.runner) {
       await this.saveCheckpoint();

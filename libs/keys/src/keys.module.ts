@@ -8,7 +8,13 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { ACCESS_MODEL, FRESHNESS } from '@tollgate/access-model';
-import { keySealerOf, ReadinessChecks, type ServiceContext } from '@tollgate/platform';
+import {
+  IN_PROCESS_BUS,
+  type InProcessBus,
+  keySealerOf,
+  ReadinessChecks,
+  type ServiceContext,
+} from '@tollgate/platform';
 import { AccessKeysController } from './http/access-keys.controller';
 import { KeyPolicyController } from './http/key-policy.controller';
 import { KeysController } from './http/keys.controller';
@@ -65,9 +71,9 @@ export class KeysModule {
       providers: [
         {
           provide: KEYS_RUNTIME,
-          useFactory: (model: AccessModelView, freshness: FreshnessView) =>
-            KeysRuntime.create(context, options, model, freshness, sealer),
-          inject: [ACCESS_MODEL, FRESHNESS],
+          useFactory: (model: AccessModelView, freshness: FreshnessView, bus: InProcessBus) =>
+            KeysRuntime.create(context, options, model, freshness, sealer, bus),
+          inject: [ACCESS_MODEL, FRESHNESS, IN_PROCESS_BUS],
         },
         fromRuntime(UserKeysService, (r) => r.userKeys),
         fromRuntime(KeyPolicyService, (r) => r.policy),

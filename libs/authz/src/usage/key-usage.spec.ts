@@ -74,7 +74,9 @@ describe('KeyUsageTally', () => {
 });
 
 describe('KeyUsagePublisher', () => {
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   const publisher = (tally: KeyUsageTally, sink: KeyUsageSink, batchMax?: number) =>
     new KeyUsagePublisher({ tally, sink, replicaId: 'authz-1', intervalMs: 60_000, batchMax, logger, now: () => T });

@@ -6,3 +6,4 @@ export * from './access-key-slots.decider';
 export * from './key-policy.decider';
 export * from './signing-keys.decider';
 export * from './rate-limit';
+export * from './key-usage';

@@ -81,6 +81,13 @@ export const listedKeyResponse = z.object({
   revokedAt: time.nullable(),
   revocationReason: keyRevocationReason.nullable(),
   version: z.number().int(),
+  lastUsedAt: time
+    .nullable()
+    .describe(
+      'Start of the minute the key was last used through the authorizer (allowed, or refused with 403), or null ' +
+        'when never used. Authz replicas publish usage every TOLLGATE_KEY_USAGE_INTERVAL_MS (default 1 min), ' +
+        'so a use shows after up to about that interval; a replica that stops abruptly may lose its last interval.',
+    ),
 });
 
 export const keyListResponse = z.object({ keys: z.array(listedKeyResponse), nextCursor: nextCursorField });
@@ -168,6 +175,7 @@ export const examples = {
     revokedAt: null,
     revocationReason: null,
     version: 1,
+    lastUsedAt: '2026-12-05T08:22:00.000Z',
   },
   revocation: {
     keyId: 'key_3fK9xQ2mP7rT1vWz',

@@ -73,6 +73,7 @@ describe('UserKeysService', () => {
           revokedAt: null,
           revocationReason: null,
           version: 1,
+          lastUsedAt: null,
         },
       ]);
       expect(JSON.stringify(list)).not.toMatch(/tg[ima]_|[0-9a-f]{64}/);

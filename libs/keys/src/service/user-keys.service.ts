@@ -42,6 +42,8 @@ export interface ListedKey {
   revokedAt: string | null;
   revocationReason: string | null;
   version: number;
+  /** Start of the minute the key was last seen in use by an authz replica (ISO), or null: never. */
+  lastUsedAt: string | null;
 }
 
 export interface Revocation {
@@ -61,6 +63,7 @@ export const listed = (key: StoredKey, now: string): ListedKey => ({
   revokedAt: key.revokedAt,
   revocationReason: key.revocationReason,
   version: key.version,
+  lastUsedAt: key.lastUsedAt,
 });
 
 const userNotFound = (): ApiError => new ApiError('not-found', 'user not found');

@@ -1,13 +1,22 @@
-import type { KeyCreated, KeyEvent, KeyRevoked } from '@tollgate/contracts';
+import type { KeyCreated, KeyEvent, KeyRevoked, KeyUse } from '@tollgate/contracts';
 import type { EventStore, RecordedEvent } from '@tollgate/event-store';
-import { storedKey, type KeyReadModel, type StoredKey, type UserKeyCount } from './key-read-model';
+import { storedKey, type KeyReadModel, type KeyUsageStore, type StoredKey, type UserKeyCount } from './key-read-model';
 
 /**
  * The read model over any `EventStore` (unit tests: `InMemoryEventStore`), by folding `readAll`. Same
  * answers as `PostgresKeyReadModel`; both pass the contract suite in `key-read-model.contract.ts`.
  */
-export class InMemoryKeyReadModel implements KeyReadModel {
+export class InMemoryKeyReadModel implements KeyReadModel, KeyUsageStore {
+  private readonly usage = new Map<string, string>();
+
   constructor(private readonly store: EventStore) {}
+
+  async recordUsage(uses: readonly KeyUse[]): Promise<void> {
+    for (const { keyId, lastUsedAt } of uses) {
+      const current = this.usage.get(keyId);
+      if (current === undefined || current < lastUsedAt) this.usage.set(keyId, lastUsedAt);
+    }
+  }
 
   private async all(): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
@@ -31,7 +40,14 @@ export class InMemoryKeyReadModel implements KeyReadModel {
     const keys: StoredKey[] = [];
     for (const [streamId, c] of created) {
       const r = revoked.get(streamId);
-      keys.push(storedKey(c.data, r ? { data: r.data, eventId: r.eventId } : null, r?.version ?? c.version));
+      keys.push(
+        storedKey(
+          c.data,
+          r ? { data: r.data, eventId: r.eventId } : null,
+          r?.version ?? c.version,
+          this.usage.get(c.data.keyId) ?? null,
+        ),
+      );
     }
     return keys.filter(filter);
   }

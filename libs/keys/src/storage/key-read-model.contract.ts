@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { keyStream, type KeyCreated, type KeyEvent } from '@tollgate/contracts';
 import type { EventStore } from '@tollgate/event-store';
-import type { KeyReadModel } from './key-read-model';
+import type { KeyReadModel, KeyUsageStore } from './key-read-model';
 
 export interface ReadModelFixture {
   store: EventStore;
-  reads: KeyReadModel;
+  reads: KeyReadModel & KeyUsageStore;
   close(): Promise<void>;
 }
 
@@ -141,6 +141,26 @@ export function describeKeyReadModelContract(name: string, setup: () => Promise<
       // an access key is never a user's, a user key never a deployment's
       expect(await ids([dep], [alice])).toEqual([]);
       expect(await ids([], [])).toEqual([]);
+    });
+
+    it("shows each key's last use, which only moves forward, in every listing", async () => {
+      expect((await f.reads.byId(id('b1')))?.lastUsedAt).toBeNull();
+      await f.reads.recordUsage([
+        { keyId: id('a2'), lastUsedAt: '2026-11-26T08:01:00.000Z' },
+        { keyId: id('b1'), lastUsedAt: '2026-11-26T08:05:00.000Z' },
+      ]);
+      // a late or replayed batch with an older minute changes nothing; a newer one moves it
+      await f.reads.recordUsage([
+        { keyId: id('a2'), lastUsedAt: '2026-11-26T08:03:00.000Z' },
+        { keyId: id('b1'), lastUsedAt: '2026-11-26T08:04:00.000Z' },
+      ]);
+      await f.reads.recordUsage([]);
+      expect((await f.reads.byId(id('a2')))?.lastUsedAt).toBe('2026-11-26T08:03:00.000Z');
+      expect((await f.reads.byId(id('b1')))?.lastUsedAt).toBe('2026-11-26T08:05:00.000Z');
+      const listed = await f.reads.userKeys(alice);
+      expect(listed.map((k) => k.lastUsedAt)).toEqual([null, '2026-11-26T08:03:00.000Z', null, null, null]);
+      const expiring = await f.reads.expiring('2026-11-26T12:00:00.000Z', '2026-11-30T00:00:00.000Z', alice);
+      expect(expiring.map((k) => k.lastUsedAt)).toEqual(['2026-11-26T08:03:00.000Z']);
     });
 
     it("gives a deployment's access-key events in commit order", async () => {

@@ -1,4 +1,4 @@
-import type { AccessKeySlot, KeyCreated, KeyEvent, KeyRevocationReason, KeyScope } from '@tollgate/contracts';
+import type { AccessKeySlot, KeyCreated, KeyEvent, KeyRevocationReason, KeyScope, KeyUse } from '@tollgate/contracts';
 
 /** A key as the keys service lists it (never a secret: only its hash, which is never sent to a client). */
 export interface StoredKey {
@@ -18,6 +18,8 @@ export interface StoredKey {
   revocationEventId: string | null;
   /** Stream version of `key-<keyId>`: 1 created, 2 revoked. */
   version: number;
+  /** Start of the latest minute an authz replica saw the key in use (ISO), or null: never, as far as known. */
+  lastUsedAt: string | null;
 }
 
 export interface UserKeyCount {
@@ -48,11 +50,21 @@ export interface KeyReadModel {
   accessKeyEvents(deploymentId: string): Promise<KeyEvent[]>;
 }
 
+/**
+ * "Last used" per key (`lastUsedAt` of `StoredKey`), from the authz replicas' `KeysUsed` batches. A key's
+ * value only ever moves forward: recording an older minute than the one held changes nothing.
+ */
+export interface KeyUsageStore {
+  /** At most one entry per key (see `foldKeyUsage`). */
+  recordUsage(uses: readonly KeyUse[]): Promise<void>;
+}
+
 /** A key from its `KeyCreated` and, when revoked, its `KeyRevoked` (data and event id). */
 export function storedKey(
   created: KeyCreated,
   revoked: { data: { reason: KeyRevocationReason; revokedAt: string }; eventId: string } | null,
   version: number,
+  lastUsedAt: string | null = null,
 ): StoredKey {
   return {
     keyId: created.keyId,
@@ -69,6 +81,7 @@ export function storedKey(
     revocationReason: revoked?.data.reason ?? null,
     revocationEventId: revoked?.eventId ?? null,
     version,
+    lastUsedAt,
   };
 }
 

@@ -100,6 +100,27 @@ export class SealedSigningKeys1767484800000 implements MigrationInterface {
   }
 }
 
+/**
+ * "Last used" per key, folded from the authz replicas' `KeysUsed` batches (tollgate.key-usage.v1): one row per
+ * key ever seen in use, only ever moved forward (`GREATEST`), joined by the key listings. Not an event: a
+ * lost batch costs at most one interval of precision, and a replayed or late one changes nothing.
+ */
+export class KeyUsage1767657600000 implements MigrationInterface {
+  name = 'KeyUsage1767657600000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE ${S}.key_usage (
+        key_id        text PRIMARY KEY,
+        last_used_at  timestamptz NOT NULL
+      )`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS ${S}.key_usage`);
+  }
+}
+
 /** Every migration of the `keys` schema, in order: the event store's tables, then the service's own. */
 export function keysMigrations(): MigrationClass[] {
   return [
@@ -107,5 +128,6 @@ export function keysMigrations(): MigrationClass[] {
     KeysServiceTables1767312000000,
     KeyCreationRateBuckets1767398400000,
     SealedSigningKeys1767484800000,
+    KeyUsage1767657600000,
   ];
 }

@@ -1,18 +1,20 @@
-import { KEYS_SCHEMA, type KeyCreated, type KeyEvent, type KeyRevoked } from '@tollgate/contracts';
+import { KEYS_SCHEMA, type KeyCreated, type KeyEvent, type KeyRevoked, type KeyUse } from '@tollgate/contracts';
 import type { DataSource } from 'typeorm';
-import { storedKey, type KeyReadModel, type StoredKey, type UserKeyCount } from './key-read-model';
+import { storedKey, type KeyReadModel, type KeyUsageStore, type StoredKey, type UserKeyCount } from './key-read-model';
 
 const EVENTS = `"${KEYS_SCHEMA}".events`;
+const USAGE = `"${KEYS_SCHEMA}".key_usage`;
 
 /** KeyCreated rows joined with their (first) KeyRevoked. `$where` filters the KeyCreated row `c`. */
 const keysWhere = (where: string, order = 'c.position') => `
   SELECT c.data AS created, r.data AS revoked, r.event_id AS revoked_event_id,
-         coalesce(r.stream_version, c.stream_version) AS version
+         coalesce(r.stream_version, c.stream_version) AS version, u.last_used_at
   FROM ${EVENTS} c
   LEFT JOIN LATERAL (
     SELECT data, event_id, stream_version FROM ${EVENTS} x
     WHERE x.stream_id = c.stream_id AND x.type = 'KeyRevoked' ORDER BY x.stream_version LIMIT 1
   ) r ON true
+  LEFT JOIN ${USAGE} u ON u.key_id = c.data->>'keyId'
   WHERE c.type = 'KeyCreated' AND ${where}
   ORDER BY ${order}`;
 
@@ -21,6 +23,7 @@ interface KeyRow {
   revoked: KeyRevoked | null;
   revoked_event_id: string | null;
   version: number;
+  last_used_at: Date | null;
 }
 
 const toKey = (row: KeyRow): StoredKey =>
@@ -28,14 +31,31 @@ const toKey = (row: KeyRow): StoredKey =>
     row.created,
     row.revoked ? { data: row.revoked, eventId: row.revoked_event_id! } : null,
     Number(row.version),
+    row.last_used_at === null ? null : new Date(row.last_used_at).toISOString(),
   );
 
 /**
  * The read model as SQL over the keys service's own `events` table (indexed by migration
  * `KeysServiceTables…`). No projection to lag behind: a query sees every append that has committed.
  */
-export class PostgresKeyReadModel implements KeyReadModel {
+export class PostgresKeyReadModel implements KeyReadModel, KeyUsageStore {
   constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * One statement for a whole batch; `GREATEST` (and the `WHERE`, which skips the write when nothing moves)
+   * keeps every key's value monotonic whatever order batches arrive in. Rows are locked in key-id order
+   * (`foldKeyUsage` sorts), so two keys replicas folding overlapping batches cannot deadlock.
+   */
+  async recordUsage(uses: readonly KeyUse[]): Promise<void> {
+    if (uses.length === 0) return;
+    await this.dataSource.query(
+      `INSERT INTO ${USAGE} AS u (key_id, last_used_at)
+       SELECT * FROM unnest($1::text[], $2::timestamptz[])
+       ON CONFLICT (key_id) DO UPDATE SET last_used_at = GREATEST(u.last_used_at, EXCLUDED.last_used_at)
+       WHERE u.last_used_at < EXCLUDED.last_used_at`,
+      [uses.map((u) => u.keyId), uses.map((u) => u.lastUsedAt)],
+    );
+  }
 
   private async keys(sql: string, params: unknown[]): Promise<StoredKey[]> {
     const rows: KeyRow[] = await this.dataSource.query(sql, params);
