@@ -24,8 +24,8 @@ export interface ApiKey {
   expiresAt: string | null;
   createdAt: string;
   revokedAt: string | null;
-  /** Present once the API reports usage (to the minute); null: never used. */
-  lastUsedAt?: string | null;
+  /** Start of the minute of the last use through the authorizer; null: never used (published within a minute). */
+  lastUsedAt: string | null;
 }
 
 export interface CreatedKey {

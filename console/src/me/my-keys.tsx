@@ -17,7 +17,6 @@ export function MyKeys({ me }: { me: Me }) {
   const [created, setCreated] = useState<CreatedKey | undefined>(undefined);
   const [notice, setNotice] = useState('');
   const action = useAction();
-  const showUsage = keys.data?.some((key) => 'lastUsedAt' in key) ?? false;
 
   const revoke = (key: ApiKey) =>
     action.run(async () => {
@@ -60,7 +59,7 @@ export function MyKeys({ me }: { me: Me }) {
                 <th scope="col">Scope</th>
                 <th scope="col">Status</th>
                 <th scope="col">Expires</th>
-                {showUsage && <th scope="col">Last used</th>}
+                <th scope="col">Last used</th>
                 <th scope="col">Key id</th>
                 <th scope="col">
                   <span class="sr-only">Actions</span>
@@ -83,12 +82,10 @@ export function MyKeys({ me }: { me: Me }) {
                         </span>
                       )}
                     </td>
-                    {showUsage && (
-                      <td class="last-used" title={key.lastUsedAt ?? undefined}>
-                        {/* Reported to the minute: the minute, not a relative time that would pretend more. */}
-                        {key.lastUsedAt ? when(key.lastUsedAt) : 'never'}
-                      </td>
-                    )}
+                    <td class="last-used" title={key.lastUsedAt ?? undefined}>
+                      {/* Reported to the minute: the minute, not a relative time that would pretend more. */}
+                      {key.lastUsedAt ? when(key.lastUsedAt) : 'never'}
+                    </td>
                     <td>
                       <code>{key.keyId}</code>
                     </td>
