@@ -46,11 +46,12 @@ export class KeyUsageFollower {
       this.unsubscribe = this.options.bus.subscribe<unknown>(this.topic, (message) => this.fold([message]));
   }
 
+  /** Stops within a few seconds whatever Kafka does (a consumer leaving mid-rebalance can otherwise hang). */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    await this.running;
-    await this.consumer?.disconnect().catch(() => undefined);
+    await within(this.running ?? Promise.resolve(), 1000);
+    await within(this.consumer?.disconnect() ?? Promise.resolve(), 3000);
   }
 
   /** Stores one batch of raw messages (the Kafka consumer and the bus call it; a failure is retried by them). */
@@ -120,4 +121,16 @@ export class KeyUsageFollower {
       },
     });
   }
+}
+
+/** Waits for `promise` (its failure ignored) at most `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
 }
