@@ -30,6 +30,26 @@ describe('the OpenAPI document', () => {
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
   });
 
+  it('documents lastUsedAt, required and nullable, on every key listing and on one key', () => {
+    /* eslint-disable @typescript-eslint/no-explicit-any */
+    const key = (path: string, list: boolean): any => {
+      const schema = (doc.paths[path]?.get as any)?.responses?.['200']?.content?.['application/json']?.schema;
+      return list ? schema?.properties?.keys?.items : schema;
+    };
+    /* eslint-enable @typescript-eslint/no-explicit-any */
+    for (const [path, list] of [
+      ['/v1/keys', true],
+      ['/v1/users/{userId}/keys', true],
+      ['/v1/keys/expiring', true],
+      ['/v1/keys/{keyId}', false],
+    ] as const) {
+      const schema = key(path, list);
+      expect(schema?.required).toContain('lastUsedAt');
+      expect(schema?.properties?.lastUsedAt).toMatchObject({ nullable: true });
+      expect(JSON.stringify(schema?.properties?.lastUsedAt)).toMatch(/date-time/);
+    }
+  });
+
   it('declares forward-auth with the methods a proxy sends, each an OpenAPI operation', () => {
     const operations = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
     const methods = Object.keys(doc.paths['/v1/forward-auth'] ?? {});
