@@ -84,8 +84,11 @@ const BURST_CLIENTS = Number(process.env.BENCH_BURST_CLIENTS ?? 64);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+/** NaN for no samples (a run where every answer was refused), so the report says so instead of crashing. */
 const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  sorted.length === 0
+    ? NaN
+    : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `condition` every 5 ms; throws naming `what` after `timeoutMs` (a benchmark never hangs). */
