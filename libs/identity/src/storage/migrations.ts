@@ -209,6 +209,23 @@ export class GroupIndexBackfill1767657600100 implements MigrationInterface {
   }
 }
 
+/**
+ * A webhook delivery is claimed while it is processed and marked done after: a retry of a delivery whose
+ * process died mid-way is processed again instead of being taken for a duplicate. Rows from before count as
+ * done (they were processed, or forgotten on failure).
+ */
+export class WebhookDeliveryState1767744000100 implements MigrationInterface {
+  name = 'WebhookDeliveryState1767744000100';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "${IDENTITY_SCHEMA}".webhook_deliveries ADD COLUMN done boolean NOT NULL DEFAULT true`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "${IDENTITY_SCHEMA}".webhook_deliveries DROP COLUMN IF EXISTS done`);
+  }
+}
+
 /** Every migration of the `identity` schema, in order: the event store's, then the identity tables. */
 export function identityMigrations(): MigrationClass[] {
   return [
@@ -218,5 +235,6 @@ export function identityMigrations(): MigrationClass[] {
     SealedSigningKeys1767484800100,
     EventsByType1767571200100,
     GroupIndexBackfill1767657600100,
+    WebhookDeliveryState1767744000100,
   ];
 }

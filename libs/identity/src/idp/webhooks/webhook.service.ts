@@ -39,7 +39,15 @@ export class WebhookService {
       data: parseWith(WEBHOOK_EVENT_SCHEMAS[envelope.type], envelope.data, 'data'),
     } as WebhookEvent;
 
-    if (!(await this.deliveries.firstSeen(idp, verified.id))) return { duplicate: true };
+    const claim = await this.deliveries.claim(idp, verified.id);
+    if (claim === 'done') return { duplicate: true };
+    if (claim === 'in-progress') {
+      // Another request is applying this delivery now: the sender retries (Standard Webhooks retry non-2xx).
+      throw new ApiError('unavailable', 'this webhook-id is being processed; retry shortly', undefined, {
+        'Retry-After': '1',
+      });
+    }
+    let answer: WebhookAnswer;
     try {
       const context: CommandContext = {
         actor: idpActor(idp),
@@ -48,12 +56,17 @@ export class WebhookService {
         requestId,
         causationId: verified.id,
       };
-      return await this.apply(context, idp, event, new Date(verified.timestamp * 1000).toISOString());
+      answer = await this.apply(context, idp, event, new Date(verified.timestamp * 1000).toISOString());
     } catch (error) {
       // Not applied: let the IdP's retry of this id be processed.
       await this.deliveries.forget(idp, verified.id).catch(() => undefined);
       throw error;
     }
+    // Applied. If marking it fails (or the process dies first), the claim's lease runs out and a retry is
+    // applied again: every webhook change is idempotent (a set replaced by the same set, a group added or
+    // removed again, a deactivation repeated), so at-least-once costs nothing; losing the change would.
+    await this.deliveries.done(idp, verified.id);
+    return answer;
   }
 
   private async apply(context: CommandContext, idp: string, event: WebhookEvent, at: string): Promise<WebhookAnswer> {

@@ -123,6 +123,35 @@ describe('signed IdP webhooks (Standard Webhooks, signed with the standardwebhoo
     ).toBe(1);
   });
 
+  it('a delivery whose processing died after its claim is applied by the retry, not taken for a duplicate', async () => {
+    // What a process killed between claiming the webhook-id and applying it leaves behind: a claim, not done.
+    const removal = {
+      type: 'group.member.removed',
+      timestamp: new Date().toISOString(),
+      data: { subject: '00u-cid', group: 'to-remove' },
+    };
+    expect((await deliver({ ...removal, type: 'group.member.added' })).body).toEqual({ accepted: true });
+    await app.sql(
+      `INSERT INTO identity.webhook_deliveries (idp, webhook_id, done, received_at) VALUES ('corp', 'msg_died', false, now())`,
+    );
+    // While the claim is fresh, another request may still be applying it: retry later, never "duplicate".
+    const early = await deliver(removal, { id: 'msg_died' });
+    expect(early.status).toBe(503);
+    expect(early.headers.get('retry-after')).toBe('1');
+    expect(early.body.error.code).toBe('unavailable');
+    // Once the lease (10 s) has run out, the retry takes the claim over and the removal happens.
+    await app.sql(
+      `UPDATE identity.webhook_deliveries SET received_at = now() - interval '11 seconds' WHERE webhook_id = 'msg_died'`,
+    );
+    const retried = await deliver(removal, { id: 'msg_died' });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toEqual({ accepted: true });
+    const last = (await userEvents(users['00u-cid']!)).pop();
+    expect(last.metadata).toMatchObject({ channel: 'webhook', causationId: 'msg_died' });
+    expect(last.data.groups).not.toContain('to-remove');
+    expect((await deliver(removal, { id: 'msg_died' })).body).toEqual({ duplicate: true });
+  });
+
   it('group.member.added / removed edit the one group set', async () => {
     const ben = users['00u-ben']!;
     expect((await deliver({ type: 'group.member.added', data: { subject: '00u-ben', group: 'fraud' } })).body).toEqual({
