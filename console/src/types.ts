@@ -94,6 +94,12 @@ export interface Decision {
   replica?: { replicaId: string; watermarkAgeMs: number | null };
 }
 
+/** `POST /v1/deployments/{id}/probe`: the gateway's status for one request, and the time to its headers. */
+export interface ProbeAnswer {
+  status: number;
+  latencyMs: number;
+}
+
 export interface Confirmation {
   eventId: string;
   committedAt: string;

@@ -1,5 +1,6 @@
 import { daysFromNow, expiresSoon, listOf } from '../../console/src/format';
 import { baseUrl, snippets } from '../../console/src/me/snippets';
+import { probeSentence } from '../../console/src/projects/probe';
 
 // The console's pure helpers (the pages themselves are tested in a real browser: test/e2e/console.e2e-spec.ts).
 describe('console: client snippets for a deployment', () => {
@@ -38,5 +39,29 @@ describe('console: dates and lists', () => {
   it('turns a lifetime in days into an expiry, and comma or newline text into a list', () => {
     expect(daysFromNow(30, now)).toBe('2026-12-31T00:00:00.000Z');
     expect(listOf(' a.example.com, b.example.com\n\n,c ')).toEqual(['a.example.com', 'b.example.com', 'c']);
+  });
+});
+
+describe("console: the Test panel's model status (the deployment probe)", () => {
+  const answered = (status: number) => ({ kind: 'answered' as const, answer: { status, latencyMs: 12 } });
+  it('says what the model answered when allowed, and whether a refusal matched the decision', () => {
+    expect(probeSentence(answered(200), { allowed: true, status: 200 })).toBe('Model answered 200 in 12 ms.');
+    expect(probeSentence(answered(401), { allowed: false, status: 401 })).toBe(
+      'The gateway refused with 401 in 12 ms, as decided.',
+    );
+    // A gateway that serves what Tollgate refused does not ask Tollgate: say so.
+    expect(probeSentence(answered(200), { allowed: false, status: 403 })).toMatch(
+      /answered 200 in 12 ms, not the decided 403: check that it asks Tollgate/,
+    );
+  });
+
+  it("shows the API's words when there is no gateway or it failed", () => {
+    const decision = { allowed: true, status: 200 };
+    expect(probeSentence({ kind: 'not-configured', message: 'no gateway is configured' }, decision)).toBe(
+      'No model status: no gateway is configured',
+    );
+    expect(probeSentence({ kind: 'failed', message: 'the gateway did not answer in time' }, decision)).toBe(
+      'The gateway probe failed: the gateway did not answer in time',
+    );
   });
 });

@@ -101,15 +101,20 @@ describe('the web console in a real browser', () => {
         ],
       }),
     );
+    // nginx's port is chosen first: the product probes deployments through it (the Test panel's model status).
+    const gatewayPort = await freePort();
     product = await startProduct('tollgate', {
       PORT: String(port),
       TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN,
       TOLLGATE_CONFIG: config,
+      TOLLGATE_GATEWAY_URL: `http://127.0.0.1:${gatewayPort}`,
     });
     demo = await startDemoModel();
-    nginx = await startNginx(new URL(product.url).host, [
-      { host: '127.0.0.1', name: 'console_model', server: new URL(demo.url).host },
-    ]);
+    nginx = await startNginx(
+      new URL(product.url).host,
+      [{ host: '127.0.0.1', name: 'console_model', server: new URL(demo.url).host }],
+      { port: gatewayPort },
+    );
     browser = await launchChromium();
 
     ids.alice = (await api<{ id: string }>('POST', '/v1/users', { name: 'alice', kind: 'internal' })).id;
@@ -289,6 +294,19 @@ describe('the web console in a real browser', () => {
       await screenshot(page, '06-deployment-test-refused');
       await eventually(async () => expect((await test(second)).reason).toBe('access-key'));
       expect((await test(undefined)).reason).toBe('credential-missing');
+
+      // The same request through nginx to the demo model (POST /v1/deployments/{id}/probe): its status code.
+      const probe = page.getByTestId('probe');
+      await page.getByLabel('Request method').selectOption('GET');
+      await page.getByLabel('Request path').fill('/v1/models');
+      expect((await test(second)).reason).toBe('access-key');
+      await probe.waitFor();
+      await expect(probe.textContent()).resolves.toMatch(/^Model answered 200 in \d+ ms\.$/);
+      await screenshot(page, '06b-deployment-test-model-status');
+      await expectAccessible(page);
+      expect((await test(first)).reason).toBe('access-key-invalid');
+      await probe.waitFor();
+      await expect(probe.textContent()).resolves.toMatch(/^The gateway refused with 401 in \d+ ms, as decided\.$/);
       await context.close();
     },
     TIMEOUT * 2,

@@ -29,10 +29,15 @@ export interface GatewayModel {
  * in a temp prefix, on a free loopback port: deploy/nginx/tollgate.conf.template once, and
  * deploy/nginx/tollgate-model.conf.template once per model, as an operator renders them.
  */
-export async function startNginx(authz: string, models: readonly GatewayModel[]): Promise<RunningNginx> {
+export async function startNginx(
+  authz: string,
+  models: readonly GatewayModel[],
+  /** A port chosen beforehand (e.g. to give the product as `TOLLGATE_GATEWAY_URL`); default a free one. */
+  options: { port?: number } = {},
+): Promise<RunningNginx> {
   execFileSync(join(root, 'deploy/nginx/ensure-nginx.sh'), { stdio: 'inherit' });
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-nginx-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const listen = `127.0.0.1:${port}`;
   const main = await readFile(join(root, 'deploy/nginx/tollgate.conf.template'), 'utf8');
   const perModel = await readFile(join(root, 'deploy/nginx/tollgate-model.conf.template'), 'utf8');

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
-import { api, session } from '../api';
-import type { Decision, Deployment } from '../types';
+import { api, ApiFailure, session } from '../api';
+import type { Decision, Deployment, ProbeAnswer } from '../types';
 import { ErrorBox, Section, useAction } from '../ui';
+import { type ProbeOutcome, probeSentence } from './probe';
 
 type CredentialChoice = 'session' | 'pasted' | 'none';
 
@@ -16,26 +17,34 @@ export function credentialFields(
   return { authorization: /^(bearer|apikey)\s/i.test(value) ? value : `Bearer ${value}` };
 }
 
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
 /**
  * The Test button: sends a credential of the user's choice through the authorizer (`POST /v1/authorize
  * ?explain=true`) and shows the decision, its reason, the rule trace, and the replica that answered with its
- * watermark age.
+ * watermark age; then sends the same request through the operator's gateway (`POST /v1/deployments/{id}/probe`)
+ * and shows the model's status code, or why there is none (no gateway configured, gateway unreachable).
  */
 export function TestPanel({ deployment }: { deployment: Deployment }) {
   const [choice, setChoice] = useState<CredentialChoice>('pasted');
   const [pasted, setPasted] = useState('');
   const [path, setPath] = useState(deployment.pathPrefixes[0] ?? '/');
+  const [method, setMethod] = useState<(typeof METHODS)[number]>('POST');
   const [decision, setDecision] = useState<Decision | undefined>(undefined);
+  const [probe, setProbe] = useState<ProbeOutcome | undefined>(undefined);
   const { busy, error, run } = useAction();
 
   const test = (event: Event) => {
     event.preventDefault();
     void run(async () => {
       setDecision(undefined);
+      setProbe(undefined);
+      const credential = credentialFields(choice, pasted);
       const { data } = await api<Decision>('POST', '/v1/authorize?explain=true', {
-        body: { deployment: deployment.id, path, method: 'POST', ...credentialFields(choice, pasted) },
+        body: { deployment: deployment.id, path, method, ...credential },
       });
       setDecision(data);
+      setProbe(await probeThroughGateway(deployment.id, { path, method, ...credential }));
     });
   };
   const choices: [CredentialChoice, string][] = [
@@ -75,6 +84,20 @@ export function TestPanel({ deployment }: { deployment: Deployment }) {
           </div>
         )}
         <div class="field">
+          <label for="test-method">Request method</label>
+          <select
+            id="test-method"
+            value={method}
+            onChange={(e) => setMethod((e.target as HTMLSelectElement).value as (typeof METHODS)[number])}
+          >
+            {METHODS.map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
           <label for="test-path">Request path</label>
           <input id="test-path" value={path} onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
         </div>
@@ -84,8 +107,34 @@ export function TestPanel({ deployment }: { deployment: Deployment }) {
       </form>
       <ErrorBox error={error} />
       {decision && <DecisionView decision={decision} />}
+      {decision && busy && !probe && <p class="muted">Asking the model through the gateway…</p>}
+      {decision && probe && (
+        <p
+          class={probe.kind === 'failed' ? 'error' : probe.kind === 'answered' ? 'notice' : 'muted'}
+          role="status"
+          data-testid="probe"
+        >
+          {probeSentence(probe, decision)}
+        </p>
+      )}
     </Section>
   );
+}
+
+/** The same request through the operator's gateway; a failure is an outcome to show, not the panel's error. */
+async function probeThroughGateway(
+  deploymentId: string,
+  body: { path: string; method: string; authorization?: string; accessKey?: string },
+): Promise<ProbeOutcome> {
+  try {
+    const { data } = await api<ProbeAnswer>('POST', `/v1/deployments/${encodeURIComponent(deploymentId)}/probe`, {
+      body,
+    });
+    return { kind: 'answered', answer: data };
+  } catch (err) {
+    if (!(err instanceof ApiFailure)) throw err;
+    return { kind: err.code === 'probe-not-configured' ? 'not-configured' : 'failed', message: err.message };
+  }
 }
 
 function DecisionView({ decision }: { decision: Decision }) {
