@@ -22,9 +22,11 @@ export class PartitionPublisher {
   private readonly partitioner = kafkajs.Partitioners.DefaultPartitioner();
   private readonly metadata: PartitionMetadata[];
 
+  /** `acks`: -1 (every in-sync replica, the default) for the event log; 1 where losing a message is cheap. */
   constructor(
     private readonly topic: string,
     partitions: readonly number[],
+    private readonly acks: -1 | 1 = -1,
   ) {
     // The partitioner only reads the partition count (keyed messages) and ids; leaders do not matter here.
     this.metadata = [...partitions]
@@ -39,7 +41,7 @@ export class PartitionPublisher {
 
   /**
    * Sends `messages` (order kept within each partition) and resolves once every partition's records were
-   * acknowledged with `acks: -1`. Rejects if any partition's send failed: the caller must then treat the
+   * acknowledged. Rejects if any partition's send failed: the caller must then treat the
    * whole call as not published (some partitions may have been written: duplicates on a retry, never gaps).
    */
   async publish(producer: Producer, messages: readonly Message[]): Promise<void> {
@@ -51,7 +53,7 @@ export class PartitionPublisher {
       else byPartition.set(partition, [{ ...message, partition }]);
     }
     const sends = [...byPartition.values()].map((batch) =>
-      producer.send({ topic: this.topic, acks: -1, messages: batch }),
+      producer.send({ topic: this.topic, acks: this.acks, messages: batch }),
     );
     const settled = await Promise.allSettled(sends);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CONFIRMATIONS_TOPIC } from '@tollgate/contracts';
 import type { KafkaConfig } from '@tollgate/config';
-import { topicSpec } from '@tollgate/event-store';
+import { PartitionPublisher, topicPartitions, topicSpec } from '@tollgate/event-store';
 import { createKafka } from '@tollgate/platform';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -129,6 +129,7 @@ export class RevocationConfirmations {
   private unsubscribe: (() => void) | undefined;
   private kafka: Kafka | undefined;
   private producer: Producer | undefined;
+  private publisher: PartitionPublisher | undefined;
   private consumer: Consumer | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -212,6 +213,10 @@ export class RevocationConfirmations {
         waitForLeaders: true,
         topics: [topicSpec(this.topic, 3, 7 * 24 * 3600 * 1000, kafkaConfig)],
       });
+      // One send per partition: a multi-partition kafkajs send can drop a partition's records during a leader
+      // change and still resolve (see PartitionPublisher); a dropped confirmation would leave a replica
+      // "not applied" in GET /v1/revocations for good.
+      this.publisher = new PartitionPublisher(this.topic, await topicPartitions(admin, this.topic), 1);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -427,16 +432,15 @@ export class RevocationConfirmations {
   }
 
   private async sendQueued(): Promise<void> {
-    if (!this.producer || this.queue.length === 0) return;
+    if (!this.producer || !this.publisher || this.queue.length === 0) return;
     const batch = this.queue.slice(0, 5000);
-    await this.producer.send({
-      topic: this.topic,
-      acks: 1,
-      messages: batch.map((m) => ({
+    await this.publisher.publish(
+      this.producer,
+      batch.map((m) => ({
         key: m.type === 'applied' ? m.eventId : `replica:${m.replicaId}`,
         value: JSON.stringify(m),
       })),
-    });
+    );
     this.queue.splice(0, batch.length);
   }
 }
