@@ -32,10 +32,10 @@ async function world(app: TestApp, identity: IdentityFixture, run: string) {
   await identity.project(project, `usr_owner${run}`);
   await identity.role(project, alice, 'contributor');
   await identity.deployment(deployment, project);
-  const key = async (name: string) =>
+  const key = async (name: string, scope: 'inference' | 'management' = 'inference') =>
     eventually(
       async () => {
-        const r = await call('POST', `/v1/users/${alice}/keys`, { auth: ADMIN, body: { name, scope: 'inference' } });
+        const r = await call('POST', `/v1/users/${alice}/keys`, { auth: ADMIN, body: { name, scope } });
         if (r.status !== 201) throw new Error(`key for alice: ${r.status} ${r.text}`);
         return r.body as { keyId: string; key: string };
       },
@@ -73,9 +73,9 @@ describe('key usage through Kafka (authz publishes KeysUsed, keys folds it)', ()
   beforeAll(async () => {
     app = await startTestApp(
       (ctx) => [
-        AccessModelModule.forRoot(ctx),
+        AccessModelModule.forRoot(ctx, { keyUsageTopic }),
         KeysModule.forRoot(ctx, { keyUsageTopic }),
-        AuthzModule.forRoot(ctx, { keyUsageTopic, confirmationsTopic: uniqueName('confirmations') }),
+        AuthzModule.forRoot(ctx, { confirmationsTopic: uniqueName('confirmations') }),
       ],
       {
         kafka: true,
@@ -181,11 +181,21 @@ describe('key usage in embedded mode (no Kafka: the in-process bus)', () => {
     await app?.close();
   });
 
-  it('shows lastUsedAt after a use through the authorizer', async () => {
+  it('shows lastUsedAt after a use through the authorizer, and of a management key on the management API', async () => {
     const used = await w.key('used');
     const unused = await w.key('unused');
+    const cli = await w.key('cli', 'management');
     await w.use(used.key);
-    await eventually(async () => expect((await w.listed())[used.keyId]).toMatch(MINUTE), { timeoutMs: 20_000 });
+    // The bootstrap credential is no key: its calls (w.listed) count for nothing.
+    expect((await w.call('GET', '/v1/keys', { auth: cli.key })).status).toBe(200);
+    await eventually(
+      async () => {
+        const listed = await w.listed();
+        expect(listed[used.keyId]).toMatch(MINUTE);
+        expect(listed[cli.keyId]).toMatch(MINUTE);
+      },
+      { timeoutMs: 20_000 },
+    );
     expect((await w.listed())[unused.keyId]).toBeNull();
   });
 });

@@ -3,20 +3,72 @@ import {
   Inject,
   Injectable,
   Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
 import { IssuerRegistry, type IssuerConfig } from '@tollgate/authn';
-import { CALLER_AUTHENTICATOR, ReadinessChecks, type ServiceContext } from '@tollgate/platform';
+import {
+  CALLER_AUTHENTICATOR,
+  IN_PROCESS_BUS,
+  type InProcessBus,
+  ReadinessChecks,
+  type ServiceContext,
+} from '@tollgate/platform';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { AccessModel } from './access-model';
 import type { WaiverNotice } from './model/waivers';
 import { AccessModelCallerAuthenticator, createModelTokenVerifier } from './caller-authenticator';
 import { createFreshness, type Freshness } from './freshness';
 import { AccessModelRuntime, type AccessModelRuntimeOptions } from './runtime';
-import { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';
+import { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS, KEY_USAGE } from './tokens';
+import { KeyUsagePublisher, KeyUsageTally } from './usage/key-usage';
+import { BusKeyUsageSink, KafkaKeyUsageSink } from './usage/key-usage-sinks';
 
-export type AccessModelModuleOptions = AccessModelRuntimeOptions;
+export interface AccessModelModuleOptions extends AccessModelRuntimeOptions {
+  /** Topic of the key usage (default `tollgate.key-usage.v1`); tests isolate themselves. */
+  keyUsageTopic?: string;
+}
+
+/**
+ * "Last used" of this process: the tally the authorizer's doors and the management APIs' caller
+ * authentication count into, and its publisher (every `TOLLGATE_KEY_USAGE_INTERVAL_MS`, `KeysUsed` on
+ * `tollgate.key-usage.v1`, or over the in-process bus without Kafka). One per process, like the model.
+ */
+export class KeyUsage {
+  constructor(
+    readonly tally: KeyUsageTally,
+    readonly publisher: KeyUsagePublisher,
+  ) {}
+}
+
+/** Publishes key usage from start-up to shutdown; the last interval once more at a clean stop (bounded). */
+@Injectable()
+class KeyUsageLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(@Inject(KEY_USAGE) private readonly usage: KeyUsage) {}
+
+  onApplicationBootstrap(): void {
+    this.usage.publisher.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // Best effort: a stop never waits long on an unreachable broker (losing an interval is acceptable).
+    await within(this.usage.publisher.stop(), 2000);
+  }
+}
+
+/** Waits for `promise` (its failure ignored) at most `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
+}
 
 const ISSUERS = Symbol('ACCESS_MODEL_ISSUERS');
 
@@ -91,11 +143,14 @@ export class AccessModelModule {
       onJwksError: (issuer, err) =>
         context.logger.warn({ issuer, err: err.message }, 'trusted issuer JWKS refresh failed'),
     });
+    const tally = new KeyUsageTally();
     const authenticator = new AccessModelCallerAuthenticator({
       model,
       verifier: createModelTokenVerifier(model, { issuers }),
       bootstrapAdminKey: context.config.bootstrapAdminKey,
       freshness,
+      // A management key (or a token exchanged for one) calling a management API is a use of that key.
+      onKeyUsed: (keyId) => tally.used(keyId),
     });
     registerMetrics(context.metrics, model, runtime, freshness);
     return {
@@ -107,9 +162,31 @@ export class AccessModelModule {
         { provide: FRESHNESS, useValue: freshness },
         { provide: CALLER_AUTHENTICATOR, useValue: authenticator },
         { provide: ISSUERS, useValue: issuers },
+        {
+          provide: KEY_USAGE,
+          inject: [IN_PROCESS_BUS],
+          useFactory: (bus: InProcessBus) => {
+            const { config, logger } = context;
+            // With Kafka, the topic; without (embedded mode), the keys service of this process through the bus.
+            const sink = config.kafka
+              ? new KafkaKeyUsageSink({ kafka: config.kafka, topic: options.keyUsageTopic, logger })
+              : new BusKeyUsageSink(bus, options.keyUsageTopic);
+            return new KeyUsage(
+              tally,
+              new KeyUsagePublisher({
+                tally,
+                sink,
+                replicaId: config.replicaId,
+                intervalMs: config.keyUsageIntervalMs,
+                logger,
+              }),
+            );
+          },
+        },
         AccessModelLifecycle,
+        KeyUsageLifecycle,
       ],
-      exports: [ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS, CALLER_AUTHENTICATOR],
+      exports: [ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS, CALLER_AUTHENTICATOR, KEY_USAGE],
     };
   }
 }

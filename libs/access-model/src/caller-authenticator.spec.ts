@@ -257,6 +257,27 @@ describe('AccessModelCallerAuthenticator', () => {
     });
   });
 
+  describe('key usage ("last used")', () => {
+    it('counts the key of a management key or a token exchanged for one, not refusals, bootstrap or sign-in', async () => {
+      const model = buildModel();
+      const used: string[] = [];
+      const auth = new AccessModelCallerAuthenticator({
+        model,
+        verifier: createModelTokenVerifier(model, { now: clock }),
+        bootstrapAdminKey: BOOTSTRAP,
+        now: clock,
+        onKeyUsed: (keyId) => used.push(keyId),
+      });
+      await auth.authenticate(`Bearer ${mgmt}`);
+      await auth.authenticate(`Bearer ${await serviceToken('management', 'key_m')}`);
+      await auth.authenticate(`Bearer ${BOOTSTRAP}`);
+      await auth.authenticate(`Bearer ${await serviceToken('any', 'sign-in', 'usr_ext')}`);
+      await refused(auth.authenticate(`Bearer ${mgmtRevoked}`));
+      await refused(auth.authenticate(`Bearer ${inference}`));
+      expect(used).toEqual(['key_m', 'key_m']);
+    });
+  });
+
   describe('service tokens', () => {
     it('scope management: its subject, with the key it was exchanged for', async () => {
       const token = await serviceToken('management', 'key_m');

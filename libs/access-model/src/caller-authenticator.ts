@@ -32,6 +32,11 @@ export interface AccessModelCallerAuthenticatorOptions {
   /** `config.bootstrapAdminKey`: compared by SHA-256 in constant time; only its hash is kept. */
   bootstrapAdminKey?: string;
   /**
+   * Called with the key of every caller authenticated by a management key or a service token exchanged for
+   * one ("last used", `KeyUsageTally.used`). Never changes the outcome.
+   */
+  onKeyUsed?: (keyId: string) => void;
+  /**
    * When set: a stale or halted model refuses (503 `unavailable`, fail closed) except the bootstrap
    * credential, after waiting up to `maxStalenessMs` for it to catch up; and a credential the model does
    * not know yet is looked up again once the watermark has passed the request's arrival (read-your-writes:
@@ -97,8 +102,10 @@ export class AccessModelCallerAuthenticator implements CallerAuthenticator {
   private readonly bootstrapHash: string | undefined;
   private readonly freshness: Freshness | undefined;
   private readonly now: () => number;
+  private readonly onKeyUsed: ((keyId: string) => void) | undefined;
 
   constructor(options: AccessModelCallerAuthenticatorOptions) {
+    this.onKeyUsed = options.onKeyUsed;
     this.model = options.model;
     this.verifier = options.verifier;
     this.bootstrapHash = options.bootstrapAdminKey ? hashSecret(options.bootstrapAdminKey) : undefined;
@@ -129,6 +136,7 @@ export class AccessModelCallerAuthenticator implements CallerAuthenticator {
       if (await this.freshness.waitForWatermark(arrival, this.freshness.maxStalenessMs)) outcome = await attempt();
     }
     if (!outcome.ok) throw refusal(outcome.reason);
+    if (outcome.caller.keyId !== undefined) this.onKeyUsed?.(outcome.caller.keyId);
     return outcome.caller;
   }
 

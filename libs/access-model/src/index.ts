@@ -42,7 +42,16 @@ export {
   type AccessModelCallerAuthenticatorOptions,
   type CallerRefusal,
 } from './caller-authenticator';
-export { AccessModelModule, type AccessModelModuleOptions } from './access-model.module';
+export { AccessModelModule, KeyUsage, type AccessModelModuleOptions } from './access-model.module';
+export {
+  countsAsUse,
+  KeyUsagePublisher,
+  KeyUsageTally,
+  type KeyDecision,
+  type KeyUsagePublisherOptions,
+  type KeyUsageSink,
+} from './usage/key-usage';
+export { BusKeyUsageSink, KafkaKeyUsageSink, KEY_USAGE_RETENTION_MS } from './usage/key-usage-sinks';
 export {
   AccessModelRuntime,
   type AccessModelRuntimeOptions,
@@ -57,4 +66,4 @@ export {
   type SnapshotPayload,
   type StoredSnapshot,
 } from './snapshot-store';
-export { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS } from './tokens';
+export { ACCESS_MODEL, ACCESS_MODEL_RUNTIME, FRESHNESS, KEY_USAGE } from './tokens';

@@ -14,15 +14,11 @@ import {
   createModelTokenVerifier,
   FRESHNESS,
   type Freshness,
+  KEY_USAGE,
+  type KeyUsage,
 } from '@tollgate/access-model';
 import { type IssuerConfig, IssuerRegistry } from '@tollgate/authn';
-import {
-  IN_PROCESS_BUS,
-  type InProcessBus,
-  ReadinessChecks,
-  serveBeforeFramework,
-  type ServiceContext,
-} from '@tollgate/platform';
+import { ReadinessChecks, serveBeforeFramework, type ServiceContext } from '@tollgate/platform';
 import { authzMetrics } from './authz.metrics';
 import { AuthzChecker } from './check';
 import { DecisionRecorder } from './decision-log';
@@ -33,25 +29,13 @@ import { LoadShedder } from './doors/load-shedder';
 import { AuthorizeController, ForwardAuthController } from './doors/http.controller';
 import { RevocationConfirmations } from './revocations/confirmations';
 import { RevocationsController } from './revocations/revocations.controller';
-import { AUTHZ_CHECKER, AUTHZ_DOORS, AUTHZ_GRPC, KEY_USAGE, REVOCATION_CONFIRMATIONS } from './tokens';
-import { KeyUsagePublisher, KeyUsageTally } from './usage/key-usage';
-import { BusKeyUsageSink, KafkaKeyUsageSink } from './usage/key-usage-sinks';
+import { AUTHZ_CHECKER, AUTHZ_DOORS, AUTHZ_GRPC, REVOCATION_CONFIRMATIONS } from './tokens';
 
 export interface AuthzModuleOptions {
   /** Topic of the revocation confirmations (default `tollgate.authz-confirmations.v1`); tests isolate themselves. */
   confirmationsTopic?: string;
   /** Replica heartbeat period on that topic (default 1000 ms). */
   heartbeatMs?: number;
-  /** Topic of the key usage (default `tollgate.key-usage.v1`); tests isolate themselves. */
-  keyUsageTopic?: string;
-}
-
-/** The key usage of this replica: counted by the doors, published every `TOLLGATE_KEY_USAGE_INTERVAL_MS`. */
-export class KeyUsage {
-  constructor(
-    readonly tally: KeyUsageTally,
-    readonly publisher: KeyUsagePublisher,
-  ) {}
 }
 
 const ISSUERS = Symbol('AUTHZ_ISSUERS');
@@ -102,7 +86,6 @@ class AuthzLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     @Inject(AUTHZ_DOORS) private readonly doors: Doors,
     @Inject(SHEDDER) private readonly shedder: LoadShedder,
     @Inject(FRESHNESS) private readonly freshness: Freshness,
-    @Inject(KEY_USAGE) private readonly usage: KeyUsage,
     private readonly readiness: ReadinessChecks,
   ) {}
 
@@ -137,7 +120,6 @@ class AuthzLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicat
   async onApplicationBootstrap(): Promise<void> {
     this.issuers.start();
     await this.confirmations.start();
-    this.usage.publisher.start();
     if (this.grpc.server) {
       try {
         const port = await this.grpc.server.start();
@@ -155,8 +137,6 @@ class AuthzLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicat
 
   async onApplicationShutdown(): Promise<void> {
     await this.grpc.server?.stop();
-    // The last interval's usage, best effort and bounded: a stop never waits on an unreachable broker.
-    await within(this.usage.publisher.stop(), 2000);
     await this.confirmations.stop();
     this.issuers.stop();
   }
@@ -210,27 +190,6 @@ export class AuthzModule {
           },
         },
         {
-          provide: KEY_USAGE,
-          inject: [IN_PROCESS_BUS],
-          useFactory: (bus: InProcessBus) => {
-            const tally = new KeyUsageTally();
-            // With Kafka, the topic; without (embedded mode), the keys service of this process through the bus.
-            const sink = config.kafka
-              ? new KafkaKeyUsageSink({ kafka: config.kafka, topic: options.keyUsageTopic, logger })
-              : new BusKeyUsageSink(bus, options.keyUsageTopic);
-            return new KeyUsage(
-              tally,
-              new KeyUsagePublisher({
-                tally,
-                sink,
-                replicaId: config.replicaId,
-                intervalMs: config.keyUsageIntervalMs,
-                logger,
-              }),
-            );
-          },
-        },
-        {
           provide: AUTHZ_DOORS,
           inject: [AUTHZ_CHECKER, FRESHNESS, KEY_USAGE],
           useFactory: (checker: AuthzChecker, freshness: Freshness, usage: KeyUsage) =>
@@ -260,19 +219,7 @@ export class AuthzModule {
         },
         AuthzLifecycle,
       ],
-      exports: [AUTHZ_CHECKER, AUTHZ_DOORS, AUTHZ_GRPC, REVOCATION_CONFIRMATIONS, KEY_USAGE],
+      exports: [AUTHZ_CHECKER, AUTHZ_DOORS, AUTHZ_GRPC, REVOCATION_CONFIRMATIONS],
     };
   }
-}
-
-/** Waits for `promise` (its failure ignored) at most `ms`. */
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,5 @@
 // Public API of @tollgate/authz: the authorizer's three doors over one check.
-export { AuthzModule, ExtAuthzGrpcDoor, KeyUsage, type AuthzModuleOptions } from './authz.module';
+export { AuthzModule, ExtAuthzGrpcDoor, type AuthzModuleOptions } from './authz.module';
 export { AuthzChecker, type AccessModelView, type AuthzCheckerOptions, type FreshnessView } from './check';
 export type { CheckInput, DecisionHeaders, Door, DoorDecision } from './types';
 export { Doors, type Check } from './doors/doors';
@@ -25,12 +25,4 @@ export {
   type RevocationConfirmationsOptions,
   type RevocationStatus,
 } from './revocations/confirmations';
-export { AUTHZ_CHECKER, AUTHZ_DOORS, AUTHZ_GRPC, KEY_USAGE, REVOCATION_CONFIRMATIONS } from './tokens';
-export {
-  countsAsUse,
-  KeyUsagePublisher,
-  KeyUsageTally,
-  type KeyUsagePublisherOptions,
-  type KeyUsageSink,
-} from './usage/key-usage';
-export { BusKeyUsageSink, KafkaKeyUsageSink, KEY_USAGE_RETENTION_MS } from './usage/key-usage-sinks';
+export { AUTHZ_CHECKER, AUTHZ_DOORS, AUTHZ_GRPC, REVOCATION_CONFIRMATIONS } from './tokens';

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { requestId as newRequestId } from '@tollgate/platform';
 import type { DecisionRecorder } from '../decision-log';
 import type { CheckInput, DecisionHeaders, DoorDecision } from '../types';
-import type { KeyUsageTally } from '../usage/key-usage';
+import type { KeyUsageTally } from '@tollgate/access-model';
 import { authorizeInput } from './authorize';
 import { type CheckRequest, type CheckResponse, extAuthzInput, extAuthzResponse } from './ext-authz';
 import { type ForwardAuthResponse, forwardAuthInput, forwardAuthResponse } from './forward-auth';

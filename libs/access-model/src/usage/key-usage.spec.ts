@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { KEY_USAGE_BATCH_MAX, keysUsed, type KeysUsed } from '@tollgate/contracts';
 import { InProcessBus } from '@tollgate/platform';
 import { pino } from 'pino';
-import type { DoorDecision } from '../types';
-import { countsAsUse, KeyUsagePublisher, KeyUsageTally, type KeyUsageSink } from './key-usage';
+import { countsAsUse, type KeyDecision, KeyUsagePublisher, KeyUsageTally, type KeyUsageSink } from './key-usage';
 import { BusKeyUsageSink } from './key-usage-sinks';
 
 const T = Date.parse('2026-12-05T08:22:00.000Z');
@@ -57,10 +56,9 @@ describe('KeyUsageTally', () => {
 
   it('counts allowed and refused-for-access decisions with a key, not 401s or decisions without a key', () => {
     const tally = new KeyUsageTally(() => T);
-    const d = (keyId: string | undefined, allowed: boolean, status: number): DoorDecision => ({
+    const d = (keyId: string | undefined, allowed: boolean, status: number): KeyDecision => ({
       allowed,
       status,
-      reason: 'x',
       ...(keyId ? { keyId } : {}),
     });
     tally.decided(d('key_allowed', true, 200));

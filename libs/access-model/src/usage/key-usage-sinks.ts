@@ -49,7 +49,7 @@ export class KafkaKeyUsageSink implements KeyUsageSink {
 
   private async connect(): Promise<Producer> {
     const config = this.options.kafka;
-    this.kafka ??= createKafka(config, { clientSuffix: 'authz-key-usage', logger: this.options.logger });
+    this.kafka ??= createKafka(config, { clientSuffix: 'key-usage', logger: this.options.logger });
     const admin = this.kafka.admin();
     try {
       await admin.connect();

@@ -1,12 +1,18 @@
 import { KEY_USAGE_BATCH_MAX, KEYS_USED, type KeysUsed } from '@tollgate/contracts';
 import type { Logger } from 'pino';
-import type { DoorDecision } from '../types';
+
+/** The fields of an authorizer decision that say whether it was a use of a key. */
+export interface KeyDecision {
+  allowed: boolean;
+  status: number;
+  keyId?: string;
+}
 
 const MINUTE_MS = 60_000;
 
 /**
- * "Last used" per key, counted in memory on the check path: key id → start of the latest minute this replica
- * saw it in use. One `Map.get` per counted request, and a `Map.set` the first time a key is seen in a minute;
+ * "Last used" per key, counted in memory on the authorizer's check path and by the management APIs' caller
+ * authentication: key id → start of the latest minute this process saw it in use. One `Map.get` per counted request, and a `Map.set` the first time a key is seen in a minute;
  * nothing is allocated per request (the key id is the model's own string). The map holds only keys that
  * authenticated (see `countsAsUse`), so its size is bounded by the number of valid keys, whatever callers send.
  */
@@ -24,8 +30,8 @@ export class KeyUsageTally {
     if (previous === undefined || previous < minute) this.minutes.set(keyId, minute);
   }
 
-  /** Counts the key of a decision when the decision is a use of it (`countsAsUse`). */
-  decided(decision: DoorDecision): void {
+  /** Counts the key of an authorizer decision when the decision is a use of it (`countsAsUse`). */
+  decided(decision: KeyDecision): void {
     if (decision.keyId !== undefined && countsAsUse(decision)) this.used(decision.keyId);
   }
 
@@ -56,7 +62,7 @@ export class KeyUsageTally {
  * deployment does not accept) is no use. `keyId` is the user API key, the access key, or for a service token
  * the key it was exchanged for: a token minted from a key is use of that key.
  */
-export function countsAsUse(decision: DoorDecision): boolean {
+export function countsAsUse(decision: KeyDecision): boolean {
   return decision.allowed || decision.status === 403;
 }
 
@@ -137,12 +143,13 @@ export class KeyUsagePublisher {
         sent += batch.length;
       } catch (err) {
         tally.restore(entries.slice(from));
-        if (!this.failing) logger.warn({ err, keys: entries.length - from }, 'authz: cannot publish key usage; kept');
+        if (!this.failing)
+          logger.warn({ err, keys: entries.length - from }, 'key usage: cannot publish; kept for the next interval');
         this.failing = true;
         return sent;
       }
     }
-    if (this.failing) logger.info({}, 'authz: key usage published again');
+    if (this.failing) logger.info({}, 'key usage: published again');
     this.failing = false;
     return sent;
   }
