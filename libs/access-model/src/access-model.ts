@@ -57,7 +57,7 @@ export interface AccessReductionApplied {
   appliedAt: number;
   /** The store's time of the event (CloudEvents `time`). */
   committedAt: number;
-  /** `KeyRevoked`: the key. */
+  /** `KeyRevoked`, `KeyRotated`: the key. */
   keyId: string | null;
 }
 
@@ -114,6 +114,7 @@ export class AccessModel implements Projection {
     this.evolvers = {
       KeyCreated: keys,
       KeyRevoked: keys,
+      KeyRotated: keys,
       KeyPolicyChanged: policies,
       ExternalAccessPolicyChanged: policies,
       SigningKeyPublished: signing,
@@ -216,7 +217,7 @@ export class AccessModel implements Projection {
       type: event.type,
       appliedAt,
       committedAt: new Date(event.recordedAt).getTime(),
-      keyId: e.type === 'KeyRevoked' ? e.data.keyId : null,
+      keyId: e.type === 'KeyRevoked' || e.type === 'KeyRotated' ? e.data.keyId : null,
     };
     for (const listener of this.reductionListeners) this.tell(() => listener(applied));
     if (e.type === 'KeyRevoked') {

@@ -42,6 +42,8 @@ const sameSet = (a: readonly string[], b: readonly string[], key: (s: string) =>
 export function reducesAccess(event: DomainEvent, prior: PriorFacts): boolean {
   switch (event.type) {
     case 'KeyRevoked':
+    // A rotation ends the old key at `revokesAt`: once a replica applied it, it refuses the key from then on.
+    case 'KeyRotated':
     case 'UserDeactivated':
     case 'CollaboratorRemoved':
       return true;

@@ -33,9 +33,36 @@ export const keyRevoked = z.strictObject({
   revokedAt: isoTime,
 });
 
+/**
+ * A user key is being rotated: `successorKeyId` (created in the same transaction) replaces it, and the key
+ * stops working at `revokesAt` (its expiry is then min(expiresAt, revokesAt) for every reader of the log,
+ * without a scheduler in the path). The keys service appends the real `KeyRevoked` (reason `rotated`) once
+ * `revokesAt` has passed. A key is rotated at most once (stream `key-<keyId>`, after its `KeyCreated`).
+ */
+export const keyRotated = z.strictObject({
+  keyId: z.string(),
+  successorKeyId: z.string(),
+  rotatedAt: isoTime,
+  revokesAt: isoTime,
+});
+
+/** Service-token lifetimes an admin may allow machine users (seconds): the default and the hard ceiling. */
+export const SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS = 3600;
+export const SERVICE_TOKEN_CEILING_LIFETIME_SECONDS = 86_400;
+
 export const keyPolicyChanged = z.strictObject({
   defaultLifetimeDays: z.number().int().min(1),
   maxLifetimeDays: z.number().int().min(1).nullable(),
+  /**
+   * Longest service token a machine user may ask for (3600..86400). Absent in events written before the
+   * field existed: read as 3600 (events are immutable; readers default it).
+   */
+  maxServiceTokenLifetimeSeconds: z
+    .number()
+    .int()
+    .min(SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS)
+    .max(SERVICE_TOKEN_CEILING_LIFETIME_SECONDS)
+    .optional(),
 });
 
 /** A service-token signing key is published (in the JWKS) before it signs: `activatesAt` is later than now. */
@@ -55,6 +82,7 @@ export const signingKeyRetired = z.strictObject({
 export const keyEventSchemas = {
   KeyCreated: keyCreated,
   KeyRevoked: keyRevoked,
+  KeyRotated: keyRotated,
   KeyPolicyChanged: keyPolicyChanged,
   SigningKeyPublished: signingKeyPublished,
   SigningKeyRetired: signingKeyRetired,
@@ -62,6 +90,7 @@ export const keyEventSchemas = {
 
 export type KeyCreated = z.infer<typeof keyCreated>;
 export type KeyRevoked = z.infer<typeof keyRevoked>;
+export type KeyRotated = z.infer<typeof keyRotated>;
 export type KeyPolicyChanged = z.infer<typeof keyPolicyChanged>;
 export type SigningKeyPublished = z.infer<typeof signingKeyPublished>;
 export type SigningKeyRetired = z.infer<typeof signingKeyRetired>;
@@ -69,6 +98,7 @@ export type SigningKeyRetired = z.infer<typeof signingKeyRetired>;
 export type KeyEvent =
   | { type: 'KeyCreated'; data: KeyCreated }
   | { type: 'KeyRevoked'; data: KeyRevoked }
+  | { type: 'KeyRotated'; data: KeyRotated }
   | { type: 'KeyPolicyChanged'; data: KeyPolicyChanged }
   | { type: 'SigningKeyPublished'; data: SigningKeyPublished }
   | { type: 'SigningKeyRetired'; data: SigningKeyRetired };

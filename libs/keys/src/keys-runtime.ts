@@ -22,6 +22,7 @@ import { accessModelDirectory, type AccessModelView, type FreshnessView } from '
 import { KeyPolicyService } from './service/key-policy.service';
 import { SigningKeysService } from './service/signing-keys.service';
 import { TokensService } from './service/tokens.service';
+import { RotationSweeper } from './service/rotation-sweeper';
 import { UserDeactivationReactor } from './service/user-deactivation.reactor';
 import { UserKeysService } from './service/user-keys.service';
 import { PostgresCheckpointStore } from './storage/checkpoints';
@@ -40,6 +41,11 @@ export interface KeysModuleOptions {
   keyCreationsPerMinute?: number;
   /** How often the signing-key schedule runs (default 60 000 ms). */
   maintenanceIntervalMs?: number;
+  /**
+   * How often ended key rotations get their `KeyRevoked` (default 1000 ms). Enforcement does not wait for
+   * it (the `KeyRotated` already ends the key on time); it bounds when the revocation is confirmable.
+   */
+  rotationSweepIntervalMs?: number;
   /** React to the identity service's `UserDeactivated` (default true). */
   reactToIdentityEvents?: boolean;
   /** Topic of the authz replicas' key usage (default `tollgate.key-usage.v1`); tests isolate themselves. */
@@ -62,6 +68,7 @@ export class KeysRuntime {
   readonly tokens: TokensService;
   readonly bootstrap: BootstrapAdminKeyService;
   readonly reactor: UserDeactivationReactor;
+  readonly rotations: RotationSweeper;
   readonly store: PostgresEventStore;
   /** "Last used" of the key listings, from the authz replicas' `KeysUsed` batches. */
   readonly keyUsage: KeyUsageFollower;
@@ -69,6 +76,7 @@ export class KeysRuntime {
   private relay: Relay | undefined;
   private runner: ProjectionRunner | undefined;
   private reactorLoop: Promise<void> | undefined;
+  private sweeping: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -120,6 +128,7 @@ export class KeysRuntime {
       directory,
       signingKeys: this.signingKeys,
       requests: new PostgresTokenRequestStore(dataSource),
+      policy: this.policy,
       clock,
     });
     this.bootstrap = new BootstrapAdminKeyService({
@@ -129,6 +138,7 @@ export class KeysRuntime {
       configuredKey: context.config.bootstrapAdminKey,
       logger,
     });
+    this.rotations = new RotationSweeper({ store: this.store, reads, clock, logger });
     this.reactor = new UserDeactivationReactor({
       store: this.store,
       reads,
@@ -184,6 +194,7 @@ export class KeysRuntime {
     }, every);
     timer.unref();
     this.timers.push(timer);
+    this.startRotationSweeps();
     const kafka = this.context.config.kafka;
     if (kafka) {
       this.relay = new Relay({
@@ -203,12 +214,27 @@ export class KeysRuntime {
     this.keyUsage.start();
   }
 
+  /** Sweeps ended key rotations on a timer; one sweep at a time in this process (others may sweep too). */
+  private startRotationSweeps(): void {
+    const timer = setInterval(() => {
+      if (this.sweeping || this.stopping) return;
+      this.sweeping = this.rotations
+        .sweep()
+        .then(() => undefined)
+        .catch((err: unknown) => this.log.warn({ err }, 'keys: revoking ended key rotations failed; retrying'))
+        .finally(() => (this.sweeping = undefined));
+    }, this.options.rotationSweepIntervalMs ?? 1_000);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     for (const timer of this.timers) clearInterval(timer);
     await this.keyUsage.stop().catch((err: unknown) => this.log.warn({ err }, 'keys: stopping key usage failed'));
     await this.reactorLoop;
+    await this.sweeping;
     if (this.runner) {
       await this.saveCheckpoint();
       await this.runner

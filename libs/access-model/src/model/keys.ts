@@ -1,4 +1,4 @@
-import type { AccessKeySlot, DomainEvent, KeyCreated, KeyRevoked } from '@tollgate/contracts';
+import type { AccessKeySlot, DomainEvent, KeyCreated, KeyRevoked, KeyRotated } from '@tollgate/contracts';
 import type { RecordedEvent } from '@tollgate/event-store';
 import type { KeyRecord } from '../types';
 import { type Evolver, type KeyTombstone, keyRecord, time } from './records';
@@ -19,6 +19,12 @@ export class KeysArea implements Evolver {
   private readonly byHash = new Map<string, KeyRecord>();
   private readonly byId = new Map<string, KeyRecord>();
   private readonly tombstones = new Map<string, KeyTombstone>();
+  /**
+   * `KeyRotated` seen before its key's `KeyCreated` (key id → revokesAt). Both are on the key's own stream,
+   * so every log source delivers them in order and a snapshot never holds one without the other; this only
+   * keeps the fold order-independent, like the tombstones.
+   */
+  private readonly pendingRotations = new Map<string, number>();
   /** User id → ids of every key the user owns (valid, revoked and expired). */
   private readonly idsByUser = new Map<string, string[]>();
   /** (deployment, slot) → unrevoked access keys of that slot. */
@@ -30,6 +36,32 @@ export class KeysArea implements Evolver {
   evolve(e: DomainEvent, event: RecordedEvent): void {
     if (e.type === 'KeyCreated') this.created(e.data);
     else if (e.type === 'KeyRevoked') this.revoked(e.data, event.id);
+    else if (e.type === 'KeyRotated') this.rotated(e.data);
+  }
+
+  /**
+   * A rotated key stops working at `revokesAt`: the record's expiry becomes min(expiresAt, revokesAt), so every
+   * replica refuses it on time (`key-expired`) from the event alone, before and whether or not the
+   * `KeyRevoked` the keys service appends afterwards has arrived. The expiry is part of the record, so a
+   * snapshot keeps it.
+   */
+  private rotated(r: KeyRotated): void {
+    const revokesAt = time(r.revokesAt);
+    const existing = this.byId.get(r.keyId);
+    if (!existing) {
+      const pending = this.pendingRotations.get(r.keyId);
+      if (pending === undefined || revokesAt < pending) this.pendingRotations.set(r.keyId, revokesAt);
+      return;
+    }
+    if (existing.expiresAt !== null && existing.expiresAt <= revokesAt) return;
+    const rotated = keyRecord({ ...existing, expiresAt: revokesAt });
+    this.byId.set(rotated.keyId, rotated);
+    this.byHash.set(rotated.secretHash, rotated);
+    if (rotated.kind === 'access-key' && !rotated.revoked) {
+      const key = slotKey(rotated.deploymentId!, rotated.slot!);
+      const list = this.slots.get(key);
+      if (list) this.slots.set(key, list.map((k) => (k.keyId === rotated.keyId ? rotated : k)));
+    }
   }
 
   private created(k: KeyCreated): void {
@@ -42,6 +74,9 @@ export class KeysArea implements Evolver {
       throw new Error(`KeyCreated ${k.keyId}: an access key needs deploymentId and slot`);
     }
     const tombstone = this.tombstones.get(k.keyId);
+    const expiresAt = k.expiresAt === null ? null : time(k.expiresAt);
+    const revokesAt = this.pendingRotations.get(k.keyId);
+    this.pendingRotations.delete(k.keyId);
     const record = keyRecord({
       keyId: k.keyId,
       kind: k.kind,
@@ -50,7 +85,7 @@ export class KeysArea implements Evolver {
       scope: userKey ? k.scope! : null,
       deploymentId: userKey ? null : this.interning.deploymentId(k.deploymentId!),
       slot: userKey ? null : k.slot!,
-      expiresAt: k.expiresAt === null ? null : time(k.expiresAt),
+      expiresAt: revokesAt === undefined || (expiresAt !== null && expiresAt <= revokesAt) ? expiresAt : revokesAt,
       createdAt: time(k.createdAt),
       revokedAt: tombstone?.revokedAt ?? null,
       revocationReason: tombstone?.reason ?? null,
@@ -142,7 +177,9 @@ export class KeysArea implements Evolver {
   }
 
   isEmpty(): boolean {
-    return this.byId.size === 0 && this.idsByUser.size === 0 && this.tombstones.size === 0;
+    return (
+      this.byId.size === 0 && this.idsByUser.size === 0 && this.tombstones.size === 0 && this.pendingRotations.size === 0
+    );
   }
 
   records(): KeyRecord[] {

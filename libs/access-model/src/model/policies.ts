@@ -17,8 +17,12 @@ export class PoliciesArea implements Evolver {
     const version = event.streamVersion;
     if (e.type === 'ExternalAccessPolicyChanged' && version > this.external.version)
       this.external = { policy: Object.freeze({ ...e.data }), version };
-    else if (e.type === 'KeyPolicyChanged' && version > this.keys.version)
-      this.keys = { policy: Object.freeze({ ...e.data }), version };
+    else if (e.type === 'KeyPolicyChanged' && version > this.keys.version) {
+      // The lifetimes of user keys only: the service-token maximum is the keys service's own concern, and a
+      // snapshot holds exactly these two fields.
+      const { defaultLifetimeDays, maxLifetimeDays } = e.data;
+      this.keys = { policy: Object.freeze({ defaultLifetimeDays, maxLifetimeDays }), version };
+    }
   }
 
   /** The external-access policy (default -1: no limit). */

@@ -114,14 +114,14 @@ describe('ServiceTokenSigner', () => {
     expect(a.token).not.toBe(b.token);
   });
 
-  it.each([0, 3601, 1.5, -1])('refuses a lifetime of %s seconds', async (s) => {
+  it.each([0, 86_401, 1.5, -1])('refuses a lifetime of %s seconds', async (s) => {
     const { signer } = setup();
     await expect(signer.sign({ subject: 'u', scope: 'inference', source: 'k', expiresInSeconds: s })).rejects.toThrow(
       RangeError,
     );
   });
 
-  it('accepts 1 and 3600 seconds', async () => {
+  it('accepts 1, 3600 and (for machine users, when the key policy allows it) 86400 seconds', async () => {
     const { signer } = setup();
     expect((await signer.sign({ subject: 'u', scope: 'inference', source: 'k', expiresInSeconds: 1 })).expiresAt).toBe(
       T0 + 1000,
@@ -129,6 +129,9 @@ describe('ServiceTokenSigner', () => {
     expect(
       (await signer.sign({ subject: 'u', scope: 'inference', source: 'k', expiresInSeconds: 3600 })).expiresAt,
     ).toBe(T0 + 3_600_000);
+    expect(
+      (await signer.sign({ subject: 'u', scope: 'inference', source: 'k', expiresInSeconds: 86_400 })).expiresAt,
+    ).toBe(T0 + 86_400_000);
   });
 });
 
@@ -171,7 +174,7 @@ describe('service token verification', () => {
 
   const other = edSigner(signingKey.kid);
   it.each<[string, () => string, string]>([
-    ['lifetime over 1 h', () => signJwt(raw, serviceClaims({ exp: NOW_S + 3601 })), 'token-invalid'],
+    ['lifetime over 24 h', () => signJwt(raw, serviceClaims({ exp: NOW_S + 86_401 })), 'token-invalid'],
     ['no iat', () => signJwt(raw, serviceClaims({ iat: undefined })), 'token-invalid'],
     ['no jti', () => signJwt(raw, serviceClaims({ jti: undefined })), 'token-invalid'],
     ['no scope', () => signJwt(raw, serviceClaims({ scope: undefined })), 'token-invalid'],

@@ -1,3 +1,4 @@
+import { SERVICE_TOKEN_CEILING_LIFETIME_SECONDS } from '@tollgate/contracts';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { importJWK, SignJWT } from 'jose';
 import { randomBase62 } from '../base62';
@@ -9,8 +10,14 @@ import { systemClock, type Clock, type VerificationKey, type PublicJwk, type Ser
 /** `iss` and `aud` of service tokens. */
 export const SERVICE_TOKEN_AUDIENCE = 'tollgate';
 export const SERVICE_TOKEN_ALGORITHM = 'EdDSA';
-/** Default and maximum lifetime (CONTRACT section 1: 1 h). */
+/**
+ * Default lifetime, and the maximum for everyone but machine users (CONTRACT section 1: 1 h). An admin may
+ * let machine users ask for up to `SERVICE_TOKEN_CEILING_LIFETIME_SECONDS` (24 h; the key policy's
+ * `maxServiceTokenLifetimeSeconds`): the signer and the verifier accept up to that ceiling, and the keys
+ * service enforces each caller's own maximum when it issues.
+ */
 export const SERVICE_TOKEN_MAX_LIFETIME_SECONDS = 3600;
+export { SERVICE_TOKEN_CEILING_LIFETIME_SECONDS };
 /** `src` of a token issued at IdP sign-in (not exchanged for a key). */
 export const SIGN_IN_SOURCE = 'sign-in';
 
@@ -59,7 +66,7 @@ export interface SignServiceTokenInput {
   scope: ServiceTokenScope;
   /** The key id the token is exchanged for, or `sign-in`. */
   source: string;
-  /** 1..3600, default 3600. */
+  /** 1..86400 (the ceiling; the keys service applies the caller's own maximum), default 3600. */
   expiresInSeconds?: number;
 }
 
@@ -93,8 +100,8 @@ export class ServiceTokenSigner {
 
   async sign(input: SignServiceTokenInput): Promise<SignedServiceToken> {
     const lifetime = input.expiresInSeconds ?? SERVICE_TOKEN_MAX_LIFETIME_SECONDS;
-    if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > SERVICE_TOKEN_MAX_LIFETIME_SECONDS) {
-      throw new RangeError(`expiresInSeconds must be an integer from 1 to ${SERVICE_TOKEN_MAX_LIFETIME_SECONDS}`);
+    if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > SERVICE_TOKEN_CEILING_LIFETIME_SECONDS) {
+      throw new RangeError(`expiresInSeconds must be an integer from 1 to ${SERVICE_TOKEN_CEILING_LIFETIME_SECONDS}`);
     }
     if (typeof input.subject !== 'string' || input.subject === '') throw new TypeError('subject is required');
     if (!SCOPES.has(input.scope)) throw new TypeError(`unknown scope ${String(input.scope)}`);
@@ -124,7 +131,7 @@ export interface ServiceTokenAnchorOptions {
 
 /**
  * The trust anchor for service tokens, to pass as `TokenVerifier`'s `serviceTokens`: EdDSA only, key by
- * `kid` from `getKey`, `iss` and `aud` `tollgate`, and `sub`, `jti`, `iat`, `exp` (at most 1 h after
+ * `kid` from `getKey`, `iss` and `aud` `tollgate`, and `sub`, `jti`, `iat`, `exp` (at most 24 h after
  * `iat`), `scope` and `src` all required.
  */
 export function serviceTokenAnchor(options: ServiceTokenAnchorOptions): TrustAnchor {
@@ -159,8 +166,8 @@ export function serviceTokenAnchor(options: ServiceTokenAnchorOptions): TrustAnc
       const { jti, iat, exp, scope, src } = claims;
       if (typeof jti !== 'string' || jti === '') return { ok: false, detail: 'jti missing' };
       if (typeof iat !== 'number' || !Number.isFinite(iat)) return { ok: false, detail: 'iat missing' };
-      if (typeof exp !== 'number' || exp - iat > SERVICE_TOKEN_MAX_LIFETIME_SECONDS) {
-        return { ok: false, detail: 'lifetime exceeds 1 h' };
+      if (typeof exp !== 'number' || exp - iat > SERVICE_TOKEN_CEILING_LIFETIME_SECONDS) {
+        return { ok: false, detail: 'lifetime exceeds 24 h' };
       }
       if (typeof scope !== 'string' || !SCOPES.has(scope)) return { ok: false, detail: 'scope missing or unknown' };
       if (typeof src !== 'string' || src === '') return { ok: false, detail: 'src missing' };

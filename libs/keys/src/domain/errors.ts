@@ -12,6 +12,15 @@ export const accessKeySlotEmpty = (deploymentId: string, slot: string): ApiError
 export const invalidField = (field: string, message: string): ApiError =>
   new ApiError('validation-failed', `invalid body: ${field}`, [{ field, message }]);
 
+export const keyNotRotatable = (keyId: string, why: string): ApiError =>
+  new ApiError('conflict', `key ${keyId} cannot be rotated: ${why}`);
+
+export const keyAlreadyRotated = (rotation: { keyId: string; successorKeyId: string; revokesAt: string }): ApiError =>
+  new ApiError(
+    'conflict',
+    `key ${rotation.keyId} is already rotated to ${rotation.successorKeyId}; it stops working at ${rotation.revokesAt}`,
+  );
+
 export const keyAlreadyExists = (keyId: string): ApiError => new ApiError('conflict', `key ${keyId} already exists`);
 
 export const lifetimeExceedsPolicy = (maxLifetimeDays: number, latest: string): ApiError =>

@@ -13,13 +13,27 @@ export const keyPolicyDecider: Decider<SetKeyPolicy, KeyEvent, KeyPolicy> = {
 
   decide(command, state) {
     validateKeyPolicy(command.policy);
-    const { defaultLifetimeDays, maxLifetimeDays } = command.policy;
+    const { defaultLifetimeDays, maxLifetimeDays, maxServiceTokenLifetimeSeconds } = command.policy;
     // Setting what is already in force changes nothing and writes nothing.
-    if (defaultLifetimeDays === state.defaultLifetimeDays && maxLifetimeDays === state.maxLifetimeDays) return [];
-    return [{ type: 'KeyPolicyChanged', data: { defaultLifetimeDays, maxLifetimeDays } }];
+    if (
+      defaultLifetimeDays === state.defaultLifetimeDays &&
+      maxLifetimeDays === state.maxLifetimeDays &&
+      maxServiceTokenLifetimeSeconds === state.maxServiceTokenLifetimeSeconds
+    )
+      return [];
+    return [
+      { type: 'KeyPolicyChanged', data: { defaultLifetimeDays, maxLifetimeDays, maxServiceTokenLifetimeSeconds } },
+    ];
   },
 
   evolve(state, event) {
-    return event.type === 'KeyPolicyChanged' ? { ...event.data } : state;
+    if (event.type !== 'KeyPolicyChanged') return state;
+    // Events written before `maxServiceTokenLifetimeSeconds` existed lack it: they mean the default, 3600.
+    return {
+      defaultLifetimeDays: event.data.defaultLifetimeDays,
+      maxLifetimeDays: event.data.maxLifetimeDays,
+      maxServiceTokenLifetimeSeconds:
+        event.data.maxServiceTokenLifetimeSeconds ?? DEFAULT_KEY_POLICY.maxServiceTokenLifetimeSeconds,
+    };
   },
 };

@@ -2,6 +2,7 @@ import { ApiError } from '@tollgate/contracts';
 import {
   ABSOLUTE_MAX_LIFETIME_DAYS,
   DEFAULT_KEY_POLICY,
+  maxServiceTokenLifetime,
   resolveKeyExpiry,
   validateKeyPolicy,
   type KeyPolicy,
@@ -9,8 +10,9 @@ import {
 import { DAY_MS } from './time';
 
 const now = Date.parse('2026-11-26T06:30:00.000Z');
-const capped: KeyPolicy = { defaultLifetimeDays: 30, maxLifetimeDays: 90 };
-const unbounded: KeyPolicy = { defaultLifetimeDays: 30, maxLifetimeDays: null };
+const T = { maxServiceTokenLifetimeSeconds: 3600 };
+const capped: KeyPolicy = { defaultLifetimeDays: 30, maxLifetimeDays: 90, ...T };
+const unbounded: KeyPolicy = { defaultLifetimeDays: 30, maxLifetimeDays: null, ...T };
 
 const outcome = (policy: KeyPolicy, requested: number | null | undefined): number | null | string => {
   try {
@@ -63,12 +65,27 @@ describe('resolveKeyExpiry (policy math)', () => {
 
 describe('validateKeyPolicy', () => {
   it.each<[KeyPolicy, boolean]>([
-    [{ defaultLifetimeDays: 365, maxLifetimeDays: 365 }, true],
-    [{ defaultLifetimeDays: 1, maxLifetimeDays: 2 }, true],
-    [{ defaultLifetimeDays: 400, maxLifetimeDays: null }, true],
-    [{ defaultLifetimeDays: 31, maxLifetimeDays: 30 }, false],
+    [{ defaultLifetimeDays: 365, maxLifetimeDays: 365, ...T }, true],
+    [{ defaultLifetimeDays: 1, maxLifetimeDays: 2, ...T }, true],
+    [{ defaultLifetimeDays: 400, maxLifetimeDays: null, ...T }, true],
+    [{ defaultLifetimeDays: 31, maxLifetimeDays: 30, ...T }, false],
+    [{ defaultLifetimeDays: 30, maxLifetimeDays: 30, maxServiceTokenLifetimeSeconds: 86_400 }, true],
+    [{ defaultLifetimeDays: 30, maxLifetimeDays: 30, maxServiceTokenLifetimeSeconds: 3599 }, false],
+    [{ defaultLifetimeDays: 30, maxLifetimeDays: 30, maxServiceTokenLifetimeSeconds: 86_401 }, false],
+    [{ defaultLifetimeDays: 30, maxLifetimeDays: 30, maxServiceTokenLifetimeSeconds: 3600.5 }, false],
   ])('%j valid: %s', (policy, valid) => {
     if (valid) expect(() => validateKeyPolicy(policy)).not.toThrow();
     else expect(() => validateKeyPolicy(policy)).toThrow(expect.objectContaining({ code: 'validation-failed' }));
+  });
+});
+
+describe('maxServiceTokenLifetime', () => {
+  const raised: KeyPolicy = { ...capped, maxServiceTokenLifetimeSeconds: 86_400 };
+  it('gives machine users what the policy allows and everyone else 3600', () => {
+    expect(maxServiceTokenLifetime(raised, 'machine')).toBe(86_400);
+    expect(maxServiceTokenLifetime(raised, 'internal')).toBe(3600);
+    expect(maxServiceTokenLifetime(raised, 'external')).toBe(3600);
+    expect(maxServiceTokenLifetime(raised, undefined)).toBe(3600);
+    expect(maxServiceTokenLifetime(capped, 'machine')).toBe(3600);
   });
 });

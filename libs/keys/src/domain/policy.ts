@@ -1,17 +1,32 @@
+import { SERVICE_TOKEN_CEILING_LIFETIME_SECONDS, SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS } from '@tollgate/contracts';
 import { DAY_MS, iso } from './time';
 import { invalidField, lifetimeExceedsPolicy, neverExpiringNotAllowed } from './errors';
 
-/** The key policy (CONTRACT section 3): default and maximum lifetime of user API keys, in days. */
+/**
+ * The key policy (CONTRACT section 3): default and maximum lifetime of user API keys, in days, and the longest
+ * service token a machine user may ask for, in seconds (others: always 3600).
+ */
 export interface KeyPolicy {
   defaultLifetimeDays: number;
   /** null: no maximum; only then may a key be created that never expires. */
   maxLifetimeDays: number | null;
+  /** 3600..86400, default 3600. Applies to machine users' `POST /v1/tokens` only. */
+  maxServiceTokenLifetimeSeconds: number;
 }
 
 export const DEFAULT_KEY_POLICY: Readonly<KeyPolicy> = Object.freeze({
   defaultLifetimeDays: 365,
   maxLifetimeDays: 365,
+  maxServiceTokenLifetimeSeconds: SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS,
 });
+
+/**
+ * The longest service token a user of this kind may get under `policy` (seconds): machine users up to the
+ * policy's `maxServiceTokenLifetimeSeconds`, everyone else 3600 (CONTRACT section 3), whatever the policy says.
+ */
+export function maxServiceTokenLifetime(policy: KeyPolicy, userKind: string | undefined): number {
+  return userKind === 'machine' ? policy.maxServiceTokenLifetimeSeconds : SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS;
+}
 
 /**
  * Upper bound of any lifetime, in days (100 years). A larger policy value or a later `expiresAt` is refused as
@@ -19,8 +34,19 @@ export const DEFAULT_KEY_POLICY: Readonly<KeyPolicy> = Object.freeze({
  */
 export const ABSOLUTE_MAX_LIFETIME_DAYS = 36_500;
 
-/** Checks the cross-field rule of a policy (field ranges are checked by the request schema). */
+/** Checks a policy: the service-token range and the cross-field rule (the request schema checks the rest). */
 export function validateKeyPolicy(policy: KeyPolicy): void {
+  const tokens = policy.maxServiceTokenLifetimeSeconds;
+  if (
+    !Number.isInteger(tokens) ||
+    tokens < SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS ||
+    tokens > SERVICE_TOKEN_CEILING_LIFETIME_SECONDS
+  ) {
+    throw invalidField(
+      'maxServiceTokenLifetimeSeconds',
+      `must be an integer from ${SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS} to ${SERVICE_TOKEN_CEILING_LIFETIME_SECONDS}`,
+    );
+  }
   if (policy.maxLifetimeDays !== null && policy.defaultLifetimeDays > policy.maxLifetimeDays) {
     throw invalidField('defaultLifetimeDays', `must not exceed maxLifetimeDays (${policy.maxLifetimeDays})`);
   }

@@ -31,6 +31,11 @@ const ERROR_DESCRIPTIONS: Record<number, [string, string, string]> = {
   ],
   403: ['the caller may not do this', 'forbidden', 'only Tollgate admins may do this'],
   404: ['unknown, or not visible to the caller', 'not-found', 'key not found'],
+  409: [
+    'the key cannot be changed so: revoked, expired or already rotated (or its owner is deactivated)',
+    'conflict',
+    'key key_3fK9xQ2mP7rT1vWz cannot be rotated: it is revoked',
+  ],
   412: [
     'If-Match does not match the current version',
     'version-conflict',

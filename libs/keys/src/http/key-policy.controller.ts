@@ -19,7 +19,7 @@ export function parseIfMatch(header: string | undefined): number | undefined {
 
 const body = ({ policy, version }: VersionedKeyPolicy) => ({ ...policy, version });
 
-/** The key policy: default and maximum lifetime of user API keys. */
+/** The key policy: default and maximum lifetime of user API keys, and machine users' longest service token. */
 @ApiTags('keys')
 @ApiBearerAuth()
 @UseGuards(CallerGuard)
@@ -28,7 +28,7 @@ export class KeyPolicyController {
   constructor(@Inject(KeyPolicyService) private readonly policy: KeyPolicyService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The key policy (default 365/365 days)' })
+  @ApiOperation({ summary: 'The key policy (default 365/365 days; service tokens of machine users up to 3600 s)' })
   @ApiJsonResponse(200, 'The policy; ETag is its version', keyPolicyResponse, examples.policyResponse)
   @ApiErrors(401)
   async get(@Res({ passthrough: true }) reply: FastifyReply) {
@@ -41,7 +41,8 @@ export class KeyPolicyController {
   @ApiOperation({
     summary: 'Change the key policy (admin)',
     description:
-      'Integers 1–36500 with default ≤ max, or `maxLifetimeDays: null` for no maximum (only then may a key never expire). Applies to keys created from now on.',
+      'Integers 1–36500 with default ≤ max, or `maxLifetimeDays: null` for no maximum (only then may a key never expire). Applies to keys created from now on. ' +
+      '`maxServiceTokenLifetimeSeconds` (3600–86400; absent: the value in force is kept) is the longest service token a machine user may ask for at POST /v1/tokens; other users stay at 3600.',
   })
   @ApiHeader({
     name: 'If-Match',
@@ -65,7 +66,11 @@ export class KeyPolicyController {
     }
     const updated = await this.policy.set(
       caller,
-      { defaultLifetimeDays: parsed.defaultLifetimeDays, maxLifetimeDays: parsed.maxLifetimeDays },
+      {
+        defaultLifetimeDays: parsed.defaultLifetimeDays,
+        maxLifetimeDays: parsed.maxLifetimeDays,
+        maxServiceTokenLifetimeSeconds: parsed.maxServiceTokenLifetimeSeconds,
+      },
       fromHeader ?? parsed.version,
       requestMeta(request),
     );

@@ -42,7 +42,10 @@ import {
   listedKeyResponse,
   revocationResponse,
   revokeAllResponse,
+  rotatedKeyResponse,
+  rotateKeyBody,
 } from './schemas';
+import { ROTATION_DEFAULT_OVERLAP_SECONDS } from '../service/user-keys.service';
 
 const toInput = (raw: unknown): CreateUserKeyInput => {
   const body = parseWith(createKeyBody, raw);
@@ -170,6 +173,40 @@ export class KeysController {
   @ApiErrors(401, 404)
   revoke(@CurrentCaller() caller: Caller, @Param('keyId') keyId: string, @Req() request: FastifyRequest) {
     return this.keys.revoke(caller, pathId(keyId, 'key'), requestMeta(request));
+  }
+
+  @Post('keys/:keyId/rotate')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Rotate an API key: create its successor, end the old key after an overlap',
+    description:
+      'Mine, or anyone\'s for admins; another user\'s key answers 404. The successor has the same owner, name and scope, ' +
+      'and the key policy\'s default lifetime; its secret `key` is in this response only. The old key keeps working for ' +
+      '`overlapSeconds` (0–604800, default 3600; never beyond its own expiry) and is refused from `previousKeyRevokesAt` on ' +
+      '(events `KeyCreated` and `KeyRotated`, both in `eventIds`); a `KeyRevoked` (reason `rotated`) follows then, ' +
+      'confirmable at GET /v1/revocations/{eventId} like any revocation (the old key\'s `revocationEventId`). ' +
+      'A revoked, expired or already rotated key: 409.',
+  })
+  @ApiParam({ name: 'keyId', example: 'key_3fK9xQ2mP7rT1vWz' })
+  @ApiIdempotencyKey()
+  @ApiJsonBody(rotateKeyBody, examples.rotateKey)
+  @ApiJsonResponse(201, 'The new key, with its secret, and the end of the old one', rotatedKeyResponse, examples.rotatedKey)
+  @ApiErrors(400, 401, 404, 409, 422, 429)
+  async rotate(
+    @CurrentCaller() caller: Caller,
+    @Param('keyId') keyId: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const meta = requestMeta(request, idempotencyKey);
+    const id = pathId(keyId, 'key');
+    const parsed = parseWith(rotateKeyBody, body ?? {});
+    const overlap = parsed.overlapSeconds ?? ROTATION_DEFAULT_OVERLAP_SECONDS;
+    const result = await this.keys.rotate(caller, id, overlap, 'POST /v1/keys/:keyId/rotate', body ?? {}, meta);
+    secretResponseHeaders(reply, result.replayed);
+    return result.body;
   }
 
   @Post('users/:userId/keys')

@@ -1,4 +1,10 @@
-import { accessKeySlot, keyRevocationReason, keyScope } from '@tollgate/contracts';
+import {
+  accessKeySlot,
+  keyRevocationReason,
+  keyScope,
+  SERVICE_TOKEN_CEILING_LIFETIME_SECONDS,
+  SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS,
+} from '@tollgate/contracts';
 import { nextCursorField, pageQueryFields } from '@tollgate/platform';
 import { z } from 'zod';
 import { ABSOLUTE_MAX_LIFETIME_DAYS } from '../domain/policy';
@@ -19,11 +25,35 @@ export type CreateKeyBody = z.infer<typeof createKeyBody>;
 export const keyPolicyBody = z.strictObject({
   defaultLifetimeDays: lifetimeDays,
   maxLifetimeDays: lifetimeDays.nullable(),
+  maxServiceTokenLifetimeSeconds: z
+    .number()
+    .int()
+    .min(SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS)
+    .max(SERVICE_TOKEN_CEILING_LIFETIME_SECONDS)
+    .optional()
+    .describe("machine users' longest service token, 3600–86400 s; absent: the value in force is kept"),
   /** Optional precondition, like `If-Match`: the version this change is based on. */
   version: z.number().int().min(0).optional(),
 });
 
-export const tokenBody = z.strictObject({ expiresInSeconds: z.number().int().min(1).max(3600).optional() });
+/**
+ * `POST /v1/tokens`. The upper bound here is the ceiling of any policy (86400); the caller's own maximum
+ * (3600, or the policy's for machine users) is checked by the service, whose message states it.
+ */
+export const tokenBody = z.strictObject({
+  expiresInSeconds: z.number().int().min(1).max(SERVICE_TOKEN_CEILING_LIFETIME_SECONDS).optional(),
+});
+
+/** `POST /v1/keys/{keyId}/rotate`: how long the old key keeps working, 0–604800 s (7 days), default 3600. */
+export const rotateKeyBody = z.strictObject({
+  overlapSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(604_800)
+    .optional()
+    .describe('seconds the old key keeps working, 0–604800 (7 days); default 3600; never beyond its own expiry'),
+});
 
 /** Rotating a slot takes no fields; an empty object (or no body) is accepted. */
 export const accessKeyBody = z.strictObject({});
@@ -68,6 +98,12 @@ export const createdKeyResponse = z.object({
   scope: keyScope,
   expiresAt: time.nullable(),
   createdAt: time,
+});
+
+export const rotatedKeyResponse = createdKeyResponse.extend({
+  rotatedFrom: z.string().describe('the key this one replaces'),
+  previousKeyRevokesAt: time.describe('when the old key stops working; its KeyRevoked (reason rotated) follows'),
+  eventIds: z.array(z.string()).describe('KeyCreated of the new key, KeyRotated of the old (as in Tollgate-Event-Id)'),
 });
 
 export const listedKeyResponse = z.object({
@@ -120,6 +156,7 @@ export const keyCountsResponse = z.object({
 export const keyPolicyResponse = z.object({
   defaultLifetimeDays: z.number().int(),
   maxLifetimeDays: z.number().int().nullable(),
+  maxServiceTokenLifetimeSeconds: z.number().int(),
   version: z.number().int(),
 });
 
@@ -164,6 +201,18 @@ export const examples = {
     expiresAt: '2027-05-26T00:00:00.000Z',
     createdAt: '2026-11-26T06:30:00.000Z',
   },
+  rotateKey: { overlapSeconds: 86_400 },
+  rotatedKey: {
+    keyId: 'key_9mN2pQ7rS1tU3vW5',
+    key: 'tgi_7Jk2Lm9Np4Qr8St1Uv6Wx3Yz0Ab5Cd2Ef1g2H3',
+    name: 'ci-pipeline',
+    scope: 'inference',
+    expiresAt: '2027-11-26T06:30:00.000Z',
+    createdAt: '2026-11-26T06:30:00.000Z',
+    rotatedFrom: 'key_3fK9xQ2mP7rT1vWz',
+    previousKeyRevokesAt: '2026-11-27T06:30:00.000Z',
+    eventIds: ['evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z8', 'evt_01JDQ3Z8K4M2N6P8R0T2V4X6Z9'],
+  },
   listedKey: {
     keyId: 'key_3fK9xQ2mP7rT1vWz',
     userId: 'usr_8hJ2kL4mN6pQ8rS0',
@@ -201,7 +250,7 @@ export const examples = {
   },
   counts: { counts: [{ userId: 'usr_8hJ2kL4mN6pQ8rS0', name: 'alice', active: 2 }], nextCursor: null },
   policy: { defaultLifetimeDays: 90, maxLifetimeDays: 365 },
-  policyResponse: { defaultLifetimeDays: 90, maxLifetimeDays: 365, version: 3 },
+  policyResponse: { defaultLifetimeDays: 90, maxLifetimeDays: 365, maxServiceTokenLifetimeSeconds: 3600, version: 3 },
   accessKey: {
     slot: 'primary',
     keyId: 'key_7bC1dE3fG5hJ7kL9',

@@ -8,6 +8,8 @@ import { ApiError, INVOKING_ROLES, type ProjectRole } from '@tollgate/contracts'
 export interface DirectoryUser {
   userId: string;
   name: string;
+  /** `internal`, `external` or `machine` (machine users may get longer service tokens). */
+  kind: string;
   deactivated: boolean;
 }
 
@@ -51,6 +53,7 @@ export interface Directory {
 interface ModelUser {
   userId: string;
   name: string;
+  kind: string;
   deactivated: boolean;
   groups: ReadonlySet<string>;
 }
@@ -102,7 +105,7 @@ export function accessModelDirectory(model: AccessModelView, freshness: Freshnes
     return get();
   }
   const asUser = (u: ModelUser | undefined): DirectoryUser | undefined =>
-    u && { userId: u.userId, name: u.name, deactivated: u.deactivated };
+    u && { userId: u.userId, name: u.name, kind: u.kind, deactivated: u.deactivated };
   const asDeployment = (d: ModelDeployment): DirectoryDeployment => ({
     deploymentId: d.deploymentId,
     projectId: d.projectId,

@@ -7,3 +7,4 @@ export * from './signing-keys.service';
 export * from './tokens.service';
 export * from './bootstrap-admin-key.service';
 export * from './user-deactivation.reactor';
+export * from './rotation-sweeper';

@@ -5,6 +5,11 @@ import { keyPolicyDecider } from '../domain/key-policy.decider';
 import type { KeyPolicy } from '../domain/policy';
 import { apiMetadata, type RequestMeta } from './support';
 
+/** A `PUT /v1/key-policy`: without `maxServiceTokenLifetimeSeconds`, the value in force is kept. */
+export type KeyPolicyChange = Omit<KeyPolicy, 'maxServiceTokenLifetimeSeconds'> & {
+  maxServiceTokenLifetimeSeconds?: number;
+};
+
 export interface VersionedKeyPolicy {
   policy: KeyPolicy;
   /** Stream version of `key-policy`; 0 while the defaults are in force. The `ETag`. */
@@ -37,7 +42,7 @@ export class KeyPolicyService {
    */
   async set(
     caller: Caller,
-    policy: KeyPolicy,
+    change: KeyPolicyChange,
     expectedVersion: number | undefined,
     meta: RequestMeta,
   ): Promise<VersionedKeyPolicy> {
@@ -45,6 +50,12 @@ export class KeyPolicyService {
     for (let attempt = 0; ; attempt++) {
       const { policy: state, version } = await this.current();
       if (expectedVersion !== undefined && expectedVersion !== version) throw versionConflict(version);
+      // A client that predates the field (or leaves it out) does not reset a raised service-token maximum.
+      const policy: KeyPolicy = {
+        defaultLifetimeDays: change.defaultLifetimeDays,
+        maxLifetimeDays: change.maxLifetimeDays,
+        maxServiceTokenLifetimeSeconds: change.maxServiceTokenLifetimeSeconds ?? state.maxServiceTokenLifetimeSeconds,
+      };
       const events = keyPolicyDecider.decide({ type: 'SetKeyPolicy', policy }, state);
       if (events.length === 0) return { policy: state, version };
       try {

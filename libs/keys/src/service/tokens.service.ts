@@ -6,8 +6,10 @@ import {
   SERVICE_TOKEN_MAX_LIFETIME_SECONDS,
 } from '@tollgate/authn';
 import { ApiError, type KeyScope } from '@tollgate/contracts';
+import { maxServiceTokenLifetime } from '../domain/policy';
 import { iso, type Clock } from '../domain/time';
-import { keyStatus, type KeyReadModel } from '../storage/key-read-model';
+import { keyStatus, keyStopsAt, type KeyReadModel } from '../storage/key-read-model';
+import type { KeyPolicyService } from './key-policy.service';
 import type { TokenRequestStore } from '../storage/token-requests';
 import type { Directory } from './directory';
 import type { SigningKeysService } from './signing-keys.service';
@@ -28,6 +30,7 @@ export interface TokensDeps {
   directory: Directory;
   signingKeys: SigningKeysService;
   requests: TokenRequestStore;
+  policy: KeyPolicyService;
   clock: Clock;
 }
 
@@ -56,9 +59,22 @@ export class TokensService {
     rawBody: unknown,
     meta: RequestMeta,
   ): Promise<{ body: IssuedToken; replayed: boolean }> {
-    const key = await this.authenticate(authorization);
+    const { key, owner } = await this.authenticate(authorization);
     // The body is validated after authentication: an anonymous caller learns nothing about the endpoint.
     const requested = parseBody().expiresInSeconds;
+    if (requested !== undefined) {
+      // Machine users may get up to the key policy's maximum, everyone else 3600 s (CONTRACT section 3).
+      const { policy } = await this.deps.policy.current();
+      const max = maxServiceTokenLifetime(policy, owner?.kind);
+      if (requested > max) {
+        const who = owner?.kind === 'machine' ? 'a machine user under the key policy' : 'this user';
+        throw new ApiError(
+          'validation-failed',
+          `expiresInSeconds must be at most ${max} (the longest service token for ${who})`,
+          [{ field: 'expiresInSeconds', message: `at most ${max} seconds` }],
+        );
+      }
+    }
     const idempotency = meta.idempotencyKey;
     const fingerprint = requestFingerprint('POST /v1/tokens', key.keyId, rawBody);
     const remembered =
@@ -75,9 +91,9 @@ export class TokensService {
         'Retry-After': String(wait),
       });
     }
-    // A token never outlives the key it was exchanged for.
-    const keyLeft =
-      key.expiresAt === null ? Number.POSITIVE_INFINITY : Math.floor((Date.parse(key.expiresAt) - now) / 1000);
+    // A token never outlives the key it was exchanged for (nor a rotated key's overlap).
+    const stopsAt = keyStopsAt(key);
+    const keyLeft = stopsAt === null ? Number.POSITIVE_INFINITY : Math.floor((Date.parse(stopsAt) - now) / 1000);
     const lifetime = Math.min(requested ?? SERVICE_TOKEN_MAX_LIFETIME_SECONDS, keyLeft);
     if (lifetime < 1) throw refusal('key-expired');
     const signed = await signer.sign({
@@ -118,7 +134,7 @@ export class TokensService {
     // Unknown to the directory (e.g. identity not running yet) is not a refusal: the key is ours and valid.
     const owner = await this.deps.directory.user(key.userId!);
     if (owner?.deactivated) throw refusal('user-deactivated');
-    return key;
+    return { key, owner };
   }
 }
 

@@ -1,6 +1,13 @@
 import { generateKey, hashSecret, newId } from '@tollgate/authn';
-import { ApiError, keyStream, type KeyCreated, type KeyScope } from '@tollgate/contracts';
-import { handleCommand, type AppendResult, type EventStore } from '@tollgate/event-store';
+import { ApiError, keyStream, type KeyCreated, type KeyEvent, type KeyRotated, type KeyScope } from '@tollgate/contracts';
+import {
+  fold,
+  handleCommand,
+  VersionConflictError,
+  type AppendResult,
+  type EventStore,
+  type RecordedEvent,
+} from '@tollgate/event-store';
 import type { Caller } from '@tollgate/platform';
 import { keyNotFound } from '../domain/errors';
 import { keyDecider } from '../domain/key.decider';
@@ -45,6 +52,20 @@ export interface ListedKey {
   /** Start of the minute the key was last seen in use by an authz replica (ISO), or null: never. */
   lastUsedAt: string | null;
 }
+
+/** The 201 body of a rotation: the successor as a creation answers it, and what happens to the old key. */
+export interface RotatedUserKey extends CreatedUserKey {
+  /** The key this one replaces. */
+  rotatedFrom: string;
+  /** When the old key stops working (its `KeyRevoked`, reason `rotated`, follows then). */
+  previousKeyRevokesAt: string;
+  /** `KeyCreated` of the successor and `KeyRotated` of the old key (also in `Tollgate-Event-Id`). */
+  eventIds: string[];
+}
+
+/** Overlap bounds of a rotation, in seconds: up to 7 days, default 1 h. */
+export const ROTATION_MAX_OVERLAP_SECONDS = 604_800;
+export const ROTATION_DEFAULT_OVERLAP_SECONDS = 3600;
 
 export interface Revocation {
   keyId: string;
@@ -148,6 +169,92 @@ export class UserKeysService {
     if (result.replayed) return { body: replayBody(result), replayed: true };
     const created = result.events[0]!.data as KeyCreated;
     return { body: { ...createdBody(created), key: secret }, replayed: false };
+  }
+
+  /**
+   * Rotates a user key: creates its successor (same owner, name and scope; expiry per the key policy, as a
+   * creation without `expiresAt`; the secret in this answer only) and, in the same transaction, a
+   * `KeyRotated` on the old key's stream that ends it `overlapSeconds` from now (never later than its own
+   * expiry). Every reader of the log refuses the old key from then on; the rotation sweeper appends its
+   * `KeyRevoked` (reason `rotated`) once the overlap has passed. The owner or an admin (another user's key:
+   * 404); a revoked, expired or already rotated key: 409. `Idempotency-Key` as for a creation.
+   */
+  async rotate(
+    caller: Caller,
+    keyId: string,
+    overlapSeconds: number,
+    route: string,
+    rawBody: unknown,
+    meta: RequestMeta,
+  ): Promise<{ body: RotatedUserKey; replayed: boolean }> {
+    const { store, limiter, clock } = this.deps;
+    const old = await this.visibleKey(caller, keyId);
+    const idempotency = meta.idempotencyKey;
+    const fingerprint = requestFingerprint(route, keyId, rawBody);
+    if (idempotency !== undefined) {
+      const stored = await storeCall(() => store.lookupIdempotencyKey(caller.userId, idempotency, fingerprint));
+      if (stored) return { body: rotationReplayBody(stored.events), replayed: true };
+    }
+    const userId = old.userId!;
+    // A deactivated user's keys are being revoked: no successor may outlive that (as for a creation, 409).
+    if ((await this.deps.directory.user(userId))?.deactivated) {
+      throw new ApiError('conflict', `user ${userId} is deactivated`);
+    }
+    const now0 = clock();
+    const limit = await limiter.take(`user:${userId}`, now0);
+    if (!limit.allowed) {
+      throw new ApiError(
+        'rate-limited',
+        `too many keys created for this user; retry in ${limit.retryAfterSeconds} s`,
+        undefined,
+        { 'Retry-After': String(limit.retryAfterSeconds) },
+      );
+    }
+    const { policy } = await this.deps.policy.current();
+    const successorKeyId = newId('key');
+    const secret = generateKey(old.scope!);
+    for (let attempt = 1; ; attempt++) {
+      const slice = await storeCall(() => store.readStream(keyStream(keyId)));
+      const state = fold(
+        keyDecider,
+        slice.events.map((e) => ({ type: e.type, data: e.data }) as KeyEvent),
+      );
+      const now = clock();
+      // Both decisions first: a key that cannot be rotated (409) creates no successor.
+      const rotated = keyDecider.decide(
+        { type: 'RotateKey', successorKeyId, revokesAt: now + overlapSeconds * 1000, now },
+        state,
+      );
+      const created = keyDecider.decide(
+        {
+          type: 'CreateUserKey',
+          keyId: successorKeyId,
+          secretHash: hashSecret(secret),
+          userId,
+          name: old.name ?? '',
+          scope: old.scope!,
+          requestedExpiresAt: undefined,
+          policy,
+          now,
+        },
+        keyDecider.initialState,
+      );
+      try {
+        const result = await store.appendMany(
+          [
+            { streamId: keyStream(successorKeyId), expectedVersion: 0, events: created },
+            { streamId: keyStream(keyId), expectedVersion: slice.version, events: rotated },
+          ],
+          { metadata: apiMetadata(caller, meta), idempotencyKey: idempotency, fingerprint },
+        );
+        if (result.replayed) return { body: rotationReplayBody(result.events), replayed: true };
+        return { body: { ...rotationBody(result.events), key: secret }, replayed: false };
+      } catch (error) {
+        // A concurrent revocation or rotation of the old key: decide again on what it wrote (then 409).
+        if (error instanceof VersionConflictError && attempt < 4) continue;
+        return storeCall(() => Promise.reject(error as Error));
+      }
+    }
   }
 
   /** The user's keys (the caller's own, or anyone's for an admin; else 404). */
@@ -259,6 +366,24 @@ const createdBody = (k: KeyCreated): Omit<CreatedUserKey, 'key'> => ({
   expiresAt: k.expiresAt,
   createdAt: k.createdAt,
 });
+
+function rotationBody(events: readonly RecordedEvent[]): RotatedUserKey {
+  const created = events.find((e) => e.type === 'KeyCreated')?.data as KeyCreated | undefined;
+  const rotated = events.find((e) => e.type === 'KeyRotated')?.data as KeyRotated | undefined;
+  if (!created || !rotated) {
+    throw new ApiError('idempotency-key-reused', 'this Idempotency-Key was used for a different request');
+  }
+  return {
+    ...createdBody(created),
+    key: null,
+    rotatedFrom: rotated.keyId,
+    previousKeyRevokesAt: rotated.revokesAt,
+    eventIds: events.map((e) => e.id),
+  };
+}
+
+/** A replayed rotation: the same body, the secret withheld (`key: null`). */
+const rotationReplayBody = (events: readonly RecordedEvent[]): RotatedUserKey => rotationBody(events);
 
 function replayBody(stored: AppendResult): CreatedUserKey {
   const created = stored.events.find((e) => e.type === 'KeyCreated');

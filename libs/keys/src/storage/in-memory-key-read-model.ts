@@ -1,6 +1,13 @@
-import type { KeyCreated, KeyEvent, KeyRevoked, KeyUse } from '@tollgate/contracts';
+import type { KeyCreated, KeyEvent, KeyRevoked, KeyRotated, KeyUse } from '@tollgate/contracts';
 import type { EventStore, RecordedEvent } from '@tollgate/event-store';
-import { storedKey, type KeyReadModel, type KeyUsageStore, type StoredKey, type UserKeyCount } from './key-read-model';
+import {
+  storedKey,
+  type DueRotation,
+  type KeyReadModel,
+  type KeyUsageStore,
+  type StoredKey,
+  type UserKeyCount,
+} from './key-read-model';
 
 /**
  * The read model over any `EventStore` (unit tests: `InMemoryEventStore`), by folding `readAll`. Same
@@ -30,12 +37,16 @@ export class InMemoryKeyReadModel implements KeyReadModel, KeyUsageStore {
   private async keys(filter: (k: StoredKey) => boolean): Promise<StoredKey[]> {
     const events = await this.all();
     const created = new Map<string, { data: KeyCreated; version: number }>();
-    const revoked = new Map<string, { data: KeyRevoked; eventId: string; version: number }>();
+    const revoked = new Map<string, { data: KeyRevoked; eventId: string }>();
+    const rotated = new Map<string, KeyRotated>();
+    const versions = new Map<string, number>();
     for (const e of events) {
+      versions.set(e.streamId, Math.max(versions.get(e.streamId) ?? 0, e.streamVersion));
       if (e.type === 'KeyCreated') created.set(e.streamId, { data: e.data as KeyCreated, version: e.streamVersion });
       if (e.type === 'KeyRevoked' && !revoked.has(e.streamId)) {
-        revoked.set(e.streamId, { data: e.data as KeyRevoked, eventId: e.id, version: e.streamVersion });
+        revoked.set(e.streamId, { data: e.data as KeyRevoked, eventId: e.id });
       }
+      if (e.type === 'KeyRotated' && !rotated.has(e.streamId)) rotated.set(e.streamId, e.data as KeyRotated);
     }
     const keys: StoredKey[] = [];
     for (const [streamId, c] of created) {
@@ -44,8 +55,9 @@ export class InMemoryKeyReadModel implements KeyReadModel, KeyUsageStore {
         storedKey(
           c.data,
           r ? { data: r.data, eventId: r.eventId } : null,
-          r?.version ?? c.version,
+          versions.get(streamId) ?? c.version,
           this.usage.get(c.data.keyId) ?? null,
+          rotated.get(streamId) ?? null,
         ),
       );
     }
@@ -92,6 +104,16 @@ export class InMemoryKeyReadModel implements KeyReadModel, KeyUsageStore {
         (userId === undefined || k.userId === userId),
     );
     return keys.sort((a, b) => (a.expiresAt! < b.expiresAt! ? -1 : a.expiresAt! > b.expiresAt! ? 1 : 0));
+  }
+
+  async dueRotations(now: string, limit: number): Promise<DueRotation[]> {
+    const events = await this.all();
+    const revoked = new Set(events.filter((e) => e.type === 'KeyRevoked').map((e) => e.streamId));
+    return events
+      .filter((e) => e.type === 'KeyRotated' && !revoked.has(e.streamId) && (e.data as KeyRotated).revokesAt <= now)
+      .map((e) => ({ keyId: (e.data as KeyRotated).keyId, eventId: e.id, revokesAt: (e.data as KeyRotated).revokesAt }))
+      .sort((a, b) => (a.revokesAt < b.revokesAt ? -1 : a.revokesAt > b.revokesAt ? 1 : 0))
+      .slice(0, limit);
   }
 
   async accessKeyEvents(deploymentId: string): Promise<KeyEvent[]> {

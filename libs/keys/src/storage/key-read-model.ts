@@ -1,4 +1,12 @@
-import type { AccessKeySlot, KeyCreated, KeyEvent, KeyRevocationReason, KeyScope, KeyUse } from '@tollgate/contracts';
+import type {
+  AccessKeySlot,
+  KeyCreated,
+  KeyEvent,
+  KeyRevocationReason,
+  KeyRotated,
+  KeyScope,
+  KeyUse,
+} from '@tollgate/contracts';
 
 /** A key as the keys service lists it (never a secret: only its hash, which is never sent to a client). */
 export interface StoredKey {
@@ -16,10 +24,22 @@ export interface StoredKey {
   revocationReason: KeyRevocationReason | null;
   /** Id of the `KeyRevoked` event (for `GET /v1/revocations/{eventId}`). */
   revocationEventId: string | null;
-  /** Stream version of `key-<keyId>`: 1 created, 2 revoked. */
+  /** The key that replaces this one (a `KeyRotated`), or null. */
+  successorKeyId: string | null;
+  /** When a rotation ends this key (ISO), or null: it stops working at min(expiresAt, revokesAt). */
+  revokesAt: string | null;
+  /** Stream version of `key-<keyId>`: 1 created, then one per rotation or revocation. */
   version: number;
   /** Start of the latest minute an authz replica saw the key in use (ISO), or null: never, as far as known. */
   lastUsedAt: string | null;
+}
+
+/** A rotation whose overlap has ended, its old key not revoked yet: what the rotation sweeper revokes. */
+export interface DueRotation {
+  keyId: string;
+  /** The `KeyRotated` event (the revocation's causation). */
+  eventId: string;
+  revokesAt: string;
 }
 
 export interface UserKeyCount {
@@ -48,6 +68,8 @@ export interface KeyReadModel {
   unrevoked(owners: { userIds: readonly string[]; deploymentIds: readonly string[] }): Promise<StoredKey[]>;
   /** The deployment's access-key events (creations and their revocations) in commit order. */
   accessKeyEvents(deploymentId: string): Promise<KeyEvent[]>;
+  /** Rotated keys with `revokesAt <= now` (ISO) and no `KeyRevoked` yet, soonest first, at most `limit`. */
+  dueRotations(now: string, limit: number): Promise<DueRotation[]>;
 }
 
 /**
@@ -59,12 +81,13 @@ export interface KeyUsageStore {
   recordUsage(uses: readonly KeyUse[]): Promise<void>;
 }
 
-/** A key from its `KeyCreated` and, when revoked, its `KeyRevoked` (data and event id). */
+/** A key from its `KeyCreated`, its `KeyRotated` if any, and, when revoked, its `KeyRevoked` (data and event id). */
 export function storedKey(
   created: KeyCreated,
   revoked: { data: { reason: KeyRevocationReason; revokedAt: string }; eventId: string } | null,
   version: number,
   lastUsedAt: string | null = null,
+  rotated: Pick<KeyRotated, 'successorKeyId' | 'revokesAt'> | null = null,
 ): StoredKey {
   return {
     keyId: created.keyId,
@@ -80,17 +103,30 @@ export function storedKey(
     revokedAt: revoked?.data.revokedAt ?? null,
     revocationReason: revoked?.data.reason ?? null,
     revocationEventId: revoked?.eventId ?? null,
+    successorKeyId: rotated?.successorKeyId ?? null,
+    revokesAt: rotated?.revokesAt ?? null,
     version,
     lastUsedAt,
   };
 }
 
-/** `active`, `expired` or `revoked` at `now` (ISO). A key is expired from its `expiresAt` on. */
+/** When the key stops working (ISO): min(expiresAt, a rotation's revokesAt); null: never. */
+export function keyStopsAt(key: Pick<StoredKey, 'expiresAt' | 'revokesAt'>): string | null {
+  if (key.revokesAt === null) return key.expiresAt;
+  if (key.expiresAt === null) return key.revokesAt;
+  return Date.parse(key.revokesAt) < Date.parse(key.expiresAt) ? key.revokesAt : key.expiresAt;
+}
+
+/**
+ * `active`, `expired` or `revoked` at `now` (ISO). A key is expired from its `expiresAt` on, and a rotated key
+ * from its `revokesAt` on (until the sweeper's `KeyRevoked` makes it revoked).
+ */
 export function keyStatus(
-  key: Pick<StoredKey, 'revokedAt' | 'expiresAt'>,
+  key: Pick<StoredKey, 'revokedAt' | 'expiresAt'> & Partial<Pick<StoredKey, 'revokesAt'>>,
   now: string,
 ): 'active' | 'expired' | 'revoked' {
   if (key.revokedAt !== null) return 'revoked';
-  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
+  const stopsAt = keyStopsAt({ expiresAt: key.expiresAt, revokesAt: key.revokesAt ?? null });
+  if (stopsAt !== null && stopsAt <= now) return 'expired';
   return 'active';
 }

@@ -1,19 +1,40 @@
-import { KEYS_SCHEMA, type KeyCreated, type KeyEvent, type KeyRevoked, type KeyUse } from '@tollgate/contracts';
+import {
+  KEYS_SCHEMA,
+  type KeyCreated,
+  type KeyEvent,
+  type KeyRevoked,
+  type KeyRotated,
+  type KeyUse,
+} from '@tollgate/contracts';
 import type { DataSource } from 'typeorm';
-import { storedKey, type KeyReadModel, type KeyUsageStore, type StoredKey, type UserKeyCount } from './key-read-model';
+import {
+  storedKey,
+  type DueRotation,
+  type KeyReadModel,
+  type KeyUsageStore,
+  type StoredKey,
+  type UserKeyCount,
+} from './key-read-model';
 
 const EVENTS = `"${KEYS_SCHEMA}".events`;
 const USAGE = `"${KEYS_SCHEMA}".key_usage`;
 
-/** KeyCreated rows joined with their (first) KeyRevoked. `$where` filters the KeyCreated row `c`. */
+/**
+ * KeyCreated rows joined with their (first) KeyRevoked and their KeyRotated, and the stream's current
+ * version (what a revocation or rotation must expect). `$where` filters the KeyCreated row `c`.
+ */
 const keysWhere = (where: string, order = 'c.position') => `
-  SELECT c.data AS created, r.data AS revoked, r.event_id AS revoked_event_id,
-         coalesce(r.stream_version, c.stream_version) AS version, u.last_used_at
+  SELECT c.data AS created, r.data AS revoked, r.event_id AS revoked_event_id, rot.data AS rotated,
+         (SELECT max(v.stream_version) FROM ${EVENTS} v WHERE v.stream_id = c.stream_id) AS version, u.last_used_at
   FROM ${EVENTS} c
   LEFT JOIN LATERAL (
-    SELECT data, event_id, stream_version FROM ${EVENTS} x
+    SELECT data, event_id FROM ${EVENTS} x
     WHERE x.stream_id = c.stream_id AND x.type = 'KeyRevoked' ORDER BY x.stream_version LIMIT 1
   ) r ON true
+  LEFT JOIN LATERAL (
+    SELECT data FROM ${EVENTS} y
+    WHERE y.stream_id = c.stream_id AND y.type = 'KeyRotated' ORDER BY y.stream_version LIMIT 1
+  ) rot ON true
   LEFT JOIN ${USAGE} u ON u.key_id = c.data->>'keyId'
   WHERE c.type = 'KeyCreated' AND ${where}
   ORDER BY ${order}`;
@@ -22,6 +43,7 @@ interface KeyRow {
   created: KeyCreated;
   revoked: KeyRevoked | null;
   revoked_event_id: string | null;
+  rotated: KeyRotated | null;
   version: number;
   last_used_at: Date | null;
 }
@@ -32,6 +54,7 @@ const toKey = (row: KeyRow): StoredKey =>
     row.revoked ? { data: row.revoked, eventId: row.revoked_event_id! } : null,
     Number(row.version),
     row.last_used_at === null ? null : new Date(row.last_used_at).toISOString(),
+    row.rotated,
   );
 
 /**
@@ -112,6 +135,20 @@ export class PostgresKeyReadModel implements KeyReadModel, KeyUsageStore {
       [from, until, userId ?? null],
     );
     return keys.filter((k) => k.revokedAt === null);
+  }
+
+  async dueRotations(now: string, limit: number): Promise<DueRotation[]> {
+    // Uses the partial index `key_rotated_revokes_idx` (migration RotationIndex…): only rotations are scanned.
+    const rows: { key_id: string; event_id: string; revokes_at: string }[] = await this.dataSource.query(
+      `SELECT y.data->>'keyId' AS key_id, y.event_id, y.data->>'revokesAt' AS revokes_at
+       FROM ${EVENTS} y
+       WHERE y.type = 'KeyRotated' AND y.data->>'revokesAt' <= $1
+         AND NOT EXISTS (SELECT 1 FROM ${EVENTS} x WHERE x.stream_id = y.stream_id AND x.type = 'KeyRevoked')
+       ORDER BY y.data->>'revokesAt', y.position
+       LIMIT $2`,
+      [now, limit],
+    );
+    return rows.map((r) => ({ keyId: r.key_id, eventId: r.event_id, revokesAt: r.revokes_at }));
   }
 
   async accessKeyEvents(deploymentId: string): Promise<KeyEvent[]> {

@@ -99,6 +99,7 @@ export class InMemoryKeys {
       directory,
       signingKeys: this.signingKeys,
       requests: new InMemoryTokenRequestStore(clock),
+      policy: this.policy,
       clock,
     });
     this.reactor = new UserDeactivationReactor({
