@@ -284,6 +284,46 @@ describe('AccessModel', () => {
     });
   });
 
+  describe('KeyRotated', () => {
+    // The key expires at T0 + 24 h; the rotation ends it at T0 + 2 h.
+    const created = ev.userKeyCreated('key_1', 'usr_1', 'secret-1');
+    const rotated = ev.keyRotated('key_1', 'key_2', T0 + 2 * HOUR);
+
+    it('ends the old key at revokesAt in every order: valid before, expired from then on', () => {
+      for (const order of [
+        [created, rotated],
+        [rotated, created],
+      ]) {
+        const key = modelOf(order).keyByHash(sha('secret-1'))!;
+        expect(key.expiresAt).toBe(T0 + 2 * HOUR);
+        expect(keyState(key, T0 + 2 * HOUR - 1)).toBe('valid');
+        expect(keyState(key, T0 + 2 * HOUR)).toBe('expired');
+      }
+    });
+
+    it('never extends a key: a revokesAt after its expiry changes nothing', () => {
+      const key = modelOf([created, ev.keyRotated('key_1', 'key_2', T0 + 48 * HOUR)]).keyById('key_1')!;
+      expect(key.expiresAt).toBe(T0 + 24 * HOUR);
+    });
+
+    it('then the KeyRevoked (reason rotated) revokes it', () => {
+      const revoked = recorded('key-key_1', 3, 'KeyRevoked', {
+        keyId: 'key_1',
+        reason: 'rotated',
+        revokedAt: iso(T0 + 2 * HOUR),
+      });
+      const key = modelOf([created, rotated, revoked]).keyById('key_1')!;
+      expect(key).toMatchObject({ revoked: true, revocationReason: 'rotated', expiresAt: T0 + 2 * HOUR });
+    });
+
+    it('is an access reduction (confirmable), and the end of the key survives a snapshot', () => {
+      const m = modelOf([created, rotated], () => T0 + 500);
+      expect(m.revocationApplied(rotated.id)).toBe(T0 + 500);
+      const restored = AccessModel.restore(JSON.parse(JSON.stringify(m.snapshot())));
+      expect(restored.keyById('key_1')!.expiresAt).toBe(T0 + 2 * HOUR);
+    });
+  });
+
   describe('GroupsRefreshed', () => {
     it('ignores a refresh older than the one held, in either order', () => {
       const newer = ev.groupsRefreshed('usr_1', 2, ['new'], T0 + 2 * HOUR);

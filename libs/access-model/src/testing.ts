@@ -9,6 +9,7 @@ import type {
   GroupsRefreshed,
   KeyCreated,
   KeyRevoked,
+  KeyRotated,
   ProjectCreated,
   UserCreated,
 } from '@tollgate/contracts';
@@ -79,6 +80,14 @@ export const ev = {
   },
   keyRevoked(keyId: string, reason: KeyRevoked['reason'] = 'user', at = T0 + HOUR): RecordedEvent {
     return recorded(`key-${keyId}`, 2, 'KeyRevoked', { keyId, reason, revokedAt: iso(at) } satisfies KeyRevoked);
+  },
+  keyRotated(keyId: string, successorKeyId: string, revokesAt: number, version = 2, at = T0 + HOUR): RecordedEvent {
+    return recorded(`key-${keyId}`, version, 'KeyRotated', {
+      keyId,
+      successorKeyId,
+      rotatedAt: iso(at),
+      revokesAt: iso(revokesAt),
+    } satisfies KeyRotated);
   },
   userCreated(userId: string, name: string, over: Partial<UserCreated> = {}, version = 1): RecordedEvent {
     const data: UserCreated = {

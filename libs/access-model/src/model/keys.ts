@@ -60,7 +60,11 @@ export class KeysArea implements Evolver {
     if (rotated.kind === 'access-key' && !rotated.revoked) {
       const key = slotKey(rotated.deploymentId!, rotated.slot!);
       const list = this.slots.get(key);
-      if (list) this.slots.set(key, list.map((k) => (k.keyId === rotated.keyId ? rotated : k)));
+      if (list)
+        this.slots.set(
+          key,
+          list.map((k) => (k.keyId === rotated.keyId ? rotated : k)),
+        );
     }
   }
 
@@ -178,7 +182,10 @@ export class KeysArea implements Evolver {
 
   isEmpty(): boolean {
     return (
-      this.byId.size === 0 && this.idsByUser.size === 0 && this.tombstones.size === 0 && this.pendingRotations.size === 0
+      this.byId.size === 0 &&
+      this.idsByUser.size === 0 &&
+      this.tombstones.size === 0 &&
+      this.pendingRotations.size === 0
     );
   }
 

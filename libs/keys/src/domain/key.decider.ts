@@ -55,7 +55,10 @@ export interface RotateKey {
 export type KeyCommand = CreateUserKey | CreateKey | RevokeKey | RotateKey;
 
 /** When a key stops working (epoch ms): min(expiresAt, a rotation's revokesAt); null: never. */
-export function keyStopsAt(key: Pick<KeyCreated, 'expiresAt'>, rotation?: Pick<KeyRotated, 'revokesAt'>): number | null {
+export function keyStopsAt(
+  key: Pick<KeyCreated, 'expiresAt'>,
+  rotation?: Pick<KeyRotated, 'revokesAt'>,
+): number | null {
   const expires = key.expiresAt === null ? null : Date.parse(key.expiresAt);
   const revokes = rotation === undefined ? null : Date.parse(rotation.revokesAt);
   if (expires === null) return revokes;

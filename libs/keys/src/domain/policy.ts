@@ -1,4 +1,7 @@
-import { SERVICE_TOKEN_CEILING_LIFETIME_SECONDS, SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS } from '@tollgate/contracts';
+import {
+  SERVICE_TOKEN_CEILING_LIFETIME_SECONDS,
+  SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS,
+} from '@tollgate/contracts';
 import { DAY_MS, iso } from './time';
 import { invalidField, lifetimeExceedsPolicy, neverExpiringNotAllowed } from './errors';
 

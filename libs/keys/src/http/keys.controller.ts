@@ -180,17 +180,22 @@ export class KeysController {
   @ApiOperation({
     summary: 'Rotate an API key: create its successor, end the old key after an overlap',
     description:
-      'Mine, or anyone\'s for admins; another user\'s key answers 404. The successor has the same owner, name and scope, ' +
-      'and the key policy\'s default lifetime; its secret `key` is in this response only. The old key keeps working for ' +
+      "Mine, or anyone's for admins; another user's key answers 404. The successor has the same owner, name and scope, " +
+      "and the key policy's default lifetime; its secret `key` is in this response only. The old key keeps working for " +
       '`overlapSeconds` (0–604800, default 3600; never beyond its own expiry) and is refused from `previousKeyRevokesAt` on ' +
       '(events `KeyCreated` and `KeyRotated`, both in `eventIds`); a `KeyRevoked` (reason `rotated`) follows then, ' +
-      'confirmable at GET /v1/revocations/{eventId} like any revocation (the old key\'s `revocationEventId`). ' +
+      "confirmable at GET /v1/revocations/{eventId} like any revocation (the old key's `revocationEventId`). " +
       'A revoked, expired or already rotated key: 409.',
   })
   @ApiParam({ name: 'keyId', example: 'key_3fK9xQ2mP7rT1vWz' })
   @ApiIdempotencyKey()
   @ApiJsonBody(rotateKeyBody, examples.rotateKey)
-  @ApiJsonResponse(201, 'The new key, with its secret, and the end of the old one', rotatedKeyResponse, examples.rotatedKey)
+  @ApiJsonResponse(
+    201,
+    'The new key, with its secret, and the end of the old one',
+    rotatedKeyResponse,
+    examples.rotatedKey,
+  )
   @ApiErrors(400, 401, 404, 409, 422, 429)
   async rotate(
     @CurrentCaller() caller: Caller,

@@ -1,5 +1,12 @@
 import { generateKey, hashSecret, newId } from '@tollgate/authn';
-import { ApiError, keyStream, type KeyCreated, type KeyEvent, type KeyRotated, type KeyScope } from '@tollgate/contracts';
+import {
+  ApiError,
+  keyStream,
+  type KeyCreated,
+  type KeyEvent,
+  type KeyRotated,
+  type KeyScope,
+} from '@tollgate/contracts';
 import {
   fold,
   handleCommand,
