@@ -37,11 +37,18 @@ export const keyPolicyBody = z.strictObject({
 });
 
 /**
- * `POST /v1/tokens`. The upper bound here is the ceiling of any policy (86400); the caller's own maximum
- * (3600, or the policy's for machine users) is checked by the service, whose message states it.
+ * `POST /v1/tokens`. The caller's maximum (3600 s; for machine users the key policy's
+ * `maxServiceTokenLifetimeSeconds`, at most 86400) is checked by the service, whose 400 states it.
  */
 export const tokenBody = z.strictObject({
-  expiresInSeconds: z.number().int().min(1).max(SERVICE_TOKEN_CEILING_LIFETIME_SECONDS).optional(),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      `1–3600, default 3600; machine users up to the key policy's maxServiceTokenLifetimeSeconds (at most ${SERVICE_TOKEN_CEILING_LIFETIME_SECONDS})`,
+    ),
 });
 
 /** `POST /v1/keys/{keyId}/rotate`: how long the old key keeps working, 0–604800 s (7 days), default 3600. */
