@@ -12,6 +12,7 @@ import { KeyPolicyService } from '../service/key-policy.service';
 import { SigningKeysService } from '../service/signing-keys.service';
 import type { RequestMeta } from '../service/support';
 import { TokensService } from '../service/tokens.service';
+import { RotationSweeper } from '../service/rotation-sweeper';
 import { UserDeactivationReactor } from '../service/user-deactivation.reactor';
 import { UserKeysService } from '../service/user-keys.service';
 import { InMemoryKeyReadModel } from '../storage/in-memory-key-read-model';
@@ -70,6 +71,7 @@ export class InMemoryKeys {
   readonly signingKeys: SigningKeysService;
   readonly tokens: TokensService;
   readonly reactor: UserDeactivationReactor;
+  readonly rotations: RotationSweeper;
   private identityVersions = new Map<string, number>();
   private position = 0;
 
@@ -102,6 +104,7 @@ export class InMemoryKeys {
       policy: this.policy,
       clock,
     });
+    this.rotations = new RotationSweeper({ store, reads, clock, logger: this.logger });
     this.reactor = new UserDeactivationReactor({
       store,
       reads,
