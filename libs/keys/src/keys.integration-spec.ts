@@ -207,7 +207,12 @@ describe('keys service over HTTP (real PostgreSQL, real access model)', () => {
   describe('key policy', () => {
     it('defaults to 365/365 with an ETag; admins change it with If-Match; a stale If-Match is 412', async () => {
       const initial = await call('GET', '/v1/key-policy', { auth: alice });
-      expect(initial.body).toEqual({ defaultLifetimeDays: 365, maxLifetimeDays: 365, version: 0 });
+      expect(initial.body).toEqual({
+        defaultLifetimeDays: 365,
+        maxLifetimeDays: 365,
+        maxServiceTokenLifetimeSeconds: 3600,
+        version: 0,
+      });
       expect(initial.headers.get('etag')).toBe('"0"');
       expect(
         (await call('PUT', '/v1/key-policy', { auth: alice, body: { defaultLifetimeDays: 30, maxLifetimeDays: 90 } }))
@@ -219,7 +224,12 @@ describe('keys service over HTTP (real PostgreSQL, real access model)', () => {
         headers: { 'if-match': '"0"' },
       });
       expect(changed.status).toBe(200);
-      expect(changed.body).toEqual({ defaultLifetimeDays: 30, maxLifetimeDays: 90, version: 1 });
+      expect(changed.body).toEqual({
+        defaultLifetimeDays: 30,
+        maxLifetimeDays: 90,
+        maxServiceTokenLifetimeSeconds: 3600,
+        version: 1,
+      });
       const stale = await call('PUT', '/v1/key-policy', {
         auth: ADMIN,
         body: { defaultLifetimeDays: 10, maxLifetimeDays: 90 },
