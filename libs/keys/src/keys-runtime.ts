@@ -120,6 +120,7 @@ export class KeysRuntime {
       store: this.store,
       vault: (this.vault = new PostgresSigningKeyVault(dataSource, sealer)),
       schedule: { ...defaultSigningKeySchedule(context.config.maxStalenessMs), ...options.signingKeySchedule },
+      longestTokenLifetimeSeconds: () => this.policy.longestServiceTokenLifetimeEver(),
       clock,
       logger,
     });

@@ -1,4 +1,4 @@
-import { SERVICE_TOKEN_CEILING_LIFETIME_SECONDS, type KeyEvent } from '@tollgate/contracts';
+import type { KeyEvent } from '@tollgate/contracts';
 import type { Decider } from '@tollgate/event-store';
 import { iso } from './time';
 
@@ -12,8 +12,7 @@ import { iso } from './time';
  *   through events within the staleness bound; third parties through the JWKS) knows it before any token
  *   signed with it exists;
  * - the old key stays published until its last token has expired: retired once now ≥ the successor's
- *   `activatesAt` + `tokenLifetimeMs` [24 h: the longest service token any key policy allows, which machine
- *   users may get] + `retirementMarginMs` [5 min of clock skew];
+ *   `activatesAt` + `tokenLifetimeMs` [1 h, the service-token maximum] + `retirementMarginMs` [5 min of clock skew];
  * - the very first key activates `firstKeyLeadMs` after it is published [2 × TOLLGATE_MAX_STALENESS_MS, at
  *   least 2 s]; until then `POST /v1/tokens` answers 503 with `Retry-After`.
  */
@@ -29,8 +28,7 @@ export const defaultSigningKeySchedule = (maxStalenessMs: number): SigningKeySch
   rotationPeriodMs: 7 * 86_400_000,
   publishLeadMs: 3_600_000,
   firstKeyLeadMs: Math.max(2 * maxStalenessMs, 2_000),
-  // The ceiling, not the policy in force: a policy lowered later must not retire a key whose tokens live on.
-  tokenLifetimeMs: SERVICE_TOKEN_CEILING_LIFETIME_SECONDS * 1000,
+  tokenLifetimeMs: 3_600_000,
   retirementMarginMs: 300_000,
 });
 

@@ -2,7 +2,7 @@ import { ApiError, KEY_POLICY_STREAM, type KeyEvent } from '@tollgate/contracts'
 import { fold, VersionConflictError, type EventStore } from '@tollgate/event-store';
 import type { Caller } from '@tollgate/platform';
 import { keyPolicyDecider } from '../domain/key-policy.decider';
-import type { KeyPolicy } from '../domain/policy';
+import { DEFAULT_KEY_POLICY, type KeyPolicy } from '../domain/policy';
 import { apiMetadata, type RequestMeta } from './support';
 
 /** A `PUT /v1/key-policy`: without `maxServiceTokenLifetimeSeconds`, the value in force is kept. */
@@ -34,6 +34,20 @@ export class KeyPolicyService {
       ),
       version: slice.version,
     };
+  }
+
+  /**
+   * The longest service token any version of the policy has allowed (seconds; 3600 when never raised): how
+   * long a retired signing key's tokens may still live.
+   */
+  async longestServiceTokenLifetimeEver(): Promise<number> {
+    const slice = await this.store.readStream(KEY_POLICY_STREAM);
+    let longest = DEFAULT_KEY_POLICY.maxServiceTokenLifetimeSeconds;
+    for (const e of slice.events) {
+      const value = (e.data as { maxServiceTokenLifetimeSeconds?: number }).maxServiceTokenLifetimeSeconds;
+      if (e.type === 'KeyPolicyChanged' && typeof value === 'number' && value > longest) longest = value;
+    }
+    return longest;
   }
 
   /**

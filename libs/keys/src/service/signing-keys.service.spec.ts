@@ -1,5 +1,5 @@
 import { SIGNING_KEYS_STREAM } from '@tollgate/contracts';
-import { InMemoryKeys, T0, TEST_SCHEDULE } from '../testing/in-memory-keys';
+import { caller, InMemoryKeys, meta, T0, TEST_SCHEDULE } from '../testing/in-memory-keys';
 import { InMemoryKeySigningPair } from '../testing/signing-key-replicas';
 
 describe('SigningKeysService', () => {
@@ -44,5 +44,36 @@ describe('SigningKeysService', () => {
     const events = await pair.store.readAll({ limit: 100 });
     expect(events).toHaveLength(1);
     expect([...pair.vault.keys.keys()]).toEqual([(events[0]!.data as { kid: string }).kid]);
+  });
+});
+
+describe('SigningKeysService with machine users allowed longer tokens', () => {
+  it('keeps a replaced key published until the longest token the key policy ever allowed has expired', async () => {
+    const k = new InMemoryKeys();
+    await k.signingKeys.maintain();
+    const first = (await k.signingKeys.refresh()).keys[0]!;
+    await k.policy.set(
+      caller('usr_admin', true),
+      { defaultLifetimeDays: 365, maxLifetimeDays: 365, maxServiceTokenLifetimeSeconds: 86_400 },
+      undefined,
+      meta(),
+    );
+    // Lowered again: tokens of up to 24 h may already exist, so the retirement still waits for them.
+    await k.policy.set(
+      caller('usr_admin', true),
+      { defaultLifetimeDays: 365, maxLifetimeDays: 365, maxServiceTokenLifetimeSeconds: 3600 },
+      undefined,
+      meta(),
+    );
+    expect(await k.policy.longestServiceTokenLifetimeEver()).toBe(86_400);
+    const successorAt = first.activatesAt + TEST_SCHEDULE.rotationPeriodMs;
+    k.now = successorAt - TEST_SCHEDULE.publishLeadMs;
+    await k.signingKeys.maintain();
+    k.now = successorAt + TEST_SCHEDULE.tokenLifetimeMs + TEST_SCHEDULE.retirementMarginMs;
+    await k.signingKeys.maintain();
+    expect((await k.signingKeys.refresh()).keys.find((key) => key.kid === first.kid)?.retiredAt).toBeNull();
+    k.now = successorAt + 86_400_000 + TEST_SCHEDULE.retirementMarginMs;
+    await k.signingKeys.maintain();
+    expect((await k.signingKeys.refresh()).keys.find((key) => key.kid === first.kid)?.retiredAt).not.toBeNull();
   });
 });

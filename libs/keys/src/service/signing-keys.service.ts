@@ -20,6 +20,12 @@ export interface SigningKeysDeps {
   store: EventStore;
   vault: SigningKeyVault;
   schedule: SigningKeySchedule;
+  /**
+   * The longest service token the key policy has ever allowed, in seconds (machine users may get more than
+   * 1 h once an admin raised it): a retired key's tokens must all have expired, so the schedule's
+   * `tokenLifetimeMs` is at least this. Ever, not now: lowering the policy does not shorten tokens issued.
+   */
+  longestTokenLifetimeSeconds?: () => Promise<number>;
   clock: Clock;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
@@ -36,6 +42,14 @@ export class SigningKeysService {
 
   constructor(private readonly deps: SigningKeysDeps) {}
 
+  /** The schedule, its token lifetime raised to the longest token the key policy has ever allowed. */
+  private async schedule(): Promise<SigningKeySchedule> {
+    const { schedule, longestTokenLifetimeSeconds } = this.deps;
+    if (!longestTokenLifetimeSeconds) return schedule;
+    const longestMs = (await longestTokenLifetimeSeconds()) * 1000;
+    return longestMs > schedule.tokenLifetimeMs ? { ...schedule, tokenLifetimeMs: longestMs } : schedule;
+  }
+
   /** Reloads the stream (at most every `minAgeMs`). */
   async refresh(minAgeMs = 0): Promise<SigningKeysState> {
     const now = this.deps.clock();
@@ -51,7 +65,8 @@ export class SigningKeysService {
 
   /** Publishes a new key when one is due and retires keys whose last token has expired. Returns the new events' types. */
   async maintain(now = this.deps.clock()): Promise<string[]> {
-    const { store, vault, schedule, logger } = this.deps;
+    const { store, vault, logger } = this.deps;
+    const schedule = await this.schedule();
     const plan = planSigningKeys(await this.refresh(), now, schedule);
     if (plan.publishActivatingAt === null && plan.retire.length === 0) return [];
     let candidate: { kid: string; publicJwk: Record<string, unknown> } | undefined;
@@ -97,7 +112,8 @@ export class SigningKeysService {
     leadMs: number,
     now = this.deps.clock(),
   ): Promise<{ published: boolean; kid: string | null; activatesAt: string | null; retired: string[] }> {
-    const { store, vault, schedule, logger } = this.deps;
+    const { store, vault, logger } = this.deps;
+    const schedule = await this.schedule();
     const key = generateServiceSigningKey();
     await vault.put(key.kid, key.privateKeyPem);
     const result = await handleCommand(

@@ -93,6 +93,7 @@ export class InMemoryKeys {
       store,
       vault: this.vault,
       schedule: options.schedule ?? TEST_SCHEDULE,
+      longestTokenLifetimeSeconds: () => this.policy.longestServiceTokenLifetimeEver(),
       clock,
       logger: this.logger,
     });
