@@ -261,7 +261,12 @@ describe('keys service over HTTP (real PostgreSQL, real access model)', () => {
         auth: ADMIN,
         body: { defaultLifetimeDays: 365, maxLifetimeDays: null },
       });
-      expect(unbounded.body).toEqual({ defaultLifetimeDays: 365, maxLifetimeDays: null, version: 2 });
+      expect(unbounded.body).toEqual({
+        defaultLifetimeDays: 365,
+        maxLifetimeDays: null,
+        maxServiceTokenLifetimeSeconds: 3600,
+        version: 2,
+      });
       const forever = await call('POST', '/v1/keys', {
         auth: alice,
         body: { name: 'forever', scope: 'inference', expiresAt: null },
