@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { authzMetrics } from '../authz.metrics';
@@ -152,6 +152,29 @@ describe('forward-auth route ahead of the framework', () => {
     const next = request('/v1/forward-auth', { authorization: `Bearer ${KEY}` });
     handle(next.req, next.res);
     expect(next.answer.status).toBe(200);
+  });
+
+  it('reads the connections shed in one turn again spread over 0.5-1.5 s, not all in one later turn', () => {
+    jest.useFakeTimers();
+    try {
+      const { shedder, advance } = manualShedder(10);
+      const { handle } = route(shedder);
+      handle(request('/v1/forward-auth', { authorization: `Bearer ${KEY}` }).req, request('/').res);
+      advance(11);
+      const shed = Array.from({ length: 200 }, () => request('/v1/forward-auth', { authorization: `Bearer ${KEY}` }));
+      for (const r of shed) handle(r.req, r.res);
+      const stillPaused = () => shed.filter((r) => r.paused()).length;
+      expect(stillPaused()).toBe(200);
+      jest.advanceTimersByTime(499);
+      expect(stillPaused()).toBe(200);
+      jest.advanceTimersByTime(501); // 1,000 ms: some, not all
+      expect(stillPaused()).toBeGreaterThan(0);
+      expect(stillPaused()).toBeLessThan(200);
+      jest.advanceTimersByTime(500); // 1,500 ms: all
+      expect(stillPaused()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('sheds anonymous requests before requests with a credential in the same turn', () => {

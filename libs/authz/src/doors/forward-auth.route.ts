@@ -84,15 +84,17 @@ export function forwardAuthRoute(options: ForwardAuthRouteOptions) {
 }
 
 /**
- * Stops reading a shed request's connection for `Retry-After`: its next (pipelined or following) requests
- * wait in the kernel's buffers, and TCP slows the sender down, instead of each costing a parse and an
- * answer in the turns the log source needs. A flooding connection then costs one request a second.
+ * Stops reading a shed request's connection for about `Retry-After`: its next (pipelined or following)
+ * requests wait in the kernel's buffers, and TCP slows the sender down, instead of each costing a parse and
+ * an answer in the turns the log source needs. A flooding connection then costs one request a second.
+ * The pause is spread over 0.5-1.5 × `Retry-After`: the connections shed in one turn would otherwise all be
+ * read again in one later turn, re-forming the same long turn every second.
  */
 function holdOff(req: IncomingMessage): void {
   const socket = req.socket;
   if (socket.isPaused()) return;
   socket.pause();
-  setTimeout(() => socket.resume(), SHED_RETRY_AFTER_S * 1000).unref();
+  setTimeout(() => socket.resume(), SHED_RETRY_AFTER_S * 1000 * (0.5 + Math.random())).unref();
 }
 
 function answer(res: ServerResponse, id: string, response: ForwardAuthResponse): void {
