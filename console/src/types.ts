@@ -36,9 +36,18 @@ export interface CreatedKey {
   expiresAt: string | null;
 }
 
+/** `POST /v1/keys/{keyId}/rotate`: the new key (secret once) and when the old one stops working. */
+export interface RotatedKey extends CreatedKey {
+  rotatedFrom: string;
+  previousKeyRevokesAt: string;
+  eventIds: string[];
+}
+
 export interface KeyPolicy {
   defaultLifetimeDays: number;
   maxLifetimeDays: number | null;
+  /** Longest service token a machine user may ask for (3600–86400 s). */
+  maxServiceTokenLifetimeSeconds: number;
   version: number;
 }
 

@@ -194,6 +194,32 @@ describe('the web console in a real browser', () => {
         page.locator('tr', { hasText: 'notebook' }).getByRole('cell', { name: 'revoked' }).count(),
       ).resolves.toBe(1);
 
+      // Rotate a key: choose how long the old key keeps working, the new secret is shown once, the old key is
+      // refused once the overlap ends (here at once) and the new one works.
+      await page.getByLabel('Key name').fill('ci-bot');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const oldSecret = (await page.getByTestId('secret').textContent())!.trim();
+      await page.getByRole('button', { name: 'I have stored it' }).click();
+      await eventually(async () => expect((await chat(oldSecret)).status).toBe(200));
+      await page.getByRole('button', { name: 'Rotate ci-bot' }).click();
+      await page.getByLabel('Old key').selectOption('0');
+      await page.getByRole('button', { name: 'Yes, rotate' }).click();
+      await page.getByText(/Key ci-bot rotated: the old key stops working at/).waitFor();
+      const newSecret = (await page.getByTestId('secret').textContent())!.trim();
+      expect(newSecret).toMatch(/^tgi_[0-9A-Za-z]{38}$/);
+      expect(newSecret).not.toBe(oldSecret);
+      await eventually(async () => expect((await chat(newSecret)).status).toBe(200));
+      await eventually(async () => {
+        const res = await chat(oldSecret);
+        expect(res.status).toBe(401);
+        expect(res.headers.get('x-ext-auth-reason')).toMatch(/^key-(expired|revoked)$/);
+      });
+      await page.getByRole('button', { name: 'I have stored it' }).click();
+      await expect(page.locator('tr', { hasText: 'ci-bot' }).count()).resolves.toBe(2);
+      await expect(
+        page.locator('tr', { hasText: 'ci-bot' }).getByRole('cell', { name: 'active', exact: true }).count(),
+      ).resolves.toBe(1);
+
       // Usable at a phone's width, still accessible.
       await page.setViewportSize({ width: 390, height: 844 });
       await screenshot(page, '03-me-phone');

@@ -22,13 +22,18 @@ export function Policies() {
 function KeyPolicyForm({ policy, onSaved }: { policy: KeyPolicy; onSaved: () => void }) {
   const [defaultDays, setDefaultDays] = useState(String(policy.defaultLifetimeDays));
   const [maxDays, setMaxDays] = useState(policy.maxLifetimeDays === null ? '' : String(policy.maxLifetimeDays));
+  const [tokenSeconds, setTokenSeconds] = useState(String(policy.maxServiceTokenLifetimeSeconds ?? 3600));
   const [saved, setSaved] = useState('');
   const { busy, error, run } = useAction();
   const submit = (event: Event) => {
     event.preventDefault();
     void run(async () => {
       await api('PUT', '/v1/key-policy', {
-        body: { defaultLifetimeDays: Number(defaultDays), maxLifetimeDays: maxDays === '' ? null : Number(maxDays) },
+        body: {
+          defaultLifetimeDays: Number(defaultDays),
+          maxLifetimeDays: maxDays === '' ? null : Number(maxDays),
+          maxServiceTokenLifetimeSeconds: Number(tokenSeconds),
+        },
         headers: { 'If-Match': `"${policy.version}"` },
       });
       setSaved('Key policy saved.');
@@ -58,6 +63,22 @@ function KeyPolicyForm({ policy, onSaved }: { policy: KeyPolicy; onSaved: () => 
           value={maxDays}
           onInput={(e) => setMaxDays((e.target as HTMLInputElement).value)}
         />
+      </div>
+      <div class="field">
+        <label for="policy-token-seconds">Machine users' longest service token (seconds)</label>
+        <input
+          id="policy-token-seconds"
+          type="number"
+          min={3600}
+          max={86400}
+          required
+          value={tokenSeconds}
+          aria-describedby="policy-token-seconds-hint"
+          onInput={(e) => setTokenSeconds((e.target as HTMLInputElement).value)}
+        />
+        <span id="policy-token-seconds-hint" class="hint">
+          3600–86400; other users always get at most 3600.
+        </span>
       </div>
       <button type="submit" disabled={busy}>
         Save key policy

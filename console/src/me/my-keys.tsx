@@ -2,11 +2,66 @@ import { useState } from 'preact/hooks';
 import { api, query, seg } from '../api';
 import { recordAccessReduction } from '../events';
 import { expiresSoon, EXPIRING_SOON_DAYS, when } from '../format';
-import type { ApiKey, CreatedKey, Me } from '../types';
+import type { ApiKey, CreatedKey, Me, RotatedKey } from '../types';
 import { ConfirmButton, ErrorBox, MoreButton, Notice, SecretOnce, Section, useAction, usePaged } from '../ui';
 import { CreateKeyForm } from './create-key-form';
 
-/** My API keys: create (the secret once), revoke one, revoke all; keys expiring soon stand out. */
+/** How long the old key keeps working after a rotation (seconds; the API takes 0–604800, default 3600). */
+const OVERLAPS: [number, string][] = [
+  [0, 'stops at once'],
+  [3600, 'works 1 more hour'],
+  [86_400, 'works 1 more day'],
+  [604_800, 'works 7 more days'],
+];
+
+/**
+ * Rotate one key: choose how long the old key keeps working, then confirm. The new key's secret is shown once
+ * by the caller, like a created key's.
+ */
+function RotateButton({
+  apiKey,
+  onRotate,
+}: {
+  apiKey: ApiKey;
+  onRotate: (overlapSeconds: number) => void | Promise<void>;
+}) {
+  const [asking, setAsking] = useState(false);
+  const [overlap, setOverlap] = useState(3600);
+  if (!asking)
+    return (
+      <button type="button" onClick={() => setAsking(true)}>
+        Rotate {apiKey.name}
+      </button>
+    );
+  const id = `overlap-${apiKey.keyId}`;
+  return (
+    <span class="confirm" role="group" aria-label={`Rotate ${apiKey.name}`}>
+      <label for={id}>Old key</label>
+      <select id={id} value={overlap} onChange={(e) => setOverlap(Number((e.target as HTMLSelectElement).value))}>
+        {OVERLAPS.map(([seconds, text]) => (
+          <option key={seconds} value={seconds}>
+            {text}
+          </option>
+        ))}
+      </select>
+      <button
+        type="button"
+        class="primary"
+        onClick={() => {
+          setAsking(false);
+          void onRotate(overlap);
+        }}
+      >
+        Yes, rotate
+      </button>
+      <button type="button" onClick={() => setAsking(false)}>
+        Cancel
+      </button>
+    </span>
+  );
+}
+
+/** My API keys: create or rotate (the secret once), revoke one, revoke all; keys expiring soon stand out. */
 export function MyKeys({ me }: { me: Me }) {
   const keys = usePaged((cursor) =>
     api<{ keys: ApiKey[]; nextCursor: string | null }>('GET', `/v1/keys${query({ limit: 100, cursor })}`).then((a) => ({
@@ -23,6 +78,18 @@ export function MyKeys({ me }: { me: Me }) {
       const answer = await api('DELETE', `/v1/keys/${seg(key.keyId)}`);
       recordAccessReduction(`key ${key.name} (${key.keyId}) revoked`, answer.eventIds);
       setNotice(`Key ${key.name} revoked.`);
+      keys.reload();
+    });
+  const rotate = (key: ApiKey, overlapSeconds: number) =>
+    action.run(async () => {
+      const answer = await api<RotatedKey>('POST', `/v1/keys/${seg(key.keyId)}/rotate`, {
+        body: { overlapSeconds },
+        headers: { 'Idempotency-Key': crypto.randomUUID() },
+      });
+      // The KeyRotated (the last id) is what takes the old key away; the new key's creation takes nothing.
+      recordAccessReduction(`key ${key.name} (${key.keyId}) rotated`, answer.data.eventIds.slice(-1));
+      setCreated(answer.data);
+      setNotice(`Key ${key.name} rotated: the old key stops working at ${when(answer.data.previousKeyRevokesAt)}.`);
       keys.reload();
     });
   const revokeAll = () =>
@@ -89,7 +156,8 @@ export function MyKeys({ me }: { me: Me }) {
                     <td>
                       <code>{key.keyId}</code>
                     </td>
-                    <td>
+                    <td class="actions">
+                      {key.status === 'active' && <RotateButton apiKey={key} onRotate={(o) => rotate(key, o)} />}
                       {key.status === 'active' && (
                         <ConfirmButton
                           label={`Revoke ${key.name}`}
