@@ -32,6 +32,12 @@ const policy = (hours: number): DomainEvent =>
 describe('reducesAccess', () => {
   it.each<[string, DomainEvent, PriorFacts, boolean]>([
     ['a key revoked', event('KeyRevoked', { keyId: 'k', reason: 'user', revokedAt: 'x' }), {}, true],
+    [
+      'a key rotated (it ends at revokesAt)',
+      event('KeyRotated', { keyId: 'k', successorKeyId: 'k2', rotatedAt: 'x', revokesAt: 'y' }),
+      {},
+      true,
+    ],
     ['a key created', event('KeyCreated', { keyId: 'k' }), {}, false],
     ['a user deactivated', event('UserDeactivated', { userId: 'usr_1', deactivatedAt: 'x' }), {}, true],
     ['a user created', event('UserCreated', { userId: 'usr_1' }), {}, false],
