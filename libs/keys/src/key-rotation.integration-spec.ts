@@ -216,6 +216,31 @@ describe('key rotation and service-token lifetimes (keys + access model + authz,
       expect(next.status).toBe(201);
     });
 
+    it('a key in its overlap is revoked by a revoke-all at its current stream version (after its KeyRotated)', async () => {
+      const key = await newKey(bob, 'bob notebook', 'inference');
+      const rotated = await call('POST', `/v1/keys/${key.keyId}/rotate`, { auth: bob, body: { overlapSeconds: 600 } });
+      expect(rotated.status).toBe(201);
+      expect((await call('GET', `/v1/keys/${key.keyId}`, { auth: bob })).body).toMatchObject({
+        status: 'active',
+        version: 2,
+      });
+      const all = await call('DELETE', '/v1/users/usr_bob/keys', { auth: ADMIN });
+      expect(all.status).toBe(200);
+      expect(all.body.revoked).toBe(3); // bob's CLI key, the rotated key and its successor
+      for (const keyId of [key.keyId, rotated.body.keyId]) {
+        expect((await call('GET', `/v1/keys/${keyId}`, { auth: ADMIN })).body).toMatchObject({
+          status: 'revoked',
+          revocationReason: 'admin',
+        });
+      }
+      // The sweeper finds nothing left to do for it.
+      const revocations = await db.query(
+        `SELECT count(*)::int AS n FROM keys.events WHERE stream_id = $1 AND type = 'KeyRevoked'`,
+        [`key-${key.keyId}`],
+      );
+      expect(revocations.rows[0].n).toBe(1);
+    });
+
     it.each([
       [{ overlapSeconds: -1 }],
       [{ overlapSeconds: 604_801 }],
