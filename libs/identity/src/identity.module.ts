@@ -21,7 +21,7 @@ import { IdpController, SIGN_IN_SERVICE, WEBHOOK_SERVICE } from './idp/idp.contr
 import { CONSOLE_SIGN_IN, ConsoleSignInController } from './idp/console/console-sign-in.controller';
 import { RawBodyCapture } from './idp/raw-body';
 import { SCIM_SERVICE, ScimController } from './idp/scim/scim.controller';
-import { IdentityRuntime } from './identity-runtime';
+import { type IdentityModuleOptions, IdentityRuntime } from './identity-runtime';
 
 /** The identity service's runtime (store, directory services, IdP connectors, relay). */
 export const IDENTITY_RUNTIME = Symbol('IDENTITY_RUNTIME');
@@ -50,7 +50,7 @@ class IdentityLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
  */
 @Module({})
 export class IdentityModule {
-  static forRoot(context: ServiceContext): DynamicModule {
+  static forRoot(context: ServiceContext, options: IdentityModuleOptions = {}): DynamicModule {
     // Checked here, before anything starts: deployed mode without a KEK stops with exit 1 naming the variable.
     keySealerOf(context);
     return {
@@ -66,7 +66,7 @@ export class IdentityModule {
         ScimController,
       ],
       providers: [
-        { provide: IDENTITY_RUNTIME, useFactory: () => IdentityRuntime.create(context) },
+        { provide: IDENTITY_RUNTIME, useFactory: () => IdentityRuntime.create(context, options) },
         { provide: UsersService, useFactory: (r: IdentityRuntime) => r.users, inject: [IDENTITY_RUNTIME] },
         { provide: ProjectsService, useFactory: (r: IdentityRuntime) => r.projects, inject: [IDENTITY_RUNTIME] },
         { provide: DeploymentsService, useFactory: (r: IdentityRuntime) => r.deployments, inject: [IDENTITY_RUNTIME] },

@@ -1,4 +1,4 @@
-import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC } from '@tollgate/contracts';
+import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC, SIGNING_KEYS_STREAM } from '@tollgate/contracts';
 import { createDataSource, runMigrations } from '@tollgate/database';
 import {
   interruptibleSleep,
@@ -13,14 +13,14 @@ import {
 import type { KeySealer } from '@tollgate/authn';
 import { createKafkaClient, type InProcessBus, type ServiceContext } from '@tollgate/platform';
 import type { DataSource } from 'typeorm';
-import { defaultSigningKeySchedule, type SigningKeySchedule } from './domain/signing-keys.decider';
+import { defaultSigningKeySchedule, type SigningKeySchedule, SigningKeysService } from '@tollgate/signing-keys';
 import type { Clock } from './domain/time';
 import { BootstrapAdminKeyService } from './service/bootstrap-admin-key.service';
 import { AccessKeysService } from './service/access-keys.service';
 import { BulkRevocationService } from './service/bulk-revocation.service';
 import { accessModelDirectory, type AccessModelView, type FreshnessView } from './service/directory';
+import { JwksService } from './service/jwks.service';
 import { KeyPolicyService } from './service/key-policy.service';
-import { SigningKeysService } from './service/signing-keys.service';
 import { TokensService } from './service/tokens.service';
 import { RotationSweeper } from './service/rotation-sweeper';
 import { UserDeactivationReactor } from './service/user-deactivation.reactor';
@@ -65,6 +65,7 @@ export class KeysRuntime {
   readonly accessKeys: AccessKeysService;
   readonly bulkRevocations: BulkRevocationService;
   readonly signingKeys: SigningKeysService;
+  readonly jwks: JwksService;
   readonly tokens: TokensService;
   readonly bootstrap: BootstrapAdminKeyService;
   readonly reactor: UserDeactivationReactor;
@@ -117,6 +118,8 @@ export class KeysRuntime {
     });
     this.bulkRevocations = new BulkRevocationService({ store: this.store, reads, directory, clock });
     this.signingKeys = new SigningKeysService({
+      stream: SIGNING_KEYS_STREAM,
+      name: 'keys',
       store: this.store,
       vault: (this.vault = new PostgresSigningKeyVault(dataSource, sealer)),
       schedule: { ...defaultSigningKeySchedule(context.config.maxStalenessMs), ...options.signingKeySchedule },
@@ -124,6 +127,7 @@ export class KeysRuntime {
       clock,
       logger,
     });
+    this.jwks = new JwksService(this.signingKeys, model);
     this.tokens = new TokensService({
       reads,
       directory,

@@ -26,7 +26,8 @@ import { BootstrapAdminKeyService } from './service/bootstrap-admin-key.service'
 import { BulkRevocationService } from './service/bulk-revocation.service';
 import type { AccessModelView, FreshnessView } from './service/directory';
 import { KeyPolicyService } from './service/key-policy.service';
-import { SigningKeysService } from './service/signing-keys.service';
+import { SigningKeysService } from '@tollgate/signing-keys';
+import { JwksService } from './service/jwks.service';
 import { TokensService } from './service/tokens.service';
 import { UserKeysService } from './service/user-keys.service';
 
@@ -80,6 +81,7 @@ export class KeysModule {
         fromRuntime(AccessKeysService, (r) => r.accessKeys),
         fromRuntime(BulkRevocationService, (r) => r.bulkRevocations),
         fromRuntime(SigningKeysService, (r) => r.signingKeys),
+        fromRuntime(JwksService, (r) => r.jwks),
         fromRuntime(TokensService, (r) => r.tokens),
         fromRuntime(BootstrapAdminKeyService, (r) => r.bootstrap),
         KeysLifecycle,

@@ -11,7 +11,7 @@ import { type HostOwnerStore, PostgresHostOwners } from './host-owners';
 import { identityMigrations } from './migrations';
 import { PostgresReservations, type ReservationStore } from './reservations';
 import { ScimStore } from './scim-store';
-import { SigningKeyStore } from './signing-key-store';
+import { IdentitySigningKeyVault } from './signing-key-store';
 import { createSql, type Sql } from './sql';
 import { WebhookDeliveries } from './webhook-deliveries';
 
@@ -22,7 +22,8 @@ export class IdentityStore implements DirectoryStores {
   readonly reservations: ReservationStore;
   readonly hostOwners: HostOwnerStore;
   readonly webhookDeliveries: WebhookDeliveries;
-  readonly signingKeys: SigningKeyStore;
+  /** Private halves of the sign-in signing keys (sealed). */
+  readonly signingKeys: IdentitySigningKeyVault;
   readonly groupIndex: GroupIndex;
   readonly scim: ScimStore;
   readonly listing: DirectoryListing;
@@ -42,7 +43,7 @@ export class IdentityStore implements DirectoryStores {
     this.reservations = new PostgresReservations(this.sql);
     this.hostOwners = new PostgresHostOwners(this.sql);
     this.webhookDeliveries = new WebhookDeliveries(this.sql);
-    this.signingKeys = new SigningKeyStore(this.sql, sealer);
+    this.signingKeys = new IdentitySigningKeyVault(this.sql, sealer);
     this.groupIndex = new PostgresGroupIndex(this.sql);
     this.scim = new ScimStore(this.sql);
     this.listing = new PostgresDirectoryListing(this.sql);
@@ -55,7 +56,7 @@ export class IdentityStore implements DirectoryStores {
   static async open(options: {
     databaseUrl: string;
     registry: Registry;
-    /** Seals the sign-in signing key at rest (`keySealerOf(context)`). */
+    /** Seals the sign-in signing keys at rest (`keySealerOf(context)`). */
     sealer: KeySealer;
     poolSize?: number;
   }): Promise<IdentityStore> {

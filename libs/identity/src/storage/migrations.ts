@@ -147,7 +147,7 @@ export class HostOwners1767225600410 implements MigrationInterface {
 /**
  * The sign-in signing key's private half is stored sealed (AES-256-GCM envelope under the KEK, see
  * `@tollgate/authn` sealing); rows written before hold PEM and are sealed at the next start
- * (`SigningKeyStore.sealAll`).
+ * (`IdentitySigningKeyVault.sealAll`).
  */
 export class SealedSigningKeys1767484800100 implements MigrationInterface {
   name = 'SealedSigningKeys1767484800100';
@@ -226,6 +226,52 @@ export class WebhookDeliveryState1767744000100 implements MigrationInterface {
   }
 }
 
+/**
+ * The sign-in signing key rotates (issue 19): one row per key (primary key `kid`, as in the keys service's
+ * table), holding only the sealed private half; which key is published, signs and is retired is the
+ * `identity-signing-keys` stream's. The one key of a database written before keeps its row and its sealed
+ * value (same kid, same sealing context), so it keeps signing until the schedule's first rotation and
+ * verifying until its retirement. A row whose key never reached the stream (a start that stopped between
+ * the two writes) never signed anything and is dropped.
+ */
+export class RotatingSigningKeys1767830400300 implements MigrationInterface {
+  name = 'RotatingSigningKeys1767830400300';
+
+  async up(q: QueryRunner): Promise<void> {
+    const t = `"${IDENTITY_SCHEMA}".signing_keys`;
+    await q.query(`
+      DELETE FROM ${t} s WHERE NOT EXISTS (
+        SELECT 1 FROM "${IDENTITY_SCHEMA}".events e
+        WHERE e.stream_id = 'identity-signing-keys' AND e.type = 'SigningKeyPublished' AND e.data->>'kid' = s.kid)`);
+    // Dropping `slot` drops its primary key.
+    await q.query(`ALTER TABLE ${t} DROP COLUMN slot, DROP COLUMN public_jwk, DROP COLUMN activates_at`);
+    await q.query(`ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS signing_keys_kid_key`);
+    await q.query(`ALTER TABLE ${t} ADD PRIMARY KEY (kid)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    // Back to one `current` row: the key signing now (else the latest), with its public half from its event.
+    const t = `"${IDENTITY_SCHEMA}".signing_keys`;
+    await q.query(`ALTER TABLE ${t} DROP CONSTRAINT signing_keys_pkey`);
+    await q.query(
+      `ALTER TABLE ${t} ADD COLUMN slot text, ADD COLUMN public_jwk jsonb, ADD COLUMN activates_at timestamptz`,
+    );
+    await q.query(`
+      UPDATE ${t} s SET public_jwk = e.data->'publicJwk', activates_at = (e.data->>'activatesAt')::timestamptz
+      FROM "${IDENTITY_SCHEMA}".events e
+      WHERE e.stream_id = 'identity-signing-keys' AND e.type = 'SigningKeyPublished' AND e.data->>'kid' = s.kid`);
+    await q.query(`
+      DELETE FROM ${t} WHERE activates_at IS NULL OR kid <> (
+        SELECT kid FROM ${t} WHERE activates_at IS NOT NULL
+        ORDER BY (activates_at <= now()) DESC, activates_at DESC LIMIT 1)`);
+    await q.query(`UPDATE ${t} SET slot = 'current'`);
+    await q.query(
+      `ALTER TABLE ${t} ALTER COLUMN slot SET NOT NULL, ALTER COLUMN public_jwk SET NOT NULL, ALTER COLUMN activates_at SET NOT NULL`,
+    );
+    await q.query(`ALTER TABLE ${t} ADD PRIMARY KEY (slot), ADD CONSTRAINT signing_keys_kid_key UNIQUE (kid)`);
+  }
+}
+
 /** Every migration of the `identity` schema, in order: the event store's, then the identity tables. */
 export function identityMigrations(): MigrationClass[] {
   return [
@@ -236,5 +282,6 @@ export function identityMigrations(): MigrationClass[] {
     EventsByType1767571200100,
     GroupIndexBackfill1767657600100,
     WebhookDeliveryState1767744000100,
+    RotatingSigningKeys1767830400300,
   ];
 }

@@ -4,6 +4,5 @@ export * from './policy';
 export * from './key.decider';
 export * from './access-key-slots.decider';
 export * from './key-policy.decider';
-export * from './signing-keys.decider';
 export * from './rate-limit';
 export * from './key-usage';

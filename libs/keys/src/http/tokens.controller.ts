@@ -2,7 +2,7 @@ import { Body, Controller, Get, Header, Headers, HttpCode, Inject, Post, Req, Re
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiJsonBody, ApiJsonResponse, parseWith } from '@tollgate/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SigningKeysService } from '../service/signing-keys.service';
+import { JwksService } from '../service/jwks.service';
 import { TokensService } from '../service/tokens.service';
 import { ApiErrors, ApiIdempotencyKey, requestMeta, secretResponseHeaders } from './http-support';
 import { examples, jwksResponse, tokenBody, tokenResponse } from './schemas';
@@ -13,7 +13,7 @@ import { examples, jwksResponse, tokenBody, tokenResponse } from './schemas';
 export class TokensController {
   constructor(
     @Inject(TokensService) private readonly tokens: TokensService,
-    @Inject(SigningKeysService) private readonly signingKeys: SigningKeysService,
+    @Inject(JwksService) private readonly signingKeys: JwksService,
   ) {}
 
   @Post('v1/tokens')
@@ -45,7 +45,8 @@ export class TokensController {
   @Header('Cache-Control', 'public, max-age=60')
   @ApiOperation({
     summary: 'Public keys of service tokens (JWKS)',
-    description: 'A new key is listed before it signs; an old one stays until its last token has expired.',
+    description:
+      'The keys of every service token: those of `POST /v1/tokens` and those of IdP sign-in. A new key is listed before it signs; an old one stays until its last token has expired.',
   })
   @ApiJsonResponse(200, 'The JWKS', jwksResponse, examples.jwks)
   jwks() {

@@ -72,6 +72,8 @@ export interface AccessModelView {
   project(projectId: string): { projectId: string } | undefined;
   roleOf(projectId: string, userId: string): ProjectRole | undefined;
   collaborators(projectId: string): ReadonlyMap<string, ProjectRole>;
+  /** Published, unretired signing keys of both writers (for the JWKS). */
+  signingKeys(): Iterable<{ kid: string; publicJwk: object; activatesAt: number }>;
 }
 
 export interface FreshnessView {

@@ -12,7 +12,7 @@ import { keyStatus, keyStopsAt, type KeyReadModel } from '../storage/key-read-mo
 import type { KeyPolicyService } from './key-policy.service';
 import type { TokenRequestStore } from '../storage/token-requests';
 import type { Directory } from './directory';
-import type { SigningKeysService } from './signing-keys.service';
+import type { SigningKeysService } from '@tollgate/signing-keys';
 import { IdempotencyKeyReusedError } from '@tollgate/event-store';
 import { idempotencyKeyReused } from '@tollgate/platform';
 import { requestFingerprint, type RequestMeta } from './support';

@@ -1,15 +1,13 @@
 import { AccessModel } from '@tollgate/access-model';
-import type { IdentityEvent, ProjectRole } from '@tollgate/contracts';
+import { type IdentityEvent, type ProjectRole, SIGNING_KEYS_STREAM } from '@tollgate/contracts';
 import { InMemoryEventStore, type RecordedEvent } from '@tollgate/event-store';
 import type { Caller } from '@tollgate/platform';
 import { RateLimiter } from '../domain/rate-limit';
-import type { SigningKeySchedule } from '../domain/signing-keys.decider';
 import { AccessKeysService } from '../service/access-keys.service';
 import { BootstrapAdminKeyService } from '../service/bootstrap-admin-key.service';
 import { BulkRevocationService } from '../service/bulk-revocation.service';
 import { accessModelDirectory } from '../service/directory';
 import { KeyPolicyService } from '../service/key-policy.service';
-import { SigningKeysService } from '../service/signing-keys.service';
 import type { RequestMeta } from '../service/support';
 import { TokensService } from '../service/tokens.service';
 import { RotationSweeper } from '../service/rotation-sweeper';
@@ -17,7 +15,7 @@ import { UserDeactivationReactor } from '../service/user-deactivation.reactor';
 import { UserKeysService } from '../service/user-keys.service';
 import { InMemoryKeyReadModel } from '../storage/in-memory-key-read-model';
 import { InMemoryLocks } from '../storage/locks';
-import { InMemorySigningKeyVault } from '../storage/signing-key-vault';
+import { InMemorySigningKeyVault, type SigningKeySchedule, SigningKeysService } from '@tollgate/signing-keys';
 import { InMemoryTokenRequestStore } from '../storage/token-requests';
 
 export const T0 = Date.parse('2026-11-26T06:30:00.000Z');
@@ -90,6 +88,8 @@ export class InMemoryKeys {
     });
     this.bulk = new BulkRevocationService({ store, reads, directory, clock });
     this.signingKeys = new SigningKeysService({
+      stream: SIGNING_KEYS_STREAM,
+      name: 'keys',
       store,
       vault: this.vault,
       schedule: options.schedule ?? TEST_SCHEDULE,

@@ -1,6 +1,6 @@
+import { SIGNING_KEYS_STREAM } from '@tollgate/contracts';
 import { InMemoryEventStore } from '@tollgate/event-store';
-import { InMemorySigningKeyVault } from '../storage/signing-key-vault';
-import { SigningKeysService } from '../service/signing-keys.service';
+import { InMemorySigningKeyVault, SigningKeysService } from '@tollgate/signing-keys';
 import { T0, TEST_SCHEDULE } from './in-memory-keys';
 
 /** Two replicas' signing-key services on one store and one vault (test support). */
@@ -11,6 +11,8 @@ export class InMemoryKeySigningPair {
   /** One replica: its own service on the shared store and vault. */
   private readonly replica = () =>
     new SigningKeysService({
+      stream: SIGNING_KEYS_STREAM,
+      name: 'keys',
       store: this.store,
       vault: this.vault,
       schedule: TEST_SCHEDULE,

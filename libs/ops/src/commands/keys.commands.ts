@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { BulkRevocationResult } from '@tollgate/keys';
 import { EXIT, notFoundError, usageError } from '../cli-errors';
 import { rotateKek } from '../key-encryption';
-import { rotateSigning } from '../signing-keys';
+import { rotateSigning, type Signer, SIGNERS } from '../signing-keys';
 import { scanText } from '../scan';
 import { type Command, apiOptions, api, withStores, foldStores } from './command';
 
@@ -37,30 +37,39 @@ export const KEYS_COMMANDS: Record<string, Command> = {
 
   'keys rotate-signing': {
     summary:
-      'rotate the service-token signing key now: the new key is in the JWKS --lead-seconds before it signs (default 120), the old one stays until its last token expired',
-    usage: 'tollgate keys rotate-signing [--lead-seconds N] [--json]',
-    options: { 'lead-seconds': { type: 'string' } },
+      'rotate the token signing keys now (service tokens, sign-in tokens, or both): each new key is in the JWKS --lead-seconds before it signs (default 120), the old one stays until its last token expired',
+    usage: 'tollgate keys rotate-signing [--signer service|sign-in|all] [--lead-seconds N] [--json]',
+    options: { 'lead-seconds': { type: 'string' }, signer: { type: 'string' } },
     positionals: 0,
     async run({ values }, ctx) {
       const raw = values['lead-seconds'] as string | undefined;
       const lead = raw === undefined ? 120 : Number(raw);
-      // At least what every verifier needs to learn the key first: the JWKS is cached 60 s (max-age).
+      // At least what every verifier needs to learn the key first: the JWKS is cached 60 s (max-age), and a
+      // running service re-reads its stream at most 30 s before it signs.
       if (!/^\d+$/.test(raw ?? '120') || !Number.isInteger(lead) || lead < 60 || lead > 86_400)
         throw usageError('--lead-seconds must be an integer from 60 to 86400');
-      const report = await rotateSigning(await ctx.database(), ctx.config, lead);
+      const chosen = (values.signer as string | undefined) ?? 'all';
+      if (chosen !== 'all' && !(SIGNERS as readonly string[]).includes(chosen))
+        throw usageError(`--signer must be one of ${[...SIGNERS, 'all'].join(', ')}`);
+      const signers = chosen === 'all' ? SIGNERS : [chosen as Signer];
+      const report = await rotateSigning(await ctx.database(), ctx.config, lead, signers);
       if (ctx.out.json) ctx.out.data(report);
-      else if (!report.published)
-        ctx.out.line(
-          `a successor is already published: ${report.kid} signs from ${report.activatesAt}; nothing to do (run again after it took over)`,
-        );
-      else {
-        ctx.out.line(`published signing key ${report.kid}: in the JWKS now, signs from ${report.activatesAt}`);
-        if (report.previousKid)
-          ctx.out.line(
-            `${report.previousKid} signs until then and stays in the JWKS until its last token expired (retired after ${report.previousRetiresAfter})`,
-          );
-        for (const kid of report.retired) ctx.out.line(`retired ${kid}`);
-      }
+      else
+        for (const r of report.signers) {
+          const name = r.signer === 'service' ? 'service-token' : 'sign-in';
+          if (!r.published)
+            ctx.out.line(
+              `${name}: a successor is already published: ${r.kid} signs from ${r.activatesAt}; nothing to do (run again after it took over)`,
+            );
+          else {
+            ctx.out.line(`${name}: published signing key ${r.kid}: in the JWKS now, signs from ${r.activatesAt}`);
+            if (r.previousKid)
+              ctx.out.line(
+                `${name}: ${r.previousKid} signs until then and stays in the JWKS until its last token expired (retired after ${r.previousRetiresAfter})`,
+              );
+          }
+          for (const kid of r.retired) ctx.out.line(`${name}: retired ${kid}`);
+        }
       return EXIT.ok;
     },
   },

@@ -1,77 +1,42 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  generateServiceSigningKey,
-  loadServiceSigningKey,
-  ServiceTokenSigner,
-  SIGN_IN_SOURCE,
-  type SignedServiceToken,
-} from '@tollgate/authn';
-import { IDENTITY_SIGNING_KEYS_STREAM, type SigningKeyPublished } from '@tollgate/contracts';
-import { VersionConflictError } from '@tollgate/event-store';
-import type { IdentityStore } from '../../storage/identity-store';
+import { SIGN_IN_SOURCE, type SignedServiceToken } from '@tollgate/authn';
+import { ApiError } from '@tollgate/contracts';
+import type { SigningKeysService } from '@tollgate/signing-keys';
 
 /**
  * Signs the service tokens issued at IdP sign-in (EdDSA, scope `any`, `src: sign-in`) with the identity
- * service's own Ed25519 key. The private key is in `identity.signing_keys`; the public key is published
- * as `SigningKeyPublished` on the identity log (stream `identity-signing-keys`) with `activatesAt` one
- * staleness bound in the future, so every authorizer and the JWKS know it before it signs.
+ * service's own Ed25519 keys. The keys rotate exactly as the keys service's service-token key does (the
+ * shared `SigningKeysService` on the `identity-signing-keys` stream of the identity log): a key is published
+ * as `SigningKeyPublished` before it signs, so every authorizer and the JWKS know it first, and retired
+ * (`SigningKeyRetired`) once its last token has expired. A token lives the schedule's `tokenLifetimeMs`
+ * (1 h), never longer, so none outlives its key.
  */
 export class SignInTokenSigner {
-  private constructor(
-    private readonly signer: ServiceTokenSigner,
-    private readonly activatesAt: number,
+  constructor(
+    private readonly keys: SigningKeysService,
+    /** How long a sign-in may wait for the very first key to activate (it is published a moment before). */
+    private readonly maxWaitMs = 10_000,
   ) {}
 
-  static async open(
-    store: IdentityStore,
-    options: { activationDelayMs: number; now?: () => number },
-  ): Promise<SignInTokenSigner> {
-    const now = options.now ?? Date.now;
-    let stored = await store.signingKeys.current();
-    if (!stored) {
-      const fresh = generateServiceSigningKey();
-      stored = await store.signingKeys.createIfAbsent({
-        kid: fresh.kid,
-        privateKeyPem: fresh.privateKeyPem,
-        publicJwk: fresh.publicJwk as Record<string, unknown>,
-        activatesAt: new Date(now() + options.activationDelayMs),
-      });
-    }
-    await publish(store, {
-      kid: stored.kid,
-      publicJwk: stored.publicJwk,
-      activatesAt: stored.activatesAt.toISOString(),
-    });
-    const key = loadServiceSigningKey(stored.privateKeyPem, stored.kid);
-    return new SignInTokenSigner(new ServiceTokenSigner(key, { now }), stored.activatesAt.getTime());
-  }
-
-  get kid(): string {
-    return this.signer.kid;
-  }
-
-  /** A sign-in token for `userId` (1 h). Waits for the key's activation if it was published a moment ago. */
+  /** A sign-in token for `userId`. Waits for the first key's activation if it was published a moment ago. */
   async sign(userId: string): Promise<SignedServiceToken> {
-    const wait = this.activatesAt - Date.now();
-    if (wait > 0) await sleep(wait);
-    return this.signer.sign({ subject: userId, scope: 'any', source: SIGN_IN_SOURCE });
-  }
-}
-
-/** Appends `SigningKeyPublished` for this kid unless the stream already has it (several replicas may race). */
-async function publish(store: IdentityStore, data: SigningKeyPublished): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const slice = await store.events.readStream(IDENTITY_SIGNING_KEYS_STREAM);
-    if (slice.events.some((e) => e.type === 'SigningKeyPublished' && (e.data as SigningKeyPublished).kid === data.kid))
-      return;
-    try {
-      await store.events.append(IDENTITY_SIGNING_KEYS_STREAM, slice.version, [{ type: 'SigningKeyPublished', data }], {
-        metadata: { actor: 'system', channel: 'system' },
-      });
-      return;
-    } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
+    let signer = await this.keys.signer();
+    if (!signer) {
+      const wait = this.keys.msUntilActivation();
+      if (wait !== null && wait <= this.maxWaitMs) {
+        await sleep(wait);
+        signer = await this.keys.signer();
+      }
     }
+    if (!signer)
+      throw new ApiError('unavailable', 'the sign-in signing key is not active yet; retry shortly', undefined, {
+        'Retry-After': '1',
+      });
+    return signer.sign({
+      subject: userId,
+      scope: 'any',
+      source: SIGN_IN_SOURCE,
+      expiresInSeconds: this.keys.tokenLifetimeSeconds,
+    });
   }
-  throw new Error('could not publish the identity signing key');
 }

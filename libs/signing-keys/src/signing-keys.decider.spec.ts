@@ -1,6 +1,4 @@
-import type { KeyEvent } from '@tollgate/contracts';
 import { fold } from '@tollgate/event-store';
-import { givenWhen } from './given-when-then';
 import {
   activeSigningKey,
   planSigningKeys,
@@ -8,9 +6,18 @@ import {
   signingKeysDecider,
   type MaintainSigningKeys,
   type RotateSigningKey,
+  type SigningKeyEvent,
   type SigningKeySchedule,
 } from './signing-keys.decider';
-import { iso } from './time';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+/** given past events, when a command: the new events. */
+const givenWhen = (
+  given: readonly SigningKeyEvent[],
+  when: MaintainSigningKeys | RotateSigningKey,
+): { events: SigningKeyEvent[] } => ({
+  events: signingKeysDecider.decide(when, fold(signingKeysDecider, given)),
+});
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -23,11 +30,11 @@ const schedule: SigningKeySchedule = {
 };
 const t0 = Date.parse('2026-11-26T00:00:00.000Z');
 const jwk = (kid: string) => ({ kty: 'OKP', crv: 'Ed25519', x: `x-${kid}`, kid, alg: 'EdDSA', use: 'sig' });
-const published = (kid: string, activatesAt: number): KeyEvent => ({
+const published = (kid: string, activatesAt: number): SigningKeyEvent => ({
   type: 'SigningKeyPublished',
   data: { kid, publicJwk: jwk(kid), activatesAt: iso(activatesAt) },
 });
-const retired = (kid: string, at: number): KeyEvent => ({
+const retired = (kid: string, at: number): SigningKeyEvent => ({
   type: 'SigningKeyRetired',
   data: { kid, retiredAt: iso(at) },
 });
@@ -43,7 +50,7 @@ const k2At = t0 + 7 * DAY;
 const k1Retires = k2At + H + 5 * 60_000;
 
 describe('signing keys decider (rotation schedule)', () => {
-  it.each<[string, KeyEvent[], MaintainSigningKeys, ReturnType<typeof givenWhen>]>([
+  it.each<[string, SigningKeyEvent[], MaintainSigningKeys, ReturnType<typeof givenWhen>]>([
     [
       'first start: publish a key that activates later',
       [],
@@ -90,7 +97,7 @@ describe('signing keys decider (rotation schedule)', () => {
       { events: [published('k1', t0 + 4_000)] },
     ],
   ])('%s', (_what, given, when, then) => {
-    expect(givenWhen(signingKeysDecider, given, when)).toEqual(then);
+    expect(givenWhen(given, when)).toEqual(then);
   });
 
   describe('on-demand rotation (tollgate keys rotate-signing)', () => {
@@ -103,7 +110,7 @@ describe('signing keys decider (rotation schedule)', () => {
     });
     const now = t0 + DAY;
 
-    it.each<[string, KeyEvent[], RotateSigningKey, ReturnType<typeof givenWhen>]>([
+    it.each<[string, SigningKeyEvent[], RotateSigningKey, ReturnType<typeof givenWhen>]>([
       [
         'publishes the new key to activate after the lead; the signing key stays',
         [published('k1', t0)],
@@ -135,7 +142,7 @@ describe('signing keys decider (rotation schedule)', () => {
         { events: [retired('k1', k1Retires), published('k3', k1Retires + 2 * 60_000)] },
       ],
     ])('%s', (_what, given, when, then) => {
-      expect(givenWhen(signingKeysDecider, given, when)).toEqual(then);
+      expect(givenWhen(given, when)).toEqual(then);
     });
 
     it("the old key keeps its place until its last token expired; the replaced successor is nobody's successor", () => {

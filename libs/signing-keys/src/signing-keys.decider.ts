@@ -1,10 +1,11 @@
-import type { KeyEvent } from '@tollgate/contracts';
+import type { SigningKeyPublished, SigningKeyRetired } from '@tollgate/contracts';
 import type { Decider } from '@tollgate/event-store';
-import { iso } from './time';
 
 /**
- * Service-token signing keys (stream `signing-keys`). Only public material is in events; the private key
- * lives in the keys service's `signing_keys` table.
+ * The signing keys of one token signer, as a stream of `SigningKeyPublished` / `SigningKeyRetired` events.
+ * Two signers run it: the keys service's service-token key (stream `signing-keys`, keys log) and the identity
+ * service's sign-in token key (stream `identity-signing-keys`, identity log). Only public material is in
+ * events; the private key lives in the writer's own `signing_keys` table, sealed under the KEK.
  *
  * Rotation schedule (times relative to the current key's `activatesAt`, defaults in brackets):
  * - a key signs for `rotationPeriodMs` [7 days];
@@ -12,9 +13,10 @@ import { iso } from './time';
  *   through events within the staleness bound; third parties through the JWKS) knows it before any token
  *   signed with it exists;
  * - the old key stays published until its last token has expired: retired once now ≥ the successor's
- *   `activatesAt` + `tokenLifetimeMs` [1 h, the service-token maximum] + `retirementMarginMs` [5 min of clock skew];
+ *   `activatesAt` + `tokenLifetimeMs` [1 h, the service-token maximum; a signer never issues a token that lives
+ *   longer] + `retirementMarginMs` [5 min of clock skew];
  * - the very first key activates `firstKeyLeadMs` after it is published [2 × TOLLGATE_MAX_STALENESS_MS, at
- *   least 2 s]; until then `POST /v1/tokens` answers 503 with `Retry-After`.
+ *   least 2 s]; until then `POST /v1/tokens` answers 503 with `Retry-After` and sign-in waits for it.
  */
 export interface SigningKeySchedule {
   rotationPeriodMs: number;
@@ -31,6 +33,13 @@ export const defaultSigningKeySchedule = (maxStalenessMs: number): SigningKeySch
   tokenLifetimeMs: 3_600_000,
   retirementMarginMs: 300_000,
 });
+
+/** The events of a signing-key stream (the same types and data on the keys and the identity log). */
+export type SigningKeyEvent =
+  { type: 'SigningKeyPublished'; data: SigningKeyPublished } | { type: 'SigningKeyRetired'; data: SigningKeyRetired };
+
+/** ISO 8601 UTC with milliseconds, the contract's time format. */
+const iso = (ms: number): string => new Date(ms).toISOString();
 
 export interface SigningKeyRecord {
   kid: string;
@@ -137,13 +146,13 @@ export interface RotateSigningKey {
 export const onDemandActivation = (now: number, leadMs: number, schedule: SigningKeySchedule): number =>
   now + Math.max(leadMs, schedule.firstKeyLeadMs);
 
-export const signingKeysDecider: Decider<MaintainSigningKeys | RotateSigningKey, KeyEvent, SigningKeysState> = {
+export const signingKeysDecider: Decider<MaintainSigningKeys | RotateSigningKey, SigningKeyEvent, SigningKeysState> = {
   initialState: { keys: [] },
 
   decide(command, state) {
     if (command.type === 'RotateSigningKey') return decideRotation(command, state);
     const plan = planSigningKeys(state, command.now, command.schedule);
-    const events: KeyEvent[] = plan.retire.map((kid) => ({
+    const events: SigningKeyEvent[] = plan.retire.map((kid) => ({
       type: 'SigningKeyRetired',
       data: { kid, retiredAt: iso(command.now) },
     }));
@@ -162,7 +171,7 @@ export const signingKeysDecider: Decider<MaintainSigningKeys | RotateSigningKey,
   },
 };
 
-function decideRotation(command: RotateSigningKey, state: SigningKeysState): KeyEvent[] {
+function decideRotation(command: RotateSigningKey, state: SigningKeysState): SigningKeyEvent[] {
   const { now, schedule, candidate } = command;
   if (state.keys.some((k) => k.kid === candidate.kid)) return [];
   const activatesAt = onDemandActivation(now, command.leadMs, schedule);
@@ -170,7 +179,7 @@ function decideRotation(command: RotateSigningKey, state: SigningKeysState): Key
   if (pending.some((k) => k.activatesAt <= activatesAt)) return [];
   const retire = new Set([...planSigningKeys(state, now, schedule).retire, ...pending.map((k) => k.kid)]);
   return [
-    ...[...retire].map((kid): KeyEvent => ({ type: 'SigningKeyRetired', data: { kid, retiredAt: iso(now) } })),
+    ...[...retire].map((kid): SigningKeyEvent => ({ type: 'SigningKeyRetired', data: { kid, retiredAt: iso(now) } })),
     {
       type: 'SigningKeyPublished',
       data: { kid: candidate.kid, publicJwk: candidate.publicJwk, activatesAt: iso(activatesAt) },
@@ -178,7 +187,7 @@ function decideRotation(command: RotateSigningKey, state: SigningKeysState): Key
   ];
 }
 
-function evolveSigningKeys(state: SigningKeysState, event: KeyEvent): SigningKeysState {
+function evolveSigningKeys(state: SigningKeysState, event: SigningKeyEvent): SigningKeysState {
   switch (event.type) {
     case 'SigningKeyPublished':
       return {
