@@ -5,6 +5,7 @@ import { KeysModule } from '@tollgate/keys';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../../../../test/support/test-app';
+import type { IdentityModuleOptions } from '../identity-runtime';
 import { IdentityModule } from '../identity.module';
 import { eventually } from '../../../../test/support';
 import { httpClient } from '../../../../test/support/http';
@@ -30,13 +31,17 @@ export async function startIdentityApp(
     env?: Record<string, string>;
     authz?: boolean;
     kafka?: boolean;
+    /** The identity module's options (e.g. a short sign-in key schedule). */
+    identity?: IdentityModuleOptions;
+    /** Reuse a database (default: a fresh one, dropped at close). */
+    databaseUrl?: string;
   } = {},
 ): Promise<IdentityTestApp> {
   const app = await startTestApp(
     (ctx) => [
       AccessModelModule.forRoot(ctx),
       KeysModule.forRoot(ctx),
-      IdentityModule.forRoot(ctx),
+      IdentityModule.forRoot(ctx, options.identity),
       ...(options.authz ? [AuthzModule.forRoot(ctx)] : []),
     ],
     {
@@ -48,6 +53,7 @@ export async function startIdentityApp(
       },
       configure: options.configure,
       kafka: options.kafka,
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     },
   );
   const call = httpClient(app.url);
