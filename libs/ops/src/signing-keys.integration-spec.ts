@@ -40,8 +40,12 @@ describe('tollgate keys rotate-signing', () => {
     const code = await runCli(args, context, (t) => void err.push(t));
     return { code, out: out.join(''), err: err.join('') };
   };
+  /** The JWKS's service-token keys (it lists the identity service's sign-in keys too, after them). */
   const jwksKids = async () =>
-    ((await call('GET', '/.well-known/jwks.json')).body as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    ((await call('GET', '/.well-known/jwks.json')).body as { keys: { kid: string }[] }).keys
+      .map((k) => k.kid)
+      .filter((kid) => !signInKids.has(kid));
+  const signInKids = new Set<string>();
   const privateKids = async () =>
     (await pool.query('SELECT kid FROM keys.signing_keys ORDER BY kid')).rows.map((r) => r.kid as string).sort();
   const token = async (key: string) => {
@@ -90,15 +94,25 @@ describe('tollgate keys rotate-signing', () => {
     const management = (await call('POST', '/v1/keys', { auth: ADMIN, body: { name: 'ops', scope: 'management' } }))
       .body.key as string;
     const oldToken = await eventually(() => token(management));
+    for (const row of (await pool.query(`SELECT kid FROM identity.signing_keys`)).rows) signInKids.add(row.kid);
+    expect(signInKids.size).toBe(1);
+    // The sign-in key is in the JWKS too (sign-in tokens are service tokens), learned from the identity log.
+    await eventually(async () =>
+      expect(
+        ((await call('GET', '/.well-known/jwks.json')).body as { keys: { kid: string }[] }).keys.map((k) => k.kid),
+      ).toEqual(expect.arrayContaining([...signInKids])),
+    );
     const [first] = await jwksKids();
     expect(kidOf(oldToken)).toBe(first);
 
     // The CLI: a new key in the JWKS and in the access model at once, activating in 60 s; the old one signs.
-    const rotated = await cli('keys', 'rotate-signing', '--lead-seconds', '60', '--json');
+    const rotated = await cli('keys', 'rotate-signing', '--signer', 'service', '--lead-seconds', '60', '--json');
     expect(rotated.err).toBe('');
     expect(rotated.code).toBe(EXIT.ok);
-    const report = JSON.parse(rotated.out);
-    expect(report).toMatchObject({ published: true, previousKid: first, retired: [] });
+    const { signers } = JSON.parse(rotated.out);
+    expect(signers).toHaveLength(1);
+    const report = signers[0];
+    expect(report).toMatchObject({ signer: 'service', published: true, previousKid: first, retired: [] });
     const second = report.kid as string;
     expect(Date.parse(report.activatesAt) - Date.now()).toBeGreaterThan(50_000);
     // The product's schedule (the CLI's): the old key's last token expires at most 1 h after it stops signing.
@@ -114,9 +128,9 @@ describe('tollgate keys rotate-signing', () => {
     expect(JSON.stringify(events.rows)).not.toMatch(/PRIVATE KEY/);
 
     // Again at once: the successor already activates sooner than asked; nothing is written.
-    const again = await cli('keys', 'rotate-signing');
+    const again = await cli('keys', 'rotate-signing', '--signer', 'service');
     expect(again.code).toBe(EXIT.ok);
-    expect(again.out).toContain(`a successor is already published: ${second}`);
+    expect(again.out).toContain(`service-token: a successor is already published: ${second}`);
     expect(
       (await pool.query(`SELECT count(*)::int AS n FROM keys.events WHERE stream_id = 'signing-keys'`)).rows[0].n,
     ).toBe(events.rows.length);
