@@ -134,9 +134,10 @@ export const EXTERNAL_ACCESS_POLICY_STREAM = 'external-access-policy';
 
 /**
  * The identity service signs the service tokens it issues at IdP sign-in (scope `any`) with its own Ed25519
- * key. It publishes the public key on the identity log, on this stream, as a `SigningKeyPublished` event: the
- * same type and data schema as the keys service's (`signingKeyPublished` in key-events.ts, same meaning),
- * so a consumer that learns signing keys by event type (the access model, the JWKS) learns both. Stream
- * ids are unique across stores, hence not `signing-keys`.
+ * keys, rotated like the keys service's. It publishes each public key on the identity log, on this stream, as
+ * a `SigningKeyPublished` event before the key signs, and retires it with `SigningKeyRetired` once its last
+ * token has expired: the same types and data schemas as the keys service's (key-events.ts, same meaning), so
+ * a consumer that learns signing keys by event type (the access model, the JWKS) learns both. Stream ids are
+ * unique across stores, hence not `signing-keys`.
  */
 export const IDENTITY_SIGNING_KEYS_STREAM = 'identity-signing-keys';
