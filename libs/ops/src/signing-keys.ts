@@ -4,7 +4,7 @@ import { IDENTITY_SCHEMA, IDENTITY_SIGNING_KEYS_STREAM, KEYS_SCHEMA, SIGNING_KEY
 import { createDataSource, type SealedColumn } from '@tollgate/database';
 import { PostgresEventStore } from '@tollgate/event-store';
 import { IDENTITY_SIGNING_KEY_COLUMN } from '@tollgate/identity';
-import { KEYS_SIGNING_KEY_COLUMN } from '@tollgate/keys';
+import { KEYS_SIGNING_KEY_COLUMN, KeyPolicyService } from '@tollgate/keys';
 import {
   activeSigningKey,
   defaultSigningKeySchedule,
@@ -97,11 +97,19 @@ async function rotateOne(
   ]);
   if (!installed?.ok)
     throw new CliError(`${column.table} does not exist: start the ${writer} service (or run tollgate migrate) first`);
+  const store = new PostgresEventStore({ dataSource, schema, registry: new Registry() });
   const schedule = defaultSigningKeySchedule(config.maxStalenessMs);
+  // As the keys service runs it: service-token keys stay published for the longest token the key policy ever
+  // allowed (machine users may get up to 24 h); sign-in tokens live the schedule's hour.
+  if (signer === 'service')
+    schedule.tokenLifetimeMs = Math.max(
+      schedule.tokenLifetimeMs,
+      (await new KeyPolicyService(store).longestServiceTokenLifetimeEver()) * 1000,
+    );
   const service = new SigningKeysService({
     stream,
     name: writer,
-    store: new PostgresEventStore({ dataSource, schema, registry: new Registry() }),
+    store,
     vault: new SealedSigningKeyVault((text, params) => dataSource.query(text, params), column, sealer),
     schedule,
     clock: () => now,
