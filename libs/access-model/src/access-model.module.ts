@@ -15,6 +15,7 @@ import {
   type InProcessBus,
   ReadinessChecks,
   type ServiceContext,
+  settleWithin,
 } from '@tollgate/platform';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { AccessModel } from './access-model';
@@ -54,20 +55,8 @@ class KeyUsageLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
 
   async onApplicationShutdown(): Promise<void> {
     // Best effort: a stop never waits long on an unreachable broker (losing an interval is acceptable).
-    await within(this.usage.publisher.stop(), 2000);
+    await settleWithin(this.usage.publisher.stop(), 2000);
   }
-}
-
-/** Waits for `promise` (its failure ignored) at most `ms`. */
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
 }
 
 const ISSUERS = Symbol('ACCESS_MODEL_ISSUERS');

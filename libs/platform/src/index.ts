@@ -18,3 +18,4 @@ export * from './pagination';
 export * from './write-requests';
 export * from './console';
 export * from './in-process-bus';
+export { settleWithin } from './settle-within';

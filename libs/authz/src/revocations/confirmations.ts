@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CONFIRMATIONS_TOPIC } from '@tollgate/contracts';
 import type { KafkaConfig } from '@tollgate/config';
 import { PartitionPublisher, topicPartitions, topicSpec } from '@tollgate/event-store';
-import { createKafka } from '@tollgate/platform';
+import { createKafka, settleWithin } from '@tollgate/platform';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
@@ -189,8 +189,8 @@ export class RevocationConfirmations {
           { err: error, topic: this.topic, retryInMs: backoff },
           'authz: confirmations cannot reach Kafka; retrying',
         );
-        await within(this.consumer?.disconnect() ?? Promise.resolve(), 1000);
-        await within(this.producer?.disconnect() ?? Promise.resolve(), 1000);
+        await settleWithin(this.consumer?.disconnect() ?? Promise.resolve(), 1000);
+        await settleWithin(this.producer?.disconnect() ?? Promise.resolve(), 1000);
         this.consumer = undefined;
         this.producer = undefined;
         await new Promise((resolve) => setTimeout(resolve, backoff).unref());
@@ -267,17 +267,17 @@ export class RevocationConfirmations {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe?.();
-    await within(this.connecting ?? Promise.resolve(), 1000);
+    await settleWithin(this.connecting ?? Promise.resolve(), 1000);
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.producer && this.isConnected) {
-      await within(this.flushing ?? Promise.resolve(), 1000);
+      await settleWithin(this.flushing ?? Promise.resolve(), 1000);
       if (!this.publishFailing) {
         this.queue.push({ type: 'leaving', replicaId: this.options.replicaId, at: this.now() });
-        await within(this.sendQueued(), 1000);
+        await settleWithin(this.sendQueued(), 1000);
       }
     }
-    await within(this.consumer?.disconnect() ?? Promise.resolve(), 1000);
-    await within(this.producer?.disconnect() ?? Promise.resolve(), 1000);
+    await settleWithin(this.consumer?.disconnect() ?? Promise.resolve(), 1000);
+    await settleWithin(this.producer?.disconnect() ?? Promise.resolve(), 1000);
   }
 
   /** The confirmation status of a revocation, or undefined when no replica knows the event (404). */
@@ -443,18 +443,6 @@ export class RevocationConfirmations {
     );
     this.queue.splice(0, batch.length);
   }
-}
-
-/** Waits for `promise` (its failure ignored) at most `ms`. */
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
 }
 
 function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {

@@ -1,7 +1,7 @@
 import type { KafkaConfig } from '@tollgate/config';
 import { KEY_USAGE_TOPIC } from '@tollgate/contracts';
 import { topicSpec } from '@tollgate/event-store';
-import { createKafka, type InProcessBus } from '@tollgate/platform';
+import { createKafka, type InProcessBus, settleWithin } from '@tollgate/platform';
 import type { Consumer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { foldKeyUsage } from '../domain/key-usage';
@@ -50,8 +50,8 @@ export class KeyUsageFollower {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    await within(this.running ?? Promise.resolve(), 1000);
-    await within(this.consumer?.disconnect() ?? Promise.resolve(), 3000);
+    await settleWithin(this.running ?? Promise.resolve(), 1000);
+    await settleWithin(this.consumer?.disconnect() ?? Promise.resolve(), 3000);
   }
 
   /** Stores one batch of raw messages (the Kafka consumer and the bus call it; a failure is retried by them). */
@@ -121,16 +121,4 @@ export class KeyUsageFollower {
       },
     });
   }
-}
-
-/** Waits for `promise` (its failure ignored) at most `ms`. */
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
 }
