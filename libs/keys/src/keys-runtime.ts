@@ -123,7 +123,12 @@ export class KeysRuntime {
       store: this.store,
       vault: (this.vault = new PostgresSigningKeyVault(dataSource, sealer)),
       schedule: { ...defaultSigningKeySchedule(context.config.maxStalenessMs), ...options.signingKeySchedule },
-      longestTokenLifetimeSeconds: () => this.policy.longestServiceTokenLifetimeEver(),
+      // Only a policy raised above the standard hour (machine users) lengthens the schedule: a policy never
+      // raised adds nothing to the schedule's own token lifetime (short in tests, an hour by default).
+      longestTokenLifetimeSeconds: async () => {
+        const longest = await this.policy.longestServiceTokenLifetimeEver();
+        return longest > 3600 ? longest : 0;
+      },
       clock,
       logger,
     });
