@@ -1,4 +1,11 @@
-import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC, SIGNING_KEYS_STREAM } from '@tollgate/contracts';
+import {
+  IDENTITY_SCHEMA,
+  IDENTITY_TOPIC,
+  KEYS_SCHEMA,
+  KEYS_TOPIC,
+  SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS,
+  SIGNING_KEYS_STREAM,
+} from '@tollgate/contracts';
 import { createDataSource, runMigrations } from '@tollgate/database';
 import {
   interruptibleSleep,
@@ -127,7 +134,7 @@ export class KeysRuntime {
       // raised adds nothing to the schedule's own token lifetime (short in tests, an hour by default).
       longestTokenLifetimeSeconds: async () => {
         const longest = await this.policy.longestServiceTokenLifetimeEver();
-        return longest > 3600 ? longest : 0;
+        return longest > SERVICE_TOKEN_DEFAULT_MAX_LIFETIME_SECONDS ? longest : 0;
       },
       clock,
       logger,
