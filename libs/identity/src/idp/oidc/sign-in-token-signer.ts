@@ -18,15 +18,18 @@ export class SignInTokenSigner {
     private readonly maxWaitMs = 10_000,
   ) {}
 
-  /** A sign-in token for `userId`. Waits for the first key's activation if it was published a moment ago. */
+  /**
+   * A sign-in token for `userId`. Waits (at most `maxWaitMs`) for the first key: it may have been published a
+   * moment ago and not be active yet, or the start-up schedule run that publishes it may still be under way
+   * (then no key is pending yet, and the stream is looked at again shortly).
+   */
   async sign(userId: string): Promise<SignedServiceToken> {
+    const deadline = Date.now() + this.maxWaitMs;
     let signer = await this.keys.signer();
-    if (!signer) {
-      const wait = this.keys.msUntilActivation();
-      if (wait !== null && wait <= this.maxWaitMs) {
-        await sleep(wait);
-        signer = await this.keys.signer();
-      }
+    while (!signer && Date.now() < deadline) {
+      const wait = this.keys.msUntilActivation() ?? 200;
+      await sleep(Math.max(1, Math.min(wait, deadline - Date.now())));
+      signer = await this.keys.signer();
     }
     if (!signer)
       throw new ApiError('unavailable', 'the sign-in signing key is not active yet; retry shortly', undefined, {
