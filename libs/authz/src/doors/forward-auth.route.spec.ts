@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { describe, expect, it, jest } from '@jest/globals';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -143,6 +144,7 @@ describe('forward-auth route ahead of the framework', () => {
       reason: 'authorizer-overloaded',
     });
     expect(calls.n).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve)); // the pause comes after node:http's own resume
     expect(shed.paused()).toBe(true); // its connection is not read again for Retry-After
     expect(first.paused()).toBe(false);
     expect(await registry.getSingleMetricAsString('tollgate_authz_shed_total')).toContain(
@@ -164,6 +166,7 @@ describe('forward-auth route ahead of the framework', () => {
       const shed = Array.from({ length: 200 }, () => request('/v1/forward-auth', { authorization: `Bearer ${KEY}` }));
       for (const r of shed) handle(r.req, r.res);
       const stillPaused = () => shed.filter((r) => r.paused()).length;
+      jest.advanceTimersByTime(0); // the pauses are taken after the turn
       expect(stillPaused()).toBe(200);
       jest.advanceTimersByTime(499);
       expect(stillPaused()).toBe(200);
@@ -190,5 +193,44 @@ describe('forward-auth route ahead of the framework', () => {
     expect(statuses({})).toBe(503);
     expect(statuses({ 'x-model-access-key': 'tga_x' })).toBe(401);
     expect(statuses({ authorization: `Bearer ${KEY}` })).toBe(200);
+  });
+});
+
+describe('forward-auth route on a real node:http server', () => {
+  it('stops reading a shed connection: its next pipelined request waits at least 0.5 s', async () => {
+    const { shedder, advance } = manualShedder(10);
+    const { handle, calls } = route(shedder);
+    let handled = 0;
+    const server = createServer((req, res) => {
+      handled += 1;
+      handle(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const client = connect(port, '127.0.0.1');
+    let received = '';
+    client.on('data', (chunk) => (received += chunk.toString()));
+    const answers = () => received.split('HTTP/1.1 ').length - 1;
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    const send = () => client.write(`GET /v1/forward-auth HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n\r\n`);
+    try {
+      send();
+      await until(() => answers() === 1); // served: the turn's first request
+      advance(11); // the turn never ends (manual shedder): every later request is shed
+      send();
+      await until(() => answers() === 2);
+      expect(received).toContain('503');
+      send();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(handled).toBe(2); // not read: node:http's own resume after the answer did not undo the pause
+      await until(() => answers() === 3); // read again after the hold-off
+      expect(handled).toBe(3);
+      expect(calls.n).toBe(1);
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
