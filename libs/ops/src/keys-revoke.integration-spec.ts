@@ -11,7 +11,7 @@ import { createOutput } from './output';
 
 const ADMIN = 'bootstrap-admin-credential-for-the-cli-revoke-test-01';
 
-/** `tollgate keys revoke` against a running keys service: one POST /v1/revocations, its report printed. */
+/** `tollgate keys revoke` and `keys rotate` against a running keys service: one API call each, its report printed. */
 describe('tollgate keys revoke (real keys service, real PostgreSQL)', () => {
   let app: TestApp;
 
@@ -68,6 +68,36 @@ describe('tollgate keys revoke (real keys service, real PostgreSQL)', () => {
     const after = await call('GET', '/v1/keys', { auth: ADMIN });
     expect(after.body.keys.map((k: { status: string }) => k.status)).toEqual(['revoked', 'revoked']);
     expect((await cli(['keys', 'revoke', '--user', 'usr_admin'])).out).toContain('revoked 0 key(s)');
+  });
+
+  it('tollgate keys rotate: prints the successor and its secret once; the old key stops at once with overlap 0', async () => {
+    const call = httpClient(app.url);
+    const created = await call('POST', '/v1/keys', { auth: ADMIN, body: { name: 'ci', scope: 'management' } });
+    expect(created.status).toBe(201);
+    const rotated = await cli(['keys', 'rotate', created.body.keyId, '--overlap-seconds', '0', '--json']);
+    expect(rotated.code).toBe(EXIT.ok);
+    const answer = JSON.parse(rotated.out);
+    expect(answer).toMatchObject({ rotatedFrom: created.body.keyId, name: 'ci', scope: 'management' });
+    expect(answer.key).toMatch(/^tgm_/);
+    expect(answer.eventIds).toHaveLength(2);
+    // The successor works, the old key no longer does (its expiry is now).
+    expect((await call('GET', '/v1/keys', { auth: answer.key })).status).toBe(200);
+    expect((await call('GET', '/v1/keys', { auth: created.body.key })).status).toBe(401);
+
+    const text = await cli(['keys', 'rotate', answer.keyId]);
+    expect(text.code).toBe(EXIT.ok);
+    expect(text.out).toContain(`rotated ${answer.keyId} -> `);
+    expect(text.out).toMatch(/secret \(shown once, store it now\): tgm_/);
+    // A second rotation of the same key is refused (409, exit failed) and names the successor.
+    const again = await cli(['keys', 'rotate', answer.keyId]);
+    expect(again.code).toBe(EXIT.failed);
+    expect(again.err).toContain('409');
+  });
+
+  it('tollgate keys rotate: a bad --overlap-seconds is a usage error; an unknown key is not found', async () => {
+    for (const bad of ['-1', '1.5', 'soon', '604801'])
+      expect((await cli(['keys', 'rotate', 'key_x', '--overlap-seconds', bad])).code).toBe(EXIT.usage);
+    expect((await cli(['keys', 'rotate', 'key_doesnotexist00000'])).code).toBe(EXIT.notFound);
   });
 
   it('usage: exactly one selector (exit 2); an unknown deployment is not found (exit 3)', async () => {

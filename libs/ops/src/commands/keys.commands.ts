@@ -125,6 +125,38 @@ export const KEYS_COMMANDS: Record<string, Command> = {
     },
   },
 
+  'keys rotate': {
+    summary:
+      'rotate a user API key: a successor with the same owner, name and scope (its secret printed once); the old key keeps working --overlap-seconds (default 3600, 0 stops it at once)',
+    usage: 'tollgate keys rotate KEY_ID [--overlap-seconds N] [--url KEYS_URL] [--key CREDENTIAL] [--json]',
+    options: { 'overlap-seconds': { type: 'string' }, ...apiOptions },
+    positionals: 1,
+    async run({ values, positionals }, ctx) {
+      const keyId = positionals[0]!;
+      const raw = values['overlap-seconds'] as string | undefined;
+      const overlapSeconds = raw === undefined ? undefined : Number(raw);
+      if (raw !== undefined && (!/^\d+$/.test(raw) || overlapSeconds! > 604_800))
+        throw usageError('--overlap-seconds must be an integer from 0 to 604800');
+      // Not retried and sent without an Idempotency-Key on purpose: the successor's secret is in the first
+      // answer only (a replay answers key: null), and a second rotation is refused with 409 naming the successor.
+      const rotated = await api(values, ctx).request<RotatedKey>(
+        'POST',
+        `/v1/keys/${encodeURIComponent(keyId)}/rotate`,
+        overlapSeconds === undefined ? {} : { overlapSeconds },
+      );
+      if (ctx.out.json) ctx.out.data(rotated);
+      else {
+        ctx.out.line(`rotated ${rotated.rotatedFrom} -> ${rotated.keyId} (${rotated.name}, ${rotated.scope})`);
+        ctx.out.line(`secret (shown once, store it now): ${rotated.key}`);
+        ctx.out.line(
+          `${rotated.rotatedFrom} stops at ${rotated.previousKeyRevokesAt}; ${rotated.keyId} expires at ${rotated.expiresAt}`,
+        );
+        ctx.out.line(`events: ${rotated.eventIds.join(', ')} (confirm with tollgate revocations status)`);
+      }
+      return EXIT.ok;
+    },
+  },
+
   'keys revoke': {
     summary:
       "bulk revoke, server-side in one transaction: every key of a user or of a group's members; a deployment's or a project's access keys and its invokers' inference keys",
@@ -165,6 +197,18 @@ export const KEYS_COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** `POST /v1/keys/{keyId}/rotate`'s answer (docs/keys.md). */
+interface RotatedKey {
+  keyId: string;
+  key: string;
+  name: string;
+  scope: string;
+  expiresAt: string;
+  rotatedFrom: string;
+  previousKeyRevokesAt: string;
+  eventIds: string[];
+}
 
 /** `POST /v1/revocations`'s answer: the keys service's own result type, without the internal `replayed`. */
 type BulkRevocationAnswer = Omit<BulkRevocationResult, 'replayed'>;
