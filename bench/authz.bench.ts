@@ -17,6 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import {
   credentials,
@@ -64,6 +65,8 @@ import {
 import {
   createEventStoreMigrations,
   type NewEvent,
+  KafkaLogSource,
+  PartitionPublisher,
   PostgresEventStore,
   type RecordedEvent,
   Relay,
@@ -1068,7 +1071,134 @@ interface Replica {
   checker: AuthzChecker;
 }
 
+// ---- stage tracing for the Kafka part (issue 18): where a revocation's time goes, in this one process ----
+
+/** Per event: when each stage was reached (Date.now() ms). `fetched`: each log source's delivery to its replica. */
+interface EventTrace {
+  appended?: number;
+  read?: number;
+  acked?: number;
+  fetched: number[];
+}
+
+/**
+ * Records, for events appended while `on`, when the relay handed them to Kafka (read done), when Kafka
+ * acknowledged them, and when each replica's log source delivered them; plus event-loop delay and GC pauses
+ * per phase. Patches the prototypes of PartitionPublisher and KafkaLogSource in this process only (the bench),
+ * nothing in the product.
+ */
+class StageTracer {
+  on = false;
+  readonly events = new Map<string, EventTrace>();
+  private loop = monitorEventLoopDelay({ resolution: 5 });
+  private gcPauses: number[] = [];
+  private readonly gcObserver = new PerformanceObserver((list) => {
+    if (this.on) for (const e of list.getEntries()) this.gcPauses.push(e.duration);
+  });
+
+  constructor() {
+    const on = () => this.on;
+    const at = (id: string) => entry(this.events, id);
+    const publish = PartitionPublisher.prototype.publish;
+    PartitionPublisher.prototype.publish = async function (this: PartitionPublisher, producer, messages) {
+      if (!on()) return publish.call(this, producer, messages);
+      const ids = messages.map((m) => String(m.headers?.ce_id ?? '')).filter((id) => id.startsWith('evt_'));
+      const now = Date.now();
+      for (const id of ids) at(id).read ??= now;
+      await publish.call(this, producer, messages);
+      const done = Date.now();
+      for (const id of ids) at(id).acked ??= done;
+    };
+    const start = KafkaLogSource.prototype.start;
+    KafkaLogSource.prototype.start = function (this: KafkaLogSource, from, handler) {
+      return start.call(this, from, async (items) => {
+        if (on()) {
+          const now = Date.now();
+          for (const item of items) if (item.kind === 'event') at(item.event.id).fetched.push(now);
+        }
+        return handler(items);
+      });
+    };
+    this.gcObserver.observe({ entryTypes: ['gc'] });
+  }
+
+  appended(id: string, at = Date.now()): void {
+    if (this.on) entry(this.events, id).appended ??= at;
+  }
+
+  /** Starts a phase: clears the loop-delay histogram and the GC pauses. */
+  phase(): void {
+    this.loop.disable();
+    this.loop.reset();
+    this.loop.enable();
+    this.gcPauses = [];
+    this.on = true;
+  }
+
+  /** Ends a phase: event-loop delay and GC pauses since `phase()`. */
+  end(): { loopP99Ms: number; loopMaxMs: number; gcCount: number; gcTotalMs: number; gcMaxMs: number } {
+    this.on = false;
+    this.loop.disable();
+    const gc = this.gcPauses;
+    return {
+      loopP99Ms: this.loop.percentile(99) / 1e6,
+      loopMaxMs: this.loop.max / 1e6,
+      gcCount: gc.length,
+      gcTotalMs: gc.reduce((a, b) => a + b, 0),
+      gcMaxMs: gc.length ? Math.max(...gc) : 0,
+    };
+  }
+
+  /**
+   * Per stage, from `committed` (the event's recordedAt, the statement's start in the database) to the last
+   * replica's refusal: increments for the given events, as p50/p99/max (ms).
+   */
+  stages(items: { eventId: string; committedAt: number; refusedAt: number }[]): Record<string, number[]> {
+    const out: Record<string, number[]> = {
+      'commit→append answered': [],
+      'answered→relay read': [],
+      'relay read→Kafka ack': [],
+      'Kafka ack→first replica fetch': [],
+      'first→last replica fetch': [],
+      'last fetch→last refused': [],
+    };
+    for (const { eventId, committedAt, refusedAt } of items) {
+      const t = this.events.get(eventId);
+      if (!t || t.appended === undefined || t.read === undefined || t.acked === undefined || t.fetched.length === 0)
+        continue;
+      const first = Math.min(...t.fetched);
+      const last = Math.max(...t.fetched);
+      out['commit→append answered']!.push(t.appended - committedAt);
+      out['answered→relay read']!.push(t.read - t.appended);
+      out['relay read→Kafka ack']!.push(t.acked - t.read);
+      out['Kafka ack→first replica fetch']!.push(first - t.acked);
+      out['first→last replica fetch']!.push(last - first);
+      out['last fetch→last refused']!.push(refusedAt - last);
+    }
+    for (const list of Object.values(out)) list.sort((a, b) => a - b);
+    return out;
+  }
+}
+
+function entry(events: Map<string, EventTrace>, id: string): EventTrace {
+  let t = events.get(id);
+  if (!t) events.set(id, (t = { fetched: [] }));
+  return t;
+}
+
+const stageLine = (stages: Record<string, number[]>) =>
+  Object.entries(stages)
+    .map(([name, ms]) =>
+      ms.length === 0
+        ? `${name} n/a`
+        : `${name} ${round(percentile(ms, 50), 1)}/${round(percentile(ms, 99), 1)}/${round(ms[ms.length - 1]!, 1)}`,
+    )
+    .join('; ');
+const runtimeLine = (r: ReturnType<StageTracer['end']>) =>
+  `event-loop delay p99 ${round(r.loopP99Ms, 1)} ms, max ${round(r.loopMaxMs, 1)} ms; GC ${r.gcCount} pauses, ${round(r.gcTotalMs, 0)} ms in all, longest ${round(r.gcMaxMs, 1)} ms`;
+
 async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
+  const tracer = new StageTracer();
   await ensureDatabase(serverUrl, 'bench_authz');
   const url = databaseUrl(serverUrl, 'bench_authz');
   const registry = new Registry();
@@ -1223,6 +1353,7 @@ async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
       { metadata },
     );
     const event = result.events[0]!;
+    tracer.appended(event.id);
     return { eventId: event.id, committedAt: event.recordedAt.getTime() };
   };
   const allRefused = (eventId: string) =>
@@ -1240,12 +1371,27 @@ async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
 
   // 1,000 revocations, one at a time: commit → refused on all three replicas.
   const latencies: number[] = [];
+  const sequential: { eventId: string; committedAt: number; refusedAt: number }[] = [];
+  tracer.phase();
   for (let i = first; i < first + REVOCATIONS; i++) {
     const { eventId, committedAt } = await revoke(i);
     await allRefused(eventId);
-    latencies.push(Math.max(...refusedAt.get(eventId)!) - committedAt);
+    const last = Math.max(...refusedAt.get(eventId)!);
+    latencies.push(last - committedAt);
+    sequential.push({ eventId, committedAt, refusedAt: last });
   }
+  const sequentialRuntime = tracer.end();
   latencies.sort((a, b) => a - b);
+  const sequentialStages = tracer.stages(sequential);
+  // The slowest few, stage by stage: is the max one stage (GC, a fetch wait) or everywhere?
+  const slowest = [...sequential]
+    .sort((a, b) => b.refusedAt - b.committedAt - (a.refusedAt - a.committedAt))
+    .slice(0, 3)
+    .map(
+      (x) =>
+        `${x.refusedAt - x.committedAt} ms = ${stageLine(tracer.stages([x])).replace(/\/[^;]*\/[^;]*(;|$)/g, '$1')}`,
+    );
+  tracer.events.clear();
 
   // A burst of 5,000 revocations at once: first commit → the last one refused on all three.
   const burstIds: { eventId: string; committedAt: number }[] = [];
@@ -1254,6 +1400,7 @@ async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
   // BURST_CLIENTS concurrent clients, each sending its next revocation when the previous one was answered (as
   // separate DELETE callers do); the event store groups what arrives together into one commit.
   let next = burstStart;
+  tracer.phase();
   await Promise.all(
     Array.from({ length: BURST_CLIENTS }, async () => {
       while (next < burstStart + BURST) {
@@ -1264,11 +1411,14 @@ async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
     }),
   );
   await Promise.all(pending);
+  const burstRuntime = tracer.end();
+  const burstStages = tracer.stages(burstIds.map((b) => ({ ...b, refusedAt: Math.max(...refusedAt.get(b.eventId)!) })));
+  tracer.events.clear();
   const burstFirstCommit = Math.min(...burstIds.map((b) => b.committedAt));
   const burstLastCommit = Math.max(...burstIds.map((b) => b.committedAt));
   const burstLast = Math.max(...burstIds.map((b) => Math.max(...refusedAt.get(b.eventId)!)));
 
-  const reductions = await reductionsPart(stores, replicas);
+  const reductions = await reductionsPart(stores, replicas, tracer);
 
   for (const r of replicas) await r.runtime.stop();
   for (const relay of relays) await relay.stop();
@@ -1283,6 +1433,7 @@ async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
     burstCommitMs: burstLastCommit - burstFirstCommit,
     totalKeys,
     reductions,
+    trace: { sequentialStages, sequentialRuntime, slowest, burstStages, burstRuntime },
   };
 }
 
@@ -1300,6 +1451,8 @@ interface ReductionFigures {
   collaboratorRemovals: number[];
   /** One bulk revocation of BULK keys (one transaction): commit → the last key refused on every replica. */
   bulkMs: number;
+  /** The bulk revocation stage by stage (ms after the commit, the last event reaching each stage). */
+  bulkTrace: string;
 }
 
 /**
@@ -1311,6 +1464,7 @@ interface ReductionFigures {
 async function reductionsPart(
   stores: { keys: PostgresEventStore; identity: PostgresEventStore },
   replicas: Replica[],
+  tracer: StageTracer,
 ): Promise<ReductionFigures> {
   const metadata = { actor: 'system', channel: 'bench' };
   const now = Date.now();
@@ -1449,10 +1603,12 @@ async function reductionsPart(
   const measure = async (
     events: { event: NewEvent; affected: (typeof keys)[number][] }[],
     append: (events: NewEvent[]) => Promise<RecordedEvent[]>,
+    onCommitted?: (committed: RecordedEvent[]) => void,
   ) => {
     const ids = events.map(() => `evt_benchreduction${pad(nextId++)}`);
     const waits = events.map((e, i) => enforced(ids[i]!, e.affected));
     const committed = await append(events.map((e, i) => ({ ...e.event, id: ids[i] })));
+    onCommitted?.(committed);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -1488,6 +1644,9 @@ async function reductionsPart(
   }
   const revokedAt = iso(Date.now());
   const bulkKeys = keys.slice(2 * REDUCTIONS);
+  let bulkCommitted = 0;
+  let bulkIds: string[] = [];
+  tracer.phase();
   const bulkMs = await measure(
     bulkKeys.map((k) => ({
       event: { type: 'KeyRevoked', data: { keyId: k.keyId, reason: 'admin', revokedAt } },
@@ -1500,11 +1659,27 @@ async function reductionsPart(
           { metadata },
         )
       ).events,
+    (committed) => {
+      bulkCommitted = Math.min(...committed.map((e) => e.recordedAt.getTime()));
+      bulkIds = committed.map((e) => e.id);
+      const answered = Date.now();
+      for (const id of bulkIds) tracer.appended(id, answered);
+    },
   );
+  const bulkRuntime = tracer.end();
+  const bulkTraces = bulkIds.map((id) => tracer.events.get(id));
+  const lastOf = (f: (t: NonNullable<(typeof bulkTraces)[number]>) => number | undefined, pick = Math.max) =>
+    pick(...bulkTraces.map((t) => (t ? (f(t) ?? NaN) : NaN))) - bulkCommitted;
+  const bulkTrace =
+    `answered +${lastOf((t) => t.appended)} ms, first relay read +${lastOf((t) => t.read, Math.min)}, ` +
+    `last relay read +${lastOf((t) => t.read)}, last Kafka ack +${lastOf((t) => t.acked)}, ` +
+    `first fetch +${lastOf((t) => Math.min(...t.fetched), Math.min)}, ` +
+    `last fetch (all replicas) +${lastOf((t) => Math.max(...t.fetched))}; ${runtimeLine(bulkRuntime)}`;
+  tracer.events.clear();
   for (const off of unsubscribe) off();
   groupRemovals.sort((a, b) => a - b);
   collaboratorRemovals.sort((a, b) => a - b);
-  return { groupRemovals, collaboratorRemovals, bulkMs };
+  return { groupRemovals, collaboratorRemovals, bulkMs, bulkTrace };
 }
 
 function reductionsReport(f: ReductionFigures): PartReport {
@@ -1518,6 +1693,7 @@ function reductionsReport(f: ReductionFigures): PartReport {
         line(f.collaboratorRemovals),
       ],
       [`one bulk revocation of ${BULK} keys (one transaction)`, `commit → all refused on 3 replicas: ${f.bulkMs} ms`],
+      ['  bulk, stage by stage', f.bulkTrace],
     ],
     fields: {
       group_removal_p99_ms: round(percentile(f.groupRemovals, 99), 2),
@@ -1723,6 +1899,11 @@ function kafkaReport(k: Awaited<ReturnType<typeof kafkaPart>>): PartReport {
         `burst of ${BURST} revocations`,
         `${BURST_CLIENTS} concurrent clients; first commit → all refused on 3 replicas: ${k.burstMs} ms (of which committing all: ${k.burstCommitMs} ms)`,
       ],
+      ['  revocations, stage p50/p99/max (ms)', stageLine(k.trace.sequentialStages)],
+      ['  revocations, slowest 3', k.trace.slowest.join(' | ')],
+      ['  revocations, this process', runtimeLine(k.trace.sequentialRuntime)],
+      ['  burst, stage p50/p99/max (ms)', stageLine(k.trace.burstStages)],
+      ['  burst, this process', runtimeLine(k.trace.burstRuntime)],
     ],
     fields: {
       revocation_p50_ms: round(percentile(rev, 50), 2),
