@@ -9,7 +9,7 @@ import { Recorder } from '../test/log-source-contract';
 import { KafkaLogSource, type Projection, ProjectionRunner, type RecordedEvent, Relay } from './index';
 import { borrow, giveBack } from './pg';
 
-const SCHEMAS = ['ooo', 'crash', 'standby', 'inflight', 'bulk', 'topic', 'lossy'];
+const SCHEMAS = ['ooo', 'crash', 'standby', 'inflight', 'bulk', 'topic', 'lossy', 'heldback'];
 
 let fx: PgFixture;
 let kafka: Kafka;
@@ -172,6 +172,38 @@ describe('Relay', () => {
       await giveBack(blocker);
     }
   });
+
+  it('reads again soon when an unrelated transaction hid a notified append, not a poll later', async () => {
+    const topic = uniqueName('heldback');
+    const store = fx.store('heldback');
+    // Polls and heartbeats two minutes apart: after its first beat the relay reads on a NOTIFY, or on its own
+    // re-read when a read was held back.
+    const relay = relayFor('heldback', topic, { pollIntervalMs: 120_000, heartbeatIntervalMs: 120_000 });
+    await relay.start();
+    const recorder = await reader(topic);
+    await store.append('str_first', 0, [{ type: 'Created', data: {} }], { metadata: actor });
+    await eventually(() => expect(recorder.events('str_first')).toHaveLength(1));
+    await eventually(() => expect(recorder.items.some((i) => i.kind === 'heartbeat')).toBe(true));
+    const holder = await borrow(fx.dataSource);
+    const client = holder.client as PoolClient;
+    try {
+      // Holds an xid and writes nothing to the store: it ends without a NOTIFY.
+      await client.query('BEGIN');
+      await client.query('SELECT pg_current_xact_id()');
+      const second = await store.append('str_second', 0, [{ type: 'Created', data: {} }], { metadata: actor });
+      // The append's NOTIFY wakes the relay, whose read cannot return it while the holder keeps xmin behind it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(recorder.events('str_second')).toEqual([]);
+      await client.query('COMMIT');
+      // Without the held-back re-read the relay would sleep its 120 s poll: this waits 20 s at most.
+      await eventually(() => expect(recorder.events('str_second').map((e) => e.id)).toEqual([second.events[0]!.id]), {
+        timeoutMs: 20_000,
+      });
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await giveBack(holder);
+    }
+  }, 60_000);
 
   it('keeps the watermark behind a writer in flight, and moves it past the commit afterwards', async () => {
     const topic = uniqueName('inflight');

@@ -38,6 +38,11 @@ export interface RelayOptions {
   heartbeatIntervalMs?: number;
   /** Poll period when no notification arrives (default 100 ms). */
   pollIntervalMs?: number;
+  /**
+   * First re-read delay when a drained read was held back by another transaction holding an xid (default
+   * 2 ms), doubled while the same transaction holds it back, up to `pollIntervalMs`: see `heldBackDelay`.
+   */
+  heldBackPollMs?: number;
   /** Max events per publish (default 500). */
   batchSize?: number;
   /** How often a standby tries to take the lock (default 500 ms). */
@@ -84,8 +89,11 @@ export class Relay {
   private readonly metrics: EventStoreMetrics;
   private readonly heartbeatIntervalMs: number;
   private readonly pollIntervalMs: number;
+  private readonly heldBackPollMs: number;
   private readonly batchSize: number;
   private readonly standbyRetryMs: number;
+  /** The xmin that held the last drained read back, and the delay used for it (doubles while it holds). */
+  private heldBack: { xmin: bigint; delayMs: number } | null = null;
   private producer?: Producer;
   private admin?: Admin;
   private running = false;
@@ -112,6 +120,7 @@ export class Relay {
     zeroCounters(this.metrics, { store: this.t.schema });
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 250;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.heldBackPollMs = options.heldBackPollMs ?? 2;
     this.batchSize = options.batchSize ?? 500;
     this.standbyRetryMs = options.standbyRetryMs ?? 500;
     this.republishWindowMs = options.republishWindowMs ?? 60_000;
@@ -293,11 +302,35 @@ export class Relay {
         await this.nameTheHolder(client, watermark, read.sample.t);
         if (!read.drained) continue;
         const untilBeat = lastBeat + this.heartbeatIntervalMs - Date.now();
-        await this.sleep(Math.max(1, Math.min(this.pollIntervalMs, untilBeat)));
+        await this.sleep(Math.max(1, Math.min(this.heldBackDelay(read.sample), untilBeat)));
       }
     } finally {
       client.removeListener('notification', onNotification);
     }
+  }
+
+  /**
+   * How long to wait before the next read once drained. A read returns only rows below the snapshot's xmin,
+   * so a transaction that held an xid when the read started (another relay's read, a writer of another
+   * schema, any transaction of the cluster) hides every commit after its xid start: an append that
+   * committed, notified, and was not in this read. Its NOTIFY was already consumed and the holder may end
+   * without one, so waiting the full poll would add up to `pollIntervalMs` to that append's latency (the
+   * bench saw revocations wait 100-370 ms this way). When held back (xmin below this read's own xid), read
+   * again soon: `heldBackPollMs`, doubling while the same xmin holds, so a long transaction costs a few reads
+   * and then the usual poll. Only when to read changes: what a read returns, and the checkpoint, do not.
+   */
+  private heldBackDelay(sample: { xmin: bigint; horizon: bigint }): number {
+    const own = sample.horizon - 1n;
+    if (sample.xmin >= own) {
+      this.heldBack = null;
+      return this.pollIntervalMs;
+    }
+    const delayMs =
+      this.heldBack?.xmin === sample.xmin
+        ? Math.min(this.pollIntervalMs, this.heldBack.delayMs * 2)
+        : this.heldBackPollMs;
+    this.heldBack = { xmin: sample.xmin, delayMs };
+    return delayMs;
   }
 
   private remember(batch: PublishedBatch): void {
