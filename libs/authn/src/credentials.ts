@@ -84,13 +84,37 @@ function startsWithAsciiCi(s: string, lower: string): boolean {
   return true;
 }
 
-/** Is every code unit of `s` from `from` on visible ASCII (0x21..0x7e)? */
-function visibleAsciiFrom(s: string, from: number): boolean {
+const NOT_VISIBLE = 0;
+const VISIBLE = 1;
+const COMPACT_JWS = 2;
+
+/** A base64url alphabet code unit (`A-Z a-z 0-9 - _`)? */
+function isBase64Url(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f;
+}
+
+/**
+ * One pass over `s` from `from` on: `NOT_VISIBLE` when a code unit is not visible ASCII (0x21..0x7e), else
+ * `COMPACT_JWS` when the rest has the shape of `JWS_COMPACT_RE` (two non-empty base64url segments and a
+ * possibly empty third, separated by dots), else `VISIBLE`.
+ */
+function scanCredentials(s: string, from: number): typeof NOT_VISIBLE | typeof VISIBLE | typeof COMPACT_JWS {
+  let jws = true;
+  let dots = 0;
+  let segmentStart = from;
   for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return false;
+    if (c < 0x21 || c > 0x7e) return NOT_VISIBLE;
+    if (!jws) continue;
+    if (c === 0x2e) {
+      if (i === segmentStart || dots === 2) jws = false;
+      else {
+        dots++;
+        segmentStart = i + 1;
+      }
+    } else if (!isBase64Url(c)) jws = false;
   }
-  return true;
+  return jws && dots === 2 ? COMPACT_JWS : VISIBLE;
 }
 
 /** Is `s` shaped like a compact JWS (`header.payload.signature`, base64url; the signature may be empty)? */
@@ -133,12 +157,13 @@ export function parseAuthorization(header: string | readonly string[] | null | u
   if (i === 6) return MALFORMED('unknown-scheme');
   // Trailing spaces and tabs were trimmed: something follows the separator.
   if (i === value.length) return MALFORMED('no-credentials');
-  if (!visibleAsciiFrom(value, i)) return MALFORMED('not-a-key-or-jwt');
+  const shape = scanCredentials(value, i);
+  if (shape === NOT_VISIBLE) return MALFORMED('not-a-key-or-jwt');
   const credentials = value.slice(i);
   const key = parseKey(credentials);
   if (key.ok) return { type: 'key', kind: key.kind, key: credentials, scheme };
   if (key.reason === 'credential-malformed') return MALFORMED('bad-key');
-  if (scheme === 'bearer' && JWS_COMPACT_RE.test(credentials)) return { type: 'jwt', token: credentials };
+  if (scheme === 'bearer' && shape === COMPACT_JWS) return { type: 'jwt', token: credentials };
   return MALFORMED('not-a-key-or-jwt', credentials);
 }
 

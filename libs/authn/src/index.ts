@@ -65,7 +65,7 @@ export {
   type IssuerConfig,
   type IssuerRegistryOptions,
 } from './jwt/issuer-registry';
-export { tokenCacheKey, VerifiedTokenCache, type VerifiedTokenCacheOptions } from './jwt/verified-token-cache';
+export { type KeySetVersion, VerifiedTokenCache, type VerifiedTokenCacheOptions } from './jwt/verified-token-cache';
 export {
   FORBIDDEN_HEADERS,
   issuerAnchor,

@@ -143,6 +143,42 @@ describe('AuthzChecker: who a trusted JWT names', () => {
   });
 });
 
+describe('AuthzChecker: a cached JWT', () => {
+  it('is answered synchronously from the verified-token cache, refused with token-expired from its exp on', async () => {
+    const model = world();
+    let now = NOW;
+    const issuers = new IssuerRegistry(
+      [
+        {
+          issuer: LINKED_ISSUER,
+          jwks: { keys: [idpKey.publicJwk] },
+          audiences: ['tollgate'],
+          algorithms: ['EdDSA'],
+          idpConnector: 'corp',
+        },
+      ],
+      { now: () => now },
+    );
+    const checker = new AuthzChecker({
+      model,
+      freshness: { isFresh: () => true, maxStalenessMs: 2000 },
+      verifier: createModelTokenVerifier(model, { issuers, now: () => now }),
+      now: () => now,
+    });
+    const token = await jwt(LINKED_ISSUER, { sub: 'x-sub' });
+    const input = { host: HOST, path: '/v1/chat', authorization: `Bearer ${token}` };
+    expect(checker.check(input)).toBeInstanceOf(Promise);
+    expect(await checker.check(input)).toMatchObject({ status: 200, subject: 'usr_x' });
+    now = NOW + 3600 * 1000 - 1;
+    // Cached: no promise, and the model is still read (the group sync below takes effect at once).
+    expect(checker.check(input)).toMatchObject({ status: 200, reason: 'group-granted' });
+    model.apply(groups('usr_x', 3, [], NOW + 1));
+    expect(checker.check(input)).toMatchObject({ status: 403, reason: 'group-not-granted' });
+    now = NOW + 3600 * 1000;
+    expect(await checker.check(input)).toMatchObject({ status: 401, reason: 'token-expired' });
+  });
+});
+
 describe('AuthzChecker: a service token dies with its key (CONTRACT section 2)', () => {
   const keyCreated = (keyId: string, expiresAt: number) =>
     rec(`key-${keyId}`, 1, 'KeyCreated', {

@@ -89,18 +89,23 @@ export class AuthzChecker {
   check(input: CheckInput): Decision | Promise<Decision> {
     const presented = extractCredentials({ authorization: input.authorization, accessKey: input.accessKey });
     const auth = presented.authorization;
-    if (auth.type === 'jwt' && this.needsCredentials(input)) {
+    const now = this.now();
+    const fresh = this.freshness.isFresh(now);
+    // The deployment is resolved once here and handed on (the route lookup is not free).
+    const record = fresh ? this.resolveDeployment(input) : undefined;
+    if (auth.type === 'jwt' && record?.authentication === true) {
       const cached = this.verifier.lookupVerified(auth.token);
       if (cached === undefined) {
+        // After the await, time, freshness and the model may have moved: everything is read again.
         return this.verifier
           .verify(auth.token)
           .then((v) =>
             this.evaluate(input, presented, v.ok ? v.token : { ok: false, reason: v.reason, expired: v.expired }),
           );
       }
-      return this.evaluate(input, presented, cached);
+      return this.decideFor(input, presented, cached, now, fresh, record);
     }
-    return this.evaluate(input, presented, undefined);
+    return this.decideFor(input, presented, undefined, now, fresh, record);
   }
 
   /** Response headers of a decision (`Retry-After` of a 503 is the freshness bound, at least 1 s). */
@@ -110,12 +115,6 @@ export class AuthzChecker {
 
   message(decision: Decision): string {
     return decisionMessage(decision);
-  }
-
-  /** Would the decision look at the credentials at all (fresh, known deployment, authentication on)? */
-  private needsCredentials(input: CheckInput): boolean {
-    if (!this.freshness.isFresh(this.now())) return false;
-    return this.resolveDeployment(input)?.authentication === true;
   }
 
   private resolveDeployment(input: CheckInput): DeploymentRecord | undefined {
@@ -129,11 +128,23 @@ export class AuthzChecker {
     presented: PresentedCredentials,
     jwt: VerifiedToken | TokenFailure | undefined,
   ): Decision {
-    const options = { explain: input.explain === true };
     const now = this.now();
+    const fresh = this.freshness.isFresh(now);
+    return this.decideFor(input, presented, jwt, now, fresh, fresh ? this.resolveDeployment(input) : undefined);
+  }
+
+  /** The decision, given the time, the freshness and the deployment (resolved only when fresh) read once. */
+  private decideFor(
+    input: CheckInput,
+    presented: PresentedCredentials,
+    jwt: VerifiedToken | TokenFailure | undefined,
+    now: number,
+    fresh: boolean,
+    record: DeploymentRecord | undefined,
+  ): Decision {
+    const options = { explain: input.explain === true };
     const policy: ExternalAccessPolicy = this.model.policy();
-    if (!this.freshness.isFresh(now)) return decide({ fresh: false, credential: MISSING, policy, now }, options);
-    const record = this.resolveDeployment(input);
+    if (!fresh) return decide({ fresh: false, credential: MISSING, policy, now }, options);
     if (record === undefined) return decide({ fresh: true, credential: MISSING, policy, now }, options);
     const deployment = this.deploymentFactsOf(record);
     if (!record.authentication) return decide({ fresh: true, deployment, credential: MISSING, policy, now }, options);

@@ -58,6 +58,11 @@ export class JwksCache {
   private lastAttemptAt: number | undefined;
   private lastSuccessAt: number | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * Moves when a key of the set is removed or replaced (not when one is only added): tokens verified under
+   * an older generation are no longer taken from the verified-token cache.
+   */
+  generation = 0;
   /** Counters, for metrics and tests. */
   readonly stats = { fetches: 0, failures: 0 };
 
@@ -181,7 +186,9 @@ export class JwksCache {
         throw new JwksFetchError(`issuer ${this.issuer}: JWKS is not JSON`);
       }
       if (!isKeySet(doc)) throw new JwksFetchError(`issuer ${this.issuer}: JWKS has no "keys" array`);
-      this.keys = indexKeys(doc);
+      const keys = indexKeys(doc);
+      if (keysRemovedOrChanged(this.keys, keys)) this.generation++;
+      this.keys = keys;
       this.lastSuccessAt = this.now();
       return true;
     } catch (e) {
@@ -202,6 +209,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function isKeySet(v: unknown): v is JsonWebKeySet {
   return isObject(v) && Array.isArray(v.keys);
+}
+
+/** Does `next` lack, or hold a different value for, any key of `prev`? */
+function keysRemovedOrChanged(prev: Map<string, PublicJwk[]>, next: Map<string, PublicJwk[]>): boolean {
+  for (const [kid, jwks] of prev) {
+    const now = next.get(kid);
+    if (now === undefined || JSON.stringify(now) !== JSON.stringify(jwks)) return true;
+  }
+  return false;
 }
 
 function indexKeys(set: JsonWebKeySet): Map<string, PublicJwk[]> {

@@ -433,7 +433,7 @@ describe('TokenVerifier: verified-token cache', () => {
     expect(signatureChecks.count).toBe(1);
   });
 
-  it('is keyed by the SHA-256 of the token and bounded (LRU)', () => {
+  it('is keyed by the raw token and bounded, a token read since it was last considered spared once', () => {
     let now = T0;
     const cache = new VerifiedTokenCache({ maxEntries: 2, now: () => now });
     const v = (sub: string, exp = T0 + 10_000) => ({
@@ -445,7 +445,7 @@ describe('TokenVerifier: verified-token cache', () => {
     });
     cache.set('t1', v('1'));
     cache.set('t2', v('2'));
-    expect(cache.get('t1')?.subject).toBe('1'); // t1 now most recent
+    expect(cache.get('t1')?.subject).toBe('1'); // t1 read: spared by the next eviction
     cache.set('t3', v('3'));
     expect(cache.get('t2')).toBeUndefined();
     expect(cache.get('t1')?.subject).toBe('1');
@@ -457,5 +457,98 @@ describe('TokenVerifier: verified-token cache', () => {
     expect(cache.get('t1')).toBeUndefined();
     expect(cache.prune()).toBe(1);
     expect(cache.size).toBe(0);
+  });
+
+  const verified = (sub: string) => ({
+    kind: 'jwt' as const,
+    issuer: ISS,
+    subject: sub,
+    expiresAt: T0 + 10_000,
+    claims: {},
+  });
+
+  it('a flood of distinct tokens stays within maxEntries and maxTokenChars; the token in use survives', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 100, maxTokenChars: 50 * 40, now: () => T0 });
+    const inUse = 'u'.repeat(40);
+    cache.set(inUse, verified('in-use'));
+    for (let i = 0; i < 10_000; i++) {
+      cache.set(`flood-${i}`.padEnd(40, 'x'), verified(String(i)));
+      if (i % 10 === 0) expect(cache.get(inUse)?.subject).toBe('in-use');
+    }
+    // The character budget binds first: 50 tokens of 40 characters.
+    expect(cache.size).toBe(50);
+    expect(cache.heldTokenChars).toBe(50 * 40);
+    const byCount = new VerifiedTokenCache({ maxEntries: 100, now: () => T0 });
+    for (let i = 0; i < 10_000; i++) byCount.set(`t-${i}`, verified(String(i)));
+    expect(byCount.size).toBe(100);
+    // A token longer than the whole budget is not held at all.
+    const small = new VerifiedTokenCache({ maxTokenChars: 10, now: () => T0 });
+    small.set('x'.repeat(11), verified('big'));
+    expect(small.size).toBe(0);
+    expect(small.heldTokenChars).toBe(0);
+  });
+
+  it('a cached token stops being accepted at its exp, through lookupVerified and verify', async () => {
+    const { verifier, setNow, signatureChecks } = setup();
+    const token = signJwt(rsa, claims({ exp: NOW_S + 60 }));
+    expect(await verifier.verify(token)).toMatchObject({ ok: true, cached: false });
+    setNow(T0 + 59_999);
+    expect(verifier.lookupVerified(token)).toBeDefined();
+    setNow(T0 + 60_000);
+    expect(verifier.lookupVerified(token)).toBeUndefined();
+    expect(await verifier.verify(token)).toMatchObject({ ok: false, reason: 'token-expired' });
+    expect(signatureChecks.count).toBe(2);
+  });
+
+  it("a key removed from the issuer's JWKS drops the tokens cached under it; a key only added does not", async () => {
+    const { verifier, docs, registry, signatureChecks } = setup();
+    const byRsa = signJwt(rsa, claims());
+    const byEd = signJwt(ed, claims({ sub: 'bob' }));
+    expect((await verifier.verify(byRsa)).ok).toBe(true);
+    expect((await verifier.verify(byEd)).ok).toBe(true);
+    const jwks = registry.get(ISS)!.jwks;
+    // A key added (rotation announced): nothing cached changes.
+    docs.set(JWKS_URI, { keys: [rsa.publicJwk, ed.publicJwk, es.publicJwk] });
+    expect(await jwks.refresh()).toBe(true);
+    expect(verifier.lookupVerified(byRsa)).toBeDefined();
+    expect(verifier.lookupVerified(byEd)).toBeDefined();
+    // The RSA key removed: no token of the issuer is taken from the cache any more, and the RSA one fails.
+    docs.set(JWKS_URI, { keys: [ed.publicJwk] });
+    expect(await jwks.refresh()).toBe(true);
+    expect(verifier.lookupVerified(byRsa)).toBeUndefined();
+    expect(verifier.lookupVerified(byEd)).toBeUndefined();
+    expect(await verifier.verify(byRsa)).toMatchObject({ ok: false, reason: 'token-invalid' });
+    expect(await verifier.verify(byEd)).toMatchObject({ ok: true, cached: false });
+    expect(signatureChecks.count).toBe(3);
+  });
+
+  it('a key replaced under the same kid drops the cached tokens', async () => {
+    const { verifier, docs, registry } = setup();
+    const token = signJwt(rsa, claims());
+    expect((await verifier.verify(token)).ok).toBe(true);
+    docs.set(JWKS_URI, { keys: [attackerRsa.publicJwk, ed.publicJwk] });
+    expect(await registry.get(ISS)!.jwks.refresh()).toBe(true);
+    expect(verifier.lookupVerified(token)).toBeUndefined();
+    expect(await verifier.verify(token)).toMatchObject({ ok: false, reason: 'token-invalid' });
+  });
+
+  it('a key set changed while a verification runs: its result is not served from the cache', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const { verifier, docs, registry } = setup({
+      verifySignature: async (token, key, alg) => {
+        await gate;
+        await joseSignatureVerifier(token, key, alg);
+      },
+    });
+    const token = signJwt(rsa, claims());
+    const pending = verifier.verify(token);
+    // Let the verification reach the (held) signature check, then rotate the key away.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    docs.set(JWKS_URI, { keys: [ed.publicJwk] });
+    expect(await registry.get(ISS)!.jwks.refresh()).toBe(true);
+    release();
+    expect((await pending).ok).toBe(true);
+    expect(verifier.lookupVerified(token)).toBeUndefined();
   });
 });

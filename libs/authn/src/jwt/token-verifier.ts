@@ -1,7 +1,7 @@
 import { compactVerify } from 'jose';
 import type { IssuerRegistry, Issuer } from './issuer-registry';
 import { SERVICE_TOKEN_ISSUER } from './issuer-registry';
-import { tokenCacheKey, VerifiedTokenCache } from './verified-token-cache';
+import { type KeySetVersion, VerifiedTokenCache } from './verified-token-cache';
 import {
   systemClock,
   type Clock,
@@ -34,6 +34,11 @@ export interface TrustAnchor {
   environment: string | undefined;
   /** Trusted issuers: the IdP connector whose subjects this issuer's subjects are. */
   idpConnector?: string;
+  /**
+   * The key set `getKey` reads, when it can change (a remote JWKS): a cached verification is dropped once its
+   * generation moves.
+   */
+  keySet?: KeySetVersion;
   /** The key for `kid` usable with `alg`, or undefined (the token is then invalid: fail closed). */
   getKey(kid: string, alg: string): Promise<VerificationKey | undefined>;
   /** Further checks of the verified claims (service tokens: scope, source, lifetime). */
@@ -54,6 +59,7 @@ export function issuerAnchor(issuer: Issuer): TrustAnchor {
     groupsClaim: issuer.groupsClaim,
     environment: issuer.environment,
     idpConnector: issuer.idpConnector,
+    keySet: issuer.jwks,
     getKey: (kid, alg) => issuer.jwks.getKey(kid, alg),
   };
 }
@@ -65,6 +71,8 @@ const JWS_COMPACT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A verified token, with the key set it was verified under and that set's generation before the key lookup. */
+type Verified = { ok: true; token: VerifiedToken; keySet?: KeySetVersion; generation: number };
 type Fail = { ok: false; reason: TokenFailureReason; detail: string; expired?: ExpiredServiceToken };
 const fail = (reason: TokenFailureReason, detail: string): Fail => ({ ok: false, reason, detail });
 
@@ -103,7 +111,7 @@ export async function verifyJwt(
   pick: (iss: string) => TrustAnchor | undefined,
   now: number,
   verifySignature: SignatureVerifier = joseSignatureVerifier,
-): Promise<{ ok: true; token: VerifiedToken } | Fail> {
+): Promise<Verified | Fail> {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !JWS_COMPACT_RE.test(token)) {
     return fail('token-invalid', 'not a compact JWS');
   }
@@ -131,6 +139,9 @@ export async function verifyJwt(
   if (anchor === undefined) return fail('issuer-untrusted', 'issuer not trusted');
   if (!anchor.algorithms.has(alg)) return fail('token-invalid', `alg ${alg} not allowed for this issuer`);
 
+  // Read before the key: a key set replaced while this verification runs makes the result outdated at once.
+  const keySet = anchor.keySet;
+  const generation = keySet?.generation ?? 0;
   let key: VerificationKey | undefined;
   try {
     key = await anchor.getKey(kid, alg);
@@ -198,7 +209,9 @@ export async function verifyJwt(
   if (anchor.environment !== undefined) verified.environment = anchor.environment;
   if (anchor.idpConnector !== undefined) verified.idpConnector = anchor.idpConnector;
   if (serviceToken !== undefined) verified.serviceToken = serviceToken;
-  return { ok: true, token: Object.freeze(verified) };
+  const result: Verified = { ok: true, token: Object.freeze(verified), generation };
+  if (keySet !== undefined) result.keySet = keySet;
+  return result;
 }
 
 export interface TokenVerifierOptions {
@@ -241,22 +254,25 @@ export class TokenVerifier {
 
   /** Verify a token (from the cache when possible). Concurrent verifications of one token share the work. */
   verify(token: string): Promise<TokenVerification> {
-    const key = tokenCacheKey(token);
-    const hit = this.cache.getByKey(key);
+    const hit = this.cache.get(token);
     if (hit !== undefined) return Promise.resolve({ ok: true, token: hit, cached: true });
-    let p = this.inflight.get(key);
+    let p = this.inflight.get(token);
     if (p === undefined) {
-      p = this.verifyUncached(token, key).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, p);
+      p = this.verifyUncached(token);
+      this.inflight.set(token, p);
     }
     return p;
   }
 
-  private async verifyUncached(token: string, key: string): Promise<TokenVerification> {
-    const result = await verifyJwt(token, (iss) => this.pick(iss), this.now(), this.verifySignature);
-    if (!result.ok) return result;
-    this.cache.setByKey(key, result.token);
-    return { ok: true, token: result.token, cached: false };
+  private async verifyUncached(token: string): Promise<TokenVerification> {
+    try {
+      const result = await verifyJwt(token, (iss) => this.pick(iss), this.now(), this.verifySignature);
+      if (!result.ok) return result;
+      this.cache.set(token, result.token, result.keySet, result.generation);
+      return { ok: true, token: result.token, cached: false };
+    } finally {
+      this.inflight.delete(token);
+    }
   }
 
   private pick(iss: string): TrustAnchor | undefined {

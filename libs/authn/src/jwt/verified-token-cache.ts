@@ -1,30 +1,58 @@
-import { hash } from 'node:crypto';
 import { systemClock, type Clock, type VerifiedToken } from './types';
 
 export interface VerifiedTokenCacheOptions {
-  /** Most entries kept; the least recently used goes first (default 100 000). */
+  /** Most entries kept (default 100 000). */
   maxEntries?: number;
+  /**
+   * Most characters of raw tokens held as keys, summed over the entries (default 32 Mi, about 32 MiB: the
+   * tokens are ASCII). With `maxEntries` this bounds the memory whatever the tokens' sizes.
+   */
+  maxTokenChars?: number;
   now?: Clock;
 }
 
-/** SHA-256 (hex) of a raw token: the cache key, so raw tokens are never held as map keys. */
-export function tokenCacheKey(token: string): string {
-  return hash('sha256', token, 'hex');
+/**
+ * What a cached verification depends on besides the token: the key set it was verified with. When its
+ * `generation` moves (a key removed or replaced), the entries verified under an older one are dropped.
+ */
+export interface KeySetVersion {
+  readonly generation: number;
+}
+
+/** One cached verification. */
+class Entry {
+  /** Read since it was inserted or last spared from eviction (second chance). */
+  used = false;
+  constructor(
+    readonly verified: VerifiedToken,
+    readonly keySet: KeySetVersion | undefined,
+    readonly generation: number,
+  ) {}
 }
 
 /**
- * Verified claims by SHA-256 of the raw token, until the token's `exp`: a repeated token costs one hash
- * and a map lookup, no signature work. Bounded (LRU). Synchronous.
+ * Verified claims by raw token, until the token's `exp`: a repeated token costs one map lookup, no signature
+ * work and no hashing. Only verifications are held (claims, issuer, subject), never an access decision.
+ *
+ * Bounded by entries and by the summed token length; eviction is second-chance (CLOCK) in insertion order:
+ * a hit only sets a flag, and the oldest entry not read since it was last considered goes first, so a
+ * token in use survives a flood of new ones. An entry is refused once `now >= exp`, and when the key set it
+ * was verified with has changed since (`KeySetVersion`).
  */
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, VerifiedToken>();
+  private readonly entries = new Map<string, Entry>();
   private readonly maxEntries: number;
+  private readonly maxTokenChars: number;
   private readonly now: Clock;
+  private tokenChars = 0;
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 100_000;
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1)
       throw new RangeError('maxEntries must be a positive integer');
+    this.maxTokenChars = options.maxTokenChars ?? 32 * 1024 * 1024;
+    if (!Number.isInteger(this.maxTokenChars) || this.maxTokenChars < 1)
+      throw new RangeError('maxTokenChars must be a positive integer');
     this.now = options.now ?? systemClock;
   }
 
@@ -32,56 +60,78 @@ export class VerifiedTokenCache {
     return this.entries.size;
   }
 
-  /** The verified token for this raw token, if cached and not expired at `now()`. */
-  get(token: string): VerifiedToken | undefined {
-    return this.getByKey(tokenCacheKey(token));
+  /** Characters of raw tokens held (for tests and metrics). */
+  get heldTokenChars(): number {
+    return this.tokenChars;
   }
 
-  getByKey(key: string): VerifiedToken | undefined {
-    const hit = this.entries.get(key);
+  /** The verified token for this raw token, if cached, not expired at `now()`, and its key set unchanged. */
+  get(token: string): VerifiedToken | undefined {
+    const hit = this.entries.get(token);
     if (hit === undefined) return undefined;
-    if (this.now() >= hit.expiresAt) {
-      this.entries.delete(key);
+    if (
+      this.now() >= hit.verified.expiresAt ||
+      (hit.keySet !== undefined && hit.keySet.generation !== hit.generation)
+    ) {
+      this.remove(token);
       return undefined;
     }
-    // Refresh recency: Map keeps insertion order, so re-insert to move to the back.
-    this.entries.delete(key);
-    this.entries.set(key, hit);
-    return hit;
+    hit.used = true;
+    return hit.verified;
   }
 
-  set(token: string, verified: VerifiedToken): void {
-    this.setByKey(tokenCacheKey(token), verified);
-  }
-
-  setByKey(key: string, verified: VerifiedToken): void {
-    if (this.now() >= verified.expiresAt) return;
-    this.entries.delete(key);
-    this.entries.set(key, verified);
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
+  /**
+   * Hold a verification of `token`. `keySet` and `generation` are the key set it was verified with and its
+   * generation read before the key was looked up (a change during the verification then drops the entry).
+   */
+  set(token: string, verified: VerifiedToken, keySet?: KeySetVersion, generation = keySet?.generation ?? 0): void {
+    if (this.now() >= verified.expiresAt || token.length > this.maxTokenChars) return;
+    this.remove(token);
+    this.entries.set(token, new Entry(verified, keySet, generation));
+    this.tokenChars += token.length;
+    this.evict();
   }
 
   delete(token: string): void {
-    this.entries.delete(tokenCacheKey(token));
+    this.remove(token);
   }
 
   clear(): void {
     this.entries.clear();
+    this.tokenChars = 0;
   }
 
-  /** Drop expired entries (optional housekeeping; `get` already ignores them). */
+  /** Drop expired and outdated entries (optional housekeeping; `get` already ignores them). */
   prune(): number {
     const now = this.now();
     let n = 0;
-    for (const [k, v] of this.entries) {
-      if (now >= v.expiresAt) {
-        this.entries.delete(k);
+    for (const [k, e] of this.entries) {
+      if (now >= e.verified.expiresAt || (e.keySet !== undefined && e.keySet.generation !== e.generation)) {
+        this.remove(k);
         n++;
       }
     }
     return n;
+  }
+
+  private remove(token: string): void {
+    if (this.entries.delete(token)) this.tokenChars -= token.length;
+  }
+
+  /** Second chance: an entry read since it was last considered goes to the back once, unflagged. */
+  private evict(): void {
+    let spared = 0;
+    while (this.entries.size > this.maxEntries || this.tokenChars > this.maxTokenChars) {
+      const [oldest, entry] = this.entries.entries().next().value as [string, Entry];
+      this.entries.delete(oldest);
+      // Every entry is spared at most once per call: after a full round all flags are clear.
+      if (entry.used && spared < this.entries.size + 1) {
+        entry.used = false;
+        spared++;
+        this.entries.set(oldest, entry);
+      } else {
+        this.tokenChars -= oldest.length;
+      }
+    }
   }
 }
