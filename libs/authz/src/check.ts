@@ -12,6 +12,8 @@ import {
   type ExpiredServiceToken,
   extractCredentials,
   hashSecret,
+  MAX_CREDENTIAL_LENGTH,
+  parseKey,
   type PresentedCredentials,
   type TokenFailureReason,
   type TokenVerifier,
@@ -60,6 +62,8 @@ export interface AuthzCheckerOptions {
 
 type TokenFailure = { ok: false; reason: TokenFailureReason; expired?: ExpiredServiceToken };
 
+const BEARER = 'Bearer ';
+const NO_ACCESS_KEY = { type: 'none' } as const;
 const MISSING: CredentialOutcome = { ok: false, reason: 'credential-missing' };
 const isVerified = (jwt: VerifiedToken | TokenFailure): jwt is VerifiedToken => !('ok' in jwt);
 
@@ -87,12 +91,16 @@ export class AuthzChecker {
 
   /** The decision for one request. A `Promise` only when a JWT had to be verified (cache miss). */
   check(input: CheckInput): Decision | Promise<Decision> {
-    const presented = extractCredentials({ authorization: input.authorization, accessKey: input.accessKey });
-    const auth = presented.authorization;
     const now = this.now();
     const fresh = this.freshness.isFresh(now);
     // The deployment is resolved once here and handed on (the route lookup is not free).
     const record = fresh ? this.resolveDeployment(input) : undefined;
+    if (record?.authentication === true) {
+      const hit = this.cachedBearer(input);
+      if (hit !== undefined) return this.decideFor(input, hit.presented, hit.verified, now, fresh, record);
+    }
+    const presented = extractCredentials({ authorization: input.authorization, accessKey: input.accessKey });
+    const auth = presented.authorization;
     if (auth.type === 'jwt' && record?.authentication === true) {
       const cached = this.verifier.lookupVerified(auth.token);
       if (cached === undefined) {
@@ -106,6 +114,25 @@ export class AuthzChecker {
       return this.decideFor(input, presented, cached, now, fresh, record);
     }
     return this.decideFor(input, presented, undefined, now, fresh, record);
+  }
+
+  /**
+   * The common case of a token already verified, without scanning the header: exactly `Bearer <token>`, no
+   * access key, and `<token>` in the verified-token cache. Only tokens that passed `verifyJwt` are cached,
+   * and each has the compact-JWS shape and no Tollgate key prefix, so `extractCredentials` would classify the
+   * header as this very JWT (the length bound and the key prefix are checked here anyway). Anything else
+   * goes through `extractCredentials`.
+   */
+  private cachedBearer(input: CheckInput): { presented: PresentedCredentials; verified: VerifiedToken } | undefined {
+    const a = input.authorization;
+    if (typeof a !== 'string' || input.accessKey !== undefined) return undefined;
+    if (a.length > MAX_CREDENTIAL_LENGTH || a.length < 8 || !a.startsWith(BEARER)) return undefined;
+    const token = a.slice(BEARER.length);
+    const verified = this.verifier.lookupVerified(token);
+    if (verified === undefined) return undefined;
+    const key = parseKey(token);
+    if (key.ok || key.reason !== 'not-a-key') return undefined;
+    return { presented: { authorization: { type: 'jwt', token }, accessKey: NO_ACCESS_KEY, missing: false }, verified };
   }
 
   /** Response headers of a decision (`Retry-After` of a 503 is the freshness bound, at least 1 s). */
