@@ -488,6 +488,21 @@ describe('TokenVerifier: verified-token cache', () => {
     expect(small.heldTokenChars).toBe(0);
   });
 
+  it('two tokens ending alike: each is only ever answered for itself, and the later one takes the place', () => {
+    const cache = new VerifiedTokenCache({ now: () => T0 });
+    const tail = 's'.repeat(40);
+    cache.set(`a.${tail}`, verified('a'));
+    expect(cache.get(`b.${tail}`)).toBeUndefined();
+    expect(cache.get(`a.${tail}`)?.subject).toBe('a');
+    cache.set(`bb.${tail}`, verified('b'));
+    expect(cache.get(`a.${tail}`)).toBeUndefined();
+    expect(cache.get(`bb.${tail}`)?.subject).toBe('b');
+    cache.delete(`a.${tail}`);
+    expect(cache.get(`bb.${tail}`)?.subject).toBe('b');
+    expect(cache.size).toBe(1);
+    expect(cache.heldTokenChars).toBe(`bb.${tail}`.length);
+  });
+
   it('a cached token stops being accepted at its exp, through lookupVerified and verify', async () => {
     const { verifier, setNow, signatureChecks } = setup();
     const token = signJwt(rsa, claims({ exp: NOW_S + 60 }));

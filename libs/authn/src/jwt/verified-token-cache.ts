@@ -24,6 +24,7 @@ class Entry {
   /** Read since it was inserted or last spared from eviction (second chance). */
   used = false;
   constructor(
+    readonly token: string,
     readonly verified: VerifiedToken,
     readonly keySet: KeySetVersion | undefined,
     readonly generation: number,
@@ -31,8 +32,16 @@ class Entry {
 }
 
 /**
- * Verified claims by raw token, until the token's `exp`: a repeated token costs one map lookup, no signature
- * work and no hashing. Only verifications are held (claims, issuer, subject), never an access decision.
+ * Characters at the end of a token (its signature) that key the map: hashing a whole token on every lookup
+ * costs more than hashing these and comparing the whole token with the entry's.
+ */
+const KEY_CHARS = 32;
+const keyOf = (token: string): string => (token.length > KEY_CHARS ? token.slice(token.length - KEY_CHARS) : token);
+
+/**
+ * Verified claims by raw token, until the token's `exp`: a repeated token costs one map lookup by its last
+ * characters and one comparison with the whole token; no signature work and no cryptographic hash. Only
+ * verifications are held (claims, issuer, subject), never an access decision.
  *
  * Bounded by entries and by the summed token length; eviction is second-chance (CLOCK) in insertion order:
  * a hit only sets a flag, and the oldest entry not read since it was last considered goes first, so a
@@ -67,13 +76,15 @@ export class VerifiedTokenCache {
 
   /** The verified token for this raw token, if cached, not expired at `now()`, and its key set unchanged. */
   get(token: string): VerifiedToken | undefined {
-    const hit = this.entries.get(token);
-    if (hit === undefined) return undefined;
+    const key = keyOf(token);
+    const hit = this.entries.get(key);
+    // Another token with the same last characters is simply not this one.
+    if (hit === undefined || hit.token !== token) return undefined;
     if (
       this.now() >= hit.verified.expiresAt ||
       (hit.keySet !== undefined && hit.keySet.generation !== hit.generation)
     ) {
-      this.remove(token);
+      this.remove(key);
       return undefined;
     }
     hit.used = true;
@@ -86,14 +97,17 @@ export class VerifiedTokenCache {
    */
   set(token: string, verified: VerifiedToken, keySet?: KeySetVersion, generation = keySet?.generation ?? 0): void {
     if (this.now() >= verified.expiresAt || token.length > this.maxTokenChars) return;
-    this.remove(token);
-    this.entries.set(token, new Entry(verified, keySet, generation));
+    const key = keyOf(token);
+    // A cached token with the same key (the same token, or one sharing its last characters) gives way.
+    this.remove(key);
+    this.entries.set(key, new Entry(token, verified, keySet, generation));
     this.tokenChars += token.length;
     this.evict();
   }
 
   delete(token: string): void {
-    this.remove(token);
+    const key = keyOf(token);
+    if (this.entries.get(key)?.token === token) this.remove(key);
   }
 
   clear(): void {
@@ -114,8 +128,11 @@ export class VerifiedTokenCache {
     return n;
   }
 
-  private remove(token: string): void {
-    if (this.entries.delete(token)) this.tokenChars -= token.length;
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    this.tokenChars -= entry.token.length;
   }
 
   /** Second chance: an entry read since it was last considered goes to the back once, unflagged. */
@@ -130,7 +147,7 @@ export class VerifiedTokenCache {
         spared++;
         this.entries.set(oldest, entry);
       } else {
-        this.tokenChars -= oldest.length;
+        this.tokenChars -= entry.token.length;
       }
     }
   }
