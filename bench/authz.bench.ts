@@ -199,10 +199,12 @@ function recorded(streamId: string, version: number, event: NewEvent): RecordedE
   };
 }
 
+/** JS heap plus ArrayBuffer memory (outside the JS heap): the access model keeps its key table in typed arrays. */
 function heapUsed(): number {
   (globalThis as { gc?: () => void }).gc?.();
   (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
 
 // ---------------------------------------------------------------------------------------------------------

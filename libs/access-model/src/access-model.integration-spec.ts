@@ -8,7 +8,8 @@ import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, eventually, type TestDatabase } from '../../../test/support';
 import { startTestApp, type TestApp } from '../../../test/support/test-app';
-import type { AccessModel } from './access-model';
+import { AccessModel } from './access-model';
+import { ACCESS_MODEL_SCHEMA, decodePayload, encodePayload, type SnapshotPayload } from './snapshot-store';
 import { AccessModelModule, type AccessModelModuleOptions } from './access-model.module';
 import type { Freshness } from './freshness';
 import type { AccessModelRuntime } from './runtime';
@@ -230,6 +231,49 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
     expect(model.counts()).toMatchObject({ appliedEvents: 2, keys: 3, revokedKeys: 1, users: 1 });
     expect(model.keyByHash(hashSecret(aliceKey))?.revoked).toBe(true);
     expect((await whoami(running.app, `Bearer ${whileDown}`)).status).toBe(200);
+  });
+
+  it('restores from a format-1 snapshot row (before the compact key table) and ignores an unknown format', async () => {
+    await running!.app.close();
+    running = undefined;
+    // Rewrite the newest snapshot row as format 1 wrote it: one tuple per key.
+    const rows: { id: string; payload: Buffer }[] = await keys.dataSource.query(
+      `SELECT id, payload FROM "${ACCESS_MODEL_SCHEMA}".snapshots ORDER BY id DESC LIMIT 1`,
+    );
+    const row = rows[0]!;
+    const payload = await decodePayload(row.payload);
+    const current = AccessModel.restore(payload.model);
+    const tuples = payload.model.keys.ids.map((keyId) => {
+      const k = current.keyById(keyId)!;
+      const base = [k.keyId, 0, Buffer.from(k.secretHash, 'hex').toString('base64'), k.userId, 1, k.expiresAt, k.createdAt];
+      return k.revoked ? [...base, k.revokedAt, k.revocationReason, k.revocationEventId] : base;
+    });
+    expect(payload.model.keys.ids.every((id) => current.keyById(id)!.scope === 'management')).toBe(true);
+    const old = { ...payload, model: { ...payload.model, format: 'tollgate.access-model/1', keys: tuples } };
+    const setRow = async (format: string, body: Buffer) =>
+      keys.dataSource.query(`UPDATE "${ACCESS_MODEL_SCHEMA}".snapshots SET format = $1, payload = $2 WHERE id = $3`, [
+        format,
+        body,
+        row.id,
+      ]);
+    await setRow('tollgate.access-model/1', await encodePayload(old as unknown as SnapshotPayload));
+
+    running = await start(db.url, { snapshotOnStop: false });
+    await eventually(() => expect(running!.freshness.isFresh()).toBe(true));
+    expect(running.runtime.status().restoredFrom).toMatchObject({ id: Number(row.id) });
+    expect(running.model.counts()).toMatchObject({ appliedEvents: 0, keys: 3, revokedKeys: 1 });
+    expect(running.model.keyByHash(hashSecret(aliceKey))?.revoked).toBe(true);
+    expect((await whoami(running.app, `Bearer ${laterKey}`)).status).toBe(200);
+    await running.app.close();
+
+    // A format this build does not know is never selected: the replica replays the whole log.
+    await keys.dataSource.query(`UPDATE "${ACCESS_MODEL_SCHEMA}".snapshots SET format = 'tollgate.access-model/0'`);
+    running = await start(db.url);
+    await eventually(() => expect(running!.freshness.isFresh()).toBe(true));
+    expect(running.runtime.status().restoredFrom).toBeNull();
+    expect(running.model.counts()).toMatchObject({ keys: 3, revokedKeys: 1 });
+    expect(running.model.counts().appliedEvents).toBeGreaterThan(3);
+    expect((await whoami(running.app, `Bearer ${laterKey}`)).status).toBe(200);
   });
 
   it('halts on a poison event and fails closed', async () => {

@@ -763,26 +763,54 @@ describe('AccessModel', () => {
       expect(await model.captureSnapshot().encode()).toEqual(model.snapshot());
     });
 
-    it('is compact: tuples, base64 hashes, no object per key', () => {
-      const snap = modelOf(history).snapshot();
-      const k1 = snap.keys.find((k) => k[0] === 'key_1')!;
-      expect(k1).toEqual([
-        'key_1',
-        0,
-        Buffer.from(sha('k1'), 'hex').toString('base64'),
-        'usr_1',
-        1,
-        T0 + 24 * HOUR,
-        T0,
-      ]);
-      expect(snap.keys.find((k) => k[0] === 'key_2')).toHaveLength(10);
+    it('is compact: keys as columns (raw hashes, times, flags in base64), no object per key', () => {
+      const model = modelOf(history);
+      const snap = model.snapshot();
+      expect(snap.format).toBe('tollgate.access-model/2');
+      const row = snap.keys.ids.indexOf('key_1');
+      const hashes = Buffer.from(snap.keys.hashes, 'base64');
+      expect(hashes.subarray(row * 32, row * 32 + 32).toString('hex')).toBe(sha('k1'));
+      expect(Buffer.from(snap.keys.createdAt, 'base64').readDoubleLE(row * 8)).toBe(T0);
+      expect(Buffer.from(snap.keys.expiresAt, 'base64').readDoubleLE(row * 8)).toBe(T0 + 24 * HOUR);
+      expect(Buffer.from(snap.keys.flags, 'base64')[row]).toBe(0b10); // user key, scope 1 (management)
+      expect(snap.keys.owners[Buffer.from(snap.keys.ownerOf, 'base64').readUInt32LE(row * 4)]).toBe('usr_1');
+      const revoked = snap.keys.revoked.find(([r]) => snap.keys.ids[r] === 'key_2');
+      expect(revoked).toEqual([snap.keys.ids.indexOf('key_2'), expect.any(Number), 'user-deactivated', 'evt_key-key_2_2']);
+    });
+
+    it('still loads a format-1 snapshot (one tuple per key) with identical answers', () => {
+      const original = modelOf(history);
+      const snap = JSON.parse(JSON.stringify(original.snapshot())) as Record<string, unknown>;
+      const scopes = ['inference', 'management'];
+      const slots = ['primary', 'secondary'];
+      // The layout format 1 wrote: [keyId, kind, hashB64, owner, scopeOrSlot, expiresAt, createdAt] (+ revocation).
+      const tuples = original.snapshot().keys.ids.map((id) => {
+        const k = original.keyById(id)!;
+        const user = k.kind === 'user-key';
+        const base = [
+          k.keyId,
+          user ? 0 : 1,
+          Buffer.from(k.secretHash, 'hex').toString('base64'),
+          user ? k.userId : k.deploymentId,
+          user ? scopes.indexOf(k.scope!) : slots.indexOf(k.slot!),
+          k.expiresAt,
+          k.createdAt,
+        ];
+        return k.revoked ? [...base, k.revokedAt, k.revocationReason, k.revocationEventId] : base;
+      });
+      const old = { ...snap, format: 'tollgate.access-model/1', keys: tuples };
+      const restored = AccessModel.restore(old, { now: clock });
+      expect(answers(restored, probe)).toBe(answers(original, probe));
+      expect(restored.snapshot()).toEqual(original.snapshot());
+      const damaged = { ...old, keys: tuples.map((t, i) => (i === 0 ? [t[0], 0, 'short', ...t.slice(3)] : t)) };
+      expect(() => AccessModel.restore(damaged)).toThrow(/hash/);
     });
 
     it('refuses another format or a damaged snapshot, leaving the model empty', () => {
       const snap = modelOf(history).snapshot();
       expect(() => AccessModel.restore({ ...snap, format: 'tollgate.access-model/0' })).toThrow(/format/);
       const damaged = JSON.parse(JSON.stringify(snap));
-      damaged.keys[0][2] = 'short';
+      damaged.keys.hashes = 'short';
       const m = new AccessModel();
       expect(() => m.loadSnapshot(damaged)).toThrow(/hash/);
       expect(m.counts().keys).toBe(0);

@@ -12,7 +12,7 @@ import { DeploymentsArea } from './model/deployments';
 import { DirectoryArea } from './model/directory';
 import { KeysArea } from './model/keys';
 import { PoliciesArea } from './model/policies';
-import { type Evolver, keyRecord, type PublicJwkRecord } from './model/records';
+import { type Evolver, type PublicJwkRecord } from './model/records';
 import { SigningKeysArea } from './model/signing-keys';
 import { eventWaiver, type EventWaiver, WaiverBook, type WaiverNotice } from './model/waivers';
 import {
@@ -368,7 +368,8 @@ export class AccessModel implements Projection {
   }
 
   /**
-   * Captures the state now (reference copies: records are immutable; tens of ms at 1M keys) and encodes it
+   * Captures the state now (copies of the key table's columns and reference copies of immutable records; tens
+   * of ms at 1M keys) and encodes it
    * later in slices, so a large model is snapshotted without stalling the hot path. Take the runner's
    * position in the same tick as this call.
    */
@@ -408,7 +409,7 @@ export class AccessModel implements Projection {
 
   private state(): SnapshotState {
     return {
-      keys: this.keys.records(),
+      keys: this.keys.capture(),
       keyTombstones: this.keys.tombstoneEntries(),
       ...this.directory.snapshotPart(),
       deployments: [...this.routing.deployments()],
@@ -423,18 +424,12 @@ export class AccessModel implements Projection {
     // Users and deployments first: keys share their id strings.
     this.directory.load(s);
     for (const deployment of s.deployments) this.routing.add(deployment);
-    for (const key of s.keys) {
-      this.keys.add(
-        keyRecord({
-          ...key,
-          userId: key.userId === null ? null : (this.directory.user(key.userId)?.userId ?? key.userId),
-          deploymentId:
-            key.deploymentId === null
-              ? null
-              : (this.routing.deploymentById(key.deploymentId)?.deploymentId ?? key.deploymentId),
-        }),
-      );
-    }
+    this.keys.load(s.keys, (row) => {
+      const owner = s.keys.owners[row]!;
+      return (s.keys.flags[row]! & 1) === 1
+        ? (this.routing.deploymentById(owner)?.deploymentId ?? owner)
+        : (this.directory.user(owner)?.userId ?? owner);
+    });
     for (const [keyId, tombstone] of s.keyTombstones) this.keys.addTombstone(keyId, tombstone);
     this.policies.load(s);
     this.signing.load(s);

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { createGzip, gunzip } from 'node:zlib';
 import type { ProjectionPosition } from '@tollgate/event-store';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
-import { SNAPSHOT_FORMAT, type AccessModelSnapshot } from './snapshot';
+import { READABLE_SNAPSHOT_FORMATS, type AccessModelSnapshot } from './snapshot';
 
 /** The access model's own schema: snapshots only (it writes no events). */
 export const ACCESS_MODEL_SCHEMA = 'access_model';
@@ -71,13 +71,16 @@ export const ACCESS_MODEL_MIGRATIONS = [CreateAccessModelSnapshots1767225600001]
 export class SnapshotStore {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** The newest snapshot of this log source and format, from any replica (all fold the same log). */
+  /**
+   * The newest snapshot of this log source in a format this build reads (the current one or format 1, written
+   * before the compact key table), from any replica (all fold the same log).
+   */
   async latest(source: string): Promise<StoredSnapshot | null> {
     const rows: { id: string; replica_id: string; taken_at: Date; source: string; payload: Buffer }[] =
       await this.dataSource.query(
         `SELECT id, replica_id, taken_at, source, payload FROM "${ACCESS_MODEL_SCHEMA}".snapshots
-        WHERE source = $1 AND format = $2 ORDER BY id DESC LIMIT 1`,
-        [source, SNAPSHOT_FORMAT],
+        WHERE source = $1 AND format = ANY($2) ORDER BY id DESC LIMIT 1`,
+        [source, [...READABLE_SNAPSHOT_FORMATS]],
       );
     const row = rows[0];
     if (!row) return null;

@@ -1,11 +1,8 @@
 import {
-  accessKeySlot,
   credentialKind,
   keyRevocationReason,
-  keyScope,
   projectRole,
   userKind,
-  type AccessKeySlot,
   type CredentialKind,
   type ProjectRole,
 } from '@tollgate/contracts';
@@ -14,23 +11,50 @@ import type {
   DeploymentRecord,
   ExternalAccessPolicy,
   KeyPolicy,
-  KeyRecord,
   KeyRevocationReasonValue,
   ProjectRecord,
   UserRecord,
 } from './types';
+import { endianness } from 'node:os';
+import type { CapturedKeys, Revocation } from './model/key-table';
 import type { HeldSigningKey, KeyTombstone, PendingUser, RoleEntry } from './model/records';
 import type { EventWaiver } from './model/waivers';
 
 /**
- * The JSON-serialisable snapshot of an `AccessModel`: arrays of tuples (no object per key), secret hashes
- * as base64 (44 characters instead of 64), times as epoch ms, enums as small integers. `format` changes
- * when the layout does; an unknown format is refused (the caller then replays from the log).
+ * The JSON-serialisable snapshot of an `AccessModel`. Format 2 stores the keys column by column (`KeyColumns`:
+ * the key table's own typed arrays as base64), so a load copies a few large buffers instead of parsing and
+ * rebuilding an object per key; everything else is arrays of tuples, times as epoch ms, enums as small
+ * integers. `format` changes when the layout does. Format 1 (keys as one tuple each) still loads; any other
+ * format is refused (the caller then replays from the log).
  */
-export const SNAPSHOT_FORMAT = 'tollgate.access-model/1';
+export const SNAPSHOT_FORMAT = 'tollgate.access-model/2';
+/** The previous format (keys as `KeyTuple`s), still read. */
+export const SNAPSHOT_FORMAT_1 = 'tollgate.access-model/1';
+/** Every format `decodeSnapshot` reads, newest first. */
+export const READABLE_SNAPSHOT_FORMATS = [SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_1] as const;
 
 /**
- * Key tuple: `[keyId, kind, hashB64, owner, scopeOrSlot, expiresAt, createdAt]`, followed for a revoked key
+ * Format 2's keys, row by row as in `KeyTable`: row i is `ids[i]`, owned by `owners[ownerOf[i]]`, its 32 hash
+ * bytes at [32 i, 32 i + 32) of `hashes`, its flags byte (bit 0 access key, bit 1 scope/slot index) and its
+ * times (float64, little-endian; `expiresAt` NaN = never). Byte columns are base64.
+ */
+export interface KeyColumns {
+  count: number;
+  ids: string[];
+  /** Distinct owners (user ids of user keys, deployment ids of access keys). */
+  owners: string[];
+  /** uint32 little-endian index into `owners`, one per row. */
+  ownerOf: string;
+  flags: string;
+  hashes: string;
+  createdAt: string;
+  expiresAt: string;
+  /** Revoked rows: `[row, revokedAt, reason, revocationEventId]`. */
+  revoked: [number, number, string, string][];
+}
+
+/**
+ * Format 1's key tuple: `[keyId, kind, hashB64, owner, scopeOrSlot, expiresAt, createdAt]`, followed for a revoked key
  * by `revokedAt, reason, revocationEventId`. `kind` 0 user key (owner = userId, 0 inference / 1 management),
  * 1 access key (owner = deploymentId, 0 primary / 1 secondary).
  */
@@ -60,7 +84,7 @@ export type UserTuple = [
 
 export interface AccessModelSnapshot {
   format: typeof SNAPSHOT_FORMAT;
-  keys: KeyTuple[];
+  keys: KeyColumns;
   /** Revocations seen before their key: `[keyId, revokedAt, reason, eventId]`. */
   keyTombstones: [string, number, string, string][];
   users: UserTuple[];
@@ -97,7 +121,7 @@ export interface AccessModelSnapshot {
  * the references is a consistent capture), cheap enough to take in the same tick as the runner's position.
  */
 export interface SnapshotState {
-  keys: readonly KeyRecord[];
+  keys: CapturedKeys;
   keyTombstones: readonly [string, KeyTombstone][];
   users: readonly UserRecord[];
   groupsVersions: ReadonlyMap<string, number>;
@@ -113,39 +137,56 @@ export interface SnapshotState {
   waivers: readonly EventWaiver[];
 }
 
-const SCOPES = keyScope.options;
-const SLOTS = accessKeySlot.options;
 
-function keyTuple(k: KeyRecord): KeyTuple {
-  const user = k.kind === 'user-key';
-  const base: [string, 0 | 1, string, string, 0 | 1, number | null, number] = [
-    k.keyId,
-    user ? 0 : 1,
-    Buffer.from(k.secretHash, 'hex').toString('base64'),
-    user ? k.userId! : k.deploymentId!,
-    (user ? SCOPES.indexOf(k.scope!) : SLOTS.indexOf(k.slot!)) as 0 | 1,
-    k.expiresAt,
-    k.createdAt,
-  ];
-  return k.revoked ? [...base, k.revokedAt!, k.revocationReason!, k.revocationEventId!] : base;
+const LITTLE_ENDIAN = endianness() === 'LE';
+const bytes = (a: Uint8Array | Float64Array | Uint32Array): Buffer =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** The key table's columns as they are stored (see `KeyColumns`). */
+function keyColumns(k: CapturedKeys): KeyColumns {
+  if (!LITTLE_ENDIAN) throw new Error('access-model snapshots are written on little-endian machines only');
+  const owners: string[] = [];
+  const ownerIndex = new Map<string, number>();
+  const ownerOf = new Uint32Array(k.count);
+  for (let row = 0; row < k.count; row++) {
+    const owner = k.owners[row]!;
+    let i = ownerIndex.get(owner);
+    if (i === undefined) {
+      i = owners.push(owner) - 1;
+      ownerIndex.set(owner, i);
+    }
+    ownerOf[row] = i;
+  }
+  return {
+    count: k.count,
+    ids: k.ids.slice(0, k.count),
+    owners,
+    ownerOf: bytes(ownerOf).toString('base64'),
+    flags: bytes(k.flags.subarray(0, k.count)).toString('base64'),
+    hashes: bytes(k.hashes.subarray(0, k.count * 32)).toString('base64'),
+    createdAt: bytes(k.created.subarray(0, k.count)).toString('base64'),
+    expiresAt: bytes(k.expires.subarray(0, k.count)).toString('base64'),
+    revoked: k.revocations.map(([row, r]) => [row, r.revokedAt, r.reason, r.eventId]),
+  };
 }
 
 /** Encodes a captured state at once. */
 export function encodeSnapshot(s: SnapshotState): AccessModelSnapshot {
-  return encodeRest(s, s.keys.map(keyTuple));
+  return encodeRest(s, keyColumns(s.keys));
 }
 
-/** Encodes a captured state in slices of `slice` keys, yielding to the event loop between them. */
-export async function encodeSnapshotAsync(s: SnapshotState, slice = 5000): Promise<AccessModelSnapshot> {
-  const keys = new Array<KeyTuple>(s.keys.length);
-  for (let i = 0; i < s.keys.length; i++) {
-    keys[i] = keyTuple(s.keys[i]!);
-    if (i % slice === slice - 1) await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+/**
+ * Encodes a captured state, yielding to the event loop once before the keys (a few buffer copies and one pass
+ * over the owners: tens of ms at 1M keys) and once after.
+ */
+export async function encodeSnapshotAsync(s: SnapshotState): Promise<AccessModelSnapshot> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const keys = keyColumns(s.keys);
+  await new Promise<void>((resolve) => setImmediate(resolve));
   return encodeRest(s, keys);
 }
 
-function encodeRest(s: SnapshotState, keys: KeyTuple[]): AccessModelSnapshot {
+function encodeRest(s: SnapshotState, keys: KeyColumns): AccessModelSnapshot {
   return {
     format: SNAPSHOT_FORMAT,
     keys,
@@ -209,7 +250,8 @@ function encodeRest(s: SnapshotState, keys: KeyTuple[]): AccessModelSnapshot {
 
 /** The decoded content of a snapshot, as records. */
 export interface DecodedSnapshot {
-  keys: KeyRecord[];
+  /** Keys as key-table rows; `owners[i]` is row i's owner as stored (the model interns it). */
+  keys: CapturedKeys;
   keyTombstones: [string, KeyTombstone][];
   users: UserRecord[];
   groupsVersions: [string, number][];
@@ -247,33 +289,10 @@ const oneOf = <T extends string>(options: readonly T[], v: unknown, what: string
 export function decodeSnapshot(value: unknown): DecodedSnapshot {
   if (typeof value !== 'object' || value === null) fail('not an object');
   const v = value as Record<string, unknown>;
-  if (v.format !== SNAPSHOT_FORMAT) fail(`format ${JSON.stringify(v.format)} (expected ${SNAPSHOT_FORMAT})`);
+  if (v.format !== SNAPSHOT_FORMAT && v.format !== SNAPSHOT_FORMAT_1)
+    fail(`format ${JSON.stringify(v.format)} (expected ${READABLE_SNAPSHOT_FORMATS.join(' or ')})`);
 
-  const keys = arr(v.keys, 'keys').map((t): KeyRecord => {
-    const k = arr(t, 'key');
-    if (k.length !== 7 && k.length !== 10) fail('key tuple length');
-    const kind = k[1] === 0 ? 'user-key' : k[1] === 1 ? 'access-key' : fail('key kind');
-    const hash = Buffer.from(str(k[2], 'key hash'), 'base64');
-    if (hash.length !== 32) fail('key hash length');
-    const owner = str(k[3], 'key owner');
-    const sub = k[4] === 0 || k[4] === 1 ? k[4] : fail('key scope/slot');
-    const revoked = k.length === 10;
-    return {
-      keyId: str(k[0], 'keyId'),
-      kind,
-      secretHash: hash.toString('hex'),
-      userId: kind === 'user-key' ? owner : null,
-      scope: kind === 'user-key' ? SCOPES[sub]! : null,
-      deploymentId: kind === 'access-key' ? owner : null,
-      slot: kind === 'access-key' ? (SLOTS[sub] as AccessKeySlot) : null,
-      expiresAt: optNum(k[5], 'expiresAt'),
-      createdAt: num(k[6], 'createdAt'),
-      revoked,
-      revokedAt: revoked ? num(k[7], 'revokedAt') : null,
-      revocationReason: revoked ? oneOf(keyRevocationReason.options, k[8], 'reason') : null,
-      revocationEventId: revoked ? str(k[9], 'revocationEventId') : null,
-    };
-  });
+  const keys = v.format === SNAPSHOT_FORMAT ? decodeKeyColumns(v.keys) : decodeKeyTuples(v.keys);
 
   const keyTombstones = arr(v.keyTombstones, 'keyTombstones').map((t): [string, KeyTombstone] => {
     const k = arr(t, 'tombstone');
@@ -416,4 +435,96 @@ export function decodeSnapshot(value: unknown): DecodedSnapshot {
       });
     }),
   };
+}
+
+/** Base64 `what` of exactly `length` bytes, as a fresh (aligned) buffer. */
+function column(v: unknown, length: number, what: string): ArrayBuffer {
+  const b = Buffer.from(str(v, what), 'base64');
+  if (b.length !== length) fail(`${what} length`);
+  const out = new ArrayBuffer(length);
+  new Uint8Array(out).set(b);
+  return out;
+}
+
+const revocation = (row: number, revokedAt: unknown, reason: unknown, eventId: unknown): [number, Revocation] => [
+  row,
+  {
+    revokedAt: num(revokedAt, 'revokedAt'),
+    reason: oneOf(keyRevocationReason.options, reason, 'reason'),
+    eventId: str(eventId, 'revocationEventId'),
+  },
+];
+
+/** Format 2's keys: a few buffer copies, plus a pass over ids and owners to check them. */
+function decodeKeyColumns(value: unknown): CapturedKeys {
+  if (!LITTLE_ENDIAN) fail('snapshots are read on little-endian machines only');
+  if (typeof value !== 'object' || value === null) fail('keys is not an object');
+  const k = value as Record<string, unknown>;
+  const count = num(k.count, 'keys count');
+  if (!Number.isInteger(count) || count < 0) fail('keys count');
+  const ids = arr(k.ids, 'key ids');
+  if (ids.length !== count) fail('key ids length');
+  for (const id of ids) str(id, 'keyId');
+  const owners = strs(k.owners, 'key owners');
+  const ownerOf = new Uint32Array(column(k.ownerOf, count * 4, 'key ownerOf'));
+  const flags = new Uint8Array(column(k.flags, count, 'key flags'));
+  const created = new Float64Array(column(k.createdAt, count * 8, 'key createdAt'));
+  const expires = new Float64Array(column(k.expiresAt, count * 8, 'key expiresAt'));
+  const rowOwners = new Array<string>(count);
+  for (let row = 0; row < count; row++) {
+    if (flags[row]! > 3) fail('key flags');
+    const expiresAt = expires[row]!; // NaN: never expires
+    if (!Number.isFinite(created[row]!) || !(Number.isFinite(expiresAt) || Number.isNaN(expiresAt))) fail('key times');
+    rowOwners[row] = owners[ownerOf[row]!] ?? fail('key owner index');
+  }
+  const seen = new Set<number>();
+  const revocations = arr(k.revoked, 'revoked keys').map((t) => {
+    const r = arr(t, 'revoked key');
+    const row = num(r[0], 'revoked row');
+    if (!Number.isInteger(row) || row < 0 || row >= count || seen.has(row)) fail('revoked row');
+    seen.add(row);
+    return revocation(row, r[1], r[2], r[3]);
+  });
+  return {
+    count,
+    ids: ids as string[],
+    owners: rowOwners,
+    flags,
+    hashes: new Uint8Array(column(k.hashes, count * 32, 'key hashes')),
+    created,
+    expires,
+    revocations,
+  };
+}
+
+/** Format 1's keys (one `KeyTuple` each), into key-table rows. */
+function decodeKeyTuples(value: unknown): CapturedKeys {
+  const tuples = arr(value, 'keys');
+  const count = tuples.length;
+  const out: CapturedKeys = {
+    count,
+    ids: new Array<string>(count),
+    owners: new Array<string>(count),
+    flags: new Uint8Array(count),
+    hashes: new Uint8Array(count * 32),
+    created: new Float64Array(count),
+    expires: new Float64Array(count),
+    revocations: [],
+  };
+  tuples.forEach((t, row) => {
+    const k = arr(t, 'key');
+    if (k.length !== 7 && k.length !== 10) fail('key tuple length');
+    const access = k[1] === 0 ? 0 : k[1] === 1 ? 1 : fail('key kind');
+    const hash = Buffer.from(str(k[2], 'key hash'), 'base64');
+    if (hash.length !== 32) fail('key hash length');
+    const sub = k[4] === 0 || k[4] === 1 ? k[4] : fail('key scope/slot');
+    out.ids[row] = str(k[0], 'keyId');
+    out.owners[row] = str(k[3], 'key owner');
+    out.flags[row] = access | (sub << 1);
+    out.hashes.set(hash, row * 32);
+    out.expires[row] = optNum(k[5], 'expiresAt') ?? NaN;
+    out.created[row] = num(k[6], 'createdAt');
+    if (k.length === 10) out.revocations.push(revocation(row, k[7], k[8], k[9]));
+  });
+  return out;
 }

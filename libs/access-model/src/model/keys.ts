@@ -1,7 +1,12 @@
 import type { AccessKeySlot, DomainEvent, KeyCreated, KeyRevoked, KeyRotated } from '@tollgate/contracts';
 import type { RecordedEvent } from '@tollgate/event-store';
+import { accessKeySlot, keyScope } from '@tollgate/contracts';
 import type { KeyRecord } from '../types';
-import { type Evolver, type KeyTombstone, keyRecord, time } from './records';
+import { type CapturedKeys, KeyTable, type NewKeyRow, type Revocation } from './key-table';
+import { type Evolver, type KeyTombstone, time } from './records';
+
+const SCOPES = keyScope.options;
+const SLOTS = accessKeySlot.options;
 
 const slotKey = (deploymentId: string, slot: AccessKeySlot): string => `${deploymentId}\u0000${slot}`;
 
@@ -16,8 +21,8 @@ export interface IdInterning {
  * deployment slot, and revocations that arrive before their key (tombstones).
  */
 export class KeysArea implements Evolver {
-  private readonly byHash = new Map<string, KeyRecord>();
-  private readonly byId = new Map<string, KeyRecord>();
+  /** Every key, compactly (see `KeyTable`); the indexes below hold its row numbers. */
+  private readonly table = new KeyTable();
   private readonly tombstones = new Map<string, KeyTombstone>();
   /**
    * `KeyRotated` seen before its key's `KeyCreated` (key id → revokesAt). Both are on the key's own stream,
@@ -25,11 +30,10 @@ export class KeysArea implements Evolver {
    * keeps the fold order-independent, like the tombstones.
    */
   private readonly pendingRotations = new Map<string, number>();
-  /** User id → ids of every key the user owns (valid, revoked and expired). */
-  private readonly idsByUser = new Map<string, string[]>();
-  /** (deployment, slot) → unrevoked access keys of that slot. */
-  private readonly slots = new Map<string, KeyRecord[]>();
-  private revokedCount = 0;
+  /** User id → rows of every key the user owns (valid, revoked and expired). */
+  private readonly rowsByUser = new Map<string, number[]>();
+  /** (deployment, slot) → rows of the unrevoked access keys of that slot. */
+  private readonly slots = new Map<string, number[]>();
 
   constructor(private readonly interning: IdInterning) {}
 
@@ -47,29 +51,19 @@ export class KeysArea implements Evolver {
    */
   private rotated(r: KeyRotated): void {
     const revokesAt = time(r.revokesAt);
-    const existing = this.byId.get(r.keyId);
-    if (!existing) {
+    const row = this.table.rowById(r.keyId);
+    if (row === undefined) {
       const pending = this.pendingRotations.get(r.keyId);
       if (pending === undefined || revokesAt < pending) this.pendingRotations.set(r.keyId, revokesAt);
       return;
     }
-    if (existing.expiresAt !== null && existing.expiresAt <= revokesAt) return;
-    const rotated = keyRecord({ ...existing, expiresAt: revokesAt });
-    this.byId.set(rotated.keyId, rotated);
-    this.byHash.set(rotated.secretHash, rotated);
-    if (rotated.kind === 'access-key' && !rotated.revoked) {
-      const key = slotKey(rotated.deploymentId!, rotated.slot!);
-      const list = this.slots.get(key);
-      if (list)
-        this.slots.set(
-          key,
-          list.map((k) => (k.keyId === rotated.keyId ? rotated : k)),
-        );
-    }
+    const expiresAt = this.table.expiresAt(row);
+    if (expiresAt !== null && expiresAt <= revokesAt) return;
+    this.table.setExpiresAt(row, revokesAt);
   }
 
   private created(k: KeyCreated): void {
-    if (this.byId.has(k.keyId)) return; // a key is created once; a repeat changes nothing
+    if (this.table.rowById(k.keyId) !== undefined) return; // a key is created once; a repeat changes nothing
     const userKey = k.kind === 'user-key';
     if (userKey && (k.userId === undefined || k.scope === undefined)) {
       throw new Error(`KeyCreated ${k.keyId}: a user key needs userId and scope`);
@@ -81,64 +75,52 @@ export class KeysArea implements Evolver {
     const expiresAt = k.expiresAt === null ? null : time(k.expiresAt);
     const revokesAt = this.pendingRotations.get(k.keyId);
     this.pendingRotations.delete(k.keyId);
-    const record = keyRecord({
-      keyId: k.keyId,
-      kind: k.kind,
-      secretHash: k.secretHash,
-      userId: userKey ? this.interning.userId(k.userId!) : null,
-      scope: userKey ? k.scope! : null,
-      deploymentId: userKey ? null : this.interning.deploymentId(k.deploymentId!),
-      slot: userKey ? null : k.slot!,
-      expiresAt: revokesAt === undefined || (expiresAt !== null && expiresAt <= revokesAt) ? expiresAt : revokesAt,
-      createdAt: time(k.createdAt),
-      revokedAt: tombstone?.revokedAt ?? null,
-      revocationReason: tombstone?.reason ?? null,
-      revocationEventId: tombstone?.eventId ?? null,
-    });
+    this.add(
+      {
+        keyId: k.keyId,
+        kind: k.kind,
+        secretHash: k.secretHash,
+        owner: userKey ? this.interning.userId(k.userId!) : this.interning.deploymentId(k.deploymentId!),
+        sub: (userKey ? SCOPES.indexOf(k.scope!) : SLOTS.indexOf(k.slot!)) as 0 | 1,
+        expiresAt: revokesAt === undefined || (expiresAt !== null && expiresAt <= revokesAt) ? expiresAt : revokesAt,
+        createdAt: time(k.createdAt),
+      },
+      tombstone ? { revokedAt: tombstone.revokedAt, reason: tombstone.reason, eventId: tombstone.eventId } : undefined,
+    );
     if (tombstone) this.tombstones.delete(k.keyId);
-    this.add(record);
   }
 
   private revoked(r: KeyRevoked, eventId: string): void {
-    const existing = this.byId.get(r.keyId);
-    if (!existing) {
+    const row = this.table.rowById(r.keyId);
+    if (row === undefined) {
       if (!this.tombstones.has(r.keyId))
         this.tombstones.set(r.keyId, { revokedAt: time(r.revokedAt), reason: r.reason, eventId });
       return;
     }
-    if (existing.revoked) return;
-    const revoked = keyRecord({
-      ...existing,
-      revokedAt: time(r.revokedAt),
-      revocationReason: r.reason,
-      revocationEventId: eventId,
-    });
-    this.byId.set(revoked.keyId, revoked);
-    this.byHash.set(revoked.secretHash, revoked);
-    this.revokedCount++;
-    if (revoked.kind === 'access-key') {
-      const key = slotKey(revoked.deploymentId!, revoked.slot!);
-      const list = this.slots.get(key)?.filter((k) => k.keyId !== revoked.keyId);
+    if (this.table.isRevoked(row)) return;
+    this.table.revoke(row, { revokedAt: time(r.revokedAt), reason: r.reason, eventId });
+    if (this.table.isAccessKey(row)) {
+      const key = slotKey(this.table.owner(row), SLOTS[this.table.sub(row)]!);
+      const list = this.slots.get(key)?.filter((other) => other !== row);
       if (list && list.length > 0) this.slots.set(key, list);
       else this.slots.delete(key);
     }
   }
 
-  /** Indexes a new record (created, or loaded from a snapshot). */
-  add(record: KeyRecord): void {
-    this.byId.set(record.keyId, record);
-    this.byHash.set(record.secretHash, record);
-    if (record.revoked) this.revokedCount++;
-    else if (record.kind === 'access-key') {
-      const key = slotKey(record.deploymentId!, record.slot!);
-      const list = this.slots.get(key);
-      if (list) list.push(record);
-      else this.slots.set(key, [record]);
+  /** Indexes a new key (created, or loaded from a snapshot), revoked when `revocation` is given. */
+  add(key: NewKeyRow, revocation?: Revocation): void {
+    const row = this.table.add(key);
+    if (revocation) this.table.revoke(row, revocation);
+    else if (key.kind === 'access-key') {
+      const slot = slotKey(key.owner, SLOTS[key.sub]!);
+      const list = this.slots.get(slot);
+      if (list) list.push(row);
+      else this.slots.set(slot, [row]);
     }
-    if (record.userId !== null) {
-      const ids = this.idsByUser.get(record.userId);
-      if (ids) ids.push(record.keyId);
-      else this.idsByUser.set(record.userId, [record.keyId]);
+    if (key.kind === 'user-key') {
+      const rows = this.rowsByUser.get(key.owner);
+      if (rows) rows.push(row);
+      else this.rowsByUser.set(key.owner, [row]);
     }
   }
 
@@ -147,50 +129,88 @@ export class KeysArea implements Evolver {
   }
 
   keyByHash(secretHash: string): KeyRecord | undefined {
-    return this.byHash.get(secretHash);
+    const row = this.table.rowByHash(secretHash);
+    return row === undefined ? undefined : this.table.record(row, SCOPES, SLOTS, secretHash);
   }
 
   keyById(keyId: string): KeyRecord | undefined {
-    return this.byId.get(keyId);
+    const row = this.table.rowById(keyId);
+    return row === undefined ? undefined : this.table.record(row, SCOPES, SLOTS);
   }
 
   /** Every key of a user (valid, revoked and expired alike), oldest first (then by id). Off the hot path. */
   keysOfUser(userId: string): KeyRecord[] {
-    return (this.idsByUser.get(userId) ?? [])
-      .map((id) => this.byId.get(id)!)
+    return (this.rowsByUser.get(userId) ?? [])
+      .map((row) => this.table.record(row, SCOPES, SLOTS))
       .sort((a, b) => a.createdAt - b.createdAt || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
   }
 
   /** The current access key of a deployment's slot: the newest unrevoked one (expired ones included). */
   accessKey(deploymentId: string, slot: AccessKeySlot): KeyRecord | undefined {
-    const list = this.slots.get(slotKey(deploymentId, slot));
-    if (!list) return undefined;
-    let best: KeyRecord | undefined;
-    for (const k of list) {
-      if (!best || k.createdAt > best.createdAt || (k.createdAt === best.createdAt && k.keyId > best.keyId)) best = k;
+    const rows = this.slots.get(slotKey(deploymentId, slot));
+    if (!rows) return undefined;
+    const t = this.table;
+    let best: number | undefined;
+    for (const row of rows) {
+      if (
+        best === undefined ||
+        t.createdAt(row) > t.createdAt(best) ||
+        (t.createdAt(row) === t.createdAt(best) && t.keyId(row) > t.keyId(best))
+      )
+        best = row;
     }
-    return best;
+    return best === undefined ? undefined : t.record(best, SCOPES, SLOTS);
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.table.size;
   }
 
   get revokedKeys(): number {
-    return this.revokedCount;
+    return this.table.revokedCount;
   }
 
   isEmpty(): boolean {
     return (
-      this.byId.size === 0 &&
-      this.idsByUser.size === 0 &&
+      this.table.size === 0 &&
+      this.rowsByUser.size === 0 &&
       this.tombstones.size === 0 &&
       this.pendingRotations.size === 0
     );
   }
 
+  /** Every key as a record (built now: off the hot path, for tests and listings). */
   records(): KeyRecord[] {
-    return [...this.byId.values()];
+    const out = new Array<KeyRecord>(this.table.size);
+    for (let row = 0; row < out.length; row++) out[row] = this.table.record(row, SCOPES, SLOTS);
+    return out;
+  }
+
+  /**
+   * Fills this empty area from a snapshot's rows at once (`owner` gives row i's shared owner string), then
+   * indexes them by owner and slot.
+   */
+  load(keys: CapturedKeys, owner: (row: number) => string): void {
+    this.table.load(keys, owner);
+    for (let row = 0; row < keys.count; row++) {
+      const t = this.table;
+      if (t.isAccessKey(row)) {
+        if (t.isRevoked(row)) continue;
+        const slot = slotKey(t.owner(row), SLOTS[t.sub(row)]!);
+        const list = this.slots.get(slot);
+        if (list) list.push(row);
+        else this.slots.set(slot, [row]);
+      } else {
+        const rows = this.rowsByUser.get(t.owner(row));
+        if (rows) rows.push(row);
+        else this.rowsByUser.set(t.owner(row), [row]);
+      }
+    }
+  }
+
+  /** A consistent copy of every key's row, cheap enough for the same tick as the runner's position. */
+  capture(): CapturedKeys {
+    return this.table.capture();
   }
 
   tombstoneEntries(): [string, KeyTombstone][] {
