@@ -66,13 +66,14 @@ export class KeyTable {
   /** Adds a key (its id not held yet); returns its row. */
   add(k: NewKeyRow): number {
     if (this.count === this.capacity) this.grow(Math.max(1024, this.capacity * 2));
-    const row = this.count++;
+    const row = this.count;
     const at = row * 32;
     for (let i = 0; i < 32; i++) {
-      const byte = hexByte(k.secretHash, 2 * i);
+      const byte = k.secretHash.length === 64 ? hexByte(k.secretHash, 2 * i) : -1;
       if (byte < 0) throw new Error(`key ${k.keyId}: secret hash is not 64 lowercase hex characters`);
       this.hashes[at + i] = byte;
     }
+    this.count++; // only now: a refused hash leaves the table as it was
     this.created[row] = k.createdAt;
     this.expires[row] = k.expiresAt ?? NaN;
     this.flags[row] = (k.kind === 'access-key' ? 1 : 0) | (k.sub << 1);
