@@ -70,7 +70,7 @@ function route(shedder: LoadShedder) {
 function manualShedder(budgetMs: number) {
   let now = 0;
   const ends: (() => void)[] = [];
-  const shedder = new LoadShedder({ budgetMs, now: () => now, afterTurn: (f) => ends.push(f) });
+  const shedder = new LoadShedder({ budgetMs, minRequests: 1, now: () => now, afterTurn: (f) => ends.push(f) });
   return { shedder, advance: (ms: number) => (now += ms), endTurn: () => ends.splice(0).forEach((f) => f()) };
 }
 

@@ -2,10 +2,15 @@ import { describe, expect, it } from '@jest/globals';
 import { LoadShedder } from './load-shedder';
 
 /** A shedder on a hand-driven clock whose turns end when the test says so. */
-function harness(options: { budgetMs?: number; anonymousShare?: number } = {}) {
+function harness(options: { budgetMs?: number; anonymousShare?: number; minRequests?: number } = {}) {
   let now = 0;
   const endOfTurn: (() => void)[] = [];
-  const shedder = new LoadShedder({ ...options, now: () => now, afterTurn: (f) => endOfTurn.push(f) });
+  const shedder = new LoadShedder({
+    minRequests: 1,
+    ...options,
+    now: () => now,
+    afterTurn: (f) => endOfTurn.push(f),
+  });
   return {
     shedder,
     advance: (ms: number) => (now += ms),
@@ -55,6 +60,20 @@ describe('LoadShedder', () => {
     expect(shedder.admit(false)).toBe(false);
     endTurn();
     advance(1000);
+    expect(shedder.admit(false)).toBe(true);
+  });
+
+  it('does not shed a turn of a few requests that a pause made long (a GC pause at half load is not a flood)', () => {
+    const { shedder, advance, endTurn } = harness({ budgetMs: 10, minRequests: 32 });
+    expect(shedder.admit(true)).toBe(true);
+    advance(50); // a major GC between two requests of one turn
+    for (let i = 1; i < 32; i++) expect(shedder.admit(i % 2 === 0)).toBe(true);
+    expect(shedder.shed).toBe(0);
+    // A turn that really holds many requests past its budget is still shed.
+    expect(shedder.admit(true)).toBe(false);
+    expect(shedder.admit(false)).toBe(false);
+    expect(shedder.shed).toBe(2);
+    endTurn();
     expect(shedder.admit(false)).toBe(true);
   });
 
