@@ -42,7 +42,7 @@ const ISSUERS = Symbol('AUTHZ_ISSUERS');
 const SHEDDER = Symbol('AUTHZ_SHEDDER');
 
 /**
- * The gRPC door (`envoy.service.auth.v3.Authorization/Check` on the `@nestjs/microservices` gRPC transport),
+ * The gRPC door (`envoy.service.auth.v3.Authorization/Check` on a bare grpc-js server),
  * when `config.grpc.port` is not 0.
  */
 export class ExtAuthzGrpcDoor {

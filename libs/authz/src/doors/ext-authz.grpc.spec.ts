@@ -3,7 +3,7 @@ import { envoyCheckRequest, extAuthzClient } from '../testing/grpc-client';
 import type { CheckRequest, CheckResponse } from './ext-authz';
 import { type CheckHandler, ExtAuthzDoor } from './ext-authz.grpc';
 
-// The door itself, on the @nestjs/microservices gRPC transport, with a real grpc-js client: what a handler
+// The door itself, a bare grpc-js server, with a real grpc-js client: what a handler
 // answers reaches Envoy as is, and anything it throws is INTERNAL with nothing of the error (fail closed).
 describe('ExtAuthzDoor', () => {
   const allowed: CheckResponse = { status: { code: 0, message: '' } } as CheckResponse;

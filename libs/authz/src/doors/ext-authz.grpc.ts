@@ -1,28 +1,21 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPackageDefinition, status as GrpcStatus, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync, type Options as ProtoLoaderOptions } from '@grpc/proto-loader';
 import {
-  type ArgumentsHost,
-  Catch,
-  Controller,
-  type DynamicModule,
-  Inject,
-  type INestMicroservice,
-  Module,
-  type RpcExceptionFilter,
-} from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { GrpcMethod, type GrpcOptions, Transport } from '@nestjs/microservices';
-import { type Observable, throwError } from 'rxjs';
+  loadPackageDefinition,
+  type sendUnaryData,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  status as GrpcStatus,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
+import { loadSync, type Options as ProtoLoaderOptions } from '@grpc/proto-loader';
 import type { CheckRequest, CheckResponse } from './ext-authz';
 
 /** Envoy's vendored .proto files (deploy/envoy/proto/README.md says where they come from). */
 const PROTO_DIR = join('deploy', 'envoy', 'proto');
 const EXT_AUTHZ_PROTO = 'envoy/service/auth/v3/external_auth.proto';
-const EXT_AUTHZ_PACKAGE = 'envoy.service.auth.v3';
 
 /** How Envoy's messages are read: field names as in the proto, enums as numbers, no defaults filled in. */
 const PROTO_LOADER: ProtoLoaderOptions = {
@@ -69,61 +62,16 @@ export interface ExtAuthzDoorOptions {
   onError?: (error: unknown) => void;
 }
 
-const CHECK_HANDLER = Symbol('CHECK_HANDLER');
-
-/** `Authorization/Check` on the `@nestjs/microservices` gRPC transport: one method, the handler's answer. */
-@Controller()
-class ExtAuthzController {
-  constructor(@Inject(CHECK_HANDLER) private readonly handler: CheckHandler) {}
-
-  @GrpcMethod('Authorization', 'Check')
-  check(request: CheckRequest): CheckResponse | Promise<CheckResponse> {
-    return this.handler(request);
-  }
-}
-
-/** Whatever the handler throws is INTERNAL with a fixed message: Envoy fails closed and nothing leaks. */
-@Catch()
-class FailClosed implements RpcExceptionFilter<unknown> {
-  constructor(private readonly onError?: (error: unknown) => void) {}
-
-  catch(error: unknown, _host: ArgumentsHost): Observable<never> {
-    this.onError?.(error);
-    return throwError(() => ({ code: GrpcStatus.INTERNAL, details: 'internal error' }));
-  }
-}
-
-@Module({})
-class ExtAuthzGrpcModule {
-  static forHandler(handler: CheckHandler): DynamicModule {
-    return {
-      module: ExtAuthzGrpcModule,
-      controllers: [ExtAuthzController],
-      providers: [{ provide: CHECK_HANDLER, useValue: handler }],
-    };
-  }
-}
-
-/** A free TCP port on `host`: Nest's gRPC transport binds the configured URL but does not say which port 0 got. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /**
- * The ext_authz gRPC door: a Nest microservice on the `@nestjs/microservices` gRPC transport, serving Envoy's
- * `envoy.service.auth.v3.Authorization/Check` from the vendored protos. Its own small application (one
- * controller, the handler as its only provider), so the HTTP application's filters, pipes and hooks never run
- * on the hot path, and the door starts and stops with the authorizer's lifecycle.
+ * The ext_authz gRPC door: a bare grpc-js server serving Envoy's `envoy.service.auth.v3.Authorization/Check`
+ * from the vendored protos, the handler called straight from grpc-js's unary callback. It was a Nest
+ * microservice (`@nestjs/microservices`' gRPC transport) until issue 18: its Observable plumbing, pipes and
+ * exception filter ran on every call for a door with one method and no use for them
+ * (docs/performance.md has the figures). It starts and stops with the
+ * authorizer's lifecycle.
  */
 export class ExtAuthzDoor {
-  private app: INestMicroservice | undefined;
+  private server: Server | undefined;
   private boundPort: number | undefined;
 
   constructor(private readonly options: ExtAuthzDoorOptions) {}
@@ -135,46 +83,59 @@ export class ExtAuthzDoor {
 
   async start(): Promise<number> {
     const { host, handler, onError } = this.options;
-    const port = this.options.port === 0 ? await freePort(host) : this.options.port;
-    const grpc: GrpcOptions = {
-      transport: Transport.GRPC,
-      options: {
-        package: EXT_AUTHZ_PACKAGE,
-        protoPath: EXT_AUTHZ_PROTO,
-        url: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-        loader: { includeDirs: [protoDir()], ...PROTO_LOADER },
-        maxReceiveMessageLength: 4 * 1024 * 1024,
-        gracefulShutdown: true,
-      },
+    const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+    const fail = (callback: sendUnaryData<CheckResponse>, error: unknown): void => {
+      onError?.(error);
+      // Fail closed, with nothing of the error: Envoy denies, and the caller learns nothing internal.
+      callback({ code: GrpcStatus.INTERNAL, details: 'internal error' });
     };
-    const app = await NestFactory.createMicroservice(ExtAuthzGrpcModule.forHandler(handler), {
-      ...grpc,
-      logger: false,
+    server.addService(loadExtAuthzService(), {
+      Check(call: ServerUnaryCall<CheckRequest, CheckResponse>, callback: sendUnaryData<CheckResponse>) {
+        let answer: CheckResponse | Promise<CheckResponse>;
+        try {
+          answer = handler(call.request);
+        } catch (error) {
+          fail(callback, error);
+          return;
+        }
+        if (answer instanceof Promise) {
+          answer.then(
+            (response) => callback(null, response),
+            (error: unknown) => fail(callback, error),
+          );
+        } else callback(null, answer);
+      },
     });
-    app.useGlobalFilters(new FailClosed(onError));
+    const address = `${host.includes(':') ? `[${host}]` : host}:${this.options.port}`;
+    let port: number;
     try {
-      await app.listen();
+      port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+          error ? reject(error) : resolve(bound),
+        ),
+      );
     } catch (error) {
-      await app.close().catch(() => undefined);
+      server.forceShutdown();
       throw error;
     }
-    this.app = app;
+    this.server = server;
     this.boundPort = port;
     return port;
   }
 
   /** Stops accepting calls; in-flight calls get up to `graceMs` to finish. */
   async stop(graceMs = 2000): Promise<void> {
-    const app = this.app;
-    if (!app) return;
-    this.app = undefined;
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
     this.boundPort = undefined;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      app.close(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => resolve());
+    }).finally(() => clearTimeout(timer));
   }
 }
