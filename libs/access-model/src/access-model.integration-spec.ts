@@ -245,7 +245,15 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
     const current = AccessModel.restore(payload.model);
     const tuples = payload.model.keys.ids.map((keyId) => {
       const k = current.keyById(keyId)!;
-      const base = [k.keyId, 0, Buffer.from(k.secretHash, 'hex').toString('base64'), k.userId, 1, k.expiresAt, k.createdAt];
+      const base = [
+        k.keyId,
+        0,
+        Buffer.from(k.secretHash, 'hex').toString('base64'),
+        k.userId,
+        1,
+        k.expiresAt,
+        k.createdAt,
+      ];
       return k.revoked ? [...base, k.revokedAt, k.revocationReason, k.revocationEventId] : base;
     });
     expect(payload.model.keys.ids.every((id) => current.keyById(id)!.scope === 'management')).toBe(true);

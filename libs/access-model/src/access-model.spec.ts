@@ -775,7 +775,12 @@ describe('AccessModel', () => {
       expect(Buffer.from(snap.keys.flags, 'base64')[row]).toBe(0b10); // user key, scope 1 (management)
       expect(snap.keys.owners[Buffer.from(snap.keys.ownerOf, 'base64').readUInt32LE(row * 4)]).toBe('usr_1');
       const revoked = snap.keys.revoked.find(([r]) => snap.keys.ids[r] === 'key_2');
-      expect(revoked).toEqual([snap.keys.ids.indexOf('key_2'), expect.any(Number), 'user-deactivated', 'evt_key-key_2_2']);
+      expect(revoked).toEqual([
+        snap.keys.ids.indexOf('key_2'),
+        expect.any(Number),
+        'user-deactivated',
+        'evt_key-key_2_2',
+      ]);
     });
 
     it('still loads a format-1 snapshot (one tuple per key) with identical answers', () => {

@@ -137,10 +137,8 @@ export interface SnapshotState {
   waivers: readonly EventWaiver[];
 }
 
-
 const LITTLE_ENDIAN = endianness() === 'LE';
-const bytes = (a: Uint8Array | Float64Array | Uint32Array): Buffer =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+const bytes = (a: Uint8Array | Float64Array | Uint32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 /** The key table's columns as they are stored (see `KeyColumns`). */
 function keyColumns(k: CapturedKeys): KeyColumns {
