@@ -26,6 +26,9 @@ export interface ApiKey {
   revokedAt: string | null;
   /** Start of the minute of the last use through the authorizer; null: never used (published within a minute). */
   lastUsedAt: string | null;
+  /** The key that replaced this one in a rotation, and when the rotation ends this one; null: never rotated. */
+  successorKeyId: string | null;
+  revokesAt: string | null;
 }
 
 export interface CreatedKey {

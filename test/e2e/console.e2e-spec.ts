@@ -220,6 +220,23 @@ describe('the web console in a real browser', () => {
         page.locator('tr', { hasText: 'ci-bot' }).getByRole('cell', { name: 'active', exact: true }).count(),
       ).resolves.toBe(1);
 
+      // Rotated with an hour of overlap: the old key stays active, says when it stops, and offers no second
+      // rotation (the API would answer 409): only its successor can be rotated.
+      await page.getByRole('button', { name: 'Rotate ci-bot' }).click();
+      await page.getByLabel('Old key').selectOption('3600');
+      await page.getByRole('button', { name: 'Yes, rotate' }).click();
+      await page.getByTestId('secret').waitFor();
+      await page.getByRole('button', { name: 'I have stored it' }).click();
+      await page
+        .locator('tr', { hasText: 'ci-bot' })
+        .getByText(/^rotated: stops /)
+        .waitFor();
+      await expect(page.locator('tr', { hasText: 'ci-bot' }).count()).resolves.toBe(3);
+      await expect(page.getByRole('button', { name: 'Rotate ci-bot' }).count()).resolves.toBe(1);
+      await expect(
+        page.locator('tr', { hasText: 'rotated: stops' }).getByRole('button', { name: 'Rotate ci-bot' }).count(),
+      ).resolves.toBe(0);
+
       // Usable at a phone's width, still accessible.
       await page.setViewportSize({ width: 390, height: 844 });
       await screenshot(page, '03-me-phone');

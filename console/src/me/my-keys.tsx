@@ -140,7 +140,14 @@ export function MyKeys({ me }: { me: Me }) {
                   <tr key={key.keyId} class={soon ? 'soon' : undefined} data-key-id={key.keyId}>
                     <th scope="row">{key.name}</th>
                     <td>{key.scope}</td>
-                    <td>{key.status}</td>
+                    <td>
+                      {key.status}
+                      {key.status === 'active' && key.successorKeyId && (
+                        <span class="badge warn" title={key.revokesAt ?? undefined}>
+                          rotated: stops {key.revokesAt ? when(key.revokesAt) : 'soon'}
+                        </span>
+                      )}
+                    </td>
                     <td title={key.expiresAt ?? undefined}>
                       {key.expiresAt ? when(key.expiresAt) : 'never'}
                       {soon && (
@@ -157,7 +164,10 @@ export function MyKeys({ me }: { me: Me }) {
                       <code>{key.keyId}</code>
                     </td>
                     <td class="actions">
-                      {key.status === 'active' && <RotateButton apiKey={key} onRotate={(o) => rotate(key, o)} />}
+                      {/* A rotated key is rotated once: its successor is the one to rotate next (the API answers 409). */}
+                      {key.status === 'active' && !key.successorKeyId && (
+                        <RotateButton apiKey={key} onRotate={(o) => rotate(key, o)} />
+                      )}
                       {key.status === 'active' && (
                         <ConfirmButton
                           label={`Revoke ${key.name}`}

@@ -104,6 +104,12 @@ describe('key rotation and service-token lifetimes (keys + access model + authz,
       expect(events.rows.map((r: { type: string }) => r.type)).toEqual(['KeyCreated', 'KeyRotated']);
       expect(events.rows[1].data).toMatchObject({ keyId: old.keyId, successorKeyId: body.keyId });
       expect(JSON.stringify(events.rows)).not.toContain(body.key);
+      // The listing names the successor and when the old key stops; the successor is not rotated.
+      const listing = await call('GET', '/v1/keys', { auth: alice });
+      const listedOld = listing.body.keys.find((k: { keyId: string }) => k.keyId === old.keyId);
+      expect(listedOld).toMatchObject({ successorKeyId: body.keyId, revokesAt: body.previousKeyRevokesAt });
+      const listedNew = listing.body.keys.find((k: { keyId: string }) => k.keyId === body.keyId);
+      expect(listedNew).toMatchObject({ successorKeyId: null, revokesAt: null });
 
       // The replay: same answer without the secret, naming the same events; another body: 422.
       const replay = await call('POST', `/v1/keys/${old.keyId}/rotate`, {

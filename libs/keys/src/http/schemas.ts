@@ -131,6 +131,13 @@ export const listedKeyResponse = z.object({
         'when never used. Authz replicas publish usage every TOLLGATE_KEY_USAGE_INTERVAL_MS (default 1 min), ' +
         'so a use shows after up to about that interval; a replica that stops abruptly may lose its last interval.',
     ),
+  successorKeyId: z
+    .string()
+    .nullable()
+    .describe('The key that replaced this one (`POST /v1/keys/{keyId}/rotate`), or null: never rotated'),
+  revokesAt: time
+    .nullable()
+    .describe('When that rotation ends this key (it lists as active until then), or null: never rotated'),
 });
 
 export const keyListResponse = z.object({ keys: z.array(listedKeyResponse), nextCursor: nextCursorField });
@@ -232,6 +239,8 @@ export const examples = {
     revocationReason: null,
     version: 1,
     lastUsedAt: '2026-12-05T08:22:00.000Z',
+    successorKeyId: null,
+    revokesAt: null,
   },
   revocation: {
     keyId: 'key_3fK9xQ2mP7rT1vWz',

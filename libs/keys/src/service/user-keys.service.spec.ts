@@ -74,6 +74,8 @@ describe('UserKeysService', () => {
           revocationReason: null,
           version: 1,
           lastUsedAt: null,
+          successorKeyId: null,
+          revokesAt: null,
         },
       ]);
       expect(JSON.stringify(list)).not.toMatch(/tg[ima]_|[0-9a-f]{64}/);

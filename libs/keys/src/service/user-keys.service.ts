@@ -58,6 +58,10 @@ export interface ListedKey {
   version: number;
   /** Start of the minute the key was last seen in use by an authz replica (ISO), or null: never. */
   lastUsedAt: string | null;
+  /** The key that replaced this one in a rotation, or null: never rotated. */
+  successorKeyId: string | null;
+  /** When the rotation ends this key (ISO; it lists as `active` until then), or null: never rotated. */
+  revokesAt: string | null;
 }
 
 /** The 201 body of a rotation: the successor as a creation answers it, and what happens to the old key. */
@@ -92,6 +96,8 @@ export const listed = (key: StoredKey, now: string): ListedKey => ({
   revocationReason: key.revocationReason,
   version: key.version,
   lastUsedAt: key.lastUsedAt,
+  successorKeyId: key.successorKeyId,
+  revokesAt: key.revokesAt,
 });
 
 const userNotFound = (): ApiError => new ApiError('not-found', 'user not found');
