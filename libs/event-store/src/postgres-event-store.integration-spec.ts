@@ -363,6 +363,40 @@ describe('gap safety in PostgreSQL (read side)', () => {
     }
   });
 
+  it('reads again soon when an older transaction hid a notified append, not a poll later', async () => {
+    const store = fx.store('identity');
+    const recorder = new Recorder();
+    // Polls and heartbeats two minutes apart: after the first beat the source reads on a NOTIFY, or on its
+    // own re-read after a read that held committed rows back.
+    const source = new PostgresLogSource({
+      dataSource: fx.dataSource,
+      stores: [{ schema: 'identity' }],
+      pollIntervalMs: 120_000,
+      heartbeatIntervalMs: 120_000,
+      logger: quietLogger,
+    });
+    await source.start({}, recorder.handler);
+    await eventually(() => expect(recorder.items.some((i) => i.kind === 'heartbeat')).toBe(true));
+    const holder = await connection();
+    try {
+      // Holds an xid and writes nothing to the store: it ends without a NOTIFY.
+      await holder.client.query('BEGIN');
+      await holder.client.query('SELECT pg_current_xact_id()');
+      const later = await store.append('usr_heldback', 0, [{ type: 'UserCreated', data: {} }], { metadata: actor });
+      // Its NOTIFY wakes the source, whose read cannot return it while the holder keeps xmin behind it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(recorder.events('usr_heldback')).toEqual([]);
+      await holder.client.query('COMMIT');
+      // Without the held-back re-read the source would sleep its 120 s poll: this waits 20 s at most.
+      await eventually(() => expect(recorder.events('usr_heldback').map((e) => e.id)).toEqual([later.events[0]!.id]), {
+        timeoutMs: 20_000,
+      });
+    } finally {
+      await holder.release();
+      await source.stop();
+    }
+  }, 60_000);
+
   it('the watermark never passes the start of the oldest in-flight writer transaction', async () => {
     const store = fx.store('identity');
     const recorder = new Recorder();

@@ -12,6 +12,7 @@ import { type Borrowed, borrow, giveBack, rowToEvent, withClient } from './pg';
 import { storeTables, type StoreTables } from './schema';
 import { consoleLogger, type Logger } from './types';
 import { interruptibleSleep } from './interruptible-sleep';
+import { HeldBackPoll } from './held-back-poll';
 
 export interface PostgresLogSourceOptions {
   dataSource: DataSource;
@@ -21,6 +22,8 @@ export interface PostgresLogSourceOptions {
   heartbeatIntervalMs?: number;
   /** Poll period when no notification arrives (default 100 ms). */
   pollIntervalMs?: number;
+  /** First re-read delay after a read that held committed rows back (default 1 ms): see `HeldBackPoll`. */
+  heldBackPollMs?: number;
   batchSize?: number;
   logger?: Logger;
 }
@@ -50,12 +53,14 @@ export class PostgresLogSource implements LogSource {
   private wake?: () => void;
   private woken = false;
   private conn?: Borrowed;
+  private readonly heldBack: HeldBackPoll;
 
   constructor(readonly options: PostgresLogSourceOptions) {
     this.logger = options.logger ?? consoleLogger;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 250;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.batchSize = options.batchSize ?? 1000;
+    this.heldBack = new HeldBackPoll(this.pollIntervalMs, options.heldBackPollMs ?? 1);
     for (const s of options.stores) storeTables(s.schema); // validate early
   }
 
@@ -132,14 +137,18 @@ export class PostgresLogSource implements LogSource {
         if (!this.conn) await this.connect();
         this.woken = false;
         let drained = true;
+        let heldBack = false;
         let nextBeat = Infinity;
         for (const tail of this.tails) {
           if (!this.running) break;
-          if (!(await this.poll(tail, handler))) drained = false;
+          const read = await this.poll(tail, handler);
+          if (!read.drained) drained = false;
+          if (read.heldBack) heldBack = true;
           nextBeat = Math.min(nextBeat, tail.lastBeat + this.heartbeatIntervalMs);
         }
         if (!drained) continue;
-        await this.sleep(Math.max(1, Math.min(this.pollIntervalMs, nextBeat - Date.now())));
+        // A held-back row's NOTIFY is spent: read again soon instead of a whole poll later.
+        await this.sleep(Math.max(1, Math.min(this.heldBack.next(heldBack), nextBeat - Date.now())));
       } catch (error) {
         if (!this.running) break;
         this.logger.error({ err: error }, 'postgres log source: error, reconnecting');
@@ -149,8 +158,8 @@ export class PostgresLogSource implements LogSource {
     }
   }
 
-  /** Reads and delivers one batch of a store, then its heartbeat when due. Returns whether it drained. */
-  private async poll(tail: Tail, handler: LogBatchHandler): Promise<boolean> {
+  /** Reads and delivers one batch of a store, then its heartbeat when due. Says whether it drained, held back. */
+  private async poll(tail: Tail, handler: LogBatchHandler): Promise<{ drained: boolean; heldBack: boolean }> {
     const read = await readCommitted(this.conn!.client, tail.t, tail.cursor, this.batchSize);
     if (read.rows.length > 0) {
       const items: LogItem[] = read.rows.map((row) => {
@@ -173,7 +182,7 @@ export class PostgresLogSource implements LogSource {
       await handler([{ kind: 'heartbeat', partition: tail.partition, offset: token, next: token, watermark }]);
       tail.lastBeat = now;
     }
-    return read.drained;
+    return { drained: read.drained, heldBack: read.heldBack };
   }
 
   private sleep(ms: number): Promise<void> {

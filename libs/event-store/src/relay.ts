@@ -12,6 +12,7 @@ import { consoleLogger, type Logger, type RecordedEvent } from './types';
 import { interruptibleSleep } from './interruptible-sleep';
 import { oldestXidHolder } from './watermark-holder';
 import { PartitionPublisher } from './partition-publisher';
+import { HeldBackPoll } from './held-back-poll';
 
 export interface RelayHooks {
   /** Called after a batch was acknowledged by Kafka and before the checkpoint is stored (fault injection). */
@@ -39,8 +40,8 @@ export interface RelayOptions {
   /** Poll period when no notification arrives (default 100 ms). */
   pollIntervalMs?: number;
   /**
-   * First re-read delay when a drained read was held back by another transaction holding an xid (default
-   * 2 ms), doubled while the same transaction holds it back, up to `pollIntervalMs`: see `heldBackDelay`.
+   * First re-read delay when a drained read held committed rows back behind an older transaction's xid
+   * (default 1 ms), doubled while reads stay held back, up to `pollIntervalMs`: see `HeldBackPoll`.
    */
   heldBackPollMs?: number;
   /** Max events per publish (default 500). */
@@ -89,11 +90,8 @@ export class Relay {
   private readonly metrics: EventStoreMetrics;
   private readonly heartbeatIntervalMs: number;
   private readonly pollIntervalMs: number;
-  private readonly heldBackPollMs: number;
   private readonly batchSize: number;
   private readonly standbyRetryMs: number;
-  /** The xmin that held the last drained read back, and the delay used for it (doubles while it holds). */
-  private heldBack: { xmin: bigint; delayMs: number } | null = null;
   private producer?: Producer;
   private admin?: Admin;
   private running = false;
@@ -120,7 +118,6 @@ export class Relay {
     zeroCounters(this.metrics, { store: this.t.schema });
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 250;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
-    this.heldBackPollMs = options.heldBackPollMs ?? 2;
     this.batchSize = options.batchSize ?? 500;
     this.standbyRetryMs = options.standbyRetryMs ?? 500;
     this.republishWindowMs = options.republishWindowMs ?? 60_000;
@@ -264,6 +261,7 @@ export class Relay {
       this.failures = 0;
     }
     const tracker = new WatermarkTracker();
+    const heldBack = new HeldBackPoll(this.pollIntervalMs, this.options.heldBackPollMs ?? 1);
     let lastBeat = 0;
     try {
       while (this.running) {
@@ -302,35 +300,12 @@ export class Relay {
         await this.nameTheHolder(client, watermark, read.sample.t);
         if (!read.drained) continue;
         const untilBeat = lastBeat + this.heartbeatIntervalMs - Date.now();
-        await this.sleep(Math.max(1, Math.min(this.heldBackDelay(read.sample), untilBeat)));
+        // A held-back row's NOTIFY is spent: read again soon instead of a whole poll later (`HeldBackPoll`).
+        await this.sleep(Math.max(1, Math.min(heldBack.next(read.heldBack), untilBeat)));
       }
     } finally {
       client.removeListener('notification', onNotification);
     }
-  }
-
-  /**
-   * How long to wait before the next read once drained. A read returns only rows below the snapshot's xmin,
-   * so a transaction that held an xid when the read started (another relay's read, a writer of another
-   * schema, any transaction of the cluster) hides every commit after its xid start: an append that
-   * committed, notified, and was not in this read. Its NOTIFY was already consumed and the holder may end
-   * without one, so waiting the full poll would add up to `pollIntervalMs` to that append's latency (the
-   * bench saw revocations wait 100-370 ms this way). When held back (xmin below this read's own xid), read
-   * again soon: `heldBackPollMs`, doubling while the same xmin holds, so a long transaction costs a few reads
-   * and then the usual poll. Only when to read changes: what a read returns, and the checkpoint, do not.
-   */
-  private heldBackDelay(sample: { xmin: bigint; horizon: bigint }): number {
-    const own = sample.horizon - 1n;
-    if (sample.xmin >= own) {
-      this.heldBack = null;
-      return this.pollIntervalMs;
-    }
-    const delayMs =
-      this.heldBack?.xmin === sample.xmin
-        ? Math.min(this.pollIntervalMs, this.heldBack.delayMs * 2)
-        : this.heldBackPollMs;
-    this.heldBack = { xmin: sample.xmin, delayMs };
-    return delayMs;
   }
 
   private remember(batch: PublishedBatch): void {
