@@ -50,12 +50,6 @@ export interface ReadResult {
   rows: (EventRow & { cursor: Cursor })[];
   /** True when every committed row below `sample.xmin` after the cursor was returned (not cut by the limit). */
   drained: boolean;
-  /**
-   * True when the snapshot shows committed rows after the cursor that this read could not return because
-   * their transaction is not below xmin yet: an older transaction still holds an xid. Their NOTIFY may be
-   * spent already, so the caller should read again soon (`HeldBackPoll`) rather than wait for the next one.
-   */
-  heldBack: boolean;
   sample: SnapshotSample;
 }
 
@@ -70,18 +64,11 @@ export async function readCommitted(
   after: Cursor,
   limit: number,
 ): Promise<ReadResult> {
-  const { rows } = await client.query<
-    Partial<EventRow> & { s_xmin: string; s_own: string; s_t: number; s_held: boolean }
-  >(
-    `SELECT s.s_xmin, s.s_own, s.s_t, s.s_held, e.*
+  const { rows } = await client.query<Partial<EventRow> & { s_xmin: string; s_own: string; s_t: number }>(
+    `SELECT s.s_xmin, s.s_own, s.s_t, e.*
      FROM (SELECT pg_snapshot_xmin(c)::text AS s_xmin, pg_current_xact_id()::text AS s_own,
-                  (extract(epoch FROM now()) * 1000)::float8 AS s_t,
-                  EXISTS (SELECT 1 FROM ${t.events}
-                          WHERE tx_id >= pg_snapshot_xmin(c)
-                            AND (tx_id, position) > ($1::text::xid8, $2::bigint)) AS s_held
-           -- OFFSET 0 keeps this one-row subquery from being pulled up into the join, which would run the
-           -- EXISTS once per row returned
-           FROM pg_current_snapshot() AS c OFFSET 0) s
+                  (extract(epoch FROM now()) * 1000)::float8 AS s_t
+           FROM pg_current_snapshot() AS c) s
      LEFT JOIN LATERAL (
        SELECT ${EVENT_COLUMNS} FROM ${t.events}
        WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
@@ -106,7 +93,7 @@ export async function readCommitted(
     })
     // the join does not promise an order: the cursor must be the greatest row
     .sort((a, b) => compareCursor(a.cursor, b.cursor));
-  return { rows: events, drained: events.length < limit, heldBack: first.s_held === true, sample };
+  return { rows: events, drained: events.length < limit, sample };
 }
 
 /** Committed rows beyond `after` (capped), for lag metrics. */

@@ -5,6 +5,7 @@ import {
   cursorToString,
   parseCursor,
   readCommitted,
+  type SnapshotSample,
   WatermarkTracker,
 } from './gap-safe-reader';
 import type { LogBatchHandler, LogItem, LogSource, Offsets, PartitionKey } from './log-source';
@@ -22,7 +23,7 @@ export interface PostgresLogSourceOptions {
   heartbeatIntervalMs?: number;
   /** Poll period when no notification arrives (default 100 ms). */
   pollIntervalMs?: number;
-  /** First re-read delay after a read that held committed rows back (default 1 ms): see `HeldBackPoll`. */
+  /** First re-read delay after a read held back by an older transaction's xid (default 1 ms): see `HeldBackPoll`. */
   heldBackPollMs?: number;
   batchSize?: number;
   logger?: Logger;
@@ -137,18 +138,19 @@ export class PostgresLogSource implements LogSource {
         if (!this.conn) await this.connect();
         this.woken = false;
         let drained = true;
-        let heldBack = false;
+        // xmin is the cluster's: the last read's snapshot says whether any store's rows may be held back
+        let sample: SnapshotSample | undefined;
         let nextBeat = Infinity;
         for (const tail of this.tails) {
           if (!this.running) break;
           const read = await this.poll(tail, handler);
           if (!read.drained) drained = false;
-          if (read.heldBack) heldBack = true;
+          sample = read.sample;
           nextBeat = Math.min(nextBeat, tail.lastBeat + this.heartbeatIntervalMs);
         }
-        if (!drained) continue;
+        if (!drained || !sample) continue;
         // A held-back row's NOTIFY is spent: read again soon instead of a whole poll later.
-        await this.sleep(Math.max(1, Math.min(this.heldBack.next(heldBack), nextBeat - Date.now())));
+        await this.sleep(Math.max(1, Math.min(this.heldBack.next(sample), nextBeat - Date.now())));
       } catch (error) {
         if (!this.running) break;
         this.logger.error({ err: error }, 'postgres log source: error, reconnecting');
@@ -158,8 +160,8 @@ export class PostgresLogSource implements LogSource {
     }
   }
 
-  /** Reads and delivers one batch of a store, then its heartbeat when due. Says whether it drained, held back. */
-  private async poll(tail: Tail, handler: LogBatchHandler): Promise<{ drained: boolean; heldBack: boolean }> {
+  /** Reads and delivers one batch of a store, then its heartbeat when due. Says whether it drained, and its sample. */
+  private async poll(tail: Tail, handler: LogBatchHandler): Promise<{ drained: boolean; sample: SnapshotSample }> {
     const read = await readCommitted(this.conn!.client, tail.t, tail.cursor, this.batchSize);
     if (read.rows.length > 0) {
       const items: LogItem[] = read.rows.map((row) => {
@@ -182,7 +184,7 @@ export class PostgresLogSource implements LogSource {
       await handler([{ kind: 'heartbeat', partition: tail.partition, offset: token, next: token, watermark }]);
       tail.lastBeat = now;
     }
-    return { drained: read.drained, heldBack: read.heldBack };
+    return { drained: read.drained, sample: read.sample };
   }
 
   private sleep(ms: number): Promise<void> {

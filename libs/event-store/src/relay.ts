@@ -40,8 +40,8 @@ export interface RelayOptions {
   /** Poll period when no notification arrives (default 100 ms). */
   pollIntervalMs?: number;
   /**
-   * First re-read delay when a drained read held committed rows back behind an older transaction's xid
-   * (default 1 ms), doubled while reads stay held back, up to `pollIntervalMs`: see `HeldBackPoll`.
+   * First re-read delay when a drained read was held back by an older transaction's xid (default 1 ms),
+   * doubled while the same xid holds it back, up to `pollIntervalMs`: see `HeldBackPoll`.
    */
   heldBackPollMs?: number;
   /** Max events per publish (default 500). */
@@ -301,7 +301,7 @@ export class Relay {
         if (!read.drained) continue;
         const untilBeat = lastBeat + this.heartbeatIntervalMs - Date.now();
         // A held-back row's NOTIFY is spent: read again soon instead of a whole poll later (`HeldBackPoll`).
-        await this.sleep(Math.max(1, Math.min(heldBack.next(read.heldBack), untilBeat)));
+        await this.sleep(Math.max(1, Math.min(heldBack.next(read.sample), untilBeat)));
       }
     } finally {
       client.removeListener('notification', onNotification);
