@@ -72,6 +72,7 @@ import {
   Relay,
 } from '@tollgate/event-store';
 import { createLogger, runService, type ServiceContext } from '@tollgate/platform';
+import { replicaProcessesPart } from './parts/replicas';
 
 const HOST = 'models.bench.example.test';
 const PATH = '/v1/chat/completions';
@@ -1996,12 +1997,29 @@ async function main(): Promise<void> {
         grpcReport(await grpcPart(databaseUrl(postgres.url, 'bench_grpc'), fixturePath, fixture.authorizations)),
       );
     }
-    if (kafka) {
+    if (kafka && process.env.BENCH_REPLICAS === 'inprocess') {
       say(
         `Kafka: ${REPLAY_KEYS} keys, snapshot vs replay, ${REVOCATIONS} revocations and a burst of ${BURST} on 3 replicas`,
       );
       const k = await kafkaPart(kafka.brokers, postgres.url);
       reports.push(kafkaReport(k), reductionsReport(k.reductions));
+    } else if (kafka) {
+      // The replicas and the writers in processes of their own (bench/parts/replicas.ts). The in-process
+      // version above (BENCH_REPLICAS=inprocess) also measures snapshot_speedup and the group and
+      // collaborator removals.
+      say(`Kafka: ${REVOCATIONS} revocations, a burst of ${BURST}, a bulk of ${BULK} on 3 replica processes`);
+      reports.push(
+        await replicaProcessesPart({
+          brokers: kafka.brokers,
+          serverUrl: postgres.url,
+          keys: REPLAY_KEYS,
+          revocations: REVOCATIONS,
+          burst: BURST,
+          burstClients: BURST_CLIENTS,
+          bulk: BULK,
+          say,
+        }),
+      );
     }
     if (PARTS.has('restart')) {
       say('Kafka broker kill -9 and restart: time to serve again');
