@@ -4,11 +4,12 @@ import type { SnapshotSample } from './gap-safe-reader';
  * When to read again after a drained gap-safe read (the relay and `PostgresLogSource` share it).
  *
  * A read returns only rows below its snapshot's xmin (`readCommitted`). When another transaction held an xid
- * older than the read's own (xmin below it), a notified commit can be hidden from the read: a row behind that
- * xmin, or a writer whose commit its listeners already heard of (NOTIFY goes out once the commit is durable)
- * while new snapshots still count it as running. That NOTIFY woke this read and is spent, and the holder may
- * end without one (it wrote nothing, or wrote another schema), so sleeping the whole poll interval would add
- * up to that interval to the row's delivery: the authz bench saw revocations wait 100-370 ms this way.
+ * older than the read's own (xmin below it), a notified commit can be hidden from the read. That NOTIFY woke
+ * this read and is spent, and the holder may end without one (it wrote nothing, or wrote another schema), so
+ * sleeping the whole poll interval would add up to that interval to the row's delivery: the authz bench saw
+ * revocations wait 100-370 ms this way. "Held back" is deliberately the broad test (xmin below the read's own
+ * xid), not "committed rows visible beyond xmin": a version with that narrower test (and a back-off that
+ * doubled over consecutive held-back reads) let the bench's relay sleep its poll again (docs/performance.md).
  *
  * A held-back read is followed by a re-read after `firstMs`, doubling while the same xmin holds reads back, up
  * to `maxMs` (the poll interval), so a long transaction costs a handful of reads and then the usual poll; a new
