@@ -8,8 +8,8 @@ import type { SnapshotSample } from './gap-safe-reader';
  * this read and is spent, and the holder may end without one (it wrote nothing, or wrote another schema), so
  * sleeping the whole poll interval would add up to that interval to the row's delivery: the authz bench saw
  * revocations wait 100-370 ms this way. "Held back" is deliberately the broad test (xmin below the read's own
- * xid), not "committed rows visible beyond xmin": a version with that narrower test (and a back-off that
- * doubled over consecutive held-back reads) let the bench's relay sleep its poll again (docs/performance.md).
+ * xid), not "committed rows visible beyond xmin": a version with that narrower test let the bench's relay
+ * sleep its poll again, whatever the back-off (docs/performance.md).
  *
  * A held-back read is followed by a re-read after `firstMs`, doubling while the same xmin holds reads back, up
  * to `maxMs` (the poll interval), so a long transaction costs a handful of reads and then the usual poll; a new
