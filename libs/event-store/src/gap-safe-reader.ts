@@ -70,13 +70,12 @@ export async function readCommitted(
                   (extract(epoch FROM now()) * 1000)::float8 AS s_t
            FROM pg_current_snapshot() AS c) s
      LEFT JOIN LATERAL (
-       SELECT ${EVENT_COLUMNS} FROM ${t.events}
-       WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
-         AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY tx_id, position
+       SELECT ${EVENT_COLUMNS} FROM ${t.events} ev
+       WHERE (ev.tx_id, ev.position) > ($1::text::xid8, $2::bigint)
+         AND ev.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY ev.tx_id, ev.position
        LIMIT $3
-     ) e ON true
-     ORDER BY e.tx_id, e.position`,
+     ) e ON true`,
     [after.txId.toString(), after.position, limit],
   );
   const first = rows[0]!;
@@ -89,9 +88,9 @@ export async function readCommitted(
     .filter((r) => r.position !== null && r.position !== undefined)
     .map((r) => {
       const row = r as EventRow;
-      return { ...row, cursor: { txId: BigInt(row.tx_id), position: Number(row.position) } };
+      return { ...row, cursor: { txId: BigInt(row.tx_id_text), position: Number(row.position) } };
     })
-    // the join does not promise an order: the cursor must be the greatest row
+    // the join does not promise an order (and the row's tx_id is text here): the cursor must be the greatest row
     .sort((a, b) => compareCursor(a.cursor, b.cursor));
   return { rows: events, drained: events.length < limit, sample };
 }

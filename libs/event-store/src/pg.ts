@@ -32,11 +32,18 @@ export interface EventRow {
   data: unknown;
   metadata: Record<string, unknown>;
   recorded_at: Date;
-  tx_id: string;
+  /** `tx_id` as text (xid8 has no JavaScript type). */
+  tx_id_text: string;
 }
 
+/**
+ * The columns of an event row. The text cast of `tx_id` gets a name of its own: aliased `tx_id`, it shadowed
+ * the xid8 column in any `ORDER BY tx_id` of the same query (PostgreSQL resolves a bare ORDER BY name to an
+ * output column first), which then sorted transaction ids as text ('1000' before '999') and made the
+ * gap-safe reader skip events for good.
+ */
 export const EVENT_COLUMNS =
-  'position, event_id, stream_id, stream_version, type, data, metadata, recorded_at, tx_id::text AS tx_id';
+  'position, event_id, stream_id, stream_version, type, data, metadata, recorded_at, tx_id::text AS tx_id_text';
 
 export function rowToEvent(row: EventRow, source: string): RecordedEvent {
   const recordedAt = row.recorded_at instanceof Date ? row.recorded_at : new Date(row.recorded_at);
