@@ -39,7 +39,7 @@ import {
   createModelTokenVerifier,
   type Freshness,
 } from '@tollgate/access-model';
-import { generateKey, generateServiceSigningKey, hashSecret, IssuerRegistry } from '@tollgate/authn';
+import { generateServiceSigningKey, hashSecret, IssuerRegistry } from '@tollgate/authn';
 import {
   AuthzChecker,
   AuthzModule,
@@ -73,12 +73,9 @@ import {
 } from '@tollgate/event-store';
 import { createLogger, runService, type ServiceContext } from '@tollgate/platform';
 import { replicaProcessesPart } from './parts/replicas';
+import { startBenchWriters } from './parts/writers';
+import { benchKey, HOST, iso, keyCreated, keyId, PATH, USERS, userId, worldEvents } from './parts/world';
 
-const HOST = 'models.bench.example.test';
-const PATH = '/v1/chat/completions';
-const DEPLOYMENT = 'dep_bench000000000001';
-const PROJECT = 'prj_bench000000000001';
-const USERS = 1000;
 const SAMPLE = 100_000;
 const HTTP_KEYS = 10_000;
 const REPLAY_KEYS = Number(process.env.BENCH_REPLAY_KEYS ?? 100_000);
@@ -86,7 +83,6 @@ const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 1000);
 const BURST = Number(process.env.BENCH_BURST ?? 5000);
 const BURST_CLIENTS = Number(process.env.BENCH_BURST_CLIENTS ?? 64);
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 /** NaN for no samples (a run where every answer was refused), so the report says so instead of crashing. */
 const percentile = (sorted: number[], p: number) =>
@@ -102,87 +98,6 @@ async function until(condition: () => boolean, what: string, timeoutMs = 120_000
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
-}
-const userId = (i: number) => `usr_bench${String(i % USERS).padStart(11, '0')}`;
-const keyId = (i: number) => `key_bench${String(i).padStart(11, '0')}`;
-
-/** Key i, the same in every process: its random part comes from SHA-256 of its index. */
-function benchKey(i: number): string {
-  return generateKey('inference', {
-    randomBytes: (size) => {
-      const out = Buffer.alloc(size);
-      for (let off = 0, n = 0; off < size; n++)
-        off += createHash('sha256').update(`tollgate-bench-${i}-${n}`).digest().copy(out, off);
-      return out;
-    },
-  });
-}
-
-/** The world every part uses: users collaborating on one project, one deployment on HOST + `/`. */
-function worldEvents(now: number): { streamId: string; events: NewEvent[] }[] {
-  const streams: { streamId: string; events: NewEvent[] }[] = [];
-  const created = iso(now - 86_400_000);
-  for (let u = 0; u < USERS; u++) {
-    const id = userId(u);
-    streams.push({
-      streamId: `user-${id}`,
-      events: [
-        {
-          type: 'UserCreated',
-          data: {
-            userId: id,
-            name: `bench-user-${u}`,
-            kind: 'internal',
-            admin: false,
-            email: null,
-            createdAt: created,
-          },
-        },
-      ],
-    });
-  }
-  const project: NewEvent[] = [
-    { type: 'ProjectCreated', data: { projectId: PROJECT, name: 'bench', ownerId: userId(0), createdAt: created } },
-  ];
-  for (let u = 0; u < USERS; u++)
-    project.push({ type: 'CollaboratorSet', data: { projectId: PROJECT, userId: userId(u), role: 'contributor' } });
-  streams.push({ streamId: `project-${PROJECT}`, events: project });
-  streams.push({
-    streamId: `deployment-${DEPLOYMENT}`,
-    events: [
-      {
-        type: 'DeploymentCreated',
-        data: {
-          deploymentId: DEPLOYMENT,
-          projectId: PROJECT,
-          name: 'bench',
-          hosts: [HOST],
-          pathPrefixes: ['/'],
-          authentication: true,
-          credentialKinds: ['api-key', 'access-key', 'jwt', 'service-token'],
-          grantedGroups: [],
-          environment: null,
-        },
-      },
-    ],
-  });
-  return streams;
-}
-
-function keyCreated(i: number, secret: string, now: number): NewEvent {
-  return {
-    type: 'KeyCreated',
-    data: {
-      keyId: keyId(i),
-      kind: 'user-key',
-      secretHash: hashSecret(secret),
-      name: `k${i}`,
-      userId: userId(i),
-      scope: 'inference',
-      expiresAt: iso(now + 30 * 86_400_000),
-      createdAt: iso(now - 3_600_000),
-    },
-  };
 }
 
 let position = 0;
@@ -1225,49 +1140,7 @@ async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
   const tracer = new StageTracer();
   await ensureDatabase(serverUrl, 'bench_authz');
   const url = databaseUrl(serverUrl, 'bench_authz');
-  const registry = new Registry();
-  const sources = {
-    keys: createDataSource({
-      url,
-      schema: KEYS_SCHEMA,
-      migrations: createEventStoreMigrations(KEYS_SCHEMA),
-      poolSize: 16,
-    }),
-    identity: createDataSource({
-      url,
-      schema: IDENTITY_SCHEMA,
-      migrations: createEventStoreMigrations(IDENTITY_SCHEMA),
-      poolSize: 4,
-    }),
-  };
-  await runMigrations(sources.keys);
-  await runMigrations(sources.identity);
-  const stores = {
-    keys: new PostgresEventStore({ dataSource: sources.keys, schema: KEYS_SCHEMA, registry }),
-    identity: new PostgresEventStore({ dataSource: sources.identity, schema: IDENTITY_SCHEMA, registry }),
-  };
-  const kafka = new kafkajs.Kafka({
-    clientId: 'bench-writers',
-    brokers: kafkaBrokers,
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const quiet = {
-    info: () => {},
-    warn: () => {},
-    error: (o: object, m?: string) => console.error('relay error', m, o),
-  };
-  const relays = [
-    new Relay({ dataSource: sources.keys, schema: KEYS_SCHEMA, kafka, topic: KEYS_TOPIC, registry, logger: quiet }),
-    new Relay({
-      dataSource: sources.identity,
-      schema: IDENTITY_SCHEMA,
-      kafka,
-      topic: IDENTITY_TOPIC,
-      registry,
-      logger: quiet,
-    }),
-  ];
-  for (const relay of relays) await relay.start();
+  const { sources, stores, relays } = await startBenchWriters(url, kafkaBrokers);
   const metadata = { actor: 'system', channel: 'bench' };
   const now = Date.now();
   for (const s of worldEvents(now)) await stores.identity.append(s.streamId, 'any', s.events, { metadata });

@@ -16,114 +16,20 @@
 //
 // Run as a child: `node replicas.js --writers <json>` or `--replica <json>` (spawned by `replicaProcessesPart`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
 import { AccessModel, AccessModelRuntime, createFreshness, createModelTokenVerifier } from '@tollgate/access-model';
-import { generateKey, hashSecret } from '@tollgate/authn';
 import { AuthzChecker } from '@tollgate/authz';
 import { loadConfig } from '@tollgate/config';
-import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC } from '@tollgate/contracts';
-import { createDataSource, databaseUrl, ensureDatabase, runMigrations } from '@tollgate/database';
-import {
-  createEventStoreMigrations,
-  KafkaLogSource,
-  type NewEvent,
-  PartitionPublisher,
-  PostgresEventStore,
-  Relay,
-} from '@tollgate/event-store';
+import { databaseUrl, ensureDatabase } from '@tollgate/database';
+import { KafkaLogSource, type NewEvent, PartitionPublisher } from '@tollgate/event-store';
 import { createLogger, type ServiceContext } from '@tollgate/platform';
+import { startBenchWriters } from './writers';
+import { benchKey, HOST, keyCreated as benchKeyCreated, keyId, PATH, worldEvents } from './world';
 
-// ---- the bench world (the same users, project, deployment and keys as authz.bench.ts) ----
+// ---- the bench world: bench/parts/world.ts; key i's event with its derived secret ----
 
-const HOST = 'models.bench.example.test';
-const PATH = '/v1/chat/completions';
-const DEPLOYMENT = 'dep_bench000000000001';
-const PROJECT = 'prj_bench000000000001';
-const USERS = 1000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const userId = (i: number) => `usr_bench${String(i % USERS).padStart(11, '0')}`;
-const keyId = (i: number) => `key_bench${String(i).padStart(11, '0')}`;
-
-/** Key i, the same in every process: its random part comes from SHA-256 of its index. */
-function benchKey(i: number): string {
-  return generateKey('inference', {
-    randomBytes: (size) => {
-      const out = Buffer.alloc(size);
-      for (let off = 0, n = 0; off < size; n++)
-        off += createHash('sha256').update(`tollgate-bench-${i}-${n}`).digest().copy(out, off);
-      return out;
-    },
-  });
-}
-
-function worldEvents(now: number): { streamId: string; events: NewEvent[] }[] {
-  const created = iso(now - 86_400_000);
-  const streams: { streamId: string; events: NewEvent[] }[] = [];
-  for (let u = 0; u < USERS; u++) {
-    const id = userId(u);
-    streams.push({
-      streamId: `user-${id}`,
-      events: [
-        {
-          type: 'UserCreated',
-          data: {
-            userId: id,
-            name: `bench-user-${u}`,
-            kind: 'internal',
-            admin: false,
-            email: null,
-            createdAt: created,
-          },
-        },
-      ],
-    });
-  }
-  const project: NewEvent[] = [
-    { type: 'ProjectCreated', data: { projectId: PROJECT, name: 'bench', ownerId: userId(0), createdAt: created } },
-  ];
-  for (let u = 0; u < USERS; u++)
-    project.push({ type: 'CollaboratorSet', data: { projectId: PROJECT, userId: userId(u), role: 'contributor' } });
-  streams.push({ streamId: `project-${PROJECT}`, events: project });
-  streams.push({
-    streamId: `deployment-${DEPLOYMENT}`,
-    events: [
-      {
-        type: 'DeploymentCreated',
-        data: {
-          deploymentId: DEPLOYMENT,
-          projectId: PROJECT,
-          name: 'bench',
-          hosts: [HOST],
-          pathPrefixes: ['/'],
-          authentication: true,
-          credentialKinds: ['api-key', 'access-key', 'jwt', 'service-token'],
-          grantedGroups: [],
-          environment: null,
-        },
-      },
-    ],
-  });
-  return streams;
-}
-
-function keyCreated(i: number, now: number): NewEvent {
-  return {
-    type: 'KeyCreated',
-    data: {
-      keyId: keyId(i),
-      kind: 'user-key',
-      secretHash: hashSecret(benchKey(i)),
-      name: `k${i}`,
-      userId: userId(i),
-      scope: 'inference',
-      expiresAt: iso(now + 30 * 86_400_000),
-      createdAt: iso(now - 3_600_000),
-    },
-  };
-}
+const keyCreated = (i: number, now: number): NewEvent => benchKeyCreated(i, benchKey(i), now);
 
 const revokeId = (i: number) => `evt_benchrevoke${String(i).padStart(11, '0')}`;
 const revoked = (i: number): NewEvent => ({
@@ -229,38 +135,7 @@ async function writersChild(args: WritersArgs): Promise<void> {
     const done = Date.now();
     for (const id of ids) at(id).acked ??= done;
   };
-  const registry = new Registry();
-  const source = (schema: string, poolSize: number) =>
-    createDataSource({ url: args.url, schema, migrations: createEventStoreMigrations(schema), poolSize });
-  const sources = { keys: source(KEYS_SCHEMA, 16), identity: source(IDENTITY_SCHEMA, 4) };
-  await runMigrations(sources.keys);
-  await runMigrations(sources.identity);
-  const stores = {
-    keys: new PostgresEventStore({ dataSource: sources.keys, schema: KEYS_SCHEMA, registry }),
-    identity: new PostgresEventStore({ dataSource: sources.identity, schema: IDENTITY_SCHEMA, registry }),
-  };
-  const kafka = new kafkajs.Kafka({
-    clientId: 'bench-writers',
-    brokers: args.brokers,
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const quiet = {
-    info: () => {},
-    warn: () => {},
-    error: (o: object, m?: string) => console.error('relay error', m, o),
-  };
-  const relays = [
-    new Relay({ dataSource: sources.keys, schema: KEYS_SCHEMA, kafka, topic: KEYS_TOPIC, registry, logger: quiet }),
-    new Relay({
-      dataSource: sources.identity,
-      schema: IDENTITY_SCHEMA,
-      kafka,
-      topic: IDENTITY_TOPIC,
-      registry,
-      logger: quiet,
-    }),
-  ];
-  for (const relay of relays) await relay.start();
+  const { sources, stores, relays } = await startBenchWriters(args.url, args.brokers);
   const metadata = { actor: 'system', channel: 'bench' };
   const revoke = async (i: number) => {
     const result = await stores.keys.append(`key-${keyId(i)}`, 'any', [revoked(i)], { metadata });
