@@ -57,6 +57,12 @@ export interface ReadResult {
  * One statement, autocommit: `now()` is the start of this statement's transaction, fixed before its
  * snapshot is taken. `pg_current_xact_id()` gives the statement an xid (no WAL flush: it writes
  * nothing), assigned after every xid that existed at `t`: it bounds them all.
+ *
+ * The ORDER BY names the table's columns (`ev.`): a bare `tx_id` there means the SELECT list's
+ * `tx_id::text AS tx_id`, which sorted the xids as text. That ordering cannot use the
+ * `(tx_id, position)` index (every read sorted the whole backlog: 1.4 s a read at 1M rows), and it is
+ * wrong across a digit boundary ('1000' < '999'): a read cut by the limit returned rows of xid 1000
+ * first, the cursor moved past them, and the rows of xid 999 were never read.
  */
 export async function readCommitted(
   client: PoolClient,
@@ -70,13 +76,13 @@ export async function readCommitted(
                   (extract(epoch FROM now()) * 1000)::float8 AS s_t
            FROM pg_current_snapshot() AS c) s
      LEFT JOIN LATERAL (
-       SELECT ${EVENT_COLUMNS} FROM ${t.events}
-       WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
-         AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY tx_id, position
+       SELECT ${EVENT_COLUMNS} FROM ${t.events} ev
+       WHERE (ev.tx_id, ev.position) > ($1::text::xid8, $2::bigint)
+         AND ev.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY ev.tx_id, ev.position
        LIMIT $3
      ) e ON true
-     ORDER BY e.tx_id, e.position`,
+     ORDER BY e.position`,
     [after.txId.toString(), after.position, limit],
   );
   const first = rows[0]!;
