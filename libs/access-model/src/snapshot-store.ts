@@ -1,20 +1,22 @@
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { createGzip, gunzip } from 'node:zlib';
-import type { ProjectionPosition } from '@tollgate/event-store';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
-import { READABLE_SNAPSHOT_FORMATS, type AccessModelSnapshot } from './snapshot';
+import { READABLE_SNAPSHOT_FORMATS } from './snapshot';
+import { isEnvelope, packSnapshot, type SnapshotPayload, unpackSnapshot } from './snapshot-envelope';
+
+export type { SnapshotPayload } from './snapshot-envelope';
 
 /** The access model's own schema: snapshots only (it writes no events). */
 export const ACCESS_MODEL_SCHEMA = 'access_model';
 
 const gunzipAsync = promisify(gunzip);
 
-/** What one snapshot row holds: the model and the log position it reflects (taken in the same tick). */
-export interface SnapshotPayload {
-  position: ProjectionPosition;
-  model: AccessModelSnapshot;
-}
+/**
+ * A snapshot is read in slices of this size (`substring` of the bytea): the driver receives bytea as hex
+ * text, and one 60 MB row at 1M keys would be one 120 MB string to parse at once.
+ */
+export const SNAPSHOT_FETCH_SLICE_BYTES = 8 * 1024 * 1024;
 
 export interface StoredSnapshot {
   id: number;
@@ -65,7 +67,35 @@ export class CreateAccessModelSnapshots1767225600001 implements MigrationInterfa
   }
 }
 
-export const ACCESS_MODEL_MIGRATIONS = [CreateAccessModelSnapshots1767225600001];
+/**
+ * Format 3 payloads are raw columns (32-byte hashes, times): PostgreSQL's pglz found little to compress and
+ * spent most of a save and a load trying. EXTERNAL keeps them out of line, uncompressed; `substring` of an
+ * uncompressed value also reads only the slice it asks for. Rows written before keep their storage.
+ */
+export class StoreSnapshotPayloadUncompressed1767225600002 implements MigrationInterface {
+  name = 'StoreSnapshotPayloadUncompressed1767225600002';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "${ACCESS_MODEL_SCHEMA}".snapshots ALTER COLUMN payload SET STORAGE EXTERNAL`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "${ACCESS_MODEL_SCHEMA}".snapshots ALTER COLUMN payload SET STORAGE EXTENDED`);
+  }
+}
+
+export const ACCESS_MODEL_MIGRATIONS = [
+  CreateAccessModelSnapshots1767225600001,
+  StoreSnapshotPayloadUncompressed1767225600002,
+];
+
+/** A stored snapshot's row before decoding (`SnapshotStore.fetchLatest`). */
+export interface FetchedSnapshot {
+  id: number;
+  replicaId: string;
+  takenAt: Date;
+  source: string;
+  format: string;
+  payload: Buffer;
+}
 
 /** Snapshots of the access model in PostgreSQL (`access_model.snapshots`). */
 export class SnapshotStore {
@@ -76,28 +106,65 @@ export class SnapshotStore {
    * before the compact key table), from any replica (all fold the same log).
    */
   async latest(source: string): Promise<StoredSnapshot | null> {
-    const rows: { id: string; replica_id: string; taken_at: Date; source: string; payload: Buffer }[] =
-      await this.dataSource.query(
-        `SELECT id, replica_id, taken_at, source, payload FROM "${ACCESS_MODEL_SCHEMA}".snapshots
-        WHERE source = $1 AND format = ANY($2) ORDER BY id DESC LIMIT 1`,
-        [source, [...READABLE_SNAPSHOT_FORMATS]],
-      );
-    const row = rows[0];
+    const row = await this.fetchLatest(source);
     if (!row) return null;
-    const payload = await decodePayload(row.payload);
-    return {
-      id: Number(row.id),
-      replicaId: row.replica_id,
-      takenAt: row.taken_at,
-      source: row.source,
-      payload,
-      payloadBytes: row.payload.length,
-    };
+    const { payload: bytes, format: _format, ...rest } = row;
+    return { ...rest, payload: await decodePayload(bytes), payloadBytes: bytes.length };
+  }
+
+  /**
+   * The newest readable row's bytes, read in `sliceBytes` slices into one buffer. One transaction
+   * (REPEATABLE READ): a concurrent save's pruning cannot delete the row between two slices.
+   */
+  async fetchLatest(source: string, sliceBytes = SNAPSHOT_FETCH_SLICE_BYTES): Promise<FetchedSnapshot | null> {
+    const q = this.dataSource.createQueryRunner();
+    try {
+      await q.connect();
+      await q.startTransaction('REPEATABLE READ');
+      const rows: { id: string; replica_id: string; taken_at: Date; source: string; format: string; n: number }[] =
+        await q.query(
+          `SELECT id, replica_id, taken_at, source, format, octet_length(payload) AS n
+             FROM "${ACCESS_MODEL_SCHEMA}".snapshots
+            WHERE source = $1 AND format = ANY($2) ORDER BY id DESC LIMIT 1`,
+          [source, [...READABLE_SNAPSHOT_FORMATS]],
+        );
+      const row = rows[0];
+      if (!row) {
+        await q.commitTransaction();
+        return null;
+      }
+      const payload = Buffer.allocUnsafe(row.n);
+      for (let at = 0; at < row.n; at += sliceBytes) {
+        const part: { p: Buffer }[] = await q.query(
+          `SELECT substring(payload FROM $2 FOR $3) AS p FROM "${ACCESS_MODEL_SCHEMA}".snapshots WHERE id = $1`,
+          [row.id, at + 1, sliceBytes],
+        );
+        const slice = part[0]?.p;
+        if (!slice || slice.length !== Math.min(sliceBytes, row.n - at))
+          throw new Error(`snapshot ${row.id}: slice at ${at} is missing or short`);
+        slice.copy(payload, at);
+      }
+      await q.commitTransaction();
+      return {
+        id: Number(row.id),
+        replicaId: row.replica_id,
+        takenAt: row.taken_at,
+        source: row.source,
+        format: row.format,
+        payload,
+      };
+    } catch (err) {
+      if (q.isTransactionActive) await q.rollbackTransaction().catch(() => undefined);
+      throw err;
+    } finally {
+      await q.release();
+    }
   }
 
   /** Stores a snapshot and keeps only the newest `keep` of this replica. Returns its id and size. */
   async save(input: SaveSnapshotInput, keep = 2): Promise<{ id: number; payloadBytes: number }> {
-    const payload = await encodePayload(input.payload);
+    // One parameter: the driver sends a Buffer as binary, so the server copies it without parsing text.
+    const payload = encodePayload(input.payload);
     const rows: { id: string }[] = await this.dataSource.query(
       `INSERT INTO "${ACCESS_MODEL_SCHEMA}".snapshots
          (replica_id, source, format, taken_at, watermark, offsets, event_count, key_count, payload_bytes, payload)
@@ -125,8 +192,26 @@ export class SnapshotStore {
   }
 }
 
-/** JSON of the payload, gzipped; large arrays and objects are written in slices, yielding between them. */
-export async function encodePayload(value: SnapshotPayload): Promise<Buffer> {
+/** A payload as stored now: the format-3 envelope (`snapshot-envelope.ts`). */
+export function encodePayload(value: SnapshotPayload): Buffer {
+  return packSnapshot(value);
+}
+
+/**
+ * A stored payload: a format-3 envelope, or the gzipped JSON that formats 1 and 2 were stored as. Throws a
+ * `SnapshotFormatError` on a damaged envelope (the caller replays instead).
+ */
+export async function decodePayload(buffer: Buffer): Promise<SnapshotPayload> {
+  if (isEnvelope(buffer)) return unpackSnapshot(buffer);
+  const json = (await gunzipAsync(buffer)).toString('utf8');
+  return JSON.parse(json) as SnapshotPayload;
+}
+
+/**
+ * How formats 1 and 2 were stored (JSON of the payload, gzipped, written in slices, yielding between them);
+ * kept to write such rows in tests of the readers.
+ */
+export async function encodeLegacyPayload(value: unknown): Promise<Buffer> {
   const gzip = createGzip({ level: 6 });
   const chunks: Buffer[] = [];
   gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -139,11 +224,6 @@ export async function encodePayload(value: SnapshotPayload): Promise<Buffer> {
   gzip.end();
   await ended;
   return Buffer.concat(chunks);
-}
-
-export async function decodePayload(buffer: Buffer): Promise<SnapshotPayload> {
-  const json = (await gunzipAsync(buffer)).toString('utf8');
-  return JSON.parse(json) as SnapshotPayload;
 }
 
 const SLICE = 2000;
