@@ -72,6 +72,7 @@ import {
   Relay,
 } from '@tollgate/event-store';
 import { createLogger, runService, type ServiceContext } from '@tollgate/platform';
+import { snapshotPart, snapshotReport } from './parts/snapshot';
 
 const HOST = 'models.bench.example.test';
 const PATH = '/v1/chat/completions';
@@ -1808,7 +1809,10 @@ interface PartReport {
   fields: Record<string, number>;
 }
 
-/** BENCH_PARTS=inprocess,jwt,http,grpc,kafka,restart (default all): run a subset while working on one of them. */
+/**
+ * BENCH_PARTS=inprocess,jwt,http,grpc,kafka,restart (default all) or snapshot (cold start only, bench/parts/snapshot.ts):
+ * run a subset while working on one of them.
+ */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'inprocess,jwt,http,grpc,kafka,restart').split(','));
 const int = (n: number) => Math.round(n).toLocaleString('en');
 
@@ -1961,7 +1965,7 @@ async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'tollgate-bench-authz-'));
   const pgDir = await mkdtemp(join(tmpdir(), 'tollgate-bench-authz-pg-'));
   const [kafka, postgres] = await Promise.all([
-    PARTS.has('kafka') ? startKafka() : undefined,
+    PARTS.has('kafka') || PARTS.has('snapshot') ? startKafka() : undefined,
     startEmbeddedPostgres({ dataDir: pgDir, persistent: false }),
   ]);
   const cleanUp = async () => {
@@ -1996,7 +2000,11 @@ async function main(): Promise<void> {
         grpcReport(await grpcPart(databaseUrl(postgres.url, 'bench_grpc'), fixturePath, fixture.authorizations)),
       );
     }
-    if (kafka) {
+    if (kafka && PARTS.has('snapshot')) {
+      say(`cold start: ${REPLAY_KEYS} keys, full replay vs snapshot + 1% tail`);
+      reports.push(snapshotReport(await snapshotPart(kafka.brokers, postgres.url, REPLAY_KEYS, say)));
+    }
+    if (kafka && PARTS.has('kafka')) {
       say(
         `Kafka: ${REPLAY_KEYS} keys, snapshot vs replay, ${REVOCATIONS} revocations and a burst of ${BURST} on 3 replicas`,
       );
