@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { gzipSync } from 'node:zlib';
 import { AccessModel } from './access-model';
 import { ev } from './testing';
-import { isEnvelope, packSnapshot, type SnapshotPayload, unpackSnapshot } from './snapshot-envelope';
+import { isEnvelope, packSnapshot, packSnapshotAsync, type SnapshotPayload, unpackSnapshot } from './snapshot-envelope';
 
 function payload(): SnapshotPayload {
   const model = new AccessModel();
@@ -30,6 +30,11 @@ describe('snapshot envelope (format 3)', () => {
   it('writes the same bytes for the same state (zeroed padding)', () => {
     const packed = packSnapshot(payload());
     expect(packSnapshot(unpackSnapshot(packed)).equals(packed)).toBe(true);
+  });
+
+  it('builds the same bytes in steps (yielding between columns) as at once', async () => {
+    const p = payload();
+    expect((await packSnapshotAsync(p)).equals(packSnapshot(p))).toBe(true);
   });
 
   it('refuses any flipped bit after the header (CRC-32), a wrong version and a truncated envelope', () => {

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { createGzip, gunzip } from 'node:zlib';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { READABLE_SNAPSHOT_FORMATS } from './snapshot';
-import { isEnvelope, packSnapshot, type SnapshotPayload, unpackSnapshot } from './snapshot-envelope';
+import { isEnvelope, packSnapshotAsync, type SnapshotPayload, unpackSnapshot } from './snapshot-envelope';
 
 export type { SnapshotPayload } from './snapshot-envelope';
 
@@ -164,7 +164,7 @@ export class SnapshotStore {
   /** Stores a snapshot and keeps only the newest `keep` of this replica. Returns its id and size. */
   async save(input: SaveSnapshotInput, keep = 2): Promise<{ id: number; payloadBytes: number }> {
     // One parameter: the driver sends a Buffer as binary, so the server copies it without parsing text.
-    const payload = encodePayload(input.payload);
+    const payload = await encodePayload(input.payload);
     const rows: { id: string }[] = await this.dataSource.query(
       `INSERT INTO "${ACCESS_MODEL_SCHEMA}".snapshots
          (replica_id, source, format, taken_at, watermark, offsets, event_count, key_count, payload_bytes, payload)
@@ -192,9 +192,9 @@ export class SnapshotStore {
   }
 }
 
-/** A payload as stored now: the format-3 envelope (`snapshot-envelope.ts`). */
-export function encodePayload(value: SnapshotPayload): Buffer {
-  return packSnapshot(value);
+/** A payload as stored now: the format-3 envelope (`snapshot-envelope.ts`), built in steps. */
+export function encodePayload(value: SnapshotPayload): Promise<Buffer> {
+  return packSnapshotAsync(value);
 }
 
 /**
