@@ -210,7 +210,7 @@ export async function snapshotPart(
     schema: ACCESS_MODEL_SCHEMA,
     migrations: ACCESS_MODEL_MIGRATIONS,
     name: 'bench-snapshot-split',
-    poolSize: 1,
+    poolSize: 2, // runMigrations never finishes with a pool of one
   });
   await runMigrations(snapshots);
   const gc = (globalThis as { gc?: () => void }).gc;
