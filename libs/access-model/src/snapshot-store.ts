@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { createGzip, gunzip } from 'node:zlib';
+import type { PoolClient } from 'pg';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { READABLE_SNAPSHOT_FORMATS } from './snapshot';
 import { isEnvelope, packSnapshotAsync, type SnapshotPayload, unpackSnapshot } from './snapshot-envelope';
@@ -120,34 +121,41 @@ export class SnapshotStore {
    */
   async fetchLatest(source: string, sliceBytes = SNAPSHOT_FETCH_SLICE_BYTES): Promise<FetchedSnapshot | null> {
     const q = this.dataSource.createQueryRunner();
+    // The driver's own client: TypeORM's `query` took ~3x as long as the bare client over a 77 MB payload.
+    const client = (await q.connect()) as PoolClient;
     try {
-      await q.connect();
-      await q.startTransaction('REPEATABLE READ');
-      const rows: { id: string; replica_id: string; taken_at: Date; source: string; format: string; n: number }[] =
-        await q.query(
-          `SELECT id, replica_id, taken_at, source, format, octet_length(payload) AS n
-             FROM "${ACCESS_MODEL_SCHEMA}".snapshots
-            WHERE source = $1 AND format = ANY($2) ORDER BY id DESC LIMIT 1`,
-          [source, [...READABLE_SNAPSHOT_FORMATS]],
-        );
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      const { rows } = await client.query<{
+        id: string;
+        replica_id: string;
+        taken_at: Date;
+        source: string;
+        format: string;
+        n: number;
+      }>(
+        `SELECT id, replica_id, taken_at, source, format, octet_length(payload) AS n
+           FROM "${ACCESS_MODEL_SCHEMA}".snapshots
+          WHERE source = $1 AND format = ANY($2) ORDER BY id DESC LIMIT 1`,
+        [source, [...READABLE_SNAPSHOT_FORMATS]],
+      );
       const row = rows[0];
       if (!row) {
-        await q.commitTransaction();
+        await client.query('COMMIT');
         return null;
       }
       const payload = Buffer.allocUnsafe(row.n);
       for (let at = 0; at < row.n; at += sliceBytes) {
-        const part: { p: string }[] = await q.query(
+        const part = await client.query<{ p: string }>(
           `SELECT encode(substring(payload FROM $2 FOR $3), 'base64') AS p
              FROM "${ACCESS_MODEL_SCHEMA}".snapshots WHERE id = $1`,
           [row.id, at + 1, sliceBytes],
         );
-        const slice = part[0] ? Buffer.from(part[0].p, 'base64') : undefined;
+        const slice = part.rows[0] ? Buffer.from(part.rows[0].p, 'base64') : undefined;
         if (!slice || slice.length !== Math.min(sliceBytes, row.n - at))
           throw new Error(`snapshot ${row.id}: slice at ${at} is missing or short`);
         slice.copy(payload, at);
       }
-      await q.commitTransaction();
+      await client.query('COMMIT');
       return {
         id: Number(row.id),
         replicaId: row.replica_id,
@@ -157,7 +165,7 @@ export class SnapshotStore {
         payload,
       };
     } catch (err) {
-      if (q.isTransactionActive) await q.rollbackTransaction().catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       await q.release();
