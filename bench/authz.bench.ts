@@ -73,6 +73,7 @@ import {
 } from '@tollgate/event-store';
 import { createLogger, runService, type ServiceContext } from '@tollgate/platform';
 import { replicaProcessesPart } from './parts/replicas';
+import { snapshotPart, snapshotReport } from './parts/snapshot';
 import { startBenchWriters } from './parts/writers';
 import { benchKey, HOST, iso, keyCreated, keyId, PATH, USERS, userId, worldEvents } from './parts/world';
 
@@ -1688,7 +1689,10 @@ interface PartReport {
   fields: Record<string, number>;
 }
 
-/** BENCH_PARTS=inprocess,jwt,http,grpc,kafka,restart (default all): run a subset while working on one of them. */
+/**
+ * BENCH_PARTS=inprocess,jwt,http,grpc,kafka,restart (default all) or snapshot (cold start only, bench/parts/snapshot.ts):
+ * run a subset while working on one of them.
+ */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'inprocess,jwt,http,grpc,kafka,restart').split(','));
 const int = (n: number) => Math.round(n).toLocaleString('en');
 
@@ -1841,7 +1845,7 @@ async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'tollgate-bench-authz-'));
   const pgDir = await mkdtemp(join(tmpdir(), 'tollgate-bench-authz-pg-'));
   const [kafka, postgres] = await Promise.all([
-    PARTS.has('kafka') ? startKafka() : undefined,
+    PARTS.has('kafka') || PARTS.has('snapshot') ? startKafka() : undefined,
     startEmbeddedPostgres({ dataDir: pgDir, persistent: false }),
   ]);
   const cleanUp = async () => {
@@ -1876,13 +1880,17 @@ async function main(): Promise<void> {
         grpcReport(await grpcPart(databaseUrl(postgres.url, 'bench_grpc'), fixturePath, fixture.authorizations)),
       );
     }
-    if (kafka && process.env.BENCH_REPLICAS === 'inprocess') {
+    if (kafka && PARTS.has('snapshot')) {
+      say(`cold start: ${REPLAY_KEYS} keys, full replay vs snapshot + 1% tail`);
+      reports.push(snapshotReport(await snapshotPart(kafka.brokers, postgres.url, REPLAY_KEYS, say)));
+    }
+    if (kafka && PARTS.has('kafka') && process.env.BENCH_REPLICAS === 'inprocess') {
       say(
         `Kafka: ${REPLAY_KEYS} keys, snapshot vs replay, ${REVOCATIONS} revocations and a burst of ${BURST} on 3 replicas`,
       );
       const k = await kafkaPart(kafka.brokers, postgres.url);
       reports.push(kafkaReport(k), reductionsReport(k.reductions));
-    } else if (kafka) {
+    } else if (kafka && PARTS.has('kafka')) {
       // The replicas and the writers in processes of their own (bench/parts/replicas.ts). The in-process
       // version above (BENCH_REPLICAS=inprocess) also measures snapshot_speedup and the group and
       // collaborator removals.

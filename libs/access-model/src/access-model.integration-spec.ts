@@ -9,7 +9,8 @@ import type { DataSource } from 'typeorm';
 import { createTestDatabase, eventually, type TestDatabase } from '../../../test/support';
 import { startTestApp, type TestApp } from '../../../test/support/test-app';
 import { AccessModel } from './access-model';
-import { ACCESS_MODEL_SCHEMA, decodePayload, encodePayload, type SnapshotPayload } from './snapshot-store';
+import { unpackStrings } from './snapshot';
+import { ACCESS_MODEL_SCHEMA, decodePayload, encodeLegacyPayload } from './snapshot-store';
 import { AccessModelModule, type AccessModelModuleOptions } from './access-model.module';
 import type { Freshness } from './freshness';
 import type { AccessModelRuntime } from './runtime';
@@ -233,6 +234,31 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
     expect((await whoami(running.app, `Bearer ${whileDown}`)).status).toBe(200);
   });
 
+  it('refuses a snapshot row whose CRC-32 does not match and replays the whole log instead', async () => {
+    await running!.app.close();
+    running = undefined;
+    const rows: { id: string; payload: Buffer }[] = await keys.dataSource.query(
+      `SELECT id, payload FROM "${ACCESS_MODEL_SCHEMA}".snapshots ORDER BY id DESC LIMIT 1`,
+    );
+    const { id, payload } = rows[0]!;
+    const damaged = Buffer.from(payload);
+    damaged[damaged.length >> 1]! ^= 1; // one bit in the middle of the body
+    const setPayload = (body: Buffer) =>
+      keys.dataSource.query(`UPDATE "${ACCESS_MODEL_SCHEMA}".snapshots SET payload = $1 WHERE id = $2`, [body, id]);
+    await setPayload(damaged);
+
+    running = await start(db.url, { snapshotOnStop: false });
+    await eventually(() => expect(running!.freshness.isFresh()).toBe(true));
+    expect(running.runtime.status().restoredFrom).toBeNull();
+    expect(running.model.counts()).toMatchObject({ keys: 3, revokedKeys: 1 });
+    expect(running.model.counts().appliedEvents).toBeGreaterThan(3);
+    expect(running.model.keyByHash(hashSecret(aliceKey))?.revoked).toBe(true);
+    await running.app.close();
+    await setPayload(payload);
+    running = await start(db.url);
+    await eventually(() => expect(running!.runtime.status().restoredFrom).toMatchObject({ id: Number(id) }));
+  });
+
   it('restores from a format-1 snapshot row (before the compact key table) and ignores an unknown format', async () => {
     await running!.app.close();
     running = undefined;
@@ -243,7 +269,8 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
     const row = rows[0]!;
     const payload = await decodePayload(row.payload);
     const current = AccessModel.restore(payload.model);
-    const tuples = payload.model.keys.ids.map((keyId) => {
+    const keyIds = unpackStrings(payload.model.keys.ids, payload.model.keys.count, 'ids');
+    const tuples = keyIds.map((keyId) => {
       const k = current.keyById(keyId)!;
       const base = [
         k.keyId,
@@ -256,7 +283,7 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
       ];
       return k.revoked ? [...base, k.revokedAt, k.revocationReason, k.revocationEventId] : base;
     });
-    expect(payload.model.keys.ids.every((id) => current.keyById(id)!.scope === 'management')).toBe(true);
+    expect(keyIds.every((id) => current.keyById(id)!.scope === 'management')).toBe(true);
     const old = { ...payload, model: { ...payload.model, format: 'tollgate.access-model/1', keys: tuples } };
     const setRow = async (format: string, body: Buffer) =>
       keys.dataSource.query(`UPDATE "${ACCESS_MODEL_SCHEMA}".snapshots SET format = $1, payload = $2 WHERE id = $3`, [
@@ -264,7 +291,7 @@ describe('AccessModelModule on PostgreSQL (embedded mode)', () => {
         body,
         row.id,
       ]);
-    await setRow('tollgate.access-model/1', await encodePayload(old as unknown as SnapshotPayload));
+    await setRow('tollgate.access-model/1', await encodeLegacyPayload(old));
 
     running = await start(db.url, { snapshotOnStop: false });
     await eventually(() => expect(running!.freshness.isFresh()).toBe(true));

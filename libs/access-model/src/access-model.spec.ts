@@ -1,7 +1,8 @@
 import type { RecordedEvent } from '@tollgate/event-store';
 import { AccessModel } from './access-model';
 import { keyState } from './model/records';
-import { ev, iso, recorded, sha, T0 } from './testing';
+import { unpackStrings } from './snapshot';
+import { ev, iso, recorded, sha, T0, throughStorage } from './testing';
 
 const HOUR = 3_600_000;
 const clock = () => T0 + 10 * HOUR;
@@ -319,7 +320,7 @@ describe('AccessModel', () => {
     it('is an access reduction (confirmable), and the end of the key survives a snapshot', () => {
       const m = modelOf([created, rotated], () => T0 + 500);
       expect(m.revocationApplied(rotated.id)).toBe(T0 + 500);
-      const restored = AccessModel.restore(JSON.parse(JSON.stringify(m.snapshot())));
+      const restored = AccessModel.restore(throughStorage(m.snapshot()));
       expect(restored.keyById('key_1')!.expiresAt).toBe(T0 + 2 * HOUR);
     });
   });
@@ -607,7 +608,7 @@ describe('AccessModel', () => {
       m.apply(ev.projectCreated('prj_1', 'usr_0'));
       const removal = ev.collaboratorRemoved('prj_1', 2, 'usr_0');
       m.apply(removal);
-      const restored = AccessModel.restore(JSON.parse(JSON.stringify(m.snapshot())));
+      const restored = AccessModel.restore(throughStorage(m.snapshot()));
       expect([...restored.heldReductions()]).toEqual([[removal.id, T0 + 500]]);
     });
   });
@@ -730,18 +731,19 @@ describe('AccessModel', () => {
 
     it('reads a snapshot written before GroupsEdited (no groupsChangedAt: the refresh time)', () => {
       const snap = modelOf(history).snapshot();
-      const old = JSON.parse(JSON.stringify(snap)) as { users: unknown[][]; pendingUsers: unknown[][] };
-      for (const u of old.users) u.length = 12;
-      for (const p of old.pendingUsers) p.length = 5;
-      const restored = AccessModel.restore(old as unknown as typeof snap, { now: clock });
+      const old = {
+        ...snap,
+        users: snap.users.map((u) => u.slice(0, 12)),
+        pendingUsers: snap.pendingUsers.map((p) => p.slice(0, 5)),
+      };
+      const restored = AccessModel.restore(old, { now: clock });
       expect(restored.user('usr_1')!.groupsChangedAt).toBe(restored.user('usr_1')!.groupsRefreshedAt);
       expect(restored.user('usr_1')!.groupsRefreshedAt).toBe(T0 + HOUR);
     });
 
-    it('round-trips through JSON with identical answers, before and after further events', () => {
+    it('round-trips through the stored envelope with identical answers, before and after further events', () => {
       const original = modelOf(history);
-      const json = JSON.stringify(original.snapshot());
-      const restored = AccessModel.restore(JSON.parse(json), { now: clock });
+      const restored = AccessModel.restore(throughStorage(original.snapshot()), { now: clock });
       expect(answers(restored, probe)).toBe(answers(original, probe));
       expect(restored.snapshot()).toEqual(original.snapshot());
       for (const e of later) {
@@ -763,33 +765,64 @@ describe('AccessModel', () => {
       expect(await model.captureSnapshot().encode()).toEqual(model.snapshot());
     });
 
-    it('is compact: keys as columns (raw hashes, times, flags in base64), no object per key', () => {
+    it('is compact: keys as the key table columns, ids and owners as one UTF-8 buffer each', () => {
       const model = modelOf(history);
       const snap = model.snapshot();
-      expect(snap.format).toBe('tollgate.access-model/2');
-      const row = snap.keys.ids.indexOf('key_1');
-      const hashes = Buffer.from(snap.keys.hashes, 'base64');
-      expect(hashes.subarray(row * 32, row * 32 + 32).toString('hex')).toBe(sha('k1'));
-      expect(Buffer.from(snap.keys.createdAt, 'base64').readDoubleLE(row * 8)).toBe(T0);
-      expect(Buffer.from(snap.keys.expiresAt, 'base64').readDoubleLE(row * 8)).toBe(T0 + 24 * HOUR);
-      expect(Buffer.from(snap.keys.flags, 'base64')[row]).toBe(0b10); // user key, scope 1 (management)
-      expect(snap.keys.owners[Buffer.from(snap.keys.ownerOf, 'base64').readUInt32LE(row * 4)]).toBe('usr_1');
-      const revoked = snap.keys.revoked.find(([r]) => snap.keys.ids[r] === 'key_2');
-      expect(revoked).toEqual([
-        snap.keys.ids.indexOf('key_2'),
+      expect(snap.format).toBe('tollgate.access-model/3');
+      const k = snap.keys;
+      const ids = unpackStrings(k.ids, k.count, 'ids');
+      const owners = unpackStrings(k.owners, k.owners.offsets.length - 1, 'owners');
+      expect(Buffer.from(k.ids.bytes).toString('utf8')).toBe(ids.join(''));
+      const row = ids.indexOf('key_1');
+      expect(Buffer.from(k.hashes.subarray(row * 32, row * 32 + 32)).toString('hex')).toBe(sha('k1'));
+      expect(k.createdAt[row]).toBe(T0);
+      expect(k.expiresAt[row]).toBe(T0 + 24 * HOUR);
+      expect(k.flags[row]).toBe(0b10); // user key, scope 1 (management)
+      expect(owners[k.ownerOf[row]!]).toBe('usr_1');
+      expect(k.revoked.find(([r]) => ids[r] === 'key_2')).toEqual([
+        ids.indexOf('key_2'),
         expect.any(Number),
         'user-deactivated',
         'evt_key-key_2_2',
       ]);
     });
 
+    it('still loads a format-2 snapshot (base64 columns in JSON) with identical answers', () => {
+      const original = modelOf(history);
+      const snap = original.snapshot();
+      const k = snap.keys;
+      const b64 = (a: Uint8Array | Uint32Array | Float64Array) =>
+        Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+      const old = JSON.parse(
+        JSON.stringify({
+          ...snap,
+          format: 'tollgate.access-model/2',
+          keys: {
+            count: k.count,
+            ids: unpackStrings(k.ids, k.count, 'ids'),
+            owners: unpackStrings(k.owners, k.owners.offsets.length - 1, 'owners'),
+            ownerOf: b64(k.ownerOf),
+            flags: b64(k.flags),
+            hashes: b64(k.hashes),
+            createdAt: b64(k.createdAt),
+            expiresAt: b64(k.expiresAt),
+            revoked: k.revoked,
+          },
+        }),
+      ) as Record<string, Record<string, unknown>>;
+      const restored = AccessModel.restore(old, { now: clock });
+      expect(answers(restored, probe)).toBe(answers(original, probe));
+      expect(restored.snapshot()).toEqual(original.snapshot());
+      expect(() => AccessModel.restore({ ...old, keys: { ...old.keys, hashes: 'c2hvcnQ=' } })).toThrow(/hash/);
+    });
+
     it('still loads a format-1 snapshot (one tuple per key) with identical answers', () => {
       const original = modelOf(history);
-      const snap = JSON.parse(JSON.stringify(original.snapshot())) as Record<string, unknown>;
+      const snap = original.snapshot();
       const scopes = ['inference', 'management'];
       const slots = ['primary', 'secondary'];
       // The layout format 1 wrote: [keyId, kind, hashB64, owner, scopeOrSlot, expiresAt, createdAt] (+ revocation).
-      const tuples = original.snapshot().keys.ids.map((id) => {
+      const tuples = unpackStrings(snap.keys.ids, snap.keys.count, 'ids').map((id) => {
         const k = original.keyById(id)!;
         const user = k.kind === 'user-key';
         const base = [
@@ -803,19 +836,20 @@ describe('AccessModel', () => {
         ];
         return k.revoked ? [...base, k.revokedAt, k.revocationReason, k.revocationEventId] : base;
       });
-      const old = { ...snap, format: 'tollgate.access-model/1', keys: tuples };
+      const old = JSON.parse(JSON.stringify({ ...snap, format: 'tollgate.access-model/1', keys: tuples })) as {
+        keys: unknown[][];
+      };
       const restored = AccessModel.restore(old, { now: clock });
       expect(answers(restored, probe)).toBe(answers(original, probe));
       expect(restored.snapshot()).toEqual(original.snapshot());
-      const damaged = { ...old, keys: tuples.map((t, i) => (i === 0 ? [t[0], 0, 'short', ...t.slice(3)] : t)) };
+      const damaged = { ...old, keys: old.keys.map((t, i) => (i === 0 ? [t[0], 0, 'short', ...t.slice(3)] : t)) };
       expect(() => AccessModel.restore(damaged)).toThrow(/hash/);
     });
 
     it('refuses another format or a damaged snapshot, leaving the model empty', () => {
       const snap = modelOf(history).snapshot();
       expect(() => AccessModel.restore({ ...snap, format: 'tollgate.access-model/0' })).toThrow(/format/);
-      const damaged = JSON.parse(JSON.stringify(snap));
-      damaged.keys.hashes = 'short';
+      const damaged = { ...snap, keys: { ...snap.keys, hashes: snap.keys.hashes.subarray(0, 10) } };
       const m = new AccessModel();
       expect(() => m.loadSnapshot(damaged)).toThrow(/hash/);
       expect(m.counts().keys).toBe(0);

@@ -62,6 +62,7 @@ export {
 export {
   ACCESS_MODEL_MIGRATIONS,
   ACCESS_MODEL_SCHEMA,
+  decodePayload,
   SnapshotStore,
   type SnapshotPayload,
   type StoredSnapshot,

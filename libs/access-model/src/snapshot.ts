@@ -21,24 +21,52 @@ import type { HeldSigningKey, KeyTombstone, PendingUser, RoleEntry } from './mod
 import type { EventWaiver } from './model/waivers';
 
 /**
- * The JSON-serialisable snapshot of an `AccessModel`. Format 2 stores the keys column by column (`KeyColumns`:
- * the key table's own typed arrays as base64), so a load copies a few large buffers instead of parsing and
- * rebuilding an object per key; everything else is arrays of tuples, times as epoch ms, enums as small
- * integers. `format` changes when the layout does. Format 1 (keys as one tuple each) still loads; any other
- * format is refused (the caller then replays from the log).
+ * The snapshot of an `AccessModel`. Format 3 holds the keys column by column as the key table's own typed
+ * arrays (`KeyColumns`), key ids and owners each as ONE UTF-8 buffer plus offsets (`PackedStrings`), so
+ * the stored envelope (`snapshot-envelope.ts`) writes them as raw bytes and a load copies a few large buffers
+ * instead of parsing and rebuilding anything per key; everything else is arrays of tuples, times as epoch ms,
+ * enums as small integers. `format` changes when the layout does. Formats 2 (the same columns as base64 in
+ * JSON) and 1 (keys as one tuple each) still load; any other format is refused (the caller then replays
+ * from the log).
  */
-export const SNAPSHOT_FORMAT = 'tollgate.access-model/2';
-/** The previous format (keys as `KeyTuple`s), still read. */
+export const SNAPSHOT_FORMAT = 'tollgate.access-model/3';
+/** Keys as base64 columns and a JSON array of ids (`KeyColumns2`), still read. */
+export const SNAPSHOT_FORMAT_2 = 'tollgate.access-model/2';
+/** Keys as `KeyTuple`s, still read. */
 export const SNAPSHOT_FORMAT_1 = 'tollgate.access-model/1';
 /** Every format `decodeSnapshot` reads, newest first. */
-export const READABLE_SNAPSHOT_FORMATS = [SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_1] as const;
+export const READABLE_SNAPSHOT_FORMATS = [SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_2, SNAPSHOT_FORMAT_1] as const;
+
+/** Strings as one UTF-8 buffer: string i is `bytes[offsets[i], offsets[i + 1])`; `offsets[0]` is 0. */
+export interface PackedStrings {
+  bytes: Uint8Array;
+  offsets: Uint32Array;
+}
 
 /**
- * Format 2's keys, row by row as in `KeyTable`: row i is `ids[i]`, owned by `owners[ownerOf[i]]`, its 32 hash
- * bytes at [32 i, 32 i + 32) of `hashes`, its flags byte (bit 0 access key, bit 1 scope/slot index) and its
- * times (float64, little-endian; `expiresAt` NaN = never). Byte columns are base64.
+ * Format 3's keys, row by row as in `KeyTable`: row i is id i, owned by owner `ownerOf[i]`, its 32 hash bytes at
+ * [32 i, 32 i + 32) of `hashes`, its flags byte (bit 0 access key, bit 1 scope/slot index) and its times
+ * (epoch ms; `expiresAt` NaN = never).
  */
 export interface KeyColumns {
+  count: number;
+  ids: PackedStrings;
+  /** Distinct owners (user ids of user keys, deployment ids of access keys). */
+  owners: PackedStrings;
+  ownerOf: Uint32Array;
+  flags: Uint8Array;
+  hashes: Uint8Array;
+  createdAt: Float64Array;
+  expiresAt: Float64Array;
+  /** Revoked rows: `[row, revokedAt, reason, revocationEventId]`. */
+  revoked: [number, number, string, string][];
+}
+
+/**
+ * Format 2's keys: the columns of `KeyColumns` as base64 (float64 and uint32 little-endian), ids and owners as
+ * JSON arrays of strings.
+ */
+export interface KeyColumns2 {
   count: number;
   ids: string[];
   /** Distinct owners (user ids of user keys, deployment ids of access keys). */
@@ -138,7 +166,43 @@ export interface SnapshotState {
 }
 
 const LITTLE_ENDIAN = endianness() === 'LE';
-const bytes = (a: Uint8Array | Float64Array | Uint32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+/** Packs strings into one UTF-8 buffer (one join and one encode when they are ASCII, as ids are). */
+export function packStrings(strings: readonly string[], count = strings.length): PackedStrings {
+  const offsets = new Uint32Array(count + 1);
+  const joined = count === strings.length ? strings.join('') : strings.slice(0, count).join('');
+  const buffer = Buffer.from(joined, 'utf8');
+  if (buffer.length === joined.length) {
+    for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i]! + strings[i]!.length;
+  } else {
+    for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i]! + Buffer.byteLength(strings[i]!, 'utf8');
+  }
+  return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length), offsets };
+}
+
+/**
+ * The strings of a `PackedStrings`, `count` of them. When the bytes are ASCII, one decode and a slice per
+ * string (V8 keeps slices as views of the one decoded string: no copy per string).
+ */
+export function unpackStrings(p: PackedStrings, count: number, what: string): string[] {
+  checkPacked(p, count, what);
+  const { bytes: b, offsets } = p;
+  const buffer = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const all = buffer.toString('utf8');
+  const out = new Array<string>(count);
+  if (all.length === b.length) {
+    for (let i = 0; i < count; i++) out[i] = all.slice(offsets[i], offsets[i + 1]);
+  } else {
+    for (let i = 0; i < count; i++) out[i] = buffer.toString('utf8', offsets[i], offsets[i + 1]);
+  }
+  return out;
+}
+
+/** Offsets start at 0, never go back, and end at the end of the bytes. */
+function checkPacked(p: PackedStrings, count: number, what: string): void {
+  const { bytes: b, offsets } = p;
+  if (offsets.length !== count + 1 || offsets[0] !== 0 || offsets[count] !== b.length) fail(`${what} offsets`);
+  for (let i = 0; i < count; i++) if (offsets[i + 1]! < offsets[i]!) fail(`${what} offsets`);
+}
 
 /** The key table's columns as they are stored (see `KeyColumns`). */
 function keyColumns(k: CapturedKeys): KeyColumns {
@@ -155,15 +219,16 @@ function keyColumns(k: CapturedKeys): KeyColumns {
     }
     ownerOf[row] = i;
   }
+  // The captured columns are copies already (KeyTable.capture): no second copy here.
   return {
     count: k.count,
-    ids: k.ids.slice(0, k.count),
-    owners,
-    ownerOf: bytes(ownerOf).toString('base64'),
-    flags: bytes(k.flags.subarray(0, k.count)).toString('base64'),
-    hashes: bytes(k.hashes.subarray(0, k.count * 32)).toString('base64'),
-    createdAt: bytes(k.created.subarray(0, k.count)).toString('base64'),
-    expiresAt: bytes(k.expires.subarray(0, k.count)).toString('base64'),
+    ids: k.ids,
+    owners: packStrings(owners),
+    ownerOf,
+    flags: k.flags.subarray(0, k.count),
+    hashes: k.hashes.subarray(0, k.count * 32),
+    createdAt: k.created.subarray(0, k.count),
+    expiresAt: k.expires.subarray(0, k.count),
     revoked: k.revocations.map(([row, r]) => [row, r.revokedAt, r.reason, r.eventId]),
   };
 }
@@ -287,10 +352,15 @@ const oneOf = <T extends string>(options: readonly T[], v: unknown, what: string
 export function decodeSnapshot(value: unknown): DecodedSnapshot {
   if (typeof value !== 'object' || value === null) fail('not an object');
   const v = value as Record<string, unknown>;
-  if (v.format !== SNAPSHOT_FORMAT && v.format !== SNAPSHOT_FORMAT_1)
+  if (!(READABLE_SNAPSHOT_FORMATS as readonly unknown[]).includes(v.format))
     fail(`format ${JSON.stringify(v.format)} (expected ${READABLE_SNAPSHOT_FORMATS.join(' or ')})`);
 
-  const keys = v.format === SNAPSHOT_FORMAT ? decodeKeyColumns(v.keys) : decodeKeyTuples(v.keys);
+  const keys =
+    v.format === SNAPSHOT_FORMAT
+      ? decodeKeyColumns(v.keys)
+      : v.format === SNAPSHOT_FORMAT_2
+        ? decodeKeyColumns2(v.keys)
+        : decodeKeyTuples(v.keys);
 
   const keyTombstones = arr(v.keyTombstones, 'keyTombstones').map((t): [string, KeyTombstone] => {
     const k = arr(t, 'tombstone');
@@ -453,8 +523,59 @@ const revocation = (row: number, revokedAt: unknown, reason: unknown, eventId: u
   },
 ];
 
-/** Format 2's keys: a few buffer copies, plus a pass over ids and owners to check them. */
+const typed = <T>(v: unknown, type: new (...args: never[]) => T, length: number, what: string): T => {
+  if (!(v instanceof type) || (v as { length: number }).length !== length) fail(`${what} length`);
+  return v as T;
+};
+
+/**
+ * Format 3's keys: the columns are used as they are (the envelope made them fresh, aligned copies); one pass
+ * over the rows checks flags, times and owner indexes, and the ids are sliced from one decoded string.
+ */
 function decodeKeyColumns(value: unknown): CapturedKeys {
+  if (!LITTLE_ENDIAN) fail('snapshots are read on little-endian machines only');
+  if (typeof value !== 'object' || value === null) fail('keys is not an object');
+  const k = value as Record<string, unknown>;
+  const count = num(k.count, 'keys count');
+  if (!Number.isInteger(count) || count < 0) fail('keys count');
+  const packed = (p: unknown, what: string): PackedStrings => {
+    if (typeof p !== 'object' || p === null) fail(`${what} is not packed strings`);
+    const { bytes: b, offsets } = p as Record<string, unknown>;
+    if (!(b instanceof Uint8Array) || !(offsets instanceof Uint32Array)) fail(`${what} is not packed strings`);
+    return { bytes: b as Uint8Array, offsets: offsets as Uint32Array };
+  };
+  const ownersPacked = packed(k.owners, 'key owners');
+  const owners = unpackStrings(ownersPacked, ownersPacked.offsets.length - 1, 'key owners');
+  const ids = packed(k.ids, 'key ids');
+  checkPacked(ids, count, 'key ids');
+  const ownerOf = typed(k.ownerOf, Uint32Array, count, 'key ownerOf');
+  const flags = typed(k.flags, Uint8Array, count, 'key flags');
+  const created = typed(k.createdAt, Float64Array, count, 'key createdAt');
+  const expires = typed(k.expiresAt, Float64Array, count, 'key expiresAt');
+  const hashes = typed(k.hashes, Uint8Array, count * 32, 'key hashes');
+  const rowOwners = new Array<string>(count);
+  for (let row = 0; row < count; row++) {
+    if (flags[row]! > 3) fail('key flags');
+    const expiresAt = expires[row]!; // NaN: never expires
+    if (!Number.isFinite(created[row]!) || !(Number.isFinite(expiresAt) || Number.isNaN(expiresAt))) fail('key times');
+    rowOwners[row] = owners[ownerOf[row]!] ?? fail('key owner index');
+  }
+  return { count, ids, owners: rowOwners, flags, hashes, created, expires, revocations: revokedRows(k.revoked, count) };
+}
+
+function revokedRows(value: unknown, count: number): [number, Revocation][] {
+  const seen = new Set<number>();
+  return arr(value, 'revoked keys').map((t) => {
+    const r = arr(t, 'revoked key');
+    const row = num(r[0], 'revoked row');
+    if (!Number.isInteger(row) || row < 0 || row >= count || seen.has(row)) fail('revoked row');
+    seen.add(row);
+    return revocation(row, r[1], r[2], r[3]);
+  });
+}
+
+/** Format 2's keys: a few buffer copies, plus a pass over ids and owners to check them. */
+function decodeKeyColumns2(value: unknown): CapturedKeys {
   if (!LITTLE_ENDIAN) fail('snapshots are read on little-endian machines only');
   if (typeof value !== 'object' || value === null) fail('keys is not an object');
   const k = value as Record<string, unknown>;
@@ -475,17 +596,10 @@ function decodeKeyColumns(value: unknown): CapturedKeys {
     if (!Number.isFinite(created[row]!) || !(Number.isFinite(expiresAt) || Number.isNaN(expiresAt))) fail('key times');
     rowOwners[row] = owners[ownerOf[row]!] ?? fail('key owner index');
   }
-  const seen = new Set<number>();
-  const revocations = arr(k.revoked, 'revoked keys').map((t) => {
-    const r = arr(t, 'revoked key');
-    const row = num(r[0], 'revoked row');
-    if (!Number.isInteger(row) || row < 0 || row >= count || seen.has(row)) fail('revoked row');
-    seen.add(row);
-    return revocation(row, r[1], r[2], r[3]);
-  });
+  const revocations = revokedRows(k.revoked, count);
   return {
     count,
-    ids: ids as string[],
+    ids: packStrings(ids as string[]),
     owners: rowOwners,
     flags,
     hashes: new Uint8Array(column(k.hashes, count * 32, 'key hashes')),
@@ -499,9 +613,10 @@ function decodeKeyColumns(value: unknown): CapturedKeys {
 function decodeKeyTuples(value: unknown): CapturedKeys {
   const tuples = arr(value, 'keys');
   const count = tuples.length;
+  const ids = new Array<string>(count);
   const out: CapturedKeys = {
     count,
-    ids: new Array<string>(count),
+    ids: { bytes: new Uint8Array(0), offsets: new Uint32Array(1) },
     owners: new Array<string>(count),
     flags: new Uint8Array(count),
     hashes: new Uint8Array(count * 32),
@@ -516,7 +631,7 @@ function decodeKeyTuples(value: unknown): CapturedKeys {
     const hash = Buffer.from(str(k[2], 'key hash'), 'base64');
     if (hash.length !== 32) fail('key hash length');
     const sub = k[4] === 0 || k[4] === 1 ? k[4] : fail('key scope/slot');
-    out.ids[row] = str(k[0], 'keyId');
+    ids[row] = str(k[0], 'keyId');
     out.owners[row] = str(k[3], 'key owner');
     out.flags[row] = access | (sub << 1);
     out.hashes.set(hash, row * 32);
@@ -524,5 +639,5 @@ function decodeKeyTuples(value: unknown): CapturedKeys {
     out.created[row] = num(k[6], 'createdAt');
     if (k.length === 10) out.revocations.push(revocation(row, k[7], k[8], k[9]));
   });
-  return out;
+  return { ...out, ids: packStrings(ids) };
 }

@@ -2,6 +2,8 @@
  * Event builders for this library's specs (not exported from the package index): recorded events as a log
  * source delivers them, with typed data.
  */
+import type { AccessModelSnapshot } from './snapshot';
+import { packSnapshot, unpackSnapshot } from './snapshot-envelope';
 import type {
   CollaboratorSet,
   DeploymentState,
@@ -176,3 +178,8 @@ export const ev = {
     return recorded('signing-keys', version, 'SigningKeyRetired', { kid, retiredAt: iso(retiredAt) });
   },
 };
+
+/** A snapshot as a replica reads it back: packed into the stored envelope, then unpacked. */
+export function throughStorage(model: AccessModelSnapshot): AccessModelSnapshot {
+  return unpackSnapshot(packSnapshot({ position: { offsets: {}, streamVersions: {} }, model })).model;
+}

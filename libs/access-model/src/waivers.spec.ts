@@ -3,7 +3,7 @@ import { decodeMessage, eventToMessage, type RecordedEvent } from '@tollgate/eve
 import type { KafkaMessage } from 'kafkajs';
 import { AccessModel } from './access-model';
 import type { WaiverNotice } from './model/waivers';
-import { ev, iso, recorded, sha, T0 } from './testing';
+import { ev, iso, recorded, sha, T0, throughStorage } from './testing';
 
 // A poison event: a KeyCreated the model cannot apply (no kind, no hash).
 const poison = recorded('key-key_bad', 1, 'KeyCreated', { keyId: 'key_bad', createdAt: iso(T0) }, 'evt_poison');
@@ -153,7 +153,7 @@ describe('AccessModel waivers (EventWaived)', () => {
     model.apply(waiverOf(poison));
     const snap = model.snapshot();
     expect(snap.waivers).toHaveLength(1);
-    const restored = AccessModel.restore(JSON.parse(JSON.stringify(snap)));
+    const restored = AccessModel.restore(throughStorage(snap));
     expect(() => restored.apply(poison)).not.toThrow();
     expect(restored.waivers()).toEqual(model.waivers());
 

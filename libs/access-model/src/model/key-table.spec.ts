@@ -60,5 +60,37 @@ describe('KeyTable', () => {
     for (let i = 0; i < 3000; i++)
       expect(copy.record(copy.rowByHash(sha(`secret-${i}`))!, scopes, slots)).toEqual(table.record(i, scopes, slots));
     expect(copy.revokedCount).toBe(1);
+    for (let i = 0; i < 3000; i += 97) expect(copy.rowById(`key_${i}`)).toBe(i);
+  });
+
+  it('finds ids by their UTF-8 bytes: non-ASCII ids, prefixes and lengths are told apart', () => {
+    const table = new KeyTable();
+    const ids = ['key_1', 'key_10', 'key_é', 'key_e\u0301', 'key_😀', 'k', ''];
+    ids.forEach((keyId, i) => table.add({ ...row(i), keyId }));
+    ids.forEach((keyId, i) => {
+      expect(table.rowById(keyId)).toBe(i);
+      expect(table.keyId(i)).toBe(keyId);
+    });
+    for (const missing of ['key_', 'key_100', 'key_è', 'key_😀x', 'K', 'key_e'])
+      expect(table.rowById(missing)).toBeUndefined();
+    const copy = new KeyTable();
+    const captured = table.capture();
+    copy.load(captured, (r) => captured.owners[r]!);
+    ids.forEach((keyId, i) => expect(copy.rowById(keyId)).toBe(i));
+  });
+
+  it('a loaded capture holding an id twice answers the later row by id (as Map.set after Map.set did)', () => {
+    const table = new KeyTable();
+    table.add(row(0));
+    table.add(row(1));
+    const captured = table.capture();
+    const twice = Buffer.from('key_0key_0');
+    const copy = new KeyTable();
+    copy.load(
+      { ...captured, ids: { bytes: new Uint8Array(twice), offsets: new Uint32Array([0, 5, 10]) } },
+      (r) => captured.owners[r]!,
+    );
+    expect(copy.rowById('key_0')).toBe(1);
+    expect(copy.rowById('key_1')).toBeUndefined();
   });
 });

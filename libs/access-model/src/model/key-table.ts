@@ -1,4 +1,5 @@
 import type { AccessKeySlot, KeyScope } from '@tollgate/contracts';
+import type { PackedStrings } from '../snapshot';
 import type { KeyRecord, KeyRevocationReasonValue } from '../types';
 
 /**
@@ -7,13 +8,17 @@ import type { KeyRecord, KeyRevocationReasonValue } from '../types';
  *
  * Why: at 1M keys, an object per key with its secret hash as a 64-character hex string and two `Map` entries
  * cost ~370 bytes a key (issue 18). Here a key costs its 32 raw hash bytes, two 8-byte times, one flags byte,
- * its id string and two references, plus ~8-16 bytes in the hash index and one `Map` entry by id (~160 in all).
+ * its id as UTF-8 bytes in one shared buffer plus a 4-byte offset, one owner reference, and 8-16 bytes in each
+ * of the two indexes (by hash, by id): 127 bytes a key measured at 1M keys, against 185 with a string and a
+ * `Map` entry by id. No string or `Map` entry per key: a snapshot load copies the id bytes and offsets as they
+ * are and builds the two indexes, and the garbage collector has nothing per key to trace. The price: `keyId`
+ * decodes a fresh string on each record (about 10% of the in-process decision rate, docs/performance.md).
  *
  * How a lookup by secret hash works (`rowByHash`): the hash is SHA-256, so its first 4 bytes are already a
  * uniformly spread number. `index` is an open-addressing hash table (linear probing) of `row + 1` (0 = empty
  * slot), at most half full; the probe starts at those 4 bytes masked to the table size and compares the
  * 32 stored bytes with the hex of the query, without allocating. Keys are never removed, so there are no
- * deletion markers.
+ * deletion markers. `rowById` works the same way over the id bytes, starting at an FNV-1a hash of the id.
  *
  * `KeyRecord`s are built on demand from a row (`record(row)`): a new immutable object per lookup, as cheap as
  * the one allocation the check makes anyway. A record a caller holds never changes; a revocation or rotation
@@ -29,14 +34,17 @@ export class KeyTable {
   private expires = new Float64Array(0);
   /** Row i's kind and scope/slot: bit 0 = access key, bit 1 = scope/slot index 1. */
   private flags = new Uint8Array(0);
-  private readonly ids: string[] = [];
+  /** Row i's id: UTF-8 bytes [idEnd[i - 1] (0 for row 0), idEnd[i]) of `idBytes` (which grows on its own). */
+  private idBytes = Buffer.alloc(0);
+  private idEnd = new Uint32Array(0);
   /** Row i's owner: the userId of a user key, the deploymentId of an access key (strings shared with them). */
   private readonly owners: string[] = [];
   /** Revoked rows only (few): row → revocation. */
   private readonly revocations = new Map<number, Revocation>();
-  private readonly byId = new Map<string, number>();
   /** Open-addressing table of `row + 1` by the hash's first 4 bytes; length a power of two, ≤ half full. */
   private index = new Int32Array(16);
+  /** The same by FNV-1a of the id's bytes (same length as `index`). */
+  private idIndex = new Int32Array(16);
 
   get size(): number {
     return this.count;
@@ -47,7 +55,25 @@ export class KeyTable {
   }
 
   rowById(keyId: string): number | undefined {
-    return this.byId.get(keyId);
+    let ascii = true;
+    for (let i = 0; i < keyId.length; i++) if (keyId.charCodeAt(i) > 127) ascii = false;
+    // An ASCII id's bytes are its char codes: no encoding, no allocation. Others are encoded once.
+    const bytes = ascii ? undefined : Buffer.from(keyId, 'utf8');
+    const length = bytes ? bytes.length : keyId.length;
+    const byte = bytes ? (i: number) => bytes[i]! : (i: number) => keyId.charCodeAt(i);
+    let h = FNV_OFFSET;
+    for (let i = 0; i < length; i++) h = Math.imul(h ^ byte(i), FNV_PRIME);
+    const mask = this.idIndex.length - 1;
+    for (let slot = (h >>> 0) & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.idIndex[slot]!;
+      if (entry === 0) return undefined;
+      const row = entry - 1;
+      const start = this.idStart(row);
+      if (this.idEnd[row]! - start !== length) continue;
+      let equal = true;
+      for (let i = 0; i < length && equal; i++) equal = this.idBytes[start + i] === byte(i);
+      if (equal) return row;
+    }
   }
 
   /** The row of this secret hash (64 lowercase hex characters), or undefined. Allocation-free. */
@@ -77,11 +103,20 @@ export class KeyTable {
     this.created[row] = k.createdAt;
     this.expires[row] = k.expiresAt ?? NaN;
     this.flags[row] = (k.kind === 'access-key' ? 1 : 0) | (k.sub << 1);
-    this.ids.push(k.keyId);
+    const start = this.idStart(row);
+    const idLength = Buffer.byteLength(k.keyId, 'utf8');
+    if (start + idLength > this.idBytes.length) {
+      const bigger = Buffer.alloc(Math.max(start + idLength, this.idBytes.length * 2, 16 * 1024));
+      this.idBytes.copy(bigger, 0, 0, start);
+      this.idBytes = bigger;
+    }
+    this.idEnd[row] = start + this.idBytes.write(k.keyId, start, 'utf8');
     this.owners.push(k.owner);
-    this.byId.set(k.keyId, row);
     if ((this.count + 1) * 2 > this.index.length) this.rehash(this.index.length * 2);
-    else this.insert(row);
+    else {
+      this.insert(row);
+      this.insertId(row);
+    }
     return row;
   }
 
@@ -102,7 +137,7 @@ export class KeyTable {
   }
 
   keyId(row: number): string {
-    return this.ids[row]!;
+    return this.idBytes.toString('utf8', this.idStart(row), this.idEnd[row]);
   }
 
   owner(row: number): string {
@@ -140,7 +175,7 @@ export class KeyTable {
     const owner = this.owners[row]!;
     const revocation = this.revocations.get(row);
     return {
-      keyId: this.ids[row]!,
+      keyId: this.keyId(row),
       kind: access ? 'access-key' : 'user-key',
       secretHash: this.secretHash(row, knownHash),
       userId: access ? null : owner,
@@ -168,7 +203,7 @@ export class KeyTable {
       created: this.created.slice(0, n),
       expires: this.expires.slice(0, n),
       flags: this.flags.slice(0, n),
-      ids: this.ids.slice(),
+      ids: this.capturedIds(),
       owners: this.owners.slice(),
       revocations: [...this.revocations],
     };
@@ -186,19 +221,31 @@ export class KeyTable {
     this.created.set(keys.created.subarray(0, n));
     this.expires.set(keys.expires.subarray(0, n));
     this.flags.set(keys.flags.subarray(0, n));
-    for (let row = 0; row < n; row++) {
-      const id = keys.ids[row]!;
-      // Never throws (the model must stay loadable once the snapshot is validated); our encoder never
-      // writes an id twice, and if one did, the later row wins by id, as with one Map.set after another.
-      this.ids.push(id);
-      this.owners.push(owner(row));
-      this.byId.set(id, row);
-    }
+    const { bytes, offsets } = keys.ids;
+    this.idBytes = Buffer.alloc(Math.max(bytes.length, 16 * 1024));
+    this.idBytes.set(bytes);
+    this.idEnd.set(offsets.subarray(1, n + 1));
+    for (let row = 0; row < n; row++) this.owners.push(owner(row));
     this.count = n;
     let length = 16;
     while ((n + 1) * 2 > length) length *= 2;
+    // Never throws (the model must stay loadable once the snapshot is validated); our encoder never writes an
+    // id twice, and if one did, the later row wins by id (`insertId` replaces an equal id).
     this.rehash(length);
     for (const [row, revocation] of keys.revocations) this.revocations.set(row, revocation);
+  }
+
+  private idStart(row: number): number {
+    return row === 0 ? 0 : this.idEnd[row - 1]!;
+  }
+
+  /** The ids as stored: a copy of the used bytes and the offsets (with the leading 0). */
+  private capturedIds(): PackedStrings {
+    const n = this.count;
+    const offsets = new Uint32Array(n + 1);
+    offsets.set(this.idEnd.subarray(0, n), 1);
+    const end = n === 0 ? 0 : this.idEnd[n - 1]!;
+    return { bytes: new Uint8Array(this.idBytes.subarray(0, end)), offsets };
   }
 
   private hashEquals(row: number, hex: string): boolean {
@@ -218,13 +265,38 @@ export class KeyTable {
     this.index[slot] = row + 1;
   }
 
+  /** Puts a row into the id index; a row with an equal id already there is replaced (the later row wins). */
+  private insertId(row: number): void {
+    const start = this.idStart(row);
+    const end = this.idEnd[row]!;
+    const b = this.idBytes;
+    let h = FNV_OFFSET;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, FNV_PRIME);
+    const mask = this.idIndex.length - 1;
+    let slot = (h >>> 0) & mask;
+    for (; this.idIndex[slot] !== 0; slot = (slot + 1) & mask) {
+      const other = this.idIndex[slot]! - 1;
+      const otherStart = this.idStart(other);
+      if (
+        this.idEnd[other]! - otherStart === end - start &&
+        b.compare(b, start, end, otherStart, this.idEnd[other]) === 0
+      )
+        break;
+    }
+    this.idIndex[slot] = row + 1;
+  }
+
   private rehash(length: number): void {
     this.index = new Int32Array(length);
-    for (let row = 0; row < this.count; row++) this.insert(row);
+    this.idIndex = new Int32Array(length);
+    for (let row = 0; row < this.count; row++) {
+      this.insert(row);
+      this.insertId(row);
+    }
   }
 
   private grow(capacity: number): void {
-    const copy = <T extends Uint8Array | Float64Array>(from: T, to: T): T => {
+    const copy = <T extends Uint8Array | Float64Array | Uint32Array>(from: T, to: T): T => {
       to.set(from);
       return to;
     };
@@ -232,6 +304,7 @@ export class KeyTable {
     this.created = copy(this.created, new Float64Array(capacity));
     this.expires = copy(this.expires, new Float64Array(capacity));
     this.flags = copy(this.flags, new Uint8Array(capacity));
+    this.idEnd = copy(this.idEnd, new Uint32Array(capacity));
     this.capacity = capacity;
   }
 }
@@ -243,7 +316,9 @@ export interface CapturedKeys {
   created: Float64Array;
   expires: Float64Array;
   flags: Uint8Array;
-  ids: string[];
+  /** Ids as one UTF-8 buffer (`offsets` has count + 1 entries, the first 0). */
+  ids: PackedStrings;
+  /** Row i's owner. */
   owners: string[];
   revocations: [number, Revocation][];
 }
@@ -265,6 +340,9 @@ export interface NewKeyRow {
   expiresAt: number | null;
   createdAt: number;
 }
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
 
 /** Value of a lowercase hex digit by char code; -1 for anything else. */
 const NIBBLE = new Int8Array(128).fill(-1);
