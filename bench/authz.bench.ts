@@ -74,6 +74,7 @@ import {
 import { createLogger, runService, type ServiceContext } from '@tollgate/platform';
 import { replicaProcessesPart } from './parts/replicas';
 import { snapshotPart, snapshotReport } from './parts/snapshot';
+import { benchReplica } from './parts/replica-runtime';
 import { startBenchWriters } from './parts/writers';
 import { benchKey, HOST, iso, keyCreated, keyId, PATH, USERS, userId, worldEvents } from './parts/world';
 
@@ -1165,23 +1166,8 @@ async function kafkaPart(kafkaBrokers: string[], serverUrl: string) {
   const totalKeys = REPLAY_KEYS + REVOCATIONS + BURST;
   await createKeys(0, REPLAY_KEYS);
 
-  const logger = createLogger('silent');
   const replica = (name: string, loadSnapshot: boolean): Replica => {
-    const config = loadConfig({
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      TOLLGATE_REPLICA_ID: name,
-      LOG_LEVEL: 'silent',
-      TOLLGATE_MAX_STALENESS_MS: '5000',
-    });
-    const context: ServiceContext = { config, logger, metrics: new Registry(), databaseUrl: url };
-    const model = new AccessModel();
-    const runtime = new AccessModelRuntime(model, context, {
-      loadSnapshot,
-      snapshotOnStop: false,
-      snapshotIntervalMs: 3_600_000,
-      snapshotEveryEvents: 10_000_000,
-    });
-    const freshness = createFreshness(runtime, { maxStalenessMs: config.maxStalenessMs });
+    const { model, runtime, freshness } = benchReplica(name, loadSnapshot, kafkaBrokers, url);
     const checker = new AuthzChecker({ model, freshness, verifier: createModelTokenVerifier(model) });
     return { name, model, runtime, freshness, checker };
   };

@@ -3,23 +3,17 @@
 // Kafka + PostgreSQL; the restore is then split into fetch (rows → one buffer), unpack (buffer → snapshot
 // object) and load (snapshot → model). Its own module so authz.bench.ts only dispatches to it.
 import { createHash } from 'node:crypto';
-import kafkajs from 'kafkajs';
-import { Registry } from 'prom-client';
 import {
   ACCESS_MODEL_MIGRATIONS,
   ACCESS_MODEL_SCHEMA,
   AccessModel,
-  AccessModelRuntime,
-  createFreshness,
   decodePayload,
-  type Freshness,
   SnapshotStore,
 } from '@tollgate/access-model';
-import { loadConfig } from '@tollgate/config';
-import { IDENTITY_SCHEMA, IDENTITY_TOPIC, KEYS_SCHEMA, KEYS_TOPIC } from '@tollgate/contracts';
 import { createDataSource, databaseUrl, ensureDatabase, runMigrations } from '@tollgate/database';
-import { createEventStoreMigrations, type NewEvent, PostgresEventStore, Relay } from '@tollgate/event-store';
-import { createLogger, type ServiceContext } from '@tollgate/platform';
+import type { NewEvent } from '@tollgate/event-store';
+import { benchReplica } from './replica-runtime';
+import { startBenchWriters } from './writers';
 
 const USERS = 1000;
 const PROJECT = 'prj_benchsnap0000001';
@@ -95,48 +89,7 @@ export async function snapshotPart(
 ): Promise<SnapshotFigures> {
   await ensureDatabase(serverUrl, 'bench_snapshot');
   const url = databaseUrl(serverUrl, 'bench_snapshot');
-  const registry = new Registry();
-  const sources = {
-    keys: createDataSource({
-      url,
-      schema: KEYS_SCHEMA,
-      migrations: createEventStoreMigrations(KEYS_SCHEMA),
-      poolSize: 10,
-    }),
-    identity: createDataSource({
-      url,
-      schema: IDENTITY_SCHEMA,
-      migrations: createEventStoreMigrations(IDENTITY_SCHEMA),
-      poolSize: 2,
-    }),
-  };
-  await runMigrations(sources.keys);
-  await runMigrations(sources.identity);
-  const stores = {
-    keys: new PostgresEventStore({ dataSource: sources.keys, schema: KEYS_SCHEMA, registry }),
-    identity: new PostgresEventStore({ dataSource: sources.identity, schema: IDENTITY_SCHEMA, registry }),
-  };
-  const kafka = new kafkajs.Kafka({
-    clientId: 'bench-snapshot',
-    brokers: kafkaBrokers,
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const quiet = {
-    info: () => {},
-    warn: () => {},
-    error: (o: object, m?: string) => console.error('relay error', m, o),
-  };
-  const relays = [
-    new Relay({ dataSource: sources.keys, schema: KEYS_SCHEMA, kafka, topic: KEYS_TOPIC, registry, logger: quiet }),
-    new Relay({
-      dataSource: sources.identity,
-      schema: IDENTITY_SCHEMA,
-      kafka,
-      topic: IDENTITY_TOPIC,
-      registry,
-      logger: quiet,
-    }),
-  ];
+  const { sources, stores, relays } = await startBenchWriters(url, kafkaBrokers, false);
   const metadata = { actor: 'system', channel: 'bench' };
   const now = Date.now();
   for (const s of world(now)) await stores.identity.append(s.streamId, 'any', s.events, { metadata });
@@ -156,25 +109,7 @@ export async function snapshotPart(
   const setupAppendMs = performance.now() - t0;
   say(`snapshot: ${keys} keys appended in ${Math.round(setupAppendMs)} ms; relaying to Kafka`);
 
-  const logger = createLogger('silent');
-  const replica = (name: string, loadSnapshot: boolean) => {
-    const config = loadConfig({
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      TOLLGATE_REPLICA_ID: name,
-      LOG_LEVEL: 'silent',
-      TOLLGATE_MAX_STALENESS_MS: '5000',
-    });
-    const context: ServiceContext = { config, logger, metrics: new Registry(), databaseUrl: url };
-    const model = new AccessModel();
-    const runtime = new AccessModelRuntime(model, context, {
-      loadSnapshot,
-      snapshotOnStop: false,
-      snapshotIntervalMs: 3_600_000,
-      snapshotEveryEvents: 1_000_000_000,
-    });
-    const freshness: Freshness = createFreshness(runtime, { maxStalenessMs: config.maxStalenessMs });
-    return { name, model, runtime, freshness };
-  };
+  const replica = (name: string, loadSnapshot: boolean) => benchReplica(name, loadSnapshot, kafkaBrokers, url);
   type Replica = ReturnType<typeof replica>;
   let restoredAfterMs = NaN;
   const caughtUp = async (r: Replica, n: number) => {

@@ -13,8 +13,11 @@ export interface BenchWriters {
   relays: Relay[];
 }
 
-/** Migrates both stores of `url` and starts their relays to `brokers` (relay errors go to stderr). */
-export async function startBenchWriters(url: string, brokers: string[]): Promise<BenchWriters> {
+/**
+ * Migrates both stores of `url` and creates their relays to `brokers` (relay errors go to stderr), started
+ * unless `startRelays` is false (a part that times the relay over a backlog starts them itself).
+ */
+export async function startBenchWriters(url: string, brokers: string[], startRelays = true): Promise<BenchWriters> {
   const registry = new Registry();
   const source = (schema: string, poolSize: number) =>
     createDataSource({ url, schema, migrations: createEventStoreMigrations(schema), poolSize });
@@ -37,6 +40,6 @@ export async function startBenchWriters(url: string, brokers: string[]): Promise
     relay(sources.keys, KEYS_SCHEMA, KEYS_TOPIC),
     relay(sources.identity, IDENTITY_SCHEMA, IDENTITY_TOPIC),
   ];
-  for (const r of relays) await r.start();
+  if (startRelays) for (const r of relays) await r.start();
   return { sources, stores, relays };
 }
