@@ -553,6 +553,19 @@ function decodeKeyColumns(value: unknown): CapturedKeys {
   const created = typed(k.createdAt, Float64Array, count, 'key createdAt');
   const expires = typed(k.expiresAt, Float64Array, count, 'key expiresAt');
   const hashes = typed(k.hashes, Uint8Array, count * 32, 'key hashes');
+  const rowOwners = checkedRows(count, ownerOf, flags, created, expires, owners);
+  return { count, ids, owners: rowOwners, flags, hashes, created, expires, revocations: revokedRows(k.revoked, count) };
+}
+
+/** Checks every key row's flags and times and returns each row's owner string (formats 2 and 3). */
+function checkedRows(
+  count: number,
+  ownerOf: Uint32Array,
+  flags: Uint8Array,
+  created: Float64Array,
+  expires: Float64Array,
+  owners: string[],
+): string[] {
   const rowOwners = new Array<string>(count);
   for (let row = 0; row < count; row++) {
     if (flags[row]! > 3) fail('key flags');
@@ -560,7 +573,7 @@ function decodeKeyColumns(value: unknown): CapturedKeys {
     if (!Number.isFinite(created[row]!) || !(Number.isFinite(expiresAt) || Number.isNaN(expiresAt))) fail('key times');
     rowOwners[row] = owners[ownerOf[row]!] ?? fail('key owner index');
   }
-  return { count, ids, owners: rowOwners, flags, hashes, created, expires, revocations: revokedRows(k.revoked, count) };
+  return rowOwners;
 }
 
 function revokedRows(value: unknown, count: number): [number, Revocation][] {
@@ -589,13 +602,7 @@ function decodeKeyColumns2(value: unknown): CapturedKeys {
   const flags = new Uint8Array(column(k.flags, count, 'key flags'));
   const created = new Float64Array(column(k.createdAt, count * 8, 'key createdAt'));
   const expires = new Float64Array(column(k.expiresAt, count * 8, 'key expiresAt'));
-  const rowOwners = new Array<string>(count);
-  for (let row = 0; row < count; row++) {
-    if (flags[row]! > 3) fail('key flags');
-    const expiresAt = expires[row]!; // NaN: never expires
-    if (!Number.isFinite(created[row]!) || !(Number.isFinite(expiresAt) || Number.isNaN(expiresAt))) fail('key times');
-    rowOwners[row] = owners[ownerOf[row]!] ?? fail('key owner index');
-  }
+  const rowOwners = checkedRows(count, ownerOf, flags, created, expires, owners);
   const revocations = revokedRows(k.revoked, count);
   return {
     count,
