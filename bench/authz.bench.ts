@@ -72,7 +72,7 @@ import {
   Relay,
 } from '@tollgate/event-store';
 import { createLogger, runService, type ServiceContext } from '@tollgate/platform';
-import { replicaProcessesPart } from './parts/replicas';
+import { emptyStages, replicaProcessesPart } from './parts/replicas';
 import { snapshotPart, snapshotReport } from './parts/snapshot';
 import { benchReplica } from './parts/replica-runtime';
 import { startBenchWriters } from './parts/writers';
@@ -1095,14 +1095,7 @@ class StageTracer {
    * replica's refusal: increments for the given events, as p50/p99/max (ms).
    */
   stages(items: { eventId: string; committedAt: number; refusedAt: number }[]): Record<string, number[]> {
-    const out: Record<string, number[]> = {
-      'commit→append answered': [],
-      'answered→relay read': [],
-      'relay read→Kafka ack': [],
-      'Kafka ack→first replica fetch': [],
-      'first→last replica fetch': [],
-      'last fetch→last refused': [],
-    };
+    const out = emptyStages();
     for (const { eventId, committedAt, refusedAt } of items) {
       const t = this.events.get(eventId);
       if (!t || t.appended === undefined || t.read === undefined || t.acked === undefined || t.fetched.length === 0)

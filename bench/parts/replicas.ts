@@ -470,14 +470,9 @@ export async function replicaProcessesPart(
   }
 }
 
-/** Stage increments p50/p99/max of these revocations: commit → answered → relay read → Kafka ack → fetches → refused. */
-async function stages(
-  writers: Peer,
-  refusals: Map<string, { at: number; fetched: number }[]>,
-  items: { i: number; committedAt: number }[],
-): Promise<string> {
-  const traces = await writers.ask<WriterTrace[]>('trace', { is: items.map((x) => x.i) });
-  const out: Record<string, number[]> = {
+/** A revocation's stages, commit to the last replica's refusal, each with no samples yet. */
+export function emptyStages(): Record<string, number[]> {
+  return {
     'commit→append answered': [],
     'answered→relay read': [],
     'relay read→Kafka ack': [],
@@ -485,6 +480,16 @@ async function stages(
     'first→last replica fetch': [],
     'last fetch→last refused': [],
   };
+}
+
+/** Stage increments p50/p99/max of these revocations: commit → answered → relay read → Kafka ack → fetches → refused. */
+async function stages(
+  writers: Peer,
+  refusals: Map<string, { at: number; fetched: number }[]>,
+  items: { i: number; committedAt: number }[],
+): Promise<string> {
+  const traces = await writers.ask<WriterTrace[]>('trace', { is: items.map((x) => x.i) });
+  const out = emptyStages();
   items.forEach((x, n) => {
     const t = traces[n]!;
     const r = refusals.get(revokeId(x.i)) ?? [];

@@ -96,7 +96,7 @@ export async function readCommitted(
       const row = r as EventRow;
       return { ...row, cursor: { txId: BigInt(row.tx_id_text), position: Number(row.position) } };
     })
-    // the join does not promise an order (and the row's tx_id is text here): the cursor must be the greatest row
+    // the join does not promise an order: the cursor must be the greatest row
     .sort((a, b) => compareCursor(a.cursor, b.cursor));
   return { rows: events, drained: events.length < limit, sample };
 }

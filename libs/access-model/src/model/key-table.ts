@@ -56,7 +56,7 @@ export class KeyTable {
 
   rowById(keyId: string): number | undefined {
     let ascii = true;
-    for (let i = 0; i < keyId.length; i++) if (keyId.charCodeAt(i) > 127) ascii = false;
+    for (let i = 0; i < keyId.length && ascii; i++) ascii = keyId.charCodeAt(i) <= 127;
     // An ASCII id's bytes are its char codes: no encoding, no allocation. Others are encoded once.
     const bytes = ascii ? undefined : Buffer.from(keyId, 'utf8');
     const length = bytes ? bytes.length : keyId.length;
