@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { api, seg, session } from './api';
 
 /**
  * Access-reducing events this console committed in this session (a key revoked, a user deactivated, …),
@@ -36,4 +37,18 @@ export function useRecordedEvents(): readonly RecordedEvent[] {
     return () => void listeners.delete(update);
   }, []);
   return events;
+}
+
+/**
+ * Waits until the authz replica that answers has applied the last of a write's events (`GET /v1/revocations/{id}`
+ * waits, at most the freshness bound, for it), so that what the console does next sees the reduction. Without
+ * it, the list reloaded right after revoking the key this session signed in with could still be answered with
+ * that key, and the session would end only on some later call. Best effort: a failure leaves the next call to
+ * find out; a 401 here has already ended the session (see `api`).
+ * @returns whether the session is still signed in.
+ */
+export async function untilApplied(eventIds: readonly string[]): Promise<boolean> {
+  const last = eventIds.at(-1);
+  if (last !== undefined) await api('GET', `/v1/revocations/${seg(last)}`).catch(() => undefined);
+  return session.credential !== undefined;
 }

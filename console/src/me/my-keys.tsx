@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, query, seg } from '../api';
-import { recordAccessReduction } from '../events';
+import { recordAccessReduction, untilApplied } from '../events';
 import { expiresSoon, EXPIRING_SOON_DAYS, when } from '../format';
 import type { ApiKey, CreatedKey, Me, RotatedKey } from '../types';
 import { ConfirmButton, ErrorBox, MoreButton, Notice, SecretOnce, Section, useAction, usePaged } from '../ui';
@@ -77,6 +77,7 @@ export function MyKeys({ me }: { me: Me }) {
     action.run(async () => {
       const answer = await api('DELETE', `/v1/keys/${seg(key.keyId)}`);
       recordAccessReduction(`key ${key.name} (${key.keyId}) revoked`, answer.eventIds);
+      if (!(await untilApplied(answer.eventIds))) return;
       setNotice(`Key ${key.name} revoked.`);
       keys.reload();
     });
@@ -96,6 +97,7 @@ export function MyKeys({ me }: { me: Me }) {
     action.run(async () => {
       const answer = await api<{ revoked: number }>('DELETE', `/v1/users/${seg(me.id)}/keys`);
       recordAccessReduction(`all keys of ${me.name} revoked`, answer.eventIds);
+      if (!(await untilApplied(answer.eventIds))) return;
       setNotice(`${answer.data.revoked} key(s) revoked.`);
       keys.reload();
     });
