@@ -101,6 +101,28 @@ describe('decision log', () => {
     expect(typeof ours.time).toBe('string');
   });
 
+  it("stamps each line with the time it was written (pino's isoTime, formatted once per millisecond)", async () => {
+    const { lines, logger } = capture();
+    const recorder = new DecisionRecorder(
+      logger,
+      authzMetrics(new Registry(), () => null),
+    );
+    const decision = { allowed: false, status: 401, reason: 'credential-missing' };
+    const times: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = Date.now();
+      recorder.record('forward-auth', `req_t${i}`, decision, process.hrtime.bigint());
+      const after = Date.now();
+      const time = (JSON.parse(lines[i]!) as { time: string }).time;
+      expect(time).toBe(new Date(Date.parse(time)).toISOString());
+      expect(Date.parse(time)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(time)).toBeLessThanOrEqual(after);
+      times.push(time);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(new Set(times).size).toBe(3);
+  });
+
   it('writes nothing when the logger is above info', () => {
     const lines: string[] = [];
     const logger = createLogger('warn', {

@@ -35,6 +35,18 @@ interface Answer {
   body?: string;
 }
 
+/** `writeHead`'s flat `[name, value, …]` list as an object; a name given twice fails the test. */
+function headerObject(list: string[]): Record<string, string> {
+  expect(list.length % 2).toBe(0);
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toLowerCase();
+    expect(headers[name]).toBeUndefined();
+    headers[name] = list[i + 1]!;
+  }
+  return headers;
+}
+
 function request(url: string, headers: Record<string, string> = {}, method = 'GET') {
   const answer: Answer = {};
   const rawHeaders = Object.entries(headers).flat();
@@ -43,9 +55,9 @@ function request(url: string, headers: Record<string, string> = {}, method = 'GE
   const req = { method, url, headers, rawHeaders, socket } as unknown as IncomingMessage;
   const res = {
     headersSent: false,
-    writeHead(status: number, h: Record<string, string>) {
+    writeHead(status: number, h: Record<string, string> | string[]) {
       answer.status = status;
-      answer.headers = h;
+      answer.headers = Array.isArray(h) ? headerObject(h) : h;
       return this;
     },
     end(body: string) {
