@@ -149,7 +149,7 @@ export class AccessModelRuntime implements WatermarkSource {
 
   /** Stopped on a poison event (a gap also freezes the watermark, so it turns stale within the bound). */
   halted(): boolean {
-    return this.runner?.health().poison !== undefined;
+    return this.runner?.isPoisoned() === true;
   }
 
   status(): AccessModelStatus {

@@ -109,7 +109,7 @@ export class InMemoryLogSource implements LogSource {
     this.pump();
   }
 
-  partitions(): PartitionKey[] {
+  partitions(): readonly PartitionKey[] {
     return this.log.partitionKeys();
   }
 

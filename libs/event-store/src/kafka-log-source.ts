@@ -48,7 +48,7 @@ export class KafkaLogSource implements LogSource {
   private admin?: Admin;
   private consumer?: Consumer;
   private groupId?: string;
-  private known: PartitionKey[] = [];
+  private known: readonly PartitionKey[] = [];
   private delivered = new Map<string, { topic: string; partition: number; next: string }>();
   private handler?: LogBatchHandler;
   private stopped = false;
@@ -214,8 +214,8 @@ export class KafkaLogSource implements LogSource {
     }
   }
 
-  partitions(): PartitionKey[] {
-    return [...this.known];
+  partitions(): readonly PartitionKey[] {
+    return this.known;
   }
 
   async lag(offsets: Offsets): Promise<number> {

@@ -43,8 +43,11 @@ export type LogBatchHandler = (items: readonly LogItem[]) => Promise<void>;
 export interface LogSource {
   /** Starts delivering from `from` (missing partitions: from the beginning). Resolves once subscribed. */
   start(from: Offsets, handler: LogBatchHandler): Promise<void>;
-  /** All partitions this source delivers (known after `start`). */
-  partitions(): PartitionKey[];
+  /**
+   * All partitions this source delivers (known after `start`). The same array for as long as the set is the
+   * same, so a caller asked on every decision (the watermark) can tell "unchanged" by identity.
+   */
+  partitions(): readonly PartitionKey[];
   /** Items (events and heartbeats) in the log beyond `offsets`, for lag metrics. */
   lag(offsets: Offsets): Promise<number>;
   /** Why the source is not delivering right now (e.g. its brokers are away), when it knows; for logs. */

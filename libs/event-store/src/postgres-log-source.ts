@@ -48,6 +48,7 @@ export class PostgresLogSource implements LogSource {
   private readonly heartbeatIntervalMs: number;
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
+  private partitionKeys?: readonly PartitionKey[];
   private tails: Tail[] = [];
   private running = false;
   private loop?: Promise<void>;
@@ -83,8 +84,8 @@ export class PostgresLogSource implements LogSource {
     this.loop = this.run(handler);
   }
 
-  partitions(): PartitionKey[] {
-    return this.options.stores.map((s) => `pg:${s.schema}`);
+  partitions(): readonly PartitionKey[] {
+    return (this.partitionKeys ??= this.options.stores.map((s) => `pg:${s.schema}`));
   }
 
   async lag(offsets: Offsets): Promise<number> {

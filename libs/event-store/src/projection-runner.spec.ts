@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { InMemoryLog } from './in-memory';
+import type { LogBatchHandler, LogItem, LogSource } from './log-source';
 import { type Projection, ProjectionRunner } from './projection-runner';
 import type { Logger, RecordedEvent } from './types';
 
@@ -132,6 +133,7 @@ describe('ProjectionRunner', () => {
     projection.failOn = 'Broken';
     log.publish([ev('a', 1)]);
     await log.settled();
+    expect(runner.isPoisoned()).toBe(false);
     const watermark = runner.watermark();
     const poison = ev('a', 2, 'Broken');
     advance(100);
@@ -139,6 +141,7 @@ describe('ProjectionRunner', () => {
     await log.settled();
     expect(projection.applied).toEqual(['a@1']);
     expect(runner.watermark()).toBe(watermark);
+    expect(runner.isPoisoned()).toBe(true);
     expect(runner.health()).toEqual({
       status: 'halted',
       reason: expect.stringContaining('poison event'),
@@ -199,6 +202,43 @@ describe('ProjectionRunner', () => {
     expect(text).toContain('tollgate_projection_applied_events_total{projection="test"} 1');
     expect(text).toMatch(/tollgate_projection_watermark_age_seconds\{projection="test"\} 1\.5/);
     expect(text).toContain('tollgate_projection_gaps_total');
+    await runner.stop();
+  });
+
+  it('recomputes the cached watermark when a heartbeat is applied and when the source gains a partition', async () => {
+    // A source that hands out the same partitions array until told otherwise, as the real sources do.
+    let partitions: readonly string[] = ['p:0'];
+    let deliver: LogBatchHandler = async () => undefined;
+    const source: LogSource = {
+      start: async (_from, handler) => void (deliver = handler),
+      partitions: () => partitions,
+      lag: async () => 0,
+      stop: async () => undefined,
+    };
+    const runner = new ProjectionRunner({
+      name: 'cached',
+      source,
+      projection: new Recording(),
+      registry: new Registry(),
+      logger: quiet,
+    });
+    await runner.start();
+    const beat = (partition: string, watermark: number, n: number): LogItem => ({
+      kind: 'heartbeat',
+      partition,
+      offset: String(n),
+      next: String(n + 1),
+      watermark,
+    });
+    expect(runner.watermark()).toBeNull();
+    await deliver([beat('p:0', 1000, 0)]);
+    expect(runner.watermark()).toBe(1000);
+    await deliver([beat('p:0', 2000, 1)]);
+    expect(runner.watermark()).toBe(2000);
+    partitions = ['p:0', 'p:1']; // a new array: a partition without a heartbeat yet
+    expect(runner.watermark()).toBeNull();
+    await deliver([beat('p:1', 1500, 0)]);
+    expect(runner.watermark()).toBe(1500);
     await runner.stop();
   });
 });

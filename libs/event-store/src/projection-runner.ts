@@ -75,6 +75,13 @@ export class ProjectionRunner {
   private readonly offsets = new Map<PartitionKey, string>();
   private readonly versions = new Map<string, number>();
   private readonly beats = new Map<PartitionKey, number>();
+  /** Heartbeats applied so far: `watermark()` recomputes only when it moved. */
+  private beatsApplied = 0;
+  private watermarkCache: { partitions: readonly PartitionKey[] | null; beats: number; value: number | null } = {
+    partitions: null,
+    beats: -1,
+    value: null,
+  };
   private readonly holds = new Map<PartitionKey, Hold>();
   private poisoned: ProjectionHealth['poison'] | null = null;
   private started = false;
@@ -114,17 +121,26 @@ export class ProjectionRunner {
     await this.options.source.stop();
   }
 
-  /** min over all partitions of the last applied heartbeat; null until every partition had one. */
+  /**
+   * min over all partitions of the last applied heartbeat; null until every partition had one. Asked on
+   * every decision (freshness), so it is computed again only when a heartbeat was applied or the source's
+   * partitions changed (a new array), not per call.
+   */
   watermark(): number | null {
     const partitions = this.options.source.partitions();
-    if (partitions.length === 0) return null;
-    let min = Infinity;
+    const cached = this.watermarkCache;
+    if (cached.partitions === partitions && cached.beats === this.beatsApplied) return cached.value;
+    let value: number | null = partitions.length === 0 ? null : Infinity;
     for (const p of partitions) {
       const w = this.beats.get(p);
-      if (w === undefined) return null;
-      if (w < min) min = w;
+      if (w === undefined) {
+        value = null;
+        break;
+      }
+      if (w < value!) value = w;
     }
-    return min;
+    this.watermarkCache = { partitions, beats: this.beatsApplied, value };
+    return value;
   }
 
   /** The partition whose last heartbeat is the oldest (it holds the watermark back), or null before any. */
@@ -146,6 +162,11 @@ export class ProjectionRunner {
   /** Last applied version of a stream (0 if none). */
   streamVersion(streamId: string): number {
     return this.versions.get(streamId) ?? 0;
+  }
+
+  /** Stopped on a poison event: `health().poison` without building the health (asked on every decision). */
+  isPoisoned(): boolean {
+    return this.poisoned !== null;
   }
 
   health(): ProjectionHealth {
@@ -203,7 +224,10 @@ export class ProjectionRunner {
     if (hold) return this.holdItem(item, hold);
     if (item.kind === 'heartbeat') {
       const previous = this.beats.get(item.partition);
-      if (previous === undefined || item.watermark > previous) this.beats.set(item.partition, item.watermark);
+      if (previous === undefined || item.watermark > previous) {
+        this.beats.set(item.partition, item.watermark);
+        this.beatsApplied += 1;
+      }
       this.offsets.set(item.partition, item.next);
       return;
     }
