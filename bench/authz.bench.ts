@@ -17,7 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import {
   credentials,
@@ -437,9 +437,8 @@ function listen(server: ReturnType<typeof createServer>, port: number, kind: str
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
-/** The shipped service, plus the IPC sampler of watermark age and event-loop delay the flood part reads. */
+/** The shipped service, plus the IPC sampler of watermark age, event-loop delay and GC the half-load and flood parts read. */
 async function serveProduct(port: number, dbUrl: string, grpcPort = 0): Promise<void> {
-  const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const { FRESHNESS } = await import('@tollgate/access-model');
   await runService(
     {
@@ -450,22 +449,35 @@ async function serveProduct(port: number, dbUrl: string, grpcPort = 0): Promise<
       ],
       banner: (app, ctx) => {
         const freshness = app.get<Freshness>(FRESHNESS);
-        // The watermark sampler and the loop-delay histogram run only between 'reset' and 'stats' (the flood),
-        // so they cost the product nothing while its throughput is measured.
+        // The watermark sampler, the loop-delay histogram and the GC trace run only between 'reset' and
+        // 'stats' (half load, flood), so they cost the product nothing while its throughput is measured.
         const loop = monitorEventLoopDelay({ resolution: 1 });
         let maxAgeMs = 0;
         let sampler: NodeJS.Timeout | undefined;
+        let gc: GcTrace = emptyGcTrace();
+        const gcObserver = new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) {
+            const detail = (entry as { detail?: { kind?: number } }).detail;
+            const kind = detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? 'minor' : 'major';
+            gc[kind].count += 1;
+            gc[kind].totalMs += entry.duration;
+            gc[kind].maxMs = Math.max(gc[kind].maxMs, entry.duration);
+          }
+        });
         const sample = () => (maxAgeMs = Math.max(maxAgeMs, freshness.watermarkAgeMs() ?? 0));
         const answer = async (message: unknown) => {
           if (message === 'reset') {
             maxAgeMs = 0;
+            gc = emptyGcTrace();
             loop.reset();
             loop.enable();
+            gcObserver.observe({ entryTypes: ['gc'] });
             sampler ??= setInterval(sample, 5).unref();
             process.send?.({ reset: true });
           } else if (message === 'stats') {
             sample();
             loop.disable();
+            gcObserver.disconnect();
             clearInterval(sampler);
             sampler = undefined;
             const shed = await ctx.metrics.getSingleMetric('tollgate_authz_shed_total')?.get();
@@ -476,7 +488,8 @@ async function serveProduct(port: number, dbUrl: string, grpcPort = 0): Promise<
               loopDelayP99Ms: loop.percentile(99) / 1e6,
               loopDelayMaxMs: loop.max / 1e6,
               shed: shedTotal,
-            });
+              gc,
+            } satisfies ProductStats);
           }
         };
         process.on('message', (message) => void answer(message));
@@ -720,16 +733,39 @@ interface HttpResult {
   doors: Load;
   product: Load;
   half: Load;
+  /** The product's event-loop delay and GC while at half load: what the tail is made of. */
+  halfStats: ProductStats;
   flood: Flood;
 }
 
-interface Flood {
-  /** Largest `now - watermark` the product saw while flooded, and its bound. */
+/** Garbage collections the product ran in a phase (V8's `gc` performance entries), by kind. */
+interface GcTrace {
+  minor: { count: number; totalMs: number; maxMs: number };
+  major: { count: number; totalMs: number; maxMs: number };
+}
+const emptyGcTrace = (): GcTrace => ({
+  minor: { count: 0, totalMs: 0, maxMs: 0 },
+  major: { count: 0, totalMs: 0, maxMs: 0 },
+});
+
+function gcLine(gc: GcTrace): string {
+  const part = (name: string, k: GcTrace['minor']) =>
+    `${k.count} ${name} (${round(k.totalMs, 1)} ms in all, max ${round(k.maxMs, 2)} ms)`;
+  return `GC: ${part('scavenges', gc.minor)}, ${part('mark-compacts and others', gc.major)}`;
+}
+
+/** What the product saw between the IPC 'reset' and 'stats' of a phase. */
+interface ProductStats {
+  /** Largest `now - watermark` in the phase, and its bound. */
   maxWatermarkAgeMs: number;
   maxStalenessMs: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   shed: number;
+  gc: GcTrace;
+}
+
+interface Flood extends ProductStats {
   anonymous: Load;
   legitimate: Load;
 }
@@ -806,13 +842,15 @@ async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
         if (!best[kind] || r.decidedRps > best[kind]!.decidedRps) best[kind] = r;
       }
     }
+    await ask(servers.product.child, 'reset');
     const half = await load(servers.product.url, fixture.authorizations, {
       durationS: 8,
       connections: 8,
       overallRate: Math.max(1, Math.round(best.product!.decidedRps / 2)),
     });
+    const halfStats = await ask<ProductStats>(servers.product.child, 'stats');
     const flood = await floodPart(servers.product, fixture.authorizations);
-    return { floor: best.floor!, doors: best.doors!, product: best.product!, half, flood };
+    return { floor: best.floor!, doors: best.doors!, product: best.product!, half, halfStats, flood };
   } finally {
     for (const server of Object.values(servers)) await stopServer(server.child);
   }
@@ -1737,6 +1775,10 @@ function httpReport(http: HttpResult, parts: DoorParts): PartReport {
       [
         'product at half saturation',
         `${int(half.rps)} req/s: p50 ${round(half.p50, 3)} ms, p99 ${round(half.p99, 3)} ms, p99.9 ${round(half.p999, 3)} ms, max ${round(half.max, 1)} ms (${int(half.samples)} samples)`,
+      ],
+      [
+        'product at half saturation: its loop and GC',
+        `event-loop delay p99 ${round(http.halfStats.loopDelayP99Ms, 2)} ms, max ${round(http.halfStats.loopDelayMaxMs, 1)} ms; ${gcLine(http.halfStats.gc)}`,
       ],
       [
         'flood: 1,500 anonymous conn + 150 with a key',
