@@ -1859,7 +1859,9 @@ async function main(): Promise<void> {
   const pgDir = await mkdtemp(join(tmpdir(), 'tollgate-bench-authz-pg-'));
   const [kafka, postgres] = await Promise.all([
     PARTS.has('kafka') || PARTS.has('snapshot') ? startKafka() : undefined,
-    startEmbeddedPostgres({ dataDir: pgDir, persistent: false }),
+    // Durable commits (fsync and synchronous_commit on), as `npm start` runs it: a throwaway cluster would
+    // turn them off and measure a write path no deployment has. The directory is removed at the end.
+    startEmbeddedPostgres({ dataDir: pgDir, persistent: true }),
   ]);
   const cleanUp = async () => {
     await kafka?.stop().catch(() => undefined);

@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-bench-pg-'));
   const [kafkaHandle, postgres] = await Promise.all([
     startKafka(),
-    startEmbeddedPostgres({ dataDir, persistent: false }),
+    // Durable commits (fsync and synchronous_commit on), as `npm start` runs it: a throwaway cluster would
+    // turn them off and measure a write path no deployment has. The directory is removed at the end.
+    startEmbeddedPostgres({ dataDir, persistent: true }),
   ]);
   const stops: (() => Promise<unknown>)[] = [
     () => kafkaHandle.stop(),

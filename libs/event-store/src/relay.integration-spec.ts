@@ -8,6 +8,7 @@ import { actor, pgFixture, type PgFixture, quietLogger, testKafka } from '../tes
 import { Recorder } from '../test/log-source-contract';
 import { KafkaLogSource, type Projection, ProjectionRunner, type RecordedEvent, Relay } from './index';
 import { borrow, giveBack } from './pg';
+import { createDataSource } from '@tollgate/database';
 
 const SCHEMAS = ['ooo', 'crash', 'standby', 'inflight', 'bulk', 'topic', 'lossy', 'heldback'];
 
@@ -125,6 +126,28 @@ describe('Relay', () => {
       await admin.disconnect();
     }
     await eventually(() => expect(relay.state()).toBe('active'));
+  });
+
+  it('gives its connection back to the pool without its own synchronous_commit', async () => {
+    // One connection: the relay's, once it stopped, is the one the check gets.
+    const pool = createDataSource({
+      url: fx.url,
+      schema: 'topic',
+      migrations: [],
+      name: uniqueName('one_conn'),
+      poolSize: 1,
+    });
+    await pool.initialize();
+    cleanups.push(() => pool.destroy());
+    const relay = relayFor('topic', uniqueName('topic'), { dataSource: pool });
+    await relay.start();
+    await eventually(() => expect(relay.state()).toBe('active'));
+    await relay.stop();
+    // The session's own SET is gone: the setting comes from the server again, whatever the server says.
+    const rows: { source: string }[] = await pool.query(
+      `SELECT source FROM pg_settings WHERE name = 'synchronous_commit'`,
+    );
+    expect(rows[0]!.source).not.toBe('session');
   });
 
   it('never skips an event whose transaction commits after a later-numbered one', async () => {

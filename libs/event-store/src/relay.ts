@@ -213,10 +213,12 @@ export class Relay {
     if (!conn) return;
     if (error === undefined) {
       // Clean stop: release the lock and the notifications before the connection goes back to the pool.
-      const cleaned = await conn.client.query('SELECT pg_advisory_unlock_all(); UNLISTEN *').then(
-        () => true,
-        () => false,
-      );
+      const cleaned = await conn.client
+        .query('SELECT pg_advisory_unlock_all(); UNLISTEN *; RESET synchronous_commit')
+        .then(
+          () => true,
+          () => false,
+        );
       await giveBack(conn, cleaned ? undefined : new Error('relay connection unusable'));
     } else {
       // Unknown state (maybe broken): destroy it, which also releases a lock it may hold.
@@ -229,6 +231,11 @@ export class Relay {
     const store = this.t.schema;
     this.producer ??= await this.connectProducer();
     this.logger.info({ store, topic: this.options.topic }, 'relay: active');
+    // The checkpoint is a hint, not a promise: a relay restarts from it and publishes again whatever came
+    // after (consumers drop duplicates by stream version, and `rewindPoint` already republishes the last
+    // batches on purpose). So its update need not wait for a WAL flush; with durable commits that flush was
+    // one more fsync per batch on the relay's path. Reset before the connection goes back to the pool.
+    await client.query('SET synchronous_commit = off');
     await client.query(`INSERT INTO ${this.t.checkpoints} (name) VALUES ($1) ON CONFLICT DO NOTHING`, [this.name]);
     const cp = await client.query<{ tx_id: string; position: string }>(
       `SELECT tx_id::text AS tx_id, position FROM ${this.t.checkpoints} WHERE name = $1`,
