@@ -561,5 +561,10 @@ function appendMetadata(options: AppendOptions): Record<string, unknown> {
   };
 }
 
-/** Grouped statements in flight at once; what arrives meanwhile waits and goes in the next group. */
-const GROUP_COMMIT_IN_FLIGHT = 2;
+/**
+ * Grouped statements in flight at once; what arrives meanwhile waits and goes in the next group. With durable
+ * commits, concurrent commits share PostgreSQL's WAL flushes: committing a burst of 5,000 from 64 clients
+ * took 1,158 and 1,310 ms with 4 in flight against 1,346 and 1,643 with 1 in the runs interleaved with them
+ * (2: 1,125-1,973 across runs). With fsync off, 1, 2 and 4 were within noise of each other.
+ */
+const GROUP_COMMIT_IN_FLIGHT = 4;
