@@ -130,17 +130,20 @@ export class ProjectionRunner {
     const partitions = this.options.source.partitions();
     const cached = this.watermarkCache;
     if (cached.partitions === partitions && cached.beats === this.beatsApplied) return cached.value;
-    let value: number | null = partitions.length === 0 ? null : Infinity;
-    for (const p of partitions) {
-      const w = this.beats.get(p);
-      if (w === undefined) {
-        value = null;
-        break;
-      }
-      if (w < value!) value = w;
-    }
+    const value = this.oldestBeat(partitions);
     this.watermarkCache = { partitions, beats: this.beatsApplied, value };
     return value;
+  }
+
+  private oldestBeat(partitions: readonly PartitionKey[]): number | null {
+    if (partitions.length === 0) return null;
+    let min = Infinity;
+    for (const p of partitions) {
+      const w = this.beats.get(p);
+      if (w === undefined) return null;
+      if (w < min) min = w;
+    }
+    return min;
   }
 
   /** The partition whose last heartbeat is the oldest (it holds the watermark back), or null before any. */
