@@ -66,13 +66,13 @@ import {
   createEventStoreMigrations,
   type NewEvent,
   KafkaLogSource,
-  PartitionPublisher,
   PostgresEventStore,
   type RecordedEvent,
   Relay,
 } from '@tollgate/event-store';
 import { createLogger, runService, type ServiceContext } from '@tollgate/platform';
 import { emptyStages, replicaProcessesPart } from './parts/replicas';
+import { tracePublishes } from './parts/publish-trace';
 import { snapshotPart, snapshotReport } from './parts/snapshot';
 import { benchReplica } from './parts/replica-runtime';
 import { startBenchWriters } from './parts/writers';
@@ -1100,16 +1100,7 @@ class StageTracer {
   constructor() {
     const on = () => this.on;
     const at = (id: string) => entry(this.events, id);
-    const publish = PartitionPublisher.prototype.publish;
-    PartitionPublisher.prototype.publish = async function (this: PartitionPublisher, producer, messages) {
-      if (!on()) return publish.call(this, producer, messages);
-      const ids = messages.map((m) => String(m.headers?.ce_id ?? '')).filter((id) => id.startsWith('evt_'));
-      const now = Date.now();
-      for (const id of ids) at(id).read ??= now;
-      await publish.call(this, producer, messages);
-      const done = Date.now();
-      for (const id of ids) at(id).acked ??= done;
-    };
+    tracePublishes((id) => (on() && id.startsWith('evt_') ? at(id) : undefined));
     const start = KafkaLogSource.prototype.start;
     KafkaLogSource.prototype.start = function (this: KafkaLogSource, from, handler) {
       return start.call(this, from, async (items) => {

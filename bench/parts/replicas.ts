@@ -22,8 +22,9 @@ import { AccessModel, AccessModelRuntime, createFreshness, createModelTokenVerif
 import { AuthzChecker } from '@tollgate/authz';
 import { loadConfig } from '@tollgate/config';
 import { databaseUrl, ensureDatabase } from '@tollgate/database';
-import { KafkaLogSource, type NewEvent, PartitionPublisher } from '@tollgate/event-store';
+import { KafkaLogSource, type NewEvent } from '@tollgate/event-store';
 import { createLogger, type ServiceContext } from '@tollgate/platform';
+import { tracePublishes } from './publish-trace';
 import { startBenchWriters } from './writers';
 import { benchKey, HOST, keyCreated as benchKeyCreated, keyId, PATH, worldEvents } from './world';
 
@@ -125,16 +126,8 @@ async function writersChild(args: WritersArgs): Promise<void> {
     if (!t) traces.set(id, (t = {}));
     return t;
   };
-  // Bench only: note when each benchmarked event was handed to Kafka and acknowledged.
-  const publish = PartitionPublisher.prototype.publish;
-  PartitionPublisher.prototype.publish = async function (this: PartitionPublisher, producer, messages) {
-    const ids = messages.map((m) => String(m.headers?.ce_id ?? '')).filter((id) => id.startsWith('evt_benchrevoke'));
-    const now = Date.now();
-    for (const id of ids) at(id).read ??= now;
-    await publish.call(this, producer, messages);
-    const done = Date.now();
-    for (const id of ids) at(id).acked ??= done;
-  };
+  // Note when each benchmarked revocation was handed to Kafka and acknowledged.
+  tracePublishes((id) => (id.startsWith('evt_benchrevoke') ? at(id) : undefined));
   const { sources, stores, relays } = await startBenchWriters(args.url, args.brokers);
   const metadata = { actor: 'system', channel: 'bench' };
   const revoke = async (i: number) => {
