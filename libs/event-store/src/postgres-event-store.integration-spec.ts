@@ -321,17 +321,24 @@ describe('PostgresEventStore: idempotency keys', () => {
 });
 
 describe('gap safety in PostgreSQL (read side)', () => {
-  it('never skips an event whose transaction commits after a later-numbered one', async () => {
-    const store = fx.store('identity');
+  /** A log source on the identity store, started and past its first heartbeat, delivering to a new recorder. */
+  async function identitySource(options: Partial<ConstructorParameters<typeof PostgresLogSource>[0]> = {}) {
     const recorder = new Recorder();
     const source = new PostgresLogSource({
       dataSource: fx.dataSource,
       stores: [{ schema: 'identity' }],
       logger: quietLogger,
+      ...options,
     });
     await source.start({}, recorder.handler);
+    await eventually(() => expect(recorder.items.some((i) => i.kind === 'heartbeat')).toBe(true));
+    return { recorder, source };
+  }
+
+  it('never skips an event whose transaction commits after a later-numbered one', async () => {
+    const store = fx.store('identity');
+    const { recorder, source } = await identitySource();
     const beats = () => recorder.items.filter((i) => i.kind === 'heartbeat').length;
-    await eventually(() => expect(beats()).toBeGreaterThan(0));
     const blocker = await connection();
     try {
       // The blocker holds an uncommitted row with the event id A will use: A takes its position, then
@@ -365,18 +372,9 @@ describe('gap safety in PostgreSQL (read side)', () => {
 
   it('reads again soon when an older transaction hid a notified append, not a poll later', async () => {
     const store = fx.store('identity');
-    const recorder = new Recorder();
     // Polls and heartbeats two minutes apart: after the first beat the source reads on a NOTIFY, or on its
     // own re-read after a read that held committed rows back.
-    const source = new PostgresLogSource({
-      dataSource: fx.dataSource,
-      stores: [{ schema: 'identity' }],
-      pollIntervalMs: 120_000,
-      heartbeatIntervalMs: 120_000,
-      logger: quietLogger,
-    });
-    await source.start({}, recorder.handler);
-    await eventually(() => expect(recorder.items.some((i) => i.kind === 'heartbeat')).toBe(true));
+    const { recorder, source } = await identitySource({ pollIntervalMs: 120_000, heartbeatIntervalMs: 120_000 });
     const holder = await connection();
     try {
       // Holds an xid and writes nothing to the store: it ends without a NOTIFY.
@@ -399,15 +397,7 @@ describe('gap safety in PostgreSQL (read side)', () => {
 
   it('the watermark never passes the start of the oldest in-flight writer transaction', async () => {
     const store = fx.store('identity');
-    const recorder = new Recorder();
-    const source = new PostgresLogSource({
-      dataSource: fx.dataSource,
-      stores: [{ schema: 'identity' }],
-      heartbeatIntervalMs: 20,
-      logger: quietLogger,
-    });
-    await source.start({}, recorder.handler);
-    await eventually(() => expect(recorder.items.some((i) => i.kind === 'heartbeat')).toBe(true));
+    const { recorder, source } = await identitySource({ heartbeatIntervalMs: 20 });
     const writer = await connection();
     try {
       await writer.client.query('BEGIN');
