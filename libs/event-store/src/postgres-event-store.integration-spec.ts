@@ -252,6 +252,38 @@ describe('PostgresEventStore: group commit (appends without an idempotency key)'
     expect((await store.readStream('key_group_stale')).version).toBe(1);
   });
 
+  it('each append of a group gets the version of its own stream, whatever the others were at', async () => {
+    const store = fx.store('keys');
+    const streams = Array.from({ length: 12 }, (_, i) => `key_group_at_${i}`);
+    // Stream i starts at version i % 4.
+    for (const [i, stream] of streams.entries())
+      for (let v = 0; v < i % 4; v++)
+        await store.append(stream, v, [{ type: 'KeyCreated', data: {} }], { metadata: actor });
+    const results = await Promise.all(
+      streams.map((stream, i) =>
+        store.append(
+          stream,
+          'any',
+          [
+            { type: 'KeyRevoked', data: { i } },
+            { type: 'KeyRevoked', data: { i } },
+          ],
+          {
+            metadata: actor,
+          },
+        ),
+      ),
+    );
+    results.forEach((result, i) => {
+      expect(result.version).toBe((i % 4) + 2);
+      expect(result.events.map((e) => [e.streamId, e.streamVersion, e.data])).toEqual([
+        [streams[i], (i % 4) + 1, { i }],
+        [streams[i], (i % 4) + 2, { i }],
+      ]);
+    });
+    expect(new Set((await transactionsOf(streams.filter((_, i) => i % 4 === 0))).values()).size).toBeLessThan(3);
+  });
+
   it('two appends to one stream never share a group: the second is decided after the first', async () => {
     const store = fx.store('keys');
     const [first, second, third] = await Promise.allSettled([

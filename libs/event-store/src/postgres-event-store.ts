@@ -280,7 +280,7 @@ export class PostgresEventStore implements EventStore {
       events: a.events.map((e) => ({ id: e.id ?? newEventId(), type: e.type, data: e.data ?? null })),
     }));
     const { rows } = await withClient(this.options.dataSource, (client) =>
-      client.query<Partial<EventRow> & { versions: { sord: number; v: number }[] }>(
+      client.query<Partial<EventRow> & { sord: string; current_version: number }>(
         `WITH input AS (
            SELECT s->>'stream' AS stream_id, (s->>'expected')::int AS expected, s->'metadata' AS md,
                   s->'events' AS evs, sord
@@ -297,24 +297,24 @@ export class PostgresEventStore implements EventStore {
            ORDER BY c.sord, eord
            RETURNING ${EVENT_COLUMNS}
          )
-         SELECT (SELECT jsonb_agg(jsonb_build_object('sord', sord, 'v', v)) FROM cur) AS versions, ins.*,
+         SELECT c.sord, c.v AS current_version, ins.*,
                 CASE WHEN ins.position IS NOT NULL THEN pg_notify($2, $3) END AS notified
-         FROM (SELECT 1) one LEFT JOIN ins ON true`,
+         FROM cur c LEFT JOIN ins ON ins.stream_id = c.stream_id`,
         [JSON.stringify(payload), this.t.channel, this.t.schema],
       ),
     );
-    const versions = new Map(rows[0]!.versions.map((x) => [Number(x.sord), Number(x.v)]));
-    const byStream = new Map<string, RecordedEvent[]>();
+    // One row per inserted event, and one without an event for an append that conflicted; each carries its
+    // append's ordinal and the version its stream was at.
+    const versions = new Array<number>(group.length);
+    const recordedBy: RecordedEvent[][] = group.map(() => []);
     for (const r of rows) {
-      if (r.position === null || r.position === undefined) continue;
-      const event = rowToEvent(r as EventRow, this.source);
-      const list = byStream.get(event.streamId) ?? [];
-      list.push(event);
-      byStream.set(event.streamId, list);
+      const i = Number(r.sord) - 1;
+      versions[i] = Number(r.current_version);
+      if (r.position !== null && r.position !== undefined) recordedBy[i]!.push(rowToEvent(r as EventRow, this.source));
     }
     return group.map((a, i) => {
-      const current = versions.get(i + 1)!;
-      const recorded = (byStream.get(a.streamId) ?? []).sort((x, y) => x.streamVersion - y.streamVersion);
+      const current = versions[i]!;
+      const recorded = recordedBy[i]!.sort((x, y) => x.streamVersion - y.streamVersion);
       if (recorded.length === 0) return { error: new VersionConflictError(a.streamId, a.expectedVersion, current) };
       return {
         result: { streamId: a.streamId, version: current + recorded.length, events: recorded, replayed: false },
