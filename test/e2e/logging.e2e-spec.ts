@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-// The services' stdout is buffered (4 KiB or 200 ms) so the decision log costs no write per request: a line
+// The services' stdout is buffered (64 KiB or 200 ms) so the decision log costs no write per request: a line
 // must still arrive while the process idles, and a process that exits (or crashes) right after logging must
 // not lose its last lines.
 const logger = pathToFileURL(
@@ -17,17 +17,18 @@ function run(script: string): Promise<{ code: number | null; lines: { msg: strin
       `import { createLogger } from '${logger}';\n${script}`,
     ]);
     const started = Date.now();
-    let out = '';
+    const out: Buffer[] = [];
     let firstLineAfterMs = -1;
     child.stdout.on('data', (chunk: Buffer) => {
       if (firstLineAfterMs < 0) firstLineAfterMs = Date.now() - started;
-      out += chunk.toString();
+      out.push(chunk);
     });
     child.on('error', reject);
     child.on('exit', (code) =>
       resolve({
         code,
-        lines: out
+        lines: Buffer.concat(out)
+          .toString('utf8')
           .split('\n')
           .filter(Boolean)
           .map((l) => JSON.parse(l) as { msg: string }),
@@ -53,6 +54,18 @@ describe('buffered stdout logs', () => {
     expect(result.code).toBe(3);
     // Every line, in the order written (they leave in chunks).
     expect(result.lines.map((l) => l.msg)).toEqual(Array.from({ length: 1000 }, (_, i) => `line ${i}`));
+  });
+
+  it('keeps multi-byte text whole and in order, across chunk boundaries and in a line longer than a chunk', async () => {
+    // Line i: 'é—🙂' (2, 3 and 4 bytes in UTF-8) repeated 5 * i times, so lines end at many offsets of a
+    // 64 KiB chunk; line 150 is about 90 KiB on its own.
+    const result = await run(
+      `const log = createLogger(); for (let i = 0; i < 200; i++) log.info(i + ':' + 'é—🙂'.repeat(i === 150 ? 10000 : i * 5)); process.exit(0);`,
+    );
+    expect(result.code).toBe(0);
+    expect(result.lines.map((l) => l.msg)).toEqual(
+      Array.from({ length: 200 }, (_, i) => `${i}:${'é—🙂'.repeat(i === 150 ? 10000 : i * 5)}`),
+    );
   });
 
   it('keeps the last lines of a process that crashes', async () => {
