@@ -368,27 +368,39 @@ function benchDoors(model: AccessModel) {
   return { doors, logger };
 }
 
-/** The floor: node:http, parse `Bearer <key>`, SHA-256 it, one Map lookup, answer. Nothing else. */
+/**
+ * The floor: node:http, parse `Bearer <key>`, SHA-256 it, one Map lookup, answer. Nothing else, and each
+ * part the cheapest way node:http offers: the two possible bodies built once, the headers as `writeHead`'s
+ * flat `[name, value, …]` list with a `content-length` (no chunked encoding). An object literal of headers
+ * and a body stringified per request, as this floor had until 2026-12-06, cost it 10-15 µs of CPU a request
+ * more (35-40 against 50-55 µs, interleaved on one core), which made the product's ratio look better than it is.
+ */
 function serveFloor(port: number, model: AccessModel): void {
   const byHash = new Map<string, string>();
   for (let i = 0; i < HTTP_KEYS; i++) {
     const k = model.keyById(keyId(i));
     if (k?.userId) byHash.set(k.secretHash, k.userId);
   }
+  const answer = (allowed: boolean) => {
+    const body = JSON.stringify({
+      allowed,
+      status: allowed ? 200 : 401,
+      reason: allowed ? 'collaborator' : 'key-unknown',
+      message: '',
+    });
+    return { body, length: String(Buffer.byteLength(body)) };
+  };
+  const [ok, unknown] = [answer(true), answer(false)];
+  const type = 'application/json; charset=utf-8';
   const server = createServer((req, res) => {
     const authorization = req.headers.authorization;
     const subject =
       authorization?.startsWith('Bearer ') === true
         ? byHash.get(createHash('sha256').update(authorization.slice(7), 'utf8').digest('hex'))
         : undefined;
-    const allowed = subject !== undefined;
-    const status = allowed ? 200 : 401;
-    const body = JSON.stringify({ allowed, status, reason: allowed ? 'collaborator' : 'key-unknown', message: '' });
-    res.writeHead(status, {
-      ...(allowed ? { 'x-auth-subject': subject } : {}),
-      'content-type': 'application/json; charset=utf-8',
-    });
-    res.end(body);
+    if (subject !== undefined)
+      res.writeHead(200, ['x-auth-subject', subject, 'content-type', type, 'content-length', ok.length]).end(ok.body);
+    else res.writeHead(401, ['content-type', type, 'content-length', unknown.length]).end(unknown.body);
   });
   listen(server, port, 'floor');
 }
