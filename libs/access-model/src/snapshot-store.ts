@@ -14,10 +14,13 @@ export const ACCESS_MODEL_SCHEMA = 'access_model';
 
 const gunzipAsync = promisify(gunzip);
 
-/** COPY's binary file header: an 11-byte signature, 32-bit flags and the length of a header extension. */
+/** COPY's binary file header starts with this 11-byte signature, then 32-bit flags. */
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-/** Header (signature, flags, extension length 0), one tuple's field count and length, and the trailer. */
-const COPY_FRAME_BYTES = 11 + 4 + 4 + 2 + 4 + 2;
+/** Where the header extension's 32-bit length is (0: no extension), and where the one tuple starts. */
+const COPY_EXTENSION_AT = COPY_SIGNATURE.length + 4;
+const COPY_TUPLE_AT = COPY_EXTENSION_AT + 4;
+/** The header, the tuple's field count (16 bits) and field length (32 bits), and the trailer (16 bits). */
+const COPY_FRAME_BYTES = COPY_TUPLE_AT + 2 + 4 + 2;
 
 export interface StoredSnapshot {
   id: number;
@@ -303,16 +306,15 @@ async function copyOut(client: PoolClient, sql: string, bytes: number): Promise<
     chunk.copy(frame, at);
     at += chunk.length;
   }
-  const body = 11 + 4 + 4;
   if (
     at !== frame.length ||
-    !frame.subarray(0, 11).equals(COPY_SIGNATURE) ||
-    frame.readUInt32BE(15) !== 0 ||
-    frame.readInt16BE(body) !== 1 ||
-    frame.readInt32BE(body + 2) !== bytes ||
+    !frame.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE) ||
+    frame.readUInt32BE(COPY_EXTENSION_AT) !== 0 ||
+    frame.readInt16BE(COPY_TUPLE_AT) !== 1 ||
+    frame.readInt32BE(COPY_TUPLE_AT + 2) !== bytes ||
     frame.readInt16BE(frame.length - 2) !== -1
   ) {
     throw new Error('snapshot copy: not one field of the announced size');
   }
-  return frame.subarray(body + 6, body + 6 + bytes);
+  return frame.subarray(COPY_TUPLE_AT + 6, COPY_TUPLE_AT + 6 + bytes);
 }
