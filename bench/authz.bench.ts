@@ -1,10 +1,11 @@
-// Authorizer benchmark (see /work/shared/BENCHMARKS.md). Run: npm run bench:authz (about 3 minutes on 2 cores).
+// Authorizer benchmark (see /work/shared/BENCHMARKS.md). Run: npm run bench:authz (about 4 minutes on 2 cores).
 //   1. in-process decision rate at 100k and 1M keys vs a bare SHA-256 + Map loop over the same keys; heap
 //      bytes per key of the access model at 1M keys
-//   2. HTTP forward-auth on one core (taskset): the NestJS door vs a bare node:http server running the same
-//      check (same Doors, decision log and metrics), load from autocannon on the other core, best of two
-//      alternating rounds each (the table shows how busy the server core was); p50/p99 of the NestJS door
-//      at half of its saturation rate
+//   2. HTTP forward-auth on one core (taskset): the shipped service, `Doors` on bare node:http, and the floor
+//      (node:http doing only the credential check), load from autocannon on the other core, best of two
+//      alternating rounds each (the table shows how busy the server core was); p50/p99/p99.9 of the product at
+//      half of its saturation rate and of the floor at the same rate, from an open-loop generator
+//      (bench/parts/open-loop.ts), next to how much of core 0 the machine itself takes (bench/parts/stalls.ts)
 //   3. real Kafka + PostgreSQL (started here): full replay vs snapshot + catch-up of the access model, then
 //      revocation propagation to 3 replicas (commit → refused on all three) over 1,000 revocations, and a
 //      burst of 5,000
@@ -72,7 +73,9 @@ import {
 } from '@tollgate/event-store';
 import { createLogger, runService, type ServiceContext } from '@tollgate/platform';
 import { emptyStages, replicaProcessesPart } from './parts/replicas';
+import { openLoopProcess, type OpenLoopResult } from './parts/open-loop';
 import { tracePublishes } from './parts/publish-trace';
+import { measureStallsOn, type Stalls } from './parts/stalls';
 import { snapshotPart, snapshotReport } from './parts/snapshot';
 import { benchReplica } from './parts/replica-runtime';
 import { startBenchWriters } from './parts/writers';
@@ -558,7 +561,7 @@ interface Load {
 function load(
   url: string,
   authorizations: string[],
-  options: { durationS: number; connections: number; pipelining?: number; overallRate?: number },
+  options: { durationS: number; connections: number; pipelining?: number },
 ): Promise<Load> {
   return new Promise((resolve, reject) => {
     const latencies: number[] = [];
@@ -569,7 +572,6 @@ function load(
         connections: options.connections,
         pipelining: options.pipelining ?? 1,
         duration: options.durationS,
-        ...(options.overallRate ? { overallRate: options.overallRate } : {}),
         // Built once: autocannon cycles through the list on every connection. A `setupRequest` per request
         // cost the one-core client enough that it could not saturate the floor.
         requests:
@@ -774,7 +776,11 @@ interface HttpResult {
   floor: Load;
   doors: Load;
   product: Load;
-  half: Load;
+  /** The product at half its saturation rate, and the floor at the same rate (open loop). */
+  half: OpenLoopResult;
+  halfFloor: OpenLoopResult;
+  /** A busy loop's gaps on core 0 before the servers started: what the machine takes from any server there. */
+  stalls: Stalls;
   /** The product's event-loop delay and GC while at half load: what the tail is made of. */
   halfStats: ProductStats;
   flood: Flood;
@@ -863,6 +869,8 @@ async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
   await writeFixtureToStores(dbUrl, fixture);
   const kinds = ['floor', 'doors', 'product'] as const;
   const servers = {} as Record<ServerKind, { child: ChildProcess; url: string }>;
+  // Before any server runs on core 0: how much of it the machine takes away (bench/parts/stalls.ts).
+  const stalls = await measureStallsOn('0', 4000);
   try {
     for (const kind of kinds) {
       const port = await freePort();
@@ -884,15 +892,38 @@ async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
         if (!best[kind] || r.decidedRps > best[kind]!.decidedRps) best[kind] = r;
       }
     }
+    // Half load, open loop (bench/parts/open-loop.ts): the product, then the floor at the same rate.
+    const halfLoad = (kind: ServerKind) =>
+      openLoopProcess(
+        {
+          host: '127.0.0.1',
+          port: Number(new URL(servers[kind].url).port),
+          ratePerS: Math.max(1, Math.round(best.product!.decidedRps / 2)),
+          durationS: 8,
+          connections: 8,
+          headers: fixture.authorizations.map((authorization) => [
+            ['x-forwarded-host', HOST],
+            ['x-original-uri', PATH],
+            ['authorization', authorization],
+          ]),
+        },
+        '1',
+      );
     await ask(servers.product.child, 'reset');
-    const half = await load(servers.product.url, fixture.authorizations, {
-      durationS: 8,
-      connections: 8,
-      overallRate: Math.max(1, Math.round(best.product!.decidedRps / 2)),
-    });
+    const half = await halfLoad('product');
     const halfStats = await ask<ProductStats>(servers.product.child, 'stats');
+    const halfFloor = await halfLoad('floor');
     const flood = await floodPart(servers.product, fixture.authorizations);
-    return { floor: best.floor!, doors: best.doors!, product: best.product!, half, halfStats, flood };
+    return {
+      floor: best.floor!,
+      doors: best.doors!,
+      product: best.product!,
+      half,
+      halfFloor,
+      halfStats,
+      stalls,
+      flood,
+    };
   } finally {
     for (const server of Object.values(servers)) await stopServer(server.child);
   }
@@ -1778,6 +1809,12 @@ function jwtReport(jwt: Jwt): PartReport {
   };
 }
 
+/** Latency at a fixed arrival rate, counted from each request's due time (bench/parts/open-loop.ts). */
+function halfLine(r: OpenLoopResult): string {
+  const lost = r.unanswered === 0 ? '' : `, ${int(r.unanswered)} unanswered`;
+  return `${int(r.rps)} req/s: p50 ${round(r.p50, 3)} ms, p99 ${round(r.p99, 3)} ms, p99.9 ${round(r.p999, 3)} ms, max ${round(r.max, 1)} ms (${int(r.samples)} samples${lost}; generator lag p99 ${round(r.sendLagP99Ms, 2)}, max ${round(r.maxSendLagMs, 2)} ms; ${JSON.stringify(r.statuses)})`;
+}
+
 function httpReport(http: HttpResult, parts: DoorParts): PartReport {
   // Requests per CPU-second of the server's one core: the same as req/s when a server saturates its core,
   // and still right when the one-core load generator is the limit (the server then idles a little).
@@ -1805,9 +1842,11 @@ function httpReport(http: HttpResult, parts: DoorParts): PartReport {
         'µs CPU a request, by part',
         `node:http ${round(us(http.floor) - parts.bareCheckUs, 1)} + check ${round(parts.checkUs, 1)} (bare SHA-256 + Map ${round(parts.bareCheckUs, 1)}) + log line ${round(parts.logUs, 1)} + metrics ${round(parts.metricsUs, 1)}; the rest of the product ${round(us(http.product) - us(http.floor) - (parts.checkUs - parts.bareCheckUs) - parts.logUs - parts.metricsUs, 1)}`,
       ],
+      ['product at half saturation (open loop)', halfLine(half)],
+      ['floor at the same rate', halfLine(http.halfFloor)],
       [
-        'product at half saturation',
-        `${int(half.rps)} req/s: p50 ${round(half.p50, 3)} ms, p99 ${round(half.p99, 3)} ms, p99.9 ${round(half.p999, 3)} ms, max ${round(half.max, 1)} ms (${int(half.samples)} samples)`,
+        'core 0 stalls, nothing running there',
+        `a busy loop lost ${round(http.stalls.msPerS, 1)} ms a second in ${int(http.stalls.count)} gaps > ${http.stalls.thresholdMs} ms over 4 s, the longest ${round(http.stalls.maxMs, 1)} ms`,
       ],
       [
         'product at half saturation: its loop and GC',
@@ -1826,6 +1865,7 @@ function httpReport(http: HttpResult, parts: DoorParts): PartReport {
       http_cpu_us_per_request: round(us(http.product), 2),
       http_p99_ms_half_load: round(half.p99, 3),
       http_p999_ms_half_load: round(half.p999, 3),
+      http_p99_ms_half_load_floor: round(http.halfFloor.p99, 3),
       watermark_age_ms_saturated: Math.round(flood.maxWatermarkAgeMs),
     },
   };
