@@ -16,6 +16,7 @@
 //
 // Run as a child: `node replicas.js --writers <json>` or `--replica <json>` (spawned by `replicaProcessesPart`).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { AccessModel, AccessModelRuntime, createFreshness, createModelTokenVerifier } from '@tollgate/access-model';
@@ -130,6 +131,7 @@ async function writersChild(args: WritersArgs): Promise<void> {
   tracePublishes((id) => (id.startsWith('evt_benchrevoke') ? at(id) : undefined));
   const { sources, stores, relays } = await startBenchWriters(args.url, args.brokers);
   const metadata = { actor: 'system', channel: 'bench' };
+  const pauses = pauseTrace();
   const revoke = async (i: number) => {
     const result = await stores.keys.append(`key-${keyId(i)}`, 'any', [revoked(i)], { metadata });
     const event = result.events[0]!;
@@ -184,6 +186,8 @@ async function writersChild(args: WritersArgs): Promise<void> {
       for (const e of result.events) at(e.id).answered = answered;
       return result.events.map((e, n) => ({ i: from! + n, committedAt: e.recordedAt.getTime() }));
     },
+    traceStart: () => pauses.start(),
+    traceStop: () => pauses.stop(),
     /** The writer-side stages of these revocations. */
     trace: (m) => (m.is as number[]).map((i) => traces.get(revokeId(i)) ?? {}),
     async stop() {
@@ -263,7 +267,11 @@ async function replicaChild(args: ReplicaArgs): Promise<void> {
     outbox.push({ eventId: applied.eventId, at, fetched: fetched.get(applied.eventId) ?? NaN, reason: d.reason });
   });
   runtime.start();
+  const pauses = pauseTrace();
   serveParent({
+    /** Starts timing this process's GC pauses and event-loop delay (a phase's tail is often one of them). */
+    traceStart: () => pauses.start(),
+    traceStop: () => pauses.stop(),
     /** Resolves once the model is fresh and holds `keys` keys. */
     async caughtUp(m) {
       const deadline = Date.now() + 300_000;
@@ -288,6 +296,48 @@ async function replicaChild(args: ReplicaArgs): Promise<void> {
     },
   });
   process.send!({ op: 'ready' });
+}
+
+/** What stopped a process's event loop in a phase: its GC pauses and the loop's delay (`perf_hooks`). */
+export interface Pauses {
+  gcCount: number;
+  gcMaxMs: number;
+  gcTotalMs: number;
+  /** Of those, mark-compacts and other full collections (not scavenges). */
+  majorCount: number;
+  majorMaxMs: number;
+  loopDelayMaxMs: number;
+}
+
+function pauseTrace(): { start(): null; stop(): Pauses } {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const empty = () => ({ gcCount: 0, gcMaxMs: 0, gcTotalMs: 0, majorCount: 0, majorMaxMs: 0 });
+  let gc = empty();
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.gcCount += 1;
+      gc.gcTotalMs += entry.duration;
+      gc.gcMaxMs = Math.max(gc.gcMaxMs, entry.duration);
+      if ((entry as { detail?: { kind?: number } }).detail?.kind !== perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+        gc.majorCount += 1;
+        gc.majorMaxMs = Math.max(gc.majorMaxMs, entry.duration);
+      }
+    }
+  });
+  return {
+    start() {
+      gc = empty();
+      loop.reset();
+      loop.enable();
+      observer.observe({ entryTypes: ['gc'] });
+      return null;
+    },
+    stop() {
+      loop.disable();
+      observer.disconnect();
+      return { ...gc, loopDelayMaxMs: loop.max / 1e6 };
+    },
+  };
 }
 
 // ---- the part itself, run by the bench process ----
@@ -390,11 +440,14 @@ export async function replicaProcessesPart(
     // Sequential: one revocation at a time, the next once all three refused the previous.
     o.say(`processes: ${o.revocations} revocations one at a time`);
     const sequential: { i: number; committedAt: number }[] = [];
+    const traced = [...replicas, writers];
+    await Promise.all(traced.map((r) => r.ask('traceStart')));
     for (let i = first; i < first + o.revocations; i++) {
       const r = await writers.ask<{ i: number; committedAt: number }>('revoke', { i });
       await allRefused(i);
       sequential.push(r);
     }
+    const seqPauses = await Promise.all(traced.map((r) => r.ask<Pauses>('traceStop')));
     const latencies = sequential.map((r) => lastRefusal(r.i) - r.committedAt).sort((a, b) => a - b);
     const seqStages = await stages(writers, refusals, sequential);
 
@@ -431,17 +484,27 @@ export async function replicaProcessesPart(
           `revocation commit → refused on 3 replicas (${latencies.length})`,
           `p50 ${round(percentile(latencies, 50))} ms, p99 ${round(percentile(latencies, 99))} ms, max ${round(latencies[latencies.length - 1]!)} ms (target 5 / 20 / 50)`,
         ],
-        ['  revocations, stage p50/p99/max (ms)', seqStages],
+        ['  revocations, stage p50/p99/max (ms)', seqStages.summary],
+        ['  the slowest revocation, by stage (ms)', seqStages.slowest],
+        [
+          '  GC and loop delay in that phase',
+          seqPauses
+            .map(
+              (p, n) =>
+                `${traced[n]!.name}: ${p.gcCount} GC pauses (${round(p.gcTotalMs)} ms in all, max ${round(p.gcMaxMs)}; ${p.majorCount} full, max ${round(p.majorMaxMs)}), loop delay max ${round(p.loopDelayMaxMs)} ms`,
+            )
+            .join('; '),
+        ],
         [
           `burst of ${o.burst} revocations`,
           `${o.burstClients} concurrent clients; first commit → all refused on 3 replicas: ${burstMs} ms (of which committing all: ${burstCommitMs} ms; target 1,000)`,
         ],
-        ['  burst, stage p50/p99/max (ms)', burstStages],
+        ['  burst, stage p50/p99/max (ms)', burstStages.summary],
         [
           `one bulk revocation of ${o.bulk} keys (one transaction)`,
           `commit → all refused on 3 replicas: ${bulkMs} ms (target 1,000)`,
         ],
-        ['  bulk, stage p50/p99/max (ms)', bulkStages],
+        ['  bulk, stage p50/p99/max (ms)', bulkStages.summary],
         ['  refusals other than key-revoked (all phases)', reasons || 'none'],
       ],
       fields: {
@@ -475,14 +538,18 @@ export function emptyStages(): Record<string, number[]> {
   };
 }
 
-/** Stage increments p50/p99/max of these revocations: commit → answered → relay read → Kafka ack → fetches → refused. */
+/**
+ * Stage increments p50/p99/max of these revocations (commit → answered → relay read → Kafka ack → fetches →
+ * refused), and the stages of the slowest one: a max is one revocation, and its split says where it waited.
+ */
 async function stages(
   writers: Peer,
   refusals: Map<string, { at: number; fetched: number }[]>,
   items: { i: number; committedAt: number }[],
-): Promise<string> {
+): Promise<{ summary: string; slowest: string }> {
   const traces = await writers.ask<WriterTrace[]>('trace', { is: items.map((x) => x.i) });
   const out = emptyStages();
+  let slowest = { total: -Infinity, split: 'n/a' };
   items.forEach((x, n) => {
     const t = traces[n]!;
     const r = refusals.get(revokeId(x.i)) ?? [];
@@ -496,10 +563,19 @@ async function stages(
     out['Kafka ack→first replica fetch']!.push(firstFetch - t.acked);
     out['first→last replica fetch']!.push(lastFetch - firstFetch);
     out['last fetch→last refused']!.push(Math.max(...r.map((f) => f.at)) - lastFetch);
+    const total = Math.max(...r.map((f) => f.at)) - x.committedAt;
+    if (total > slowest.total)
+      slowest = {
+        total,
+        split: `${total} in all: ${Object.entries(out)
+          .map(([name, list]) => `${name} ${list[list.length - 1]!}`)
+          .join('; ')}`,
+      };
   });
-  return Object.entries(out)
+  const summary = Object.entries(out)
     .map(([name, list]) => `${name} ${ms3(list.sort((a, b) => a - b))}`)
     .join('; ');
+  return { summary, slowest: slowest.split };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
