@@ -100,7 +100,10 @@ function serveParent(handlers: Record<string, (m: Message) => Promise<unknown> |
 
 function spawnPinned(name: string, cpus: string, args: string[], on: (m: Message) => void): Peer {
   const script = fileURLToPath(import.meta.url);
-  const child = spawn('taskset', ['-c', cpus, process.execPath, script, ...args], {
+  // BENCH_REPLICA_NODE_FLAGS: V8/Node flags for these children (e.g. `--max-semi-space-size=4`), to try GC
+  // settings on the deployed shape without changing the product (docs/performance.md).
+  const flags = (process.env.BENCH_REPLICA_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn('taskset', ['-c', cpus, process.execPath, ...flags, script, ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Peer(name, child, on);
