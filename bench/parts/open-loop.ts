@@ -176,7 +176,7 @@ function open(host: string, port: number): Promise<Socket> {
  * send is understood: a status line, headers, a `content-length` (lower case, as all three servers write it)
  * and that many bytes of body; anything else is an error of the bench, thrown.
  */
-export function responseReader(onAnswer: (status: number) => void): (chunk: Buffer) => void {
+function responseReader(onAnswer: (status: number) => void): (chunk: Buffer) => void {
   let pending: Buffer = Buffer.alloc(0);
   return (chunk) => {
     const buf = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
