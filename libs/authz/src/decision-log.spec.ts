@@ -55,6 +55,41 @@ describe('decision log', () => {
     expect(metrics).toContain('tollgate_authz_watermark_age_seconds 0.005');
   });
 
+  it('counts every decision once, scrape after scrape, across recorders sharing a registry', async () => {
+    const registry = new Registry();
+    const silent = createLogger('silent');
+    const first = new DecisionRecorder(
+      silent,
+      authzMetrics(registry, () => 0),
+    );
+    const second = new DecisionRecorder(
+      silent,
+      authzMetrics(registry, () => 0),
+    );
+    const denied = { allowed: false, status: 401, reason: 'key-unknown' } as const;
+    const allowed = { allowed: true, status: 200, reason: 'collaborator', subject: 'usr_1' } as const;
+    const count = async (status: number, reason: string) => {
+      const text = await registry.metrics();
+      const line = `tollgate_authz_decisions_total{door="forward-auth",status="${status}",reason="${reason}"} `;
+      const at = text.indexOf(line);
+      return at === -1 ? 0 : Number.parseInt(text.slice(at + line.length), 10);
+    };
+    for (let i = 0; i < 3; i++) first.record('forward-auth', `req_${i}`, denied, process.hrtime.bigint());
+    second.record('forward-auth', 'req_3', denied, process.hrtime.bigint());
+    second.record('forward-auth', 'req_4', allowed, process.hrtime.bigint());
+    expect(await count(401, 'key-unknown')).toBe(4);
+    expect(await count(200, 'collaborator')).toBe(1);
+    // A second scrape adds nothing that was already counted.
+    expect(await count(401, 'key-unknown')).toBe(4);
+    first.record('forward-auth', 'req_5', denied, process.hrtime.bigint());
+    expect(await count(401, 'key-unknown')).toBe(5);
+    expect(await registry.getSingleMetric('tollgate_authz_decisions_total')!.get()).toMatchObject({
+      values: expect.arrayContaining([
+        expect.objectContaining({ labels: { door: 'forward-auth', status: '401', reason: 'key-unknown' }, value: 5 }),
+      ]),
+    });
+  });
+
   it('takes only the decision fields: nothing else a decision object carries reaches the line', () => {
     const { lines, logger } = capture();
     const recorder = new DecisionRecorder(

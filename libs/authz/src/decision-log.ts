@@ -100,9 +100,11 @@ function isoTimeOncePerMs(): () => string {
 /** Writes one JSON line per decision on the process logger and counts it. */
 export class DecisionRecorder {
   private readonly lines: DecisionLineWriter;
-  /** Metric children bound once per label set: `labels(...)` hashes its arguments on every call. */
+  /**
+   * The latency histogram's child per door, bound once (`labels(...)` builds one on every call). Its `observe`
+   * still hashes the door; prom-client has no way to add to a histogram's buckets other than one value at a time.
+   */
   private readonly latency = new Map<Door, Observer>();
-  private readonly counted = new Map<Door, Map<number, Map<string, Incrementer>>>();
 
   constructor(
     logger: Logger,
@@ -119,22 +121,11 @@ export class DecisionRecorder {
     let latency = this.latency.get(door);
     if (latency === undefined) this.latency.set(door, (latency = this.metrics.decisionSeconds.labels(door)));
     latency.observe(latencyUs / 1e6);
-    // Reasons and statuses are closed sets (CONTRACT.md section 2), so these maps stay small. Looked up by
-    // door, then status, then reason: the reason is one of the decision's constant strings, whose hash V8
-    // keeps, where a key joined from the three was a new string to hash on every decision.
-    let byStatus = this.counted.get(door);
-    if (byStatus === undefined) this.counted.set(door, (byStatus = new Map()));
-    let byReason = byStatus.get(decision.status);
-    if (byReason === undefined) byStatus.set(decision.status, (byReason = new Map()));
-    let counter = byReason.get(decision.reason);
-    if (counter === undefined) {
-      counter = this.metrics.decisions.labels(door, String(decision.status), decision.reason);
-      byReason.set(decision.reason, counter);
-    }
-    counter.inc();
+    // By door, status and reason: the reason is one of the decision's constant strings, whose hash V8 keeps,
+    // where a key joined from the three was a new string to hash on every decision.
+    this.metrics.decisionCounts.cell(door, decision.status, decision.reason).count += 1;
     return rounded;
   }
 }
 
 type Observer = { observe(value: number): void };
-type Incrementer = { inc(): void };
