@@ -900,7 +900,7 @@ async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
           port: Number(new URL(servers[kind].url).port),
           ratePerS: Math.max(1, Math.round(best.product!.decidedRps / 2)),
           durationS: 8,
-          connections: 8,
+          connections: 32,
           headers: fixture.authorizations.map((authorization) => [
             ['x-forwarded-host', HOST],
             ['x-original-uri', PATH],
