@@ -18,7 +18,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import {
   credentials,
@@ -73,6 +73,7 @@ import {
 import { ChunkedStdout, createLogger, runService, type ServiceContext } from '@tollgate/platform';
 import { emptyStages, replicaProcessesPart } from './parts/replicas';
 import { openLoopProcess, type OpenLoopResult } from './parts/open-loop';
+import { gcLine, type GcTrace, pauseTrace } from './parts/pauses';
 import { tracePublishes } from './parts/publish-trace';
 import { measureStallsOn, type Stalls } from './parts/stalls';
 import { snapshotPart, snapshotReport } from './parts/snapshot';
@@ -465,33 +466,19 @@ async function serveProduct(port: number, dbUrl: string, grpcPort = 0): Promise<
         const freshness = app.get<Freshness>(FRESHNESS);
         // The watermark sampler, the loop-delay histogram and the GC trace run only between 'reset' and
         // 'stats' (half load, flood), so they cost the product nothing while its throughput is measured.
-        const loop = monitorEventLoopDelay({ resolution: 1 });
+        const pauses = pauseTrace();
         let maxAgeMs = 0;
         let sampler: NodeJS.Timeout | undefined;
-        let gc: GcTrace = emptyGcTrace();
-        const gcObserver = new PerformanceObserver((list) => {
-          for (const entry of list.getEntries()) {
-            const detail = (entry as { detail?: { kind?: number } }).detail;
-            const kind = detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? 'minor' : 'major';
-            gc[kind].count += 1;
-            gc[kind].totalMs += entry.duration;
-            gc[kind].maxMs = Math.max(gc[kind].maxMs, entry.duration);
-          }
-        });
         const sample = () => (maxAgeMs = Math.max(maxAgeMs, freshness.watermarkAgeMs() ?? 0));
         const answer = async (message: unknown) => {
           if (message === 'reset') {
             maxAgeMs = 0;
-            gc = emptyGcTrace();
-            loop.reset();
-            loop.enable();
-            gcObserver.observe({ entryTypes: ['gc'] });
+            pauses.start();
             sampler ??= setInterval(sample, 5).unref();
             process.send?.({ reset: true });
           } else if (message === 'stats') {
             sample();
-            loop.disable();
-            gcObserver.disconnect();
+            const { gc, loopDelayP99Ms, loopDelayMaxMs } = pauses.stop();
             clearInterval(sampler);
             sampler = undefined;
             const shed = await ctx.metrics.getSingleMetric('tollgate_authz_shed_total')?.get();
@@ -499,8 +486,8 @@ async function serveProduct(port: number, dbUrl: string, grpcPort = 0): Promise<
             process.send?.({
               maxWatermarkAgeMs: maxAgeMs,
               maxStalenessMs: freshness.maxStalenessMs,
-              loopDelayP99Ms: loop.percentile(99) / 1e6,
-              loopDelayMaxMs: loop.max / 1e6,
+              loopDelayP99Ms,
+              loopDelayMaxMs,
               shed: shedTotal,
               gc,
             } satisfies ProductStats);
@@ -783,22 +770,6 @@ interface HttpResult {
   /** The product's event-loop delay and GC while at half load: what the tail is made of. */
   halfStats: ProductStats;
   flood: Flood;
-}
-
-/** Garbage collections the product ran in a phase (V8's `gc` performance entries), by kind. */
-interface GcTrace {
-  minor: { count: number; totalMs: number; maxMs: number };
-  major: { count: number; totalMs: number; maxMs: number };
-}
-const emptyGcTrace = (): GcTrace => ({
-  minor: { count: 0, totalMs: 0, maxMs: 0 },
-  major: { count: 0, totalMs: 0, maxMs: 0 },
-});
-
-function gcLine(gc: GcTrace): string {
-  const part = (name: string, k: GcTrace['minor']) =>
-    `${k.count} ${name} (${round(k.totalMs, 1)} ms in all, max ${round(k.maxMs, 2)} ms)`;
-  return `GC: ${part('scavenges', gc.minor)}, ${part('mark-compacts and others', gc.major)}`;
 }
 
 /** What the product saw between the IPC 'reset' and 'stats' of a phase. */

@@ -16,7 +16,6 @@
 //
 // Run as a child: `node replicas.js --writers <json>` or `--replica <json>` (spawned by `replicaProcessesPart`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { AccessModel, AccessModelRuntime, createFreshness, createModelTokenVerifier } from '@tollgate/access-model';
@@ -25,6 +24,7 @@ import { loadConfig } from '@tollgate/config';
 import { databaseUrl, ensureDatabase } from '@tollgate/database';
 import { KafkaLogSource, type NewEvent } from '@tollgate/event-store';
 import { createLogger, type ServiceContext } from '@tollgate/platform';
+import { gcLine, type Pauses, pauseTrace } from './pauses';
 import { tracePublishes } from './publish-trace';
 import { startBenchWriters } from './writers';
 import { benchKey, HOST, keyCreated as benchKeyCreated, keyId, PATH, worldEvents } from './world';
@@ -301,48 +301,6 @@ async function replicaChild(args: ReplicaArgs): Promise<void> {
   process.send!({ op: 'ready' });
 }
 
-/** What stopped a process's event loop in a phase: its GC pauses and the loop's delay (`perf_hooks`). */
-export interface Pauses {
-  gcCount: number;
-  gcMaxMs: number;
-  gcTotalMs: number;
-  /** Of those, mark-compacts and other full collections (not scavenges). */
-  majorCount: number;
-  majorMaxMs: number;
-  loopDelayMaxMs: number;
-}
-
-function pauseTrace(): { start(): null; stop(): Pauses } {
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  const empty = () => ({ gcCount: 0, gcMaxMs: 0, gcTotalMs: 0, majorCount: 0, majorMaxMs: 0 });
-  let gc = empty();
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      gc.gcCount += 1;
-      gc.gcTotalMs += entry.duration;
-      gc.gcMaxMs = Math.max(gc.gcMaxMs, entry.duration);
-      if ((entry as { detail?: { kind?: number } }).detail?.kind !== perfConstants.NODE_PERFORMANCE_GC_MINOR) {
-        gc.majorCount += 1;
-        gc.majorMaxMs = Math.max(gc.majorMaxMs, entry.duration);
-      }
-    }
-  });
-  return {
-    start() {
-      gc = empty();
-      loop.reset();
-      loop.enable();
-      observer.observe({ entryTypes: ['gc'] });
-      return null;
-    },
-    stop() {
-      loop.disable();
-      observer.disconnect();
-      return { ...gc, loopDelayMaxMs: loop.max / 1e6 };
-    },
-  };
-}
-
 // ---- the part itself, run by the bench process ----
 
 const percentile = (sorted: number[], p: number) =>
@@ -492,10 +450,7 @@ export async function replicaProcessesPart(
         [
           '  GC and loop delay in that phase',
           seqPauses
-            .map(
-              (p, n) =>
-                `${traced[n]!.name}: ${p.gcCount} GC pauses (${round(p.gcTotalMs)} ms in all, max ${round(p.gcMaxMs)}; ${p.majorCount} full, max ${round(p.majorMaxMs)}), loop delay max ${round(p.loopDelayMaxMs)} ms`,
-            )
+            .map((p, n) => `${traced[n]!.name}: ${gcLine(p.gc)}, loop delay max ${round(p.loopDelayMaxMs)} ms`)
             .join('; '),
         ],
         [
@@ -565,8 +520,9 @@ async function stages(
     out['relay read→Kafka ack']!.push(t.acked - t.read);
     out['Kafka ack→first replica fetch']!.push(firstFetch - t.acked);
     out['first→last replica fetch']!.push(lastFetch - firstFetch);
-    out['last fetch→last refused']!.push(Math.max(...r.map((f) => f.at)) - lastFetch);
-    const total = Math.max(...r.map((f) => f.at)) - x.committedAt;
+    const lastRefused = Math.max(...r.map((f) => f.at));
+    out['last fetch→last refused']!.push(lastRefused - lastFetch);
+    const total = lastRefused - x.committedAt;
     if (total > slowest.total)
       slowest = {
         total,
