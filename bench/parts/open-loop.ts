@@ -16,11 +16,10 @@
 // few µs of its time rather than in 1 ms timer batches. It runs in a child process of its own
 // (`openLoopProcess`): in the bench process, whose heap holds the other parts' fixtures and results, its own
 // lag was p99 1.0-1.3 ms, as large as the figure it measures.
-import { execFileSync, fork } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { answerParent, askPinnedChild } from './pinned-child';
 
 export interface OpenLoopOptions {
   host: string;
@@ -149,39 +148,13 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
 
 /** `openLoop` in a child process of its own, pinned to `cpus` when given (taskset). */
 export function openLoopProcess(options: OpenLoopOptions, cpus?: string): Promise<OpenLoopResult> {
-  const script = fileURLToPath(import.meta.url);
-  const child = fork(script, ['--open-loop'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`open-loop generator exited with ${code}`)));
-    child.once('message', (result) => {
-      resolve(result as OpenLoopResult);
-      child.kill();
-    });
-    child.once('spawn', () => {
-      if (cpus !== undefined) pin(child.pid!, cpus);
-      // The scheduler spins: at the default priority it starved the embedded PostgreSQL on the same core,
-      // and the product, idle meanwhile, saw its watermark age reach 3.3 s (its log source polls PostgreSQL).
-      // Niced, it takes only what the core has left; a late send still shows as generator lag.
-      setPriority(child.pid!, 10);
-      child.send(options);
-    });
-  });
+  // The scheduler spins: at the default priority it starved the embedded PostgreSQL on the same core, and the
+  // product, idle meanwhile, saw its watermark age reach 3.3 s (its log source polls PostgreSQL). Niced, it
+  // takes only what the core has left; a late send still shows as generator lag.
+  return askPinnedChild(fileURLToPath(import.meta.url), '--open-loop', options, { cpus, nice: 10 });
 }
 
-function pin(pid: number, cpus: string): void {
-  try {
-    execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
-  } catch {
-    process.stderr.write('warning: taskset failed; open-loop generator not pinned\n');
-  }
-}
-
-if (process.argv[2] === '--open-loop') {
-  process.once('message', (options) => {
-    void openLoop(options as OpenLoopOptions).then((result) => process.send!(result));
-  });
-}
+answerParent('--open-loop', (options) => openLoop(options as OpenLoopOptions));
 
 function open(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {

@@ -3,9 +3,9 @@
 // running (the kernel or the hypervisor ran something else). No server can answer faster than its core runs
 // it, so these gaps are the floor under any tail latency measured on that core. On this project's 2-core VM
 // (2026-12-06) a loop on core 0 with nothing else running lost 1.2% of 5 s in 71 gaps, the longest 9.4 ms.
-import { execFileSync, fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { answerParent, askPinnedChild } from './pinned-child';
 
 export interface Stalls {
   /** Gaps of more than `thresholdMs` between two clock readings of a busy loop. */
@@ -38,27 +38,7 @@ export function measureStalls(durationMs: number, thresholdMs = 0.2): Stalls {
 
 /** `measureStalls` in a child process pinned to `cpus` (taskset). */
 export function measureStallsOn(cpus: string, durationMs: number): Promise<Stalls> {
-  const child = fork(fileURLToPath(import.meta.url), ['--stalls', String(durationMs)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`stall meter exited with ${code}`)));
-    child.once('message', (stalls) => {
-      resolve(stalls as Stalls);
-      child.kill();
-    });
-    child.once('spawn', () => {
-      try {
-        execFileSync('taskset', ['-a', '-cp', cpus, String(child.pid)], { stdio: 'ignore' });
-      } catch {
-        process.stderr.write('warning: taskset failed; stall meter not pinned\n');
-      }
-      child.send('start');
-    });
-  });
+  return askPinnedChild(fileURLToPath(import.meta.url), '--stalls', durationMs, { cpus });
 }
 
-if (process.argv[2] === '--stalls') {
-  process.once('message', () => process.send!(measureStalls(Number(process.argv[3]))));
-}
+answerParent('--stalls', (durationMs) => measureStalls(durationMs as number));
