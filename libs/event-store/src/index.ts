@@ -40,4 +40,10 @@ export {
 export { interruptibleSleep } from './interruptible-sleep';
 export { InMemoryEventStore, InMemoryLog, InMemoryLogSource } from './in-memory';
 export { eventToMessage, decodeMessage, type HeartbeatData } from './envelope';
-export { EventReceipt, withEventReceipt, reportCommitted } from './committed-events';
+export {
+  EventReceipt,
+  eventReceiptsOpen,
+  openEventReceipt,
+  reportCommitted,
+  withEventReceipt,
+} from './committed-events';
