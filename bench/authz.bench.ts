@@ -910,9 +910,13 @@ async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
  */
 function scrapeMetrics(url: string, everyMs = 2000): () => Promise<void> {
   let last: Promise<unknown> = Promise.resolve();
+  let answered = 0;
   const scrape = (): void => {
     last = fetch(url)
-      .then((r) => r.arrayBuffer())
+      .then(async (r) => {
+        await r.arrayBuffer();
+        if (r.ok) answered += 1;
+      })
       .catch(() => undefined);
   };
   scrape();
@@ -920,6 +924,7 @@ function scrapeMetrics(url: string, everyMs = 2000): () => Promise<void> {
   return async () => {
     clearInterval(timer);
     await last;
+    if (answered === 0) process.stderr.write(`warning: no scrape of ${url} was answered 200\n`);
   };
 }
 
