@@ -1,5 +1,4 @@
 import { describe, expect, it } from '@jest/globals';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   EventReceipt,
   eventReceiptsOpen,
@@ -9,13 +8,15 @@ import {
 } from './committed-events';
 
 const committed = (...ids: string[]) => reportCommitted({ events: ids.map((id) => ({ id })) as never });
+/** Crosses an asynchronous resource (an Immediate), as awaiting a store does; no time passes on purpose. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('event receipts', () => {
   it('record what awaited work commits, in order, and close when the work settles', async () => {
     const receipt = new EventReceipt();
     await withEventReceipt(receipt, async () => {
       committed('evt_1');
-      await sleep(1);
+      await nextTurn();
       committed('evt_2', 'evt_1');
     });
     expect(receipt.eventIds).toEqual(['evt_1', 'evt_2']);
@@ -49,13 +50,13 @@ describe('event receipts', () => {
     const closeB = openEventReceipt(b, () => void bDone.then(() => committed('evt_b')));
     continueA();
     await aDone;
-    await sleep(1);
+    await nextTurn();
     closeA();
     closeA();
     expect(eventReceiptsOpen()).toBe(true);
     continueB();
     await bDone;
-    await sleep(1);
+    await nextTurn();
     expect(a.eventIds).toEqual(['evt_a']);
     expect(b.eventIds).toEqual(['evt_b']);
     closeB();
@@ -72,7 +73,7 @@ describe('event receipts', () => {
     close();
     resume();
     await later;
-    await sleep(1);
+    await nextTurn();
     expect(receipt.eventIds).toEqual([]);
     expect(eventReceiptsOpen()).toBe(false);
   });
