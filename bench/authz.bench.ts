@@ -2,15 +2,16 @@
 //   1. in-process decision rate at 100k and 1M keys vs a bare SHA-256 + Map loop over the same keys; heap
 //      bytes per key of the access model at 1M keys
 //   2. HTTP forward-auth on one core (taskset): the shipped service, `Doors` on bare node:http, and the floor
-//      (node:http doing only the credential check), load from autocannon on the other core, best of two
-//      alternating rounds each (the table shows how busy the server core was); p50/p99/p99.9 of the product at
+//      (node:http doing only the credential check), and two layers between them that split the product's CPU
+//      a request, load from autocannon on the other core, best of two alternating rounds each (the table shows
+//      how busy the server core was); the product is scraped like a deployed service; p50/p99/p99.9 of the product at
 //      half of its saturation rate and of the floor at the same rate, from an open-loop generator
 //      (bench/parts/open-loop.ts), next to how much of core 0 the machine itself takes (bench/parts/stalls.ts)
 //   3. real Kafka + PostgreSQL (started here): full replay vs snapshot + catch-up of the access model, then
 //      revocation propagation to 3 replicas (commit → refused on all three) over 1,000 revocations, and a
 //      burst of 5,000
 // Prints a table, then as its last line: BENCH authz {...}.
-// With `--serve nest|bare <port> <fixture.json> <databaseUrl>` it is instead one of the servers of part 2.
+// With `--serve <kind> <port> <fixture.json> <databaseUrl>` it is instead one of the servers of parts 2 (see `serve`).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -312,12 +313,19 @@ function httpFixture(): HttpFixture {
   return { events: events.map((e) => ({ ...e, recordedAt: e.recordedAt.toISOString() })), authorizations };
 }
 
-type ServerKind = 'floor' | 'doors' | 'product' | 'grpc-floor' | 'grpc-doors' | 'grpc-product';
+type ServerKind =
+  'floor' | 'check' | 'route-quiet' | 'doors' | 'product' | 'grpc-floor' | 'grpc-doors' | 'grpc-product';
 
 /**
  * Child process: one of the servers of part 2, pinned by its parent to one core.
  * - `floor`: bare node:http and the credential check only (SHA-256 of the key, one Map lookup): no log
  *   line, no metrics, no `Doors`. What any Node server must pay for this check.
+ * - `check`, `route-quiet`: the layers between the floor and `doors`, only to split the product's CPU a request
+ *   by what each layer adds inside a server (a loop times a part without the server's other work around it,
+ *   and the parts' loop figures did not add up to the product's): `check` is node:http with the door's own
+ *   input parsing and `AuthzChecker.check`, answering like the floor; `route-quiet` is the forward-auth route
+ *   (`Doors`: request id, shedding, answer headers and body, metrics) with the decision line's level off.
+ *   Neither is a floor.
  * - `doors`: bare node:http around the product's forward-auth route (`Doors`: check, decision log line,
  *   metrics; load shedding), without the framework and the service around it.
  * - `grpc-floor`: a bare grpc-js server of Envoy's `Authorization/Check` on port + 1, doing only the same
@@ -338,7 +346,8 @@ async function serve(kind: string, port: number, fixturePath: string, dbUrl: str
   for (const e of events) model.apply(e);
   if (kind === 'floor') return serveFloor(port, model);
   if (kind === 'grpc-floor') return serveGrpcFloor(port + 1, model);
-  const { doors, logger } = benchDoors(model);
+  if (kind === 'check') return serveCheckLayer(port, model);
+  const { doors, logger } = benchDoors(model, kind === 'route-quiet' ? 'silent' : 'info');
   if (kind === 'grpc-doors') {
     // The shipped gRPC door around the same Doors, no service.
     const door = new ExtAuthzDoor({ host: '127.0.0.1', port: port + 1, handler: (r) => doors.extAuthz(r) });
@@ -355,11 +364,11 @@ async function serve(kind: string, port: number, fixturePath: string, dbUrl: str
 }
 
 /** The product's `Doors` (check, decision log line, metrics) over a fixed model that is always fresh. */
-function benchDoors(model: AccessModel) {
+function benchDoors(model: AccessModel, level = 'info') {
   let beat = Date.now();
   setInterval(() => (beat = Date.now()), 100).unref();
   const freshness = createFreshness({ watermark: () => beat, halted: () => false }, { maxStalenessMs: 2000 });
-  const logger = createLogger('info').child({ service: 'authz' });
+  const logger = createLogger(level).child({ service: 'authz' });
   const registry = new Registry();
   const doors = new Doors(
     new AuthzChecker({ model, freshness, verifier: createModelTokenVerifier(model) }),
@@ -406,6 +415,33 @@ function serveFloor(port: number, model: AccessModel): void {
     else res.writeHead(401, ['content-type', type, 'content-length', unknown.length]).end(unknown.body);
   });
   listen(server, port, 'floor');
+}
+
+/**
+ * The `check` layer of the split: node:http, the forward-auth door's input parsing and `AuthzChecker.check`,
+ * answered the floor's way (bodies built once, three headers). What the product's check costs in a server
+ * over the floor's SHA-256 + `Map`.
+ */
+function serveCheckLayer(port: number, model: AccessModel): void {
+  let beat = Date.now();
+  setInterval(() => (beat = Date.now()), 100).unref();
+  const freshness = createFreshness({ watermark: () => beat, halted: () => false }, { maxStalenessMs: 2000 });
+  const checker = new AuthzChecker({ model, freshness, verifier: createModelTokenVerifier(model) });
+  const answer = (allowed: boolean) => {
+    const body = JSON.stringify({ allowed, status: allowed ? 200 : 401, reason: '', message: '' });
+    return { body, length: String(Buffer.byteLength(body)) };
+  };
+  const [ok, refused] = [answer(true), answer(false)];
+  const type = 'application/json; charset=utf-8';
+  const server = createServer((req, res) => {
+    // The bench world's keys need no JWT verification: the check answers synchronously.
+    const d = checker.check(forwardAuthInput(req.headers, req.rawHeaders)) as DoorDecision;
+    const a = d.allowed ? ok : refused;
+    res
+      .writeHead(d.status, ['x-auth-subject', d.subject ?? '', 'content-type', type, 'content-length', a.length])
+      .end(a.body);
+  });
+  listen(server, port, 'check');
 }
 
 /**
@@ -714,7 +750,10 @@ function doorParts(fixture: HttpFixture): DoorParts {
   const byHash = new Map<string, string>();
   for (let i = 0; i < HTTP_KEYS; i++) byHash.set(model.keyById(keyId(i))!.secretHash, userId(i));
   const secrets = fixture.authorizations.map((a) => a.slice(7));
-  const decision = checker.check(forwardAuthInput(headers[0]!)) as DoorDecision;
+  // The decisions of every bench key as the door writes them, each with its own subject and key id, not one
+  // decision over and over (whose strings the loop then quoted from a warm cache).
+  const decisions = headers.map((h) => checker.check(forwardAuthInput(h)) as DoorDecision);
+  const decision = decisions[0]!;
   const recorder = (level: string) =>
     new DecisionRecorder(
       createLogger(level, new ChunkedStdout('/dev/null')),
@@ -752,14 +791,19 @@ function doorParts(fixture: HttpFixture): DoorParts {
   });
   // The bench world's checks are synchronous (keys, no JWT): the returned decision is not awaited.
   const checkUs = usPer((i) => void checker.check(forwardAuthInput(headers[i % headers.length]!)));
-  const withLog = usPer((i) => logged.record('forward-auth', `req_${i}`, decision, started));
-  const metricsUs = usPer((i) => unlogged.record('forward-auth', `req_${i}`, decision, started));
+  const withLog = usPer((i) => logged.record('forward-auth', `req_${i}`, decisions[i % decisions.length]!, started));
+  const metricsUs = usPer((i) =>
+    unlogged.record('forward-auth', `req_${i}`, decisions[i % decisions.length]!, started),
+  );
   if (found === 0 || !decision.allowed) throw new Error('door parts: the bench world is wrong');
   return { bareCheckUs, checkUs, logUs: withLog - metricsUs, metricsUs };
 }
 
 interface HttpResult {
   floor: Load;
+  /** The split's layers between the floor and `doors` (see `serve`). */
+  check: Load;
+  routeQuiet: Load;
   doors: Load;
   product: Load;
   /** The product at half its saturation rate, and the floor at the same rate (open loop). */
@@ -837,7 +881,7 @@ async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
   const fixturePath = join(workDir, 'http-fixture.json');
   await writeFile(fixturePath, JSON.stringify(fixture));
   await writeFixtureToStores(dbUrl, fixture);
-  const kinds = ['floor', 'doors', 'product'] as const;
+  const kinds = ['floor', 'check', 'route-quiet', 'doors', 'product'] as const;
   const servers = {} as Record<ServerKind, { child: ChildProcess; url: string }>;
   let scraper: (() => Promise<void>) | undefined;
   // Before any server runs on core 0: how much of it the machine takes away (bench/parts/stalls.ts).
@@ -888,6 +932,8 @@ async function httpPart(dbUrl: string, workDir: string): Promise<HttpResult> {
     const flood = await floodPart(servers.product, fixture.authorizations);
     return {
       floor: best.floor!,
+      check: best.check!,
+      routeQuiet: best['route-quiet']!,
       doors: best.doors!,
       product: best.product!,
       half,
@@ -1841,7 +1887,11 @@ function httpReport(http: HttpResult, parts: DoorParts): PartReport {
         `product / floor ${round(perCpu(http.product) / perCpu(http.floor), 3)}, product / Doors on node:http ${round(perCpu(http.product) / perCpu(http.doors), 3)}`,
       ],
       [
-        'µs CPU a request, by part',
+        'µs CPU a request, by layer (servers)',
+        `node:http + bare check ${round(us(http.floor), 1)} + the door's check over the bare one ${round(us(http.check) - us(http.floor), 1)} + route, answer, metrics ${round(us(http.routeQuiet) - us(http.check), 1)} + decision line ${round(us(http.doors) - us(http.routeQuiet), 1)} + the service around the door ${round(us(http.product) - us(http.doors), 1)}`,
+      ],
+      [
+        'µs CPU a request, by part (loops)',
         `node:http ${round(us(http.floor) - parts.bareCheckUs, 1)} + check ${round(parts.checkUs, 1)} (bare SHA-256 + Map ${round(parts.bareCheckUs, 1)}) + log line ${round(parts.logUs, 1)} + metrics ${round(parts.metricsUs, 1)}; the rest of the product ${round(us(http.product) - us(http.floor) - (parts.checkUs - parts.bareCheckUs) - parts.logUs - parts.metricsUs, 1)}`,
       ],
       ['product at half saturation (open loop)', halfLine(half)],
