@@ -4,8 +4,8 @@
 //   2. HTTP forward-auth on one core (taskset): the shipped service, `Doors` on bare node:http, and the floor
 //      (node:http doing only the credential check), and two layers between them that split the product's CPU
 //      a request, load from autocannon on the other core, best of two alternating rounds each (the table shows
-//      how busy the server core was); the product is scraped like a deployed service; p50/p99/p99.9 of the product at
-//      half of its saturation rate and of the floor at the same rate, from an open-loop generator
+//      how busy the server core was); the product is scraped like a deployed service; p50/p99/p99.9 of the
+//      product at half of its saturation rate and of the floor at the same rate, from an open-loop generator
 //      (bench/parts/open-loop.ts), next to how much of core 0 the machine itself takes (bench/parts/stalls.ts)
 //   3. real Kafka + PostgreSQL (started here): full replay vs snapshot + catch-up of the access model, then
 //      revocation propagation to 3 replicas (commit → refused on all three) over 1,000 revocations, and a
@@ -16,7 +16,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -363,15 +363,21 @@ async function serve(kind: string, port: number, fixturePath: string, dbUrl: str
   listen(server, port, kind);
 }
 
-/** The product's `Doors` (check, decision log line, metrics) over a fixed model that is always fresh. */
-function benchDoors(model: AccessModel, level = 'info') {
+/** The product's check over a fixed model that is always fresh (its watermark beats every 100 ms). */
+function benchChecker(model: AccessModel) {
   let beat = Date.now();
   setInterval(() => (beat = Date.now()), 100).unref();
   const freshness = createFreshness({ watermark: () => beat, halted: () => false }, { maxStalenessMs: 2000 });
+  return { checker: new AuthzChecker({ model, freshness, verifier: createModelTokenVerifier(model) }), freshness };
+}
+
+/** The product's `Doors` (check, decision log line, metrics) over a fixed model that is always fresh. */
+function benchDoors(model: AccessModel, level = 'info') {
+  const { checker, freshness } = benchChecker(model);
   const logger = createLogger(level).child({ service: 'authz' });
   const registry = new Registry();
   const doors = new Doors(
-    new AuthzChecker({ model, freshness, verifier: createModelTokenVerifier(model) }),
+    checker,
     new DecisionRecorder(
       logger,
       authzMetrics(registry, () => freshness.watermarkAgeMs()),
@@ -393,6 +399,23 @@ function serveFloor(port: number, model: AccessModel): void {
     const k = model.keyById(keyId(i));
     if (k?.userId) byHash.set(k.secretHash, k.userId);
   }
+  const answer = floorAnswer();
+  const server = createServer((req, res) => {
+    const authorization = req.headers.authorization;
+    const subject =
+      authorization?.startsWith('Bearer ') === true
+        ? byHash.get(createHash('sha256').update(authorization.slice(7), 'utf8').digest('hex'))
+        : undefined;
+    answer(res, subject);
+  });
+  listen(server, port, 'floor');
+}
+
+/**
+ * The floor's answer, the cheapest node:http offers: 200 with the subject or 401, the two bodies built once,
+ * a flat header list with `content-length`.
+ */
+function floorAnswer(): (res: ServerResponse, subject: string | undefined) => void {
   const answer = (allowed: boolean) => {
     const body = JSON.stringify({
       allowed,
@@ -404,42 +427,25 @@ function serveFloor(port: number, model: AccessModel): void {
   };
   const [ok, unknown] = [answer(true), answer(false)];
   const type = 'application/json; charset=utf-8';
-  const server = createServer((req, res) => {
-    const authorization = req.headers.authorization;
-    const subject =
-      authorization?.startsWith('Bearer ') === true
-        ? byHash.get(createHash('sha256').update(authorization.slice(7), 'utf8').digest('hex'))
-        : undefined;
+  return (res, subject) => {
     if (subject !== undefined)
       res.writeHead(200, ['x-auth-subject', subject, 'content-type', type, 'content-length', ok.length]).end(ok.body);
     else res.writeHead(401, ['content-type', type, 'content-length', unknown.length]).end(unknown.body);
-  });
-  listen(server, port, 'floor');
+  };
 }
 
 /**
  * The `check` layer of the split: node:http, the forward-auth door's input parsing and `AuthzChecker.check`,
- * answered the floor's way (bodies built once, three headers). What the product's check costs in a server
- * over the floor's SHA-256 + `Map`.
+ * answered exactly as the floor answers (`floorAnswer`), so the difference is the check alone: what the
+ * product's check costs in a server over the floor's SHA-256 + `Map`.
  */
 function serveCheckLayer(port: number, model: AccessModel): void {
-  let beat = Date.now();
-  setInterval(() => (beat = Date.now()), 100).unref();
-  const freshness = createFreshness({ watermark: () => beat, halted: () => false }, { maxStalenessMs: 2000 });
-  const checker = new AuthzChecker({ model, freshness, verifier: createModelTokenVerifier(model) });
-  const answer = (allowed: boolean) => {
-    const body = JSON.stringify({ allowed, status: allowed ? 200 : 401, reason: '', message: '' });
-    return { body, length: String(Buffer.byteLength(body)) };
-  };
-  const [ok, refused] = [answer(true), answer(false)];
-  const type = 'application/json; charset=utf-8';
+  const { checker } = benchChecker(model);
+  const answer = floorAnswer();
   const server = createServer((req, res) => {
     // The bench world's keys need no JWT verification: the check answers synchronously.
     const d = checker.check(forwardAuthInput(req.headers, req.rawHeaders)) as DoorDecision;
-    const a = d.allowed ? ok : refused;
-    res
-      .writeHead(d.status, ['x-auth-subject', d.subject ?? '', 'content-type', type, 'content-length', a.length])
-      .end(a.body);
+    answer(res, d.allowed ? (d.subject ?? '') : undefined);
   });
   listen(server, port, 'check');
 }
