@@ -190,9 +190,12 @@ describe('the web console in a real browser', () => {
         expect(res.status).toBe(401);
         expect(res.headers.get('x-ext-auth-reason')).toBe('key-revoked');
       });
-      await expect(
-        page.locator('tr', { hasText: 'notebook' }).getByRole('cell', { name: 'revoked' }).count(),
-      ).resolves.toBe(1);
+      // The notice comes before the list's reload has rendered: wait for the row to say so.
+      await eventually(async () =>
+        expect(await page.locator('tr', { hasText: 'notebook' }).getByRole('cell', { name: 'revoked' }).count()).toBe(
+          1,
+        ),
+      );
 
       // Rotate a key: choose how long the old key keeps working, the new secret is shown once, the old key is
       // refused once the overlap ends (here at once) and the new one works.
@@ -215,10 +218,12 @@ describe('the web console in a real browser', () => {
         expect(res.headers.get('x-ext-auth-reason')).toMatch(/^key-(expired|revoked)$/);
       });
       await page.getByRole('button', { name: 'I have stored it' }).click();
-      await expect(page.locator('tr', { hasText: 'ci-bot' }).count()).resolves.toBe(2);
-      await expect(
-        page.locator('tr', { hasText: 'ci-bot' }).getByRole('cell', { name: 'active', exact: true }).count(),
-      ).resolves.toBe(1);
+      await eventually(async () => {
+        expect(await page.locator('tr', { hasText: 'ci-bot' }).count()).toBe(2);
+        expect(
+          await page.locator('tr', { hasText: 'ci-bot' }).getByRole('cell', { name: 'active', exact: true }).count(),
+        ).toBe(1);
+      });
 
       // Rotated with an hour of overlap: the old key stays active, says when it stops, and offers no second
       // rotation (the API would answer 409): only its successor can be rotated.
