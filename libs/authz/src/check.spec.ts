@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { AccessModel, createModelTokenVerifier } from '@tollgate/access-model';
 import { type IssuerConfig, IssuerRegistry } from '@tollgate/authn';
-import type { Decision } from '@tollgate/decision';
+import { type Decision, decisionMessage } from '@tollgate/decision';
 import { AuthzChecker } from './check';
 import { type AuthzFixture, buildAuthzFixture } from './testing/fixture';
 import type { CheckInput } from './types';
@@ -129,5 +129,26 @@ describe('AuthzChecker (one check behind the three doors)', () => {
       recordedAt: new Date(),
     });
     expect(await checker.check(input)).toMatchObject({ status: 401, reason: 'key-revoked' });
+  });
+
+  it('gives every decision the message decisionMessage gives it, however often a reason and deployment repeat', async () => {
+    // The checker keeps messages per reason and deployment: every case twice, the same reason and deployment
+    // with another status, and more deployments than it keeps, then the first ones again.
+    const decisions: Decision[] = [];
+    for (const c of fixture.cases) decisions.push(await checker.check(inputOf(c)));
+    decisions.push(...decisions);
+    decisions.push(
+      { allowed: false, status: 403, reason: 'deployment-unknown', deployment: 'dep_x' },
+      { allowed: false, status: 404, reason: 'deployment-unknown', deployment: 'dep_x' },
+      ...Array.from({ length: 5000 }, (_, i): Decision => ({
+        allowed: false,
+        status: 403,
+        reason: 'group-not-granted',
+        deployment: `dep_${i}`,
+      })),
+    );
+    decisions.push(...decisions.slice(0, 10));
+    const kept = build();
+    expect(decisions.map((d) => kept.message(d))).toEqual(decisions.map((d) => decisionMessage(d)));
   });
 });

@@ -65,6 +65,8 @@ type TokenFailure = { ok: false; reason: TokenFailureReason; expired?: ExpiredSe
 const BEARER = 'Bearer ';
 const NO_ACCESS_KEY = { type: 'none' } as const;
 const MISSING: CredentialOutcome = { ok: false, reason: 'credential-missing' };
+/** The most messages `AuthzChecker.message` keeps: reasons × deployments, far more than a model has. */
+const MAX_MESSAGES = 4096;
 const isVerified = (jwt: VerifiedToken | TokenFailure): jwt is VerifiedToken => !('ok' in jwt);
 
 /**
@@ -80,6 +82,8 @@ export class AuthzChecker {
   private readonly verifier: AuthzCheckerOptions['verifier'];
   private readonly now: () => number;
   private readonly retryAfterSeconds: number;
+  private readonly messages = new Map<string, Map<string | undefined, { status: number; message: string }>>();
+  private messageCount = 0;
 
   constructor(options: AuthzCheckerOptions) {
     this.model = options.model;
@@ -140,8 +144,25 @@ export class AuthzChecker {
     return decisionHeaders(decision, { retryAfterSeconds: this.retryAfterSeconds });
   }
 
+  /**
+   * `decisionMessage`, kept per reason and deployment, which are all it depends on (the status follows the
+   * reason; it is compared anyway). A door answers the same few hundred messages over and over, and a kept
+   * message is the same string each time, which the forward-auth door's body cache then finds without
+   * hashing a new string. At most `MAX_MESSAGES` are kept; past that, all are dropped and kept again.
+   */
   message(decision: Decision): string {
-    return decisionMessage(decision);
+    const kept = this.messages.get(decision.reason)?.get(decision.deployment);
+    if (kept !== undefined && kept.status === decision.status) return kept.message;
+    const message = decisionMessage(decision);
+    if (this.messageCount >= MAX_MESSAGES) {
+      this.messages.clear();
+      this.messageCount = 0;
+    }
+    let byDeployment = this.messages.get(decision.reason);
+    if (byDeployment === undefined) this.messages.set(decision.reason, (byDeployment = new Map()));
+    if (!byDeployment.has(decision.deployment)) this.messageCount += 1;
+    byDeployment.set(decision.deployment, { status: decision.status, message });
+    return message;
   }
 
   private resolveDeployment(input: CheckInput): DeploymentRecord | undefined {
