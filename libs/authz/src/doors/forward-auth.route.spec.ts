@@ -134,6 +134,55 @@ describe('forward-auth route ahead of the framework', () => {
     });
   });
 
+  it('answers each decision with its own body and content-length, however often a message repeats', () => {
+    // The route keeps each body's JSON by message: a repeated message with another reason, status or
+    // outcome, a non-ASCII one (bytes ≠ characters), and more distinct messages than it keeps, all answered
+    // as if stringified anew.
+    let next: { decision: DoorDecision; message: string } = {
+      decision: { allowed: false, status: 401, reason: 'credential-missing' },
+      message: '',
+    };
+    const check: Check = {
+      check: () => next.decision,
+      headers: () => ({}),
+      message: () => next.message,
+    };
+    const logger = pino({ level: 'silent' });
+    const doors = new Doors(
+      check,
+      new DecisionRecorder(
+        logger,
+        authzMetrics(new Registry(), () => 0),
+      ),
+    );
+    // One turn of 5,000 requests: no shedding here.
+    const shedder = new LoadShedder({ budgetMs: Infinity });
+    const handle = forwardAuthRoute({ doors, shedder, onShed: () => undefined, logger });
+    const cases: Array<typeof next> = [
+      { decision: { allowed: true, status: 200, reason: 'collaborator', deployment: 'd' }, message: 'same' },
+      { decision: { allowed: false, status: 403, reason: 'not-collaborator', deployment: 'd' }, message: 'same' },
+      { decision: { allowed: false, status: 401, reason: 'not-collaborator' }, message: 'same' },
+      { decision: { allowed: true, status: 200, reason: 'collaborator', deployment: 'd' }, message: 'same' },
+      { decision: { allowed: true, status: 200, reason: 'public', deployment: 'ü' }, message: 'model ü — ok "q"' },
+      ...Array.from({ length: 5000 }, (_, i) => ({
+        decision: { allowed: false, status: 403, reason: 'group-not-granted', deployment: `d${i}` },
+        message: `m${i} é`,
+      })),
+      { decision: { allowed: true, status: 200, reason: 'public', deployment: 'ü' }, message: 'model ü — ok "q"' },
+      { decision: { allowed: false, status: 403, reason: 'group-not-granted', deployment: 'd7' }, message: 'm7 é' },
+    ];
+    for (const c of cases) {
+      next = c;
+      const { req, res, answer } = request('/v1/forward-auth', {});
+      handle(req, res);
+      const { allowed, status, reason } = c.decision;
+      const want = JSON.stringify({ allowed, status, reason, message: c.message });
+      expect(answer.status).toBe(status);
+      expect(answer.body).toBe(want);
+      expect(answer.headers!['content-length']).toBe(String(Buffer.byteLength(want)));
+    }
+  });
+
   it('sheds requests over the turn budget with 503 authorizer-overloaded and Retry-After, without checking them', async () => {
     const { shedder, advance, endTurn } = manualShedder(10);
     const { handle, calls, registry } = route(shedder);

@@ -68,6 +68,7 @@ export interface ForwardAuthRouteOptions {
  */
 export function forwardAuthRoute(options: ForwardAuthRouteOptions) {
   const { doors, shedder, onShed, logger } = options;
+  const bodies = new AnswerBodies();
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (!isForwardAuthUrl(req.url) || !METHODS.has(req.method!)) return false;
     const headers = req.headers;
@@ -83,10 +84,10 @@ export function forwardAuthRoute(options: ForwardAuthRouteOptions) {
       const result = doors.forwardAuth(headers, req.rawHeaders, id);
       if (result instanceof Promise) {
         result.then(
-          (r) => answer(res, id, r),
+          (r) => answer(res, id, r, bodies),
           (err: unknown) => fail(res, id, err, logger),
         );
-      } else answer(res, id, result);
+      } else answer(res, id, result, bodies);
     } catch (err) {
       fail(res, id, err, logger);
     }
@@ -125,9 +126,43 @@ function holdOff(req: IncomingMessage): void {
 /** Connections being held off; a pipelined request shed in the same turn does not pause them twice. */
 const holding = new WeakSet<IncomingMessage['socket']>();
 
-function answer(res: ServerResponse, id: string, response: ForwardAuthResponse): void {
-  const body = JSON.stringify(response.body);
-  const headers = [...FIXED_HEADERS, 'x-request-id', id, 'content-length', String(Buffer.byteLength(body))];
+/**
+ * The JSON of each distinct answer body, with its `content-length`: a door gives a few hundred distinct
+ * bodies (reasons × deployments), each of them thousands of times, and stringifying and measuring each
+ * again was about a tenth of the route's own CPU (docs/performance.md). Keyed by the message, which names
+ * the deployment and the reason (the checker hands out the same message string each time, so the lookup
+ * does not hash a new one); the other fields are compared, never assumed. At most `MAX_ANSWER_BODIES` are
+ * kept; past that, all are dropped and kept again.
+ */
+class AnswerBodies {
+  private readonly byMessage = new Map<string, AnswerBody>();
+
+  of(body: ForwardAuthResponse['body']): AnswerBody {
+    const kept = this.byMessage.get(body.message);
+    if (kept !== undefined && sameBody(kept.body, body)) return kept;
+    const json = JSON.stringify(body);
+    const prepared = { body: { ...body }, json, length: String(Buffer.byteLength(json)) };
+    if (this.byMessage.size >= MAX_ANSWER_BODIES) this.byMessage.clear();
+    this.byMessage.set(body.message, prepared);
+    return prepared;
+  }
+}
+
+interface AnswerBody {
+  readonly body: ForwardAuthResponse['body'];
+  readonly json: string;
+  /** `content-length`: the UTF-8 bytes of `json`. */
+  readonly length: string;
+}
+
+const MAX_ANSWER_BODIES = 4096;
+
+const sameBody = (a: ForwardAuthResponse['body'], b: ForwardAuthResponse['body']): boolean =>
+  a.reason === b.reason && a.status === b.status && a.allowed === b.allowed && a.message === b.message;
+
+function answer(res: ServerResponse, id: string, response: ForwardAuthResponse, bodies: AnswerBodies): void {
+  const { json: body, length } = bodies.of(response.body);
+  const headers = [...FIXED_HEADERS, 'x-request-id', id, 'content-length', length];
   const decision = response.headers;
   for (const name in decision) headers.push(name, decision[name]!);
   res.writeHead(response.status, headers);
