@@ -1,11 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  EventReceipt,
-  eventReceiptsOpen,
-  openEventReceipt,
-  reportCommitted,
-  withEventReceipt,
-} from './committed-events';
+import { withEventReceipt } from '../test/receipts';
+import { EventReceipt, eventReceiptsOpen, openEventReceipt, reportCommitted } from './committed-events';
 
 const committed = (...ids: string[]) => reportCommitted({ events: ids.map((id) => ({ id })) as never });
 /** Crosses an asynchronous resource (an Immediate), as awaiting a store does; no time passes on purpose. */

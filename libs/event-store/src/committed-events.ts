@@ -59,15 +59,6 @@ export function openEventReceipt(receipt: EventReceipt, work: () => void): () =>
   }
 }
 
-/** Runs `work` with a fresh receipt; everything it (and what it awaits) commits is recorded on it. */
-export function withEventReceipt<T>(receipt: EventReceipt, work: () => Promise<T>): Promise<T> {
-  let result!: Promise<T>;
-  const close = openEventReceipt(receipt, () => {
-    result = work();
-  });
-  return result.finally(close);
-}
-
 /** Whether any receipt is open (and the async hooks behind them are on). */
 export function eventReceiptsOpen(): boolean {
   return open > 0;

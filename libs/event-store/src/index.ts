@@ -40,10 +40,4 @@ export {
 export { interruptibleSleep } from './interruptible-sleep';
 export { InMemoryEventStore, InMemoryLog, InMemoryLogSource } from './in-memory';
 export { eventToMessage, decodeMessage, type HeartbeatData } from './envelope';
-export {
-  EventReceipt,
-  eventReceiptsOpen,
-  openEventReceipt,
-  reportCommitted,
-  withEventReceipt,
-} from './committed-events';
+export { EventReceipt, eventReceiptsOpen, openEventReceipt, reportCommitted } from './committed-events';

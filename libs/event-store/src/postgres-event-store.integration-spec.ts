@@ -5,13 +5,13 @@ import { eventually } from '../../../test/support';
 import { actor, pgFixture, type PgFixture, quietLogger } from '../test/fixtures';
 import { eventStoreContract } from '../test/event-store-contract';
 import { logSourceContract, Recorder } from '../test/log-source-contract';
+import { withEventReceipt } from '../test/receipts';
 import {
   EventReceipt,
   IdempotencyKeyReusedError,
   PostgresEventStore,
   PostgresLogSource,
   VersionConflictError,
-  withEventReceipt,
 } from './index';
 import { borrow, giveBack } from './pg';
 

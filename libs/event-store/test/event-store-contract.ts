@@ -1,7 +1,8 @@
 // One contract for every EventStore: the in-memory fake that unit tests use passes exactly what the
 // PostgreSQL store passes (in-memory.spec.ts, postgres-event-store.integration-spec.ts).
 import { describe, expect, it } from '@jest/globals';
-import { EventReceipt, withEventReceipt } from '../src/committed-events';
+import { EventReceipt } from '../src/committed-events';
+import { withEventReceipt } from './receipts';
 import { IdempotencyKeyReusedError, InvalidStreamIdError, VersionConflictError } from '../src/errors';
 import type { EventStore, InlineProjection, RecordedEvent } from '../src/types';
 
